@@ -1,0 +1,3 @@
+from mr.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,462 @@
+"""The Python API of mr: the same verbs as the CLI, returning data.
+
+Functions here never print and never exit; they return frozen dataclasses
+from ``mr.model`` and raise ``mr.errors.MrError`` subclasses. ``link`` and
+``load_meta`` take MLEM's parameter names (and MLEM 0.2's older ones).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from typing import Any
+
+from mr import git, linkfile
+from mr.config import CONFIG_FILE, DEFAULT_STAGES, MLEM_CONFIG_FILE, default_text, load_config
+from mr.errors import (
+    LinkChainError,
+    LinkExists,
+    LinkFileError,
+    MrError,
+    ObjectNotFound,
+    RegistryError,
+    UsageError,
+)
+from mr.model import (
+    BRANCH,
+    COMMIT,
+    LINK_SUFFIX,
+    PIN,
+    REF,
+    Problem,
+    InitResult,
+    Link,
+    LinkEntry,
+    Meta,
+    ResolvedRev,
+    ShowResult,
+    is_full_sha,
+    pinned,
+)
+from mr.registry import Registry, link_name
+from mr.urls import is_url, redact, strip_credentials
+
+#: Longest chain of links followed before giving up.
+MAX_LINK_DEPTH = 16
+
+__all__ = ["init", "link", "load_meta", "show"]
+
+
+# --- init ----------------------------------------------------------------------
+
+
+def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> InitResult:
+    """Make ``path`` a registry: a git repository with ``.mlem.yaml``, ``.mr.yaml`` and stage branches.
+
+    Safe to run again: existing files are never rewritten, existing branches
+    never moved. Files it creates are committed (one commit) on the current
+    branch, or on the first stage's branch in a repository with no commits.
+    """
+    path = os.path.abspath(path)
+    repo = git.open_exact(path)
+    if repo is None:
+        if os.path.exists(path) and not os.path.isdir(path):
+            raise RegistryError(f"{path}: not a folder")
+        repo = git.init(path, (tuple(stages) if stages else DEFAULT_STAGES)[0])
+    registry = Registry(repo=repo, root=git.root(repo), bare=git.workdir(repo) is None)
+    if registry.bare:
+        raise RegistryError(f"{path}: a bare repository; run 'mr init' in a clone of it and push")
+    existing = registry._read_head_or_worktree(CONFIG_FILE)
+    if existing is not None:
+        config = load_config(existing, CONFIG_FILE)
+        if stages and tuple(stages) != config.stages:
+            raise RegistryError(
+                f"{CONFIG_FILE} already names stages {', '.join(config.stages)}; "
+                "edit it to change them"
+            )
+        stages = config.stages
+    stages = tuple(stages) if stages else DEFAULT_STAGES
+    from mr.config import _check_stages
+
+    _check_stages(stages, "--stages", None)
+
+    branch = git.head_branch(repo)
+    if branch is None:
+        raise RegistryError(f"{path}: HEAD is detached; check out a branch first")
+    head = git.branch_tip(repo, branch)
+    if head is None and branch not in stages:
+        # a repository with no commits: start it on the first stage
+        branch = stages[0]
+        git.set_head(repo, branch)
+
+    wanted = {MLEM_CONFIG_FILE: b"", CONFIG_FILE: default_text(stages).encode()}
+    created: list[str] = []
+    for name, content in wanted.items():
+        full = os.path.join(registry.root, name)
+        if not os.path.lexists(full):
+            linkfile.write_atomic(full, content)
+            created.append(name)
+    to_commit: dict[str, bytes] = {}
+    for name in wanted:
+        full = os.path.join(registry.root, name)
+        if head is not None and git.read_at(repo, head, name) is not None:
+            continue
+        if os.path.isfile(full) and (name in created or not _tracked(repo, name)):
+            with open(full, "rb") as f:
+                to_commit[name] = f.read()
+    commit = None
+    if to_commit:
+        message = "Make this repository an mr registry\n\nStages: " + ", ".join(stages) + "\n"
+        commit = git.commit_files(repo, branch, to_commit, message)
+        git.stage_in_index(repo, sorted(to_commit))
+    tip = git.branch_tip(repo, branch)
+    made: list[str] = []
+    if tip is not None:
+        for stage in stages:
+            if git.branch_tip(repo, stage) is None:
+                git.create_branch(repo, stage, tip)
+                made.append(stage)
+    return InitResult(
+        path=registry.root,
+        stages=stages,
+        created=tuple(created),
+        commit=commit,
+        branches=tuple(made),
+    )
+
+
+def _tracked(repo: git.Repo, name: str) -> bool:
+    try:
+        return name in repo.index
+    except Exception:  # an unreadable index: treat as untracked
+        return False
+
+
+# --- reading MLEM objects --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A meta file that was read, and where."""
+
+    obj: Link | dict[str, Any]
+    project: str | None  # None: the registry (or local folder) itself
+    rev: str | None
+    resolved: ResolvedRev | None
+    path: str
+
+
+class _Reader:
+    """Reads meta files from projects, opening and fetching each once."""
+
+    def __init__(self, root: str, *, fetch: bool = True) -> None:
+        self.root = root
+        self.projects = git.Projects(root, fetch=fetch)
+        self._resolved: dict[tuple[str | None, str], ResolvedRev] = {}
+        self._local: git.Repo | None = None
+
+    def _local_repo(self) -> git.Repo:
+        if self._local is None:
+            self._local = git.discover(self.root)
+        return self._local
+
+    def resolve(self, project: str | None, rev: str) -> ResolvedRev:
+        key = (project, rev)
+        if key not in self._resolved:
+            if project is None:
+                self._resolved[key] = git.resolve(self._local_repo(), rev, "this registry")
+            else:
+                self._resolved[key] = self.projects.open(project).resolve(rev)
+        return self._resolved[key]
+
+    def default_branch(self, project: str | None) -> str:
+        if project is None:
+            return git.default_branch(self._local_repo(), "this registry")
+        return self.projects.open(project).default_branch()
+
+    def read(self, project: str | None, rev: str | None, path: str) -> _Found:
+        """Read the meta file at ``path`` (with or without ``.mlem``)."""
+        problem = linkfile.path_problem(path)
+        if problem:
+            raise ObjectNotFound(f"{path}: {problem}")
+        path = git.normalize_path(path)
+        if not path.endswith(LINK_SUFFIX):
+            path += LINK_SUFFIX
+        where = "this registry" if project is None else redact(project)
+        resolved = None
+        if project is None and rev is None:
+            data = self._read_worktree(path)
+            shown = path
+        else:
+            if rev is None:
+                rev = self.default_branch(project)
+            resolved = self.resolve(project, rev)
+            data = (
+                git.read_at(self._local_repo(), resolved.sha, path)
+                if project is None
+                else self.projects.open(project).read(resolved.sha, path)
+            )
+            shown = f"{where}@{rev}:{path}"
+        if data is None:
+            at = f" at {rev}" if rev else ""
+            raise ObjectNotFound(f"{path} not found in {where}{at}")
+        try:
+            obj = linkfile.load(data, shown)
+        except LinkFileError as e:
+            raise ObjectNotFound(f"{shown}: not a MLEM object: {e.detail}") from None
+        return _Found(obj=obj, project=project, rev=rev, resolved=resolved, path=path)
+
+    def _read_worktree(self, path: str) -> bytes | None:
+        full = os.path.realpath(os.path.join(self.root, path))
+        root = os.path.realpath(self.root)
+        if not full.startswith(root + os.sep) or not os.path.isfile(full):
+            return None
+        with open(full, "rb") as f:
+            return f.read()
+
+    def follow(self, found: _Found) -> _Found:
+        """Follow a chain of links from ``found`` to the object at its end."""
+        seen: set[tuple[str | None, str | None, str]] = set()
+        chain: list[str] = []
+        while isinstance(found.obj, Link):
+            link = found.obj
+            key = (found.project, found.resolved.sha if found.resolved else None, found.path)
+            chain.append(f"{redact(found.project) or '.'}:{found.path}")
+            if key in seen:
+                raise LinkChainError("links form a cycle: " + " -> ".join(chain))
+            if len(chain) > MAX_LINK_DEPTH:
+                raise LinkChainError(f"chain of links deeper than {MAX_LINK_DEPTH}: " + " -> ".join(chain[:3]) + " -> ...")
+            seen.add(key)
+            if link.project is None:
+                # relative to where this link was read: same project and rev
+                project, rev = found.project, link.rev or found.rev
+            else:
+                project, rev = link.project, link.rev
+            found = self.read(project, rev, link.path)
+        return found
+
+
+def _meta(found: _Found) -> Meta:
+    assert isinstance(found.obj, dict)
+    return Meta(
+        object_type=str(found.obj.get("object_type")),
+        path=found.path,
+        project=found.project,
+        rev=found.rev,
+        sha=found.resolved.sha if found.resolved else None,
+        data=found.obj,
+    )
+
+
+def load_meta(
+    path: str,
+    project: str | None = None,
+    rev: str | None = None,
+    follow_links: bool = True,
+    *,
+    repo: str | None = None,
+) -> Link | Meta:
+    """Load the MLEM object at ``path`` (with or without ``.mlem``).
+
+    ``project`` (``repo`` in MLEM 0.2) is a URL or a local repository; without
+    it ``path`` is a file on disk. A link is followed to the object at the end
+    of its chain unless ``follow_links=False``, which returns the ``Link``.
+    """
+    project = project if project is not None else repo
+    if project is None:
+        full = os.path.abspath(path)
+        if not full.endswith(LINK_SUFFIX) and not os.path.isfile(full):
+            full += LINK_SUFFIX
+        base = _project_root(os.path.dirname(full))
+        reader = _Reader(base)
+        found = reader.read(None, rev, os.path.relpath(full, base))
+    else:
+        reader = _Reader(os.getcwd())
+        found = reader.read(project, rev, path)
+    if follow_links:
+        found = reader.follow(found)
+    if isinstance(found.obj, Link):
+        return found.obj
+    return _meta(found)
+
+
+def _project_root(folder: str) -> str:
+    """The MLEM project root above ``folder``: where ``.mlem.yaml`` is, else the git root."""
+    here = folder
+    while True:
+        if os.path.isfile(os.path.join(here, MLEM_CONFIG_FILE)):
+            return here
+        parent = os.path.dirname(here)
+        if parent == here:
+            break
+        here = parent
+    try:
+        return git.root(git.discover(folder))
+    except MrError:
+        return folder
+
+
+# --- link --------------------------------------------------------------------------
+
+
+def link(
+    source: str,
+    source_project: str | None = None,
+    rev: str | None = None,
+    target: str | None = None,
+    target_project: str | None = None,
+    follow_links: bool = True,
+    absolute: bool = False,
+    pin: bool = False,
+    force: bool = False,
+    *,
+    source_repo: str | None = None,
+    target_repo: str | None = None,
+    external: bool | None = None,
+) -> Link:
+    """Make a link to the MLEM object ``source``, and write it when ``target`` is given.
+
+    ``source_project`` is where the object lives (URL or local repository);
+    without it the object is in the registry itself and the link is an alias.
+    Without ``rev`` the project's default branch name is recorded. ``pin``
+    stores the full commit SHA and keeps the symbolic rev in
+    ``params.pinned_from``. ``target`` is the link's name inside the registry
+    ``target_project`` (default: the repository around the current
+    directory); an existing link is replaced only with ``force``.
+    ``external`` (MLEM 0.2) is accepted and has no effect: a registry keeps
+    its links where their names say.
+    """
+    del external
+    if source_project is not None and source_repo is not None and source_project != source_repo:
+        raise UsageError("give source_project or source_repo, not both")
+    source_project = source_project if source_project is not None else source_repo
+    target_project = target_project if target_project is not None else target_repo
+
+    registry = Registry.open(target_project)
+    name: str | None = None
+    if target is not None:
+        if target_project is None:
+            # like MLEM: without a target project the target is a path from here
+            target = os.path.relpath(os.path.abspath(target), registry.root)
+        name = link_name(target)
+        if os.path.lexists(registry.path_of(name)) and not force:
+            raise LinkExists(f"{name}{LINK_SUFFIX} exists; pass --force to replace it")
+    if rev is not None:
+        problem = git.rev_problem(rev)
+        if problem:
+            raise UsageError(f"--rev {rev}: {problem}")
+
+    reader = _Reader(registry.root)
+    spec = source_project
+    if spec is not None and not is_url(spec):
+        # a path from here; links record it from the registry root (or absolute)
+        full = os.path.abspath(os.path.expanduser(spec))
+        spec = full if absolute else os.path.relpath(full, registry.root)
+    if pin and rev is None:
+        rev = reader.default_branch(spec)
+    found = reader.read(spec, rev, source)
+    if follow_links and isinstance(found.obj, Link):
+        found = reader.follow(found)
+        link_type = str(found.obj.get("object_type")) if isinstance(found.obj, dict) else "link"
+    elif isinstance(found.obj, Link):
+        link_type = found.obj.link_type
+    else:
+        link_type = str(found.obj.get("object_type"))
+
+    new = Link(
+        link_type=link_type,
+        path=found.path,
+        project=_project_value(found.project, registry, absolute),
+        rev=found.rev,
+        project_field=registry.config.link_format,
+    )
+    if pin and found.resolved is not None:
+        if found.resolved.kind == COMMIT:
+            new = replace(new, rev=found.resolved.sha)
+        else:
+            new = pinned(new, found.resolved.sha, found.resolved.rev)
+    if name is None:
+        return new
+    path = registry.path_of(name)
+    data = linkfile.dump_new(new)
+    if os.path.lexists(path):
+        with open(path, "rb") as f:
+            old = f.read()
+        try:
+            data = linkfile.dump_update(old, f"{name}{LINK_SUFFIX}", new)
+        except LinkFileError:
+            pass  # --force over a file that is no valid YAML: write it anew
+    linkfile.write_atomic(path, data)
+    return linkfile.load_link(data, f"{name}{LINK_SUFFIX}", name=name)
+
+
+def _project_value(project: str | None, registry: Registry, absolute: bool) -> str | None:
+    """What a link file records as its project."""
+    if project is None:
+        return f"file://{registry.root}/" if absolute else None
+    if is_url(project):
+        return strip_credentials(project)
+    full = os.path.normpath(os.path.join(registry.root, project))
+    return full if absolute else os.path.relpath(full, registry.root)
+
+
+# --- show ------------------------------------------------------------------------
+
+
+def show(
+    registry: str | None = None,
+    stage: str | None = None,
+    resolve: bool = False,
+) -> ShowResult:
+    """The links of the work tree (or of a stage's branch) with the kind of each rev.
+
+    Without ``resolve`` nothing is fetched: kinds come from local projects and
+    the cache, and are ``ref`` where neither knows. With ``resolve`` each
+    project is fetched once and every rev resolved to its commit.
+    """
+    reg = Registry.open(registry)
+    links, bad = reg.links(stage)
+    reader = _Reader(reg.root, fetch=resolve)
+    problems = [Problem(e.file, e.line, e.detail) for e in bad]
+    entries: list[LinkEntry] = []
+    for item in links:
+        kind, sha = _kind(reader, reg, item, stage, resolve, problems)
+        entries.append(LinkEntry(name=item.name or "", link=item, kind=kind, sha=sha))
+    return ShowResult(
+        registry=reg.root,
+        stage=stage,
+        entries=tuple(sorted(entries, key=lambda e: e.name)),
+        problems=tuple(problems),
+    )
+
+
+def _kind(
+    reader: _Reader, reg: Registry, item: Link, stage: str | None, resolve: bool, problems: list[Problem]
+) -> tuple[str, str | None]:
+    rev = item.rev
+    if rev is None and item.project is None:
+        # an alias into the registry itself, at whatever the registry holds
+        if resolve:
+            branch = stage or git.head_branch(reg.repo)
+            sha = git.branch_tip(reg.repo, branch) if branch else None
+            return BRANCH, sha
+        return BRANCH, None
+    if resolve:
+        try:
+            resolved = reader.resolve(item.project, rev or reader.default_branch(item.project))
+        except MrError as e:
+            problems.append(Problem(item.file or "", item.line_of("rev") or item.line_of("project"), e.message))
+        else:
+            kind = PIN if item.is_pinned and resolved.kind == COMMIT else resolved.kind
+            return kind, resolved.sha
+    if item.is_pinned:
+        return PIN, item.rev
+    if rev is None:
+        return BRANCH, None
+    if is_full_sha(rev):
+        return COMMIT, rev
+    local = reader.projects.cached(item.project) if item.project else None
+    if item.project is None:
+        found = git.kind_of(reg.repo, rev)
+    else:
+        found = local.kind_of(rev) if local is not None else None
+    return found or REF, None

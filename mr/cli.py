@@ -1,0 +1,205 @@
+"""The ``mr`` command line: parse options, call ``mr.api``, render.
+
+Only click is imported at start-up; everything heavy (pygit2, rich,
+ruamel.yaml) is imported inside the command that needs it, so ``mr --help``
+and tab completion stay quick.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Callable, TypeVar
+
+import click
+
+from mr import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def registry_option(f: F) -> F:
+    return click.option(
+        "--registry",
+        metavar="PATH",
+        help="The registry (default: the git repository around the current directory).",
+    )(f)
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON to stdout, nothing else.")(f)
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="mr", message="%(prog)s %(version)s")
+def cli() -> None:
+    """A model registry made of MLEM links, kept in git.
+
+    A registry is a git repository of small link files (NAME.mlem), each
+    pointing at a model or other MLEM object in another repository at a
+    branch, tag or commit. The registry's branches are its stages.
+    """
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("path", default=".", type=click.Path(file_okay=False))
+@click.option(
+    "--stages",
+    metavar="A,B,C",
+    help="Stage branches in promotion order (default: dev,staging,production).",
+)
+@json_option
+def init(path: str, stages: str | None, as_json: bool) -> None:
+    """Make PATH (default: .) a registry.
+
+    Runs git init when needed, creates .mlem.yaml and .mr.yaml, commits them,
+    and creates one branch per stage. Safe to run again: existing settings
+    and branches are never changed.
+    """
+    from mr import api, render
+    from mr.config import parse_stages
+
+    result = api.init(path, parse_stages(stages) if stages is not None else None)
+    render.init_result(result, as_json)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("source")
+@click.argument("name")
+@click.option(
+    "--source-project",
+    "--sp",
+    "source_project",
+    metavar="PROJECT",
+    help="Repository holding SOURCE: URL or local path. Without it SOURCE is in the registry (an alias).",
+)
+@click.option("--rev", "-r", metavar="REV", help="Branch, tag or commit (default: the project's default branch).")
+@click.option("--pin", is_flag=True, help="Store the full commit SHA; keep the rev's name in params.pinned_from.")
+@click.option(
+    "--follow-links/--no-follow-links",
+    " /--nf",
+    default=True,
+    show_default=True,
+    help="When SOURCE is itself a link, link to the object at the end of its chain.",
+)
+@click.option(
+    "--absolute/--relative",
+    "--abs/ ",
+    default=False,
+    help="Record a local project (or the registry, for an alias) by absolute path.  [default: relative]",
+)
+@click.option("--force", "-f", is_flag=True, help="Replace an existing link (its comments and layout are kept).")
+@registry_option
+@json_option
+def link(
+    source: str,
+    name: str,
+    source_project: str | None,
+    rev: str | None,
+    pin: bool,
+    follow_links: bool,
+    absolute: bool,
+    force: bool,
+    registry: str | None,
+    as_json: bool,
+) -> None:
+    """Write NAME.mlem, a link to the MLEM object SOURCE.
+
+    SOURCE is the object's meta file in its project, with or without .mlem
+    (models/rf). NAME is the link's path in the registry, with or without
+    .mlem (churn/candidate). The target is read at the rev to learn its type;
+    nothing is written unless it is a MLEM object.
+
+    \b
+    Examples:
+      mr link --sp https://github.com/org/models models/rf first-model
+      mr link --sp ../models --rev v1.2.0 --pin models/rf production-model
+    """
+    from mr import api, render
+    from mr.registry import Registry
+
+    root = Registry.open(registry).root
+    result = api.link(
+        source,
+        source_project=source_project,
+        rev=rev,
+        target=name,
+        target_project=root,
+        follow_links=follow_links,
+        absolute=absolute,
+        pin=pin,
+        force=force,
+    )
+    render.link_result(result, as_json)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--stage", "-s", metavar="STAGE", help="Read the links on this stage's branch instead of the work tree.")
+@click.option("--resolve", is_flag=True, help="Fetch each project once and add the commit each rev points at.")
+@registry_option
+@json_option
+def show(stage: str | None, resolve: bool, registry: str | None, as_json: bool) -> int:
+    """List the links of the registry.
+
+    By default the links in the work tree as they are now, committed or not
+    (in a bare registry, those of HEAD's branch); with --stage, those on that
+    stage's branch. The kind column says whether each rev is a branch, a tag,
+    a commit or a pin (ref: a branch or tag of a project not fetched yet; use
+    --resolve). Exits 1 when a file cannot be read as a link.
+    """
+    from mr import api, render
+
+    result = api.show(registry, stage=stage, resolve=resolve)
+    render.show_result(result, as_json)
+    return 1 if result.problems else 0
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--keep", is_flag=True, help="Keep the demo folder instead of removing it.")
+@click.option("--dir", "folder", type=click.Path(file_okay=False), help="Build the demo here (must be empty or absent).")
+def demo(keep: bool, folder: str | None) -> int:
+    """Build two model projects and a registry, and run mr on them.
+
+    Everything happens in a temporary folder; each command is printed as you
+    would type it, followed by its output.
+    """
+    from mr.demo import run
+
+    return run(folder=folder, keep=keep)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and turn every outcome into an exit code."""
+    from mr.errors import LinkFileError, MrError
+
+    try:
+        rv = cli.main(args=argv, prog_name="mr", standalone_mode=False)
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("mr: interrupted", err=True)
+        return 130
+    except LinkFileError as e:
+        where = f"{e.file}:{e.line}" if e.line is not None else e.file
+        click.echo(f"{where}: error: {e.detail}", err=True)
+        return e.exit_code
+    except MrError as e:
+        click.echo(f"mr: error: {e.message}", err=True)
+        return e.exit_code
+    except BrokenPipeError:
+        # the reader went away (mr show | head): not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except Exception as e:  # noqa: BLE001 - the one place unexpected errors are reported
+        if os.environ.get("MR_DEBUG"):
+            raise
+        click.echo(
+            f"mr: internal error: {type(e).__name__}: {e} "
+            "(this is a bug; rerun with MR_DEBUG=1 for a traceback and report it)",
+            err=True,
+        )
+        return 1
+    return rv if isinstance(rv, int) else 0

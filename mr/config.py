@@ -1,0 +1,151 @@
+"""``.mr.yaml``: the registry's settings."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from mr.errors import ConfigError
+
+CONFIG_FILE = ".mr.yaml"
+MLEM_CONFIG_FILE = ".mlem.yaml"
+DEFAULT_STAGES = ("dev", "staging", "production")
+LINK_FORMATS = ("project", "repo")
+_KEYS = ("stages", "link_format", "policy", "allowed_sources")
+_POLICY_KEYS = ("require_pinned",)
+# What git accepts in a branch name, minus what would confuse a shell or YAML.
+_STAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
+
+
+@dataclass(frozen=True)
+class StagePolicy:
+    require_pinned: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    stages: tuple[str, ...] = DEFAULT_STAGES
+    link_format: str = "project"
+    policy: Mapping[str, StagePolicy] = field(default_factory=dict)
+    allowed_sources: tuple[str, ...] = ()
+
+    def stage_policy(self, stage: str) -> StagePolicy:
+        return self.policy.get(stage, StagePolicy())
+
+    def previous_stage(self, stage: str) -> str | None:
+        if stage not in self.stages:
+            return None
+        i = self.stages.index(stage)
+        return self.stages[i - 1] if i > 0 else None
+
+
+def stage_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a stage (a branch name), or None."""
+    if not _STAGE.fullmatch(name):
+        return "use letters, digits, '.', '_', '-' and '/', starting with a letter or digit"
+    if ".." in name or "//" in name or name.endswith((".", "/", ".lock")) or "/." in name:
+        return "not a valid git branch name"
+    return None
+
+
+def parse_stages(text: str) -> tuple[str, ...]:
+    """Parse ``--stages dev,staging,production``; raise ConfigError when invalid."""
+    stages = tuple(s.strip() for s in text.split(",") if s.strip())
+    _check_stages(stages, "--stages", None)
+    return stages
+
+
+def _check_stages(stages: tuple[str, ...], file: str, line: int | None) -> None:
+    if not stages:
+        raise ConfigError(file, "stages: name at least one stage", line)
+    for s in stages:
+        problem = stage_problem(s)
+        if problem:
+            raise ConfigError(file, f"stage {s!r}: {problem}", line)
+    dupes = sorted({s for s in stages if stages.count(s) > 1})
+    if dupes:
+        raise ConfigError(file, f"stages: {', '.join(dupes)} named twice", line)
+
+
+def load_config(data: bytes | None, file: str = CONFIG_FILE) -> Config:
+    """Read ``.mr.yaml`` (``None``: the file is absent, defaults apply)."""
+    if data is None:
+        return Config()
+    from mr.linkfile import key_line, parse_mapping
+
+    if not data.strip():
+        return Config()
+    doc = parse_mapping(data, file, what=CONFIG_FILE)
+    for key in doc:
+        if key not in _KEYS:
+            raise ConfigError(
+                file, f"unknown setting {key}: known are {', '.join(_KEYS)}", key_line(doc, key)
+            )
+    kwargs: dict[str, Any] = {}
+    if "stages" in doc:
+        line = key_line(doc, "stages")
+        raw = doc["stages"]
+        if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
+            raise ConfigError(file, "stages must be a list of branch names", line)
+        stages = tuple(raw)
+        _check_stages(stages, file, line)
+        kwargs["stages"] = stages
+    if "link_format" in doc:
+        fmt = doc["link_format"]
+        if fmt not in LINK_FORMATS:
+            raise ConfigError(
+                file, f"link_format must be project or repo, not {fmt!r}", key_line(doc, "link_format")
+            )
+        kwargs["link_format"] = fmt
+    if "policy" in doc and doc["policy"] is not None:
+        kwargs["policy"] = _policy(doc["policy"], file, key_line(doc, "policy"))
+    if "allowed_sources" in doc and doc["allowed_sources"] is not None:
+        raw = doc["allowed_sources"]
+        if not isinstance(raw, list) or not all(isinstance(s, str) and s for s in raw):
+            raise ConfigError(
+                file, "allowed_sources must be a list of URL prefixes", key_line(doc, "allowed_sources")
+            )
+        kwargs["allowed_sources"] = tuple(raw)
+    return Config(**kwargs)
+
+
+def _policy(raw: Any, file: str, line: int | None) -> dict[str, StagePolicy]:
+    from mr.linkfile import key_line
+
+    if not isinstance(raw, dict):
+        raise ConfigError(file, "policy must map stage names to settings", line)
+    out: dict[str, StagePolicy] = {}
+    for stage, settings in raw.items():
+        sline = key_line(raw, stage) or line
+        if settings is None:
+            out[str(stage)] = StagePolicy()
+            continue
+        if not isinstance(settings, dict):
+            raise ConfigError(file, f"policy.{stage} must be a mapping", sline)
+        for key, value in settings.items():
+            if key not in _POLICY_KEYS:
+                raise ConfigError(
+                    file,
+                    f"unknown policy setting {key}: known are {', '.join(_POLICY_KEYS)}",
+                    key_line(settings, key) or sline,
+                )
+            if not isinstance(value, bool):
+                raise ConfigError(
+                    file, f"policy.{stage}.{key} must be true or false", key_line(settings, key) or sline
+                )
+        out[str(stage)] = StagePolicy(require_pinned=bool(settings.get("require_pinned", False)))
+    return out
+
+
+def default_text(stages: tuple[str, ...]) -> str:
+    """The ``.mr.yaml`` that ``mr init`` writes."""
+    last = stages[-1]
+    return (
+        "# mr registry settings (man mr)\n"
+        f"stages: [{', '.join(stages)}]   # branches, in promotion order\n"
+        "link_format: project                 # field written for the source repo: project | repo\n"
+        "policy:\n"
+        f"  {last}:\n"
+        "    require_pinned: true             # links here must pin a full commit SHA\n"
+        "allowed_sources: []                  # URL prefixes links may point to; empty = any\n"
+    )

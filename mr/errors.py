@@ -1,0 +1,76 @@
+"""The one exception root of mr, and its children.
+
+Every error mr expects carries the message a user reads and the exit code the
+CLI returns. The library raises them; only the CLI turns them into output.
+"""
+from __future__ import annotations
+
+
+class MrError(Exception):
+    """Base of every error mr expects: a message for the user and an exit code."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(MrError):
+    """The call itself is wrong (bad option value, bad name)."""
+
+    exit_code = 2
+
+
+class LinkFileError(MrError):
+    """A link file (or another YAML file mr reads) is unreadable or invalid.
+
+    The message is rendered as ``FILE:LINE: message`` (``FILE: message`` when
+    no line is known).
+    """
+
+    def __init__(self, file: str, message: str, line: int | None = None) -> None:
+        self.file = file
+        self.line = line
+        self.detail = message
+        where = f"{file}:{line}" if line is not None else file
+        super().__init__(f"{where}: {message}")
+
+
+class ConfigError(LinkFileError):
+    """``.mr.yaml`` is invalid."""
+
+
+class RegistryError(MrError):
+    """No registry where one was expected, or it is not set up."""
+
+
+class GitError(MrError):
+    """A git operation failed."""
+
+
+class ProjectNotFound(MrError):
+    """A source project cannot be opened or fetched."""
+
+
+class RevNotFound(MrError):
+    """A rev does not exist in a project."""
+
+
+class ObjectNotFound(MrError):
+    """A path does not exist in a project at a rev, or is no MLEM object."""
+
+
+class LinkExists(MrError):
+    """A link file would be replaced without ``--force``."""
+
+
+class LinkChainError(MrError):
+    """A chain of links has a cycle or is too deep."""
+
+
+class IdentityError(MrError):
+    """No commit identity is configured."""

@@ -1,0 +1,489 @@
+"""All git work, through pygit2: the only module that imports it.
+
+Sources are only ever read as git objects: nothing is checked out from them,
+so no hook, filter or LFS smudge of theirs ever runs.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import posixpath
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import pygit2
+from pygit2.enums import ConfigLevel, FetchPrune, FileMode, ObjectType
+
+from mr.errors import GitError, IdentityError, ProjectNotFound, RegistryError, RevNotFound
+from mr.model import BRANCH, COMMIT, TAG, ResolvedRev
+from mr.urls import is_url, redact, strip_credentials
+
+Repo = pygit2.Repository
+
+#: Seconds to wait for a remote to connect and then to answer (MR_GIT_TIMEOUT).
+DEFAULT_TIMEOUT = 30
+_HEX = re.compile(r"[0-9a-fA-F]{4,40}")
+_BLOB_MODES = (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)
+
+
+def _configure() -> None:
+    """Point libgit2 at the current environment.
+
+    libgit2 reads HOME once, when pygit2 is imported; git itself reads it on
+    every run. Matching git keeps tests and callers that change HOME honest.
+    """
+    home = os.environ.get("HOME") or os.path.expanduser("~")
+    paths = pygit2.settings.search_path
+    paths[ConfigLevel.GLOBAL] = home
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    paths[ConfigLevel.XDG] = os.path.join(xdg, "git")
+    if os.environ.get("GIT_CONFIG_NOSYSTEM"):
+        paths[ConfigLevel.SYSTEM] = os.path.join(home, ".mr-no-system-config")
+    try:
+        timeout = int(os.environ.get("MR_GIT_TIMEOUT", DEFAULT_TIMEOUT))
+    except ValueError:
+        timeout = DEFAULT_TIMEOUT
+    pygit2.settings.server_connect_timeout = timeout * 1000
+    pygit2.settings.server_timeout = timeout * 1000
+
+
+_configure()
+
+
+# --- opening repositories ---------------------------------------------------
+
+
+def discover(start: str) -> Repo:
+    """The repository around ``start`` (the registry)."""
+    _configure()
+    found = pygit2.discover_repository(start)
+    if found is None:
+        raise RegistryError(
+            f"{start}: not inside a git repository; run 'mr init' there, or pass --registry PATH"
+        )
+    return Repo(found)
+
+
+def open_exact(path: str) -> Repo | None:
+    """The repository whose root (or git dir) is ``path``, or None."""
+    _configure()
+    try:
+        repo = Repo(path, pygit2.enums.RepositoryOpenFlag.NO_SEARCH)
+    except (pygit2.GitError, KeyError, OSError):
+        return None
+    return repo
+
+
+def init(path: str, initial_branch: str) -> Repo:
+    _configure()
+    return pygit2.init_repository(path, initial_head=initial_branch)
+
+
+def workdir(repo: Repo) -> str | None:
+    wd = repo.workdir
+    return wd.rstrip("/") if wd else None
+
+
+def root(repo: Repo) -> str:
+    """The work tree of ``repo``, or its git dir when bare."""
+    return workdir(repo) or repo.path.rstrip("/")
+
+
+def head_branch(repo: Repo) -> str | None:
+    """The branch HEAD names (born or not), or None when detached."""
+    if repo.head_is_detached:
+        return None
+    target = repo.references["HEAD"].target
+    if isinstance(target, str) and target.startswith("refs/heads/"):
+        return target[len("refs/heads/") :]
+    return None
+
+
+def set_head(repo: Repo, branch: str) -> None:
+    repo.references.create("HEAD", f"refs/heads/{branch}", force=True)
+
+
+def branch_tip(repo: Repo, branch: str) -> str | None:
+    ref = repo.references.get(f"refs/heads/{branch}")
+    if ref is None:
+        return None
+    return str(ref.peel(pygit2.Commit).id)
+
+
+def branches(repo: Repo) -> list[str]:
+    return sorted(repo.branches.local)
+
+
+def create_branch(repo: Repo, name: str, sha: str) -> None:
+    repo.references.create(f"refs/heads/{name}", pygit2.Oid(hex=sha))
+
+
+# --- reading trees -----------------------------------------------------------
+
+
+def normalize_path(path: str) -> str:
+    return posixpath.normpath(path.replace("\\", "/")).lstrip("/")
+
+
+def read_at(repo: Repo, sha: str, path: str) -> bytes | None:
+    """The content of ``path`` in commit ``sha``, or None when it is not a file there."""
+    tree = repo[sha].peel(pygit2.Tree)
+    try:
+        entry = tree[normalize_path(path)]
+    except (KeyError, ValueError):
+        return None
+    if entry.filemode not in _BLOB_MODES:
+        return None
+    return bytes(repo[entry.id].data)
+
+
+def files_at(repo: Repo, sha: str, suffix: str) -> list[tuple[str, bytes]]:
+    """Every file under commit ``sha`` whose name ends with ``suffix``, with its content."""
+    out: list[tuple[str, bytes]] = []
+    stack: list[tuple[str, Any]] = [("", repo[sha].peel(pygit2.Tree))]
+    while stack:
+        prefix, tree = stack.pop()
+        for entry in tree:
+            name = prefix + entry.name
+            if entry.filemode == FileMode.TREE:
+                stack.append((name + "/", repo[entry.id]))
+            elif entry.filemode in _BLOB_MODES and name.endswith(suffix):
+                out.append((name, bytes(repo[entry.id].data)))
+    return sorted(out)
+
+
+# --- revs -----------------------------------------------------------------------
+
+
+def rev_problem(rev: str) -> str | None:
+    """Why ``rev`` cannot name a branch, tag or commit, or None."""
+    if _HEX.fullmatch(rev):
+        return None
+    if rev.startswith("-") or not pygit2.reference_is_valid_name(f"refs/heads/{rev}") or "@{" in rev:
+        return "not a branch, tag or commit name"
+    return None
+
+
+def resolve(repo: Repo, rev: str, where: str) -> ResolvedRev:
+    """Resolve ``rev`` in ``repo`` to a commit, telling branch, tag and commit apart."""
+    problem = rev_problem(rev)
+    if problem:
+        raise RevNotFound(f"rev {rev!r}: {problem}")
+    try:
+        commit, ref = repo.resolve_refish(rev)
+    except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+        raise RevNotFound(f"rev {rev} not found in {where}") from None
+    if ref is None:
+        kind = COMMIT
+    elif ref.name.startswith("refs/tags/"):
+        kind = TAG
+    elif ref.name.startswith(("refs/heads/", "refs/remotes/")):
+        kind = BRANCH
+    else:
+        kind = COMMIT
+    return ResolvedRev(rev=rev, sha=str(commit.id), kind=kind)
+
+
+def kind_of(repo: Repo, rev: str) -> str | None:
+    """Branch or tag for a symbolic rev, without resolving it to a commit."""
+    if rev_problem(rev):
+        return None
+    for prefix, kind in (("refs/tags/", TAG), ("refs/heads/", BRANCH), ("refs/remotes/", BRANCH)):
+        if f"{prefix}{rev}" in repo.references:
+            return kind
+    return None
+
+
+def default_branch(repo: Repo, where: str) -> str:
+    branch = head_branch(repo)
+    if branch is None or f"refs/heads/{branch}" not in repo.references:
+        for name in ("main", "master"):
+            if f"refs/heads/{name}" in repo.references:
+                return name
+        raise RevNotFound(f"{where} has no default branch; pass --rev")
+    return branch
+
+
+def tags(repo: Repo) -> list[str]:
+    return sorted(r[len("refs/tags/") :] for r in repo.references if r.startswith("refs/tags/"))
+
+
+# --- projects ------------------------------------------------------------------
+
+
+@dataclass
+class Project:
+    """A source project opened for reading: in place, or through the cache."""
+
+    spec: str
+    repo: Repo
+    remote: bool
+
+    @property
+    def display(self) -> str:
+        return redact(self.spec)
+
+    def resolve(self, rev: str) -> ResolvedRev:
+        return resolve(self.repo, rev, self.display)
+
+    def default_branch(self) -> str:
+        return default_branch(self.repo, self.display)
+
+    def read(self, sha: str, path: str) -> bytes | None:
+        return read_at(self.repo, sha, path)
+
+    def kind_of(self, rev: str) -> str | None:
+        return kind_of(self.repo, rev)
+
+
+def cache_root() -> str:
+    base = os.environ.get("MR_CACHE_DIR")
+    if base:
+        return base
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(xdg, "mr")
+
+
+def cache_path(url: str) -> str:
+    """The bare cache of ``url``: readable name, unique by a hash of the URL."""
+    url = strip_credentials(url)
+    tail = re.sub(r"(\.git)?/*$", "", url.split("@")[-1]).rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", tail).strip(".-")[:40] or "project"
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+    return os.path.join(cache_root(), "projects", f"{slug}-{digest}.git")
+
+
+@contextlib.contextmanager
+def _locked(path: str) -> Iterator[None]:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+class _Callbacks(pygit2.RemoteCallbacks):  # type: ignore[misc]
+    """Credentials from ssh-agent or git's credential helpers, asked once each."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self._url = url
+        self._tried: set[str] = set()
+
+    def credentials(self, url: str, username_from_url: str | None, allowed_types: Any) -> Any:
+        from pygit2.enums import CredentialType
+
+        if allowed_types & CredentialType.SSH_KEY and "agent" not in self._tried:
+            self._tried.add("agent")
+            return pygit2.KeypairFromAgent(username_from_url or "git")
+        if allowed_types & CredentialType.USERPASS_PLAINTEXT and "helper" not in self._tried:
+            self._tried.add("helper")
+            user, password = _credential_fill(url)
+            if user is not None and password is not None:
+                return pygit2.UserPass(user, password)
+        raise GitError(f"{redact(url)}: authentication failed")
+
+
+def _credential_fill(url: str) -> tuple[str | None, str | None]:
+    """Ask git's credential helpers, never a terminal prompt."""
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="true", SSH_ASKPASS="true")
+    try:
+        out = subprocess.run(
+            ["git", "credential", "fill"],
+            input=f"url={url}\n\n",
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None, None
+    if out.returncode != 0:
+        return None, None
+    values = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+    return values.get("username"), values.get("password")
+
+
+def fetch(url: str, path: str) -> Repo:
+    """Fetch every branch and tag of ``url`` into the bare cache at ``path``."""
+    _configure()
+    with _locked(path + ".lock"):
+        fresh = not os.path.isdir(path)
+        target = f"{path}.tmp-{os.getpid()}" if fresh else path
+        if fresh:
+            shutil.rmtree(target, ignore_errors=True)
+            repo = pygit2.init_repository(target, bare=True)
+        else:
+            repo = Repo(path)
+        try:
+            remote = repo.remotes.create_anonymous(url)
+            remote.fetch(
+                ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],
+                callbacks=_Callbacks(url),
+                prune=FetchPrune.PRUNE,
+            )
+            head = next(
+                (h.symref_target for h in remote.list_heads(connect=False) if h.name == "HEAD"),
+                None,
+            )
+        except (pygit2.GitError, GitError, OSError) as e:
+            if fresh:
+                shutil.rmtree(target, ignore_errors=True)
+            message = redact(str(e)).replace(url, redact(url))
+            raise ProjectNotFound(f"cannot fetch {redact(url)}: {message}") from None
+        if head and head.startswith("refs/heads/"):
+            repo.references.create("HEAD", head, force=True)
+        if fresh:
+            os.replace(target, path)
+            repo = Repo(path)
+        return repo
+
+
+class Projects:
+    """Opens source projects, each at most once (and fetched at most once) per command."""
+
+    def __init__(self, base: str, *, fetch: bool = True) -> None:
+        #: relative local paths are taken from here (the registry root)
+        self.base = base
+        #: False: never touch the network, use the cache as it is
+        self.fetch = fetch
+        self._open: dict[str, Project] = {}
+
+    def open(self, spec: str) -> Project:
+        key = spec if is_url(spec) else self.local_path(spec)
+        project = self._open.get(key)
+        if project is None:
+            project = self._open_new(spec, key)
+            self._open[key] = project
+        return project
+
+    def local_path(self, spec: str) -> str:
+        return os.path.normpath(os.path.join(self.base, os.path.expanduser(spec)))
+
+    def _open_new(self, spec: str, key: str) -> Project:
+        if not is_url(spec):
+            repo = open_exact(key)
+            if repo is None:
+                what = "no such folder" if not os.path.isdir(key) else "not a git repository"
+                raise ProjectNotFound(f"project {spec}: {what} ({key})")
+            return Project(spec, repo, remote=False)
+        path = cache_path(spec)
+        if self.fetch:
+            return Project(spec, fetch(spec, path), remote=True)
+        repo = open_exact(path)
+        if repo is None:
+            raise ProjectNotFound(f"project {redact(spec)} is not in the cache (offline)")
+        return Project(spec, repo, remote=True)
+
+    def cached(self, spec: str) -> Project | None:
+        """The project if it can be opened without the network, else None."""
+        if not is_url(spec):
+            try:
+                return self.open(spec)
+            except ProjectNotFound:
+                return None
+        if spec in self._open:
+            return self._open[spec]
+        repo = open_exact(cache_path(spec))
+        return Project(spec, repo, remote=True) if repo is not None else None
+
+
+# --- writing commits -----------------------------------------------------------
+
+
+def signature(repo: Repo | None, role: str = "AUTHOR") -> Any:
+    """The commit identity: GIT_AUTHOR_*/GIT_COMMITTER_* first, then git config."""
+    name = os.environ.get(f"GIT_{role}_NAME")
+    email = os.environ.get(f"GIT_{role}_EMAIL") or os.environ.get("EMAIL")
+    if not (name and email):
+        _configure()
+        config = repo.config if repo is not None else pygit2.Config.get_global_config()
+        try:
+            name = name or config["user.name"]
+            email = email or config["user.email"]
+        except (KeyError, pygit2.GitError):
+            pass
+    if not (name and email):
+        raise IdentityError(
+            "no git identity to commit with: run\n"
+            "  git config --global user.name 'Your Name'\n"
+            "  git config --global user.email you@example.com\n"
+            "or set GIT_AUTHOR_NAME and GIT_AUTHOR_EMAIL"
+        )
+    return pygit2.Signature(name, email)
+
+
+def _tree_with(repo: Repo, base: Any, files: dict[str, bytes]) -> Any:
+    """A new tree: ``base`` (a tree or None) with ``files`` (path -> content) written in."""
+    here: dict[str, bytes] = {}
+    below: dict[str, dict[str, bytes]] = {}
+    for path, data in files.items():
+        head, _, rest = path.partition("/")
+        if rest:
+            below.setdefault(head, {})[rest] = data
+        else:
+            here[head] = data
+    builder = repo.TreeBuilder(base) if base is not None else repo.TreeBuilder()
+    for name, data in here.items():
+        builder.insert(name, repo.create_blob(data), FileMode.BLOB)
+    for name, sub in below.items():
+        existing = None
+        if base is not None and name in base and base[name].type == ObjectType.TREE:
+            existing = repo[base[name].id]
+        builder.insert(name, _tree_with(repo, existing, sub), FileMode.TREE)
+    return builder.write()
+
+
+def commit_files(repo: Repo, branch: str, files: dict[str, bytes], message: str) -> str:
+    """Commit ``files`` onto ``branch`` (created when unborn) without touching any work tree.
+
+    Returns the new commit's SHA. The branch moves only if it is still where
+    it was when the commit was built.
+    """
+    author = signature(repo, "AUTHOR")
+    committer = signature(repo, "COMMITTER")
+    name = f"refs/heads/{branch}"
+    # Looked up before the commit is built: set_target() then moves the branch
+    # only if it still points where it did (libgit2 compares and swaps).
+    ref = repo.references.get(name)
+    parent = ref.peel(pygit2.Commit).id if ref is not None else None
+    base = repo[parent].peel(pygit2.Tree) if parent is not None else None
+    tree = _tree_with(repo, base, {normalize_path(p): d for p, d in files.items()})
+    oid = repo.create_commit(None, author, committer, message, tree, [parent] if parent else [])
+    try:
+        if ref is None:
+            repo.references.create(name, oid)
+        else:
+            ref.set_target(oid, message.splitlines()[0])
+    except (pygit2.GitError, ValueError, pygit2.AlreadyExistsError) as e:
+        raise GitError(f"branch {branch} moved while committing; try again ({e})") from None
+    return str(oid)
+
+
+def stage_in_index(repo: Repo, paths: list[str]) -> None:
+    """Record ``paths`` in the index as they are in the work tree."""
+    index = repo.index
+    index.read()
+    for path in paths:
+        index.add(normalize_path(path))
+    index.write()
+
+
+def create_tag(repo: Repo, name: str, sha: str, message: str) -> None:
+    """An annotated tag ``name`` on commit ``sha``."""
+    repo.create_tag(name, pygit2.Oid(hex=sha), ObjectType.COMMIT, signature(repo, "COMMITTER"), message)
+
+
+def checkout_head(repo: Repo) -> None:
+    """Make the work tree and index match HEAD (for repositories mr just built)."""
+    from pygit2.enums import CheckoutStrategy
+
+    repo.checkout_head(strategy=CheckoutStrategy.FORCE)

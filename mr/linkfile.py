@@ -1,0 +1,378 @@
+"""Read and write link files (and other small YAML files) with ruamel.yaml.
+
+This is the only module that imports ruamel.yaml. Reading is strict: a file
+is either a valid link, another MLEM object, or a ``LinkFileError`` naming
+the file and line. Writing keeps an edited file's comments, key order and
+quoting, and quotes every scalar that a YAML 1.1 reader (MLEM's PyYAML) or a
+YAML 1.2 reader would not read back as the same string.
+"""
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+import re
+import tempfile
+from typing import Any, Mapping
+
+from mr.errors import LinkFileError
+from mr.model import Link
+
+#: A link file is a handful of lines; anything this big is not one.
+MAX_SIZE = 256 * 1024
+
+LINK_KEYS = ("link_type", "object_type", "params", "path", "project", "repo", "rev")
+REQUIRED = ("link_type", "path")
+
+# Plain scalars that some YAML reader resolves to something other than a
+# string: the implicit resolvers of YAML 1.1 (PyYAML, which MLEM uses) and of
+# YAML 1.2 (core schema, ruamel.yaml), together.
+_NOT_A_STRING = re.compile(
+    r"""
+    # null
+    ~ | null | Null | NULL
+    # booleans (1.1 and 1.2)
+    | y | Y | yes | Yes | YES | n | N | no | No | NO
+    | true | True | TRUE | false | False | FALSE
+    | on | On | ON | off | Off | OFF
+    # integers: 1.1 binary, octal, decimal, hex, sexagesimal; 1.2 octal
+    | [-+]?0b[0-1_]+
+    | [-+]?0o?[0-7_]+
+    | [-+]?(?:0|[1-9][0-9_]*)
+    | [-+]?0x[0-9a-fA-F_]+
+    | [-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
+    | [-+]?[0-9]+
+    # floats: 1.1 (with a dot, underscores, sexagesimal) and 1.2 (exponent without a dot)
+    | [-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    | [-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+    | [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+    | [-+]?[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+
+    | [-+]?\.(?:inf|Inf|INF) | \.(?:nan|NaN|NAN)
+    # timestamps
+    | [0-9]{4}-[0-9]{1,2}-[0-9]{1,2}
+      (?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?
+         (?:[ \t]*Z|[ \t]*[-+][0-9]{1,2}(?::?[0-9]{2})?)?)?
+    # merge key and value indicators (1.1)
+    | << | =
+    """,
+    re.VERBOSE,
+)
+
+
+def needs_quotes(value: str) -> bool:
+    """Whether ``value`` written as a plain scalar would not read back as this string."""
+    return value == "" or _NOT_A_STRING.fullmatch(value) is not None
+
+
+def _yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def _decode(data: bytes, file: str) -> str:
+    if len(data) > MAX_SIZE:
+        raise LinkFileError(file, f"too large for a link file ({len(data)} bytes)")
+    if b"\0" in data:
+        raise LinkFileError(file, "not a text file (binary data)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise LinkFileError(file, "not UTF-8 text (binary data?)", line) from None
+    return text.removeprefix("\ufeff")
+
+
+def _yaml_error(file: str, e: Exception) -> LinkFileError:
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    problem = getattr(e, "problem", None) or getattr(e, "context", None) or str(e)
+    problem = " ".join(str(problem).split())
+    line = mark.line + 1 if mark is not None else None
+    return LinkFileError(file, f"invalid YAML: {problem}", line)
+
+
+def parse_mapping(data: bytes, file: str, what: str = "a link file") -> Any:
+    """Parse YAML text that must hold one mapping; return the round-trip mapping."""
+    text = _decode(data, file)
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        doc = _yaml().load(text)
+    except YAMLError as e:
+        raise _yaml_error(file, e) from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as e:
+        raise LinkFileError(file, f"invalid YAML: {e}") from None
+    if doc is None:
+        raise LinkFileError(file, f"empty: {what} is a YAML mapping")
+    if not isinstance(doc, CommentedMap):
+        kind = "a list" if isinstance(doc, list) else "a single value"
+        raise LinkFileError(file, f"the document is {kind}; {what} is a YAML mapping", 1)
+    return doc
+
+
+def key_line(doc: Any, key: Any) -> int | None:
+    try:
+        return int(doc.lc.key(key)[0]) + 1
+    except (KeyError, AttributeError, TypeError, IndexError):
+        return None
+
+
+def _raw_value(text: str, doc: Any, key: str) -> str:
+    """The value of ``key`` as written in the file (for messages)."""
+    try:
+        line, col = doc.lc.value(key)
+        raw = text.splitlines()[line][col:]
+    except (KeyError, AttributeError, IndexError):
+        return str(doc.get(key))
+    token = re.match(r"[^\s,{}\[\]#]+", raw)
+    return token.group(0) if token else str(doc.get(key))
+
+
+def _is_quoted(value: Any) -> bool:
+    from ruamel.yaml.scalarstring import ScalarString
+
+    return isinstance(value, ScalarString)
+
+
+def check_string(doc: Any, key: str, text: str, file: str, where: str = "") -> str:
+    """Return ``doc[key]`` if it is a string every YAML reader agrees on."""
+    value = doc[key]
+    name = f"{where}{key}"
+    line = (key_line(doc, key) or 0) if doc is not None else None
+    if isinstance(value, str):
+        if not _is_quoted(value) and needs_quotes(value):
+            raise LinkFileError(
+                file,
+                f"{name}: {value} is not read as a string by every YAML reader; "
+                f"quote it: {key}: '{value}'",
+                line or None,
+            )
+        return value
+    if value is None or isinstance(value, (dict, list)):
+        kind = "empty" if value is None else "a mapping" if isinstance(value, dict) else "a list"
+        raise LinkFileError(file, f"{name} must be a string, not {kind}", line or None)
+    raw = _raw_value(text, doc, key)
+    raise LinkFileError(
+        file, f"{name} must be a string; quote it: {key}: '{raw}'", line or None
+    )
+
+
+def load(data: bytes, file: str, name: str | None = None) -> Link | dict[str, Any]:
+    """Read a ``.mlem`` file: a ``Link``, or the top-level fields of another MLEM object.
+
+    Raises ``LinkFileError`` for anything that is neither.
+    """
+    doc = parse_mapping(data, file)
+    text = data.decode("utf-8", "replace")
+    if "object_type" not in doc:
+        raise LinkFileError(file, "no object_type: not a MLEM object", 1)
+    object_type = check_string(doc, "object_type", text, file)
+    if object_type != "link":
+        return {str(k): v for k, v in doc.items()}
+    return _link_from(doc, text, file, name)
+
+
+def load_link(data: bytes, file: str, name: str | None = None) -> Link:
+    """Read a file that must be a link."""
+    obj = load(data, file, name)
+    if not isinstance(obj, Link):
+        raise LinkFileError(
+            file, f"not a link: it is a MLEM object of type {obj.get('object_type')}", 1
+        )
+    return obj
+
+
+def _link_from(doc: Any, text: str, file: str, name: str | None) -> Link:
+    for key in doc:
+        if key not in LINK_KEYS:
+            shown = key if isinstance(key, str) else repr(key)
+            raise LinkFileError(
+                file,
+                f"unknown field {shown!s}: a link has only "
+                f"{', '.join(k for k in LINK_KEYS if k != 'repo')} (or repo); "
+                "put extra data under params",
+                key_line(doc, key),
+            )
+    for key in REQUIRED:
+        if key not in doc:
+            raise LinkFileError(file, f"missing required field {key}", 1)
+    if "project" in doc and "repo" in doc:
+        raise LinkFileError(
+            file,
+            "both project and repo are set; they mean the same, keep one",
+            key_line(doc, "repo"),
+        )
+    fields: dict[str, str] = {}
+    for key in ("link_type", "path", "project", "repo", "rev"):
+        if key in doc:
+            value = check_string(doc, key, text, file)
+            if not value.strip():
+                raise LinkFileError(file, f"{key} is empty", key_line(doc, key))
+            fields[key] = value
+    params: dict[str, str] = {}
+    if "params" in doc:
+        raw = doc["params"]
+        if raw is not None:
+            if not isinstance(raw, dict):
+                raise LinkFileError(
+                    file, "params must be a mapping of strings", key_line(doc, "params")
+                )
+            for k in raw:
+                if not isinstance(k, str):
+                    raise LinkFileError(
+                        file, f"params key {k!r} must be a string", key_line(raw, k)
+                    )
+                params[k] = check_string(raw, k, text, file, where="params.")
+    project_field = "repo" if "repo" in fields else "project"
+    path = fields["path"]
+    problem = path_problem(path)
+    if problem:
+        raise LinkFileError(file, f"path {path}: {problem}", key_line(doc, "path"))
+    lines = {str(k): key_line(doc, k) or 1 for k in doc}
+    return Link(
+        link_type=fields["link_type"],
+        path=path,
+        project=fields.get(project_field),
+        rev=fields.get("rev"),
+        params=params,
+        project_field=project_field,
+        name=name,
+        file=file,
+        lines=lines,
+    )
+
+
+def path_problem(path: str) -> str | None:
+    """Why ``path`` cannot name a file inside a project, or None."""
+    if path.startswith(("/", "\\")) or re.match(r"[A-Za-z]:[\\/]", path):
+        return "absolute; it must be relative to the project root"
+    norm = posixpath.normpath(path.replace("\\", "/"))
+    if norm == ".." or norm.startswith("../"):
+        return "escapes its project with .."
+    if norm in (".", ""):
+        return "names no file"
+    if any(c in path for c in "\0\n\r"):
+        return "contains a control character"
+    return None
+
+
+# --- writing -------------------------------------------------------------
+
+
+def _scalar(value: str) -> Any:
+    from ruamel.yaml.scalarstring import SingleQuotedScalarString
+
+    return SingleQuotedScalarString(value) if needs_quotes(value) else value
+
+
+def _new_mapping(link: Link) -> Any:
+    from ruamel.yaml.comments import CommentedMap
+
+    doc = CommentedMap()
+    for key, value in link.to_dict().items():
+        if isinstance(value, dict):
+            sub = CommentedMap()
+            for k, v in value.items():
+                sub[k] = _scalar(v)
+            doc[key] = sub
+        else:
+            doc[key] = _scalar(value)
+    return doc
+
+
+def _dump(doc: Any) -> bytes:
+    out = io.StringIO()
+    _yaml().dump(doc, out)
+    return out.getvalue().encode("utf-8")
+
+
+def dump_new(link: Link) -> bytes:
+    """The text of a new link file, keys in the order MLEM writes them."""
+    return _dump(_new_mapping(link))
+
+
+def _set(doc: Any, key: str, value: Any) -> None:
+    """Set ``doc[key]``, placing a new key where sorted order puts it."""
+    if key in doc:
+        doc[key] = value
+        return
+    keys = list(doc.keys())
+    pos = next((i for i, k in enumerate(keys) if str(k) > key), len(keys))
+    doc.insert(pos, key, value)
+
+
+def dump_update(old: bytes, file: str, link: Link) -> bytes:
+    """Rewrite an existing link file to hold ``link``.
+
+    Only the values that change are touched: comments, key order, quoting and
+    the file's own name for the project field (``project`` or ``repo``) stay.
+    """
+    doc = parse_mapping(old, file)
+    field = "repo" if "repo" in doc else "project" if "project" in doc else link.project_field
+    wanted: dict[str, Any] = {
+        "link_type": link.link_type,
+        "object_type": "link",
+        "path": link.path,
+    }
+    if link.project is not None:
+        wanted[field] = link.project
+    if link.rev is not None:
+        wanted["rev"] = link.rev
+    for key in list(doc.keys()):
+        if key not in wanted and key != "params":
+            del doc[key]
+    for key, value in wanted.items():
+        if doc.get(key) != value:
+            _set(doc, key, _scalar(value))
+    _update_params(doc, link.params)
+    return _dump(doc)
+
+
+def _update_params(doc: Any, params: Mapping[str, str]) -> None:
+    from ruamel.yaml.comments import CommentedMap
+
+    if not params:
+        if "params" in doc:
+            del doc["params"]
+        return
+    current = doc.get("params")
+    if not isinstance(current, dict):
+        current = CommentedMap()
+        _set(doc, "params", current)
+    for k in list(current.keys()):
+        if k not in params:
+            del current[k]
+    for k, v in params.items():
+        if current.get(k) != v:
+            _set(current, k, _scalar(v))
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

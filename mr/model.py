@@ -1,0 +1,147 @@
+"""Frozen dataclasses passed between mr's layers."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+LINK_SUFFIX = ".mlem"
+#: ``params`` key where a pin keeps the symbolic rev it was taken from.
+PINNED_FROM = "pinned_from"
+FULL_SHA = re.compile(r"[0-9a-f]{40}")
+
+# Kinds of rev, as ``mr show`` reports them.
+BRANCH = "branch"
+TAG = "tag"
+COMMIT = "commit"
+PIN = "pin"
+#: A symbolic rev whose project was not consulted (branch or tag, unknown).
+REF = "ref"
+
+
+def is_full_sha(rev: str | None) -> bool:
+    return rev is not None and FULL_SHA.fullmatch(rev) is not None
+
+
+@dataclass(frozen=True)
+class Link:
+    """One MLEM link: the content of a ``*.mlem`` file with ``object_type: link``."""
+
+    link_type: str
+    path: str
+    project: str | None = None
+    rev: str | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
+    #: which field names the project in the file: ``project`` (MLEM 0.4) or ``repo`` (MLEM 0.2)
+    project_field: str = "project"
+    #: registry name (file path without ``.mlem``), when read from a registry
+    name: str | None = field(default=None, compare=False)
+    #: where the link was read from, for messages
+    file: str | None = field(default=None, compare=False)
+    #: 1-based line of each top-level key in the file it was read from
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def pinned_from(self) -> str | None:
+        return self.params.get(PINNED_FROM)
+
+    @property
+    def is_pinned(self) -> bool:
+        return is_full_sha(self.rev) and self.pinned_from is not None
+
+    @property
+    def is_alias(self) -> bool:
+        """A link to an object in the registry itself."""
+        return self.project is None
+
+    def line_of(self, key: str) -> int | None:
+        return self.lines.get(key)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as MLEM writes them: sorted keys, empty fields left out."""
+        data: dict[str, Any] = {"link_type": self.link_type, "object_type": "link"}
+        if self.params:
+            data["params"] = dict(self.params)
+        data["path"] = self.path
+        if self.project is not None:
+            data[self.project_field] = self.project
+        if self.rev is not None:
+            data["rev"] = self.rev
+        return dict(sorted(data.items()))
+
+
+@dataclass(frozen=True)
+class Meta:
+    """A MLEM object that is not a link (a model, a dataset, ...)."""
+
+    object_type: str
+    #: the meta file inside its project, with ``.mlem``
+    path: str
+    project: str | None
+    rev: str | None
+    #: the commit it was read at (None when read from a work tree)
+    sha: str | None
+    data: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ResolvedRev:
+    """A rev of a project resolved to a commit."""
+
+    rev: str
+    sha: str
+    kind: str  # BRANCH, TAG or COMMIT
+
+
+@dataclass(frozen=True)
+class LinkEntry:
+    """A link as ``mr show`` lists it."""
+
+    name: str
+    link: Link
+    kind: str  # BRANCH, TAG, COMMIT, PIN or REF
+    sha: str | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with a file, as ``FILE:LINE: error: message``."""
+
+    file: str
+    line: int | None
+    message: str
+    severity: str = "error"  # or "warning"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: {self.severity}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ShowResult:
+    registry: str
+    stage: str | None
+    entries: tuple[LinkEntry, ...]
+    #: files that could not be read as links, revs that could not be resolved
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
+class InitResult:
+    path: str
+    stages: tuple[str, ...]
+    #: files created by this run
+    created: tuple[str, ...]
+    #: the commit made, or None when there was nothing to commit
+    commit: str | None
+    #: stage branches created by this run
+    branches: tuple[str, ...]
+
+
+def pinned(link: Link, sha: str, symbolic: str) -> Link:
+    """``link`` pinned to ``sha``, remembering the symbolic rev it came from."""
+    from dataclasses import replace
+
+    params = dict(link.params)
+    params[PINNED_FROM] = symbolic
+    return replace(link, rev=sha, params=params)

@@ -1,0 +1,129 @@
+"""A registry opened for one command: its repository, settings and link files."""
+from __future__ import annotations
+
+import os
+import posixpath
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from mr import git, linkfile
+from mr.config import CONFIG_FILE, Config, load_config
+from mr.errors import LinkFileError, MrError, RegistryError, UsageError
+from mr.model import LINK_SUFFIX, Link
+
+
+def link_name(name: str) -> str:
+    """A registry-relative link name without ``.mlem``; UsageError when it is no name."""
+    raw = name
+    name = name.replace("\\", "/").strip()
+    if name.endswith(LINK_SUFFIX):
+        name = name[: -len(LINK_SUFFIX)]
+    norm = posixpath.normpath(name) if name else ""
+    if not norm or norm in (".", "..") or name.endswith("/"):
+        raise UsageError(f"{raw!r} is not a link name")
+    if norm.startswith("/") or norm.startswith("../"):
+        raise UsageError(f"{raw}: a link name is a path inside the registry")
+    if any(part in (".git", "") for part in norm.split("/")):
+        raise UsageError(f"{raw}: a link cannot live under .git")
+    if any(c in norm for c in "\0\n\r"):
+        raise UsageError(f"{raw!r}: a link name cannot hold control characters")
+    return norm
+
+
+@dataclass
+class Registry:
+    repo: git.Repo
+    #: the work tree, or the git dir of a bare registry
+    root: str
+    bare: bool
+    _config: Config | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, path: str | None = None) -> Registry:
+        """The registry at ``path`` (a folder inside it), or around the current directory."""
+        start = os.path.abspath(path or os.getcwd())
+        if path is not None and not os.path.exists(start):
+            raise RegistryError(f"{path}: no such folder")
+        repo = git.discover(start)
+        return cls(repo=repo, root=git.root(repo), bare=git.workdir(repo) is None)
+
+    @property
+    def config(self) -> Config:
+        """The work tree's ``.mr.yaml`` (HEAD's in a bare registry)."""
+        if self._config is None:
+            self._config = load_config(self._read_head_or_worktree(CONFIG_FILE), CONFIG_FILE)
+        return self._config
+
+    def stage_config(self, stage: str) -> Config:
+        """``.mr.yaml`` as the stage's own branch has it."""
+        sha = self.stage_tip(stage)
+        return load_config(git.read_at(self.repo, sha, CONFIG_FILE), f"{stage}:{CONFIG_FILE}")
+
+    def _read_head_or_worktree(self, path: str) -> bytes | None:
+        if not self.bare:
+            try:
+                with open(os.path.join(self.root, path), "rb") as f:
+                    return f.read()
+            except FileNotFoundError:
+                return None
+        branch = git.head_branch(self.repo)
+        sha = git.branch_tip(self.repo, branch) if branch else None
+        return git.read_at(self.repo, sha, path) if sha else None
+
+    def stage_tip(self, stage: str) -> str:
+        sha = git.branch_tip(self.repo, stage)
+        if sha is None:
+            known = ", ".join(git.branches(self.repo)) or "none"
+            raise RegistryError(f"no branch {stage} in {self.root} (branches: {known})")
+        return sha
+
+    def path_of(self, name: str) -> str:
+        return os.path.join(self.root, *name.split("/")) + LINK_SUFFIX
+
+    def files(self, stage: str | None = None) -> Iterator[tuple[str, bytes]]:
+        """``(relative path, content)`` of every ``.mlem`` file: on a stage, or in the work tree."""
+        if stage is not None or self.bare:
+            if stage is None:
+                stage = git.head_branch(self.repo)
+                if stage is None or git.branch_tip(self.repo, stage) is None:
+                    return
+            yield from git.files_at(self.repo, self.stage_tip(stage), LINK_SUFFIX)
+            return
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = sorted(d for d in dirnames if d != ".git")
+            for filename in sorted(filenames):
+                if not filename.endswith(LINK_SUFFIX):
+                    continue
+                full = os.path.join(dirpath, filename)
+                rel = os.path.relpath(full, self.root).replace(os.sep, "/")
+                if os.path.islink(full) or not os.path.isfile(full):
+                    continue
+                with open(full, "rb") as f:
+                    yield rel, f.read()
+
+    def links(self, stage: str | None = None) -> tuple[list[Link], list[LinkFileError]]:
+        """Every link (files that are other MLEM objects are left out) and every unreadable file."""
+        links: list[Link] = []
+        problems: list[LinkFileError] = []
+        for rel, data in self.files(stage):
+            shown = f"{stage}:{rel}" if stage else rel
+            try:
+                obj = linkfile.load(data, shown, name=rel[: -len(LINK_SUFFIX)])
+            except LinkFileError as e:
+                problems.append(e)
+                continue
+            if isinstance(obj, Link):
+                links.append(obj)
+        return links, problems
+
+    def read_link(self, name: str, stage: str | None = None) -> Link:
+        rel = link_name(name) + LINK_SUFFIX
+        if stage is not None:
+            data = git.read_at(self.repo, self.stage_tip(stage), rel)
+            shown = f"{stage}:{rel}"
+        else:
+            data = self._read_head_or_worktree(rel)
+            shown = rel
+        if data is None:
+            raise MrError(f"{shown}: no such link")
+        return linkfile.load_link(data, shown, name=rel[: -len(LINK_SUFFIX)])

@@ -1,0 +1,171 @@
+"""Turn results into output: rich on a terminal, plain text when piped, or JSON.
+
+The only module that imports rich, and only when stdout is a terminal (or
+FORCE_COLOR asks for it): piped output never pays for it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, Sequence
+
+from mr.model import PIN, InitResult, Link, LinkEntry, Problem, ShowResult
+from mr.urls import redact
+
+#: Version of the JSON documents ``mr show --json`` prints.
+JSON_VERSION = 1
+
+
+def rich_wanted() -> bool:
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return sys.stdout.isatty()
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def echo(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def warn(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def link_json(link: Link) -> dict[str, Any]:
+    return {
+        "name": link.name,
+        "file": link.file,
+        "link_type": link.link_type,
+        "project": redact(link.project) if link.project else None,
+        "path": link.path,
+        "rev": link.rev,
+        "pinned_from": link.pinned_from,
+        "params": dict(link.params),
+    }
+
+
+def rev_text(link: Link) -> str:
+    if link.rev is None:
+        return "(default)" if link.project is not None else "(work tree)"
+    if link.is_pinned:
+        return f"{link.pinned_from}@{link.rev[:12]}"
+    return link.rev
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None) -> None:
+    """A table: rich on a terminal, aligned plain columns when piped."""
+    if rich_wanted():
+        from rich.table import Table
+
+        t = Table(title=title, title_justify="left", header_style="bold")
+        for h in headers:
+            t.add_column(h, overflow="fold")
+        for row in rows:
+            t.add_row(*row)
+        _console().print(t)
+        return
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    lines = [headers, *rows]
+    for row in lines:
+        echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+
+
+# --- per command ----------------------------------------------------------------
+
+
+def init_result(result: InitResult, as_json: bool) -> None:
+    if as_json:
+        print_json(
+            {
+                "version": JSON_VERSION,
+                "path": result.path,
+                "stages": list(result.stages),
+                "created": list(result.created),
+                "commit": result.commit,
+                "branches_created": list(result.branches),
+            }
+        )
+        return
+    if not (result.created or result.commit or result.branches):
+        echo(f"{result.path} is already a registry (stages: {', '.join(result.stages)}); nothing to do")
+        return
+    echo(f"Registry ready in {result.path}")
+    if result.created:
+        echo(f"  created   {', '.join(result.created)}")
+    if result.commit:
+        echo(f"  committed {result.commit[:12]}")
+    echo(f"  stages    {' -> '.join(result.stages)}")
+    if result.branches:
+        echo(f"  branches  {', '.join(result.branches)} created")
+
+
+def link_result(link: Link, as_json: bool) -> None:
+    if as_json:
+        print_json({"version": JSON_VERSION, "link": link_json(link)})
+        return
+    where = redact(link.project) if link.project else "this registry"
+    echo(f"Saved {link.file}: {link.link_type} {link.path} in {where} at {rev_text(link)}")
+
+
+def entry_json(entry: LinkEntry) -> dict[str, Any]:
+    data = link_json(entry.link)
+    data["rev_kind"] = entry.kind
+    data["sha"] = entry.sha
+    return data
+
+
+def show_result(result: ShowResult, as_json: bool) -> None:
+    for problem in result.problems:
+        warn(str(problem))
+    if as_json:
+        print_json(
+            {
+                "version": JSON_VERSION,
+                "registry": result.registry,
+                "stage": result.stage,
+                "links": [entry_json(e) for e in result.entries],
+                "problems": [problem_json(p) for p in result.problems],
+            }
+        )
+        return
+    if not result.entries:
+        where = f"stage {result.stage}" if result.stage else "the work tree"
+        warn(f"no links in {where} of {result.registry}")
+        return
+    resolved = any(e.sha for e in result.entries)
+    headers = ["name", "type", "project", "path", "rev", "kind"] + (["commit"] if resolved else [])
+    rows = []
+    for e in result.entries:
+        link = e.link
+        row = [
+            e.name,
+            link.link_type,
+            redact(link.project) if link.project else "(this registry)",
+            link.path,
+            rev_text(link) if e.kind != PIN else f"{link.pinned_from} (pinned)",
+            e.kind,
+        ]
+        if resolved:
+            row.append(e.sha[:12] if e.sha else "")
+        rows.append(row)
+    title = f"stage {result.stage}" if result.stage and rich_wanted() else None
+    table(headers, rows, title=title)
+
+
+def problem_json(problem: Problem) -> dict[str, Any]:
+    return {
+        "file": problem.file,
+        "line": problem.line,
+        "severity": problem.severity,
+        "message": problem.message,
+    }
