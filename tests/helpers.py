@@ -1,0 +1,62 @@
+"""Building real git repositories for tests, with the git command line.
+
+Fixtures are made with git itself, not with mr's own git module, so a bug
+there cannot hide behind a matching bug here.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+MODEL = "object_type: model\nprocessors: {}\nrequirements: []\n"
+DATA = "object_type: data\nreader: {}\n"
+
+
+def git(cwd: Path | str, *args: str) -> str:
+    out = subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    )
+    return out.stdout.strip()
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+
+
+def commit(root: Path, files: dict[str, str], message: str = "change") -> str:
+    write(root, files)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message)
+    return git(root, "rev-parse", "HEAD")
+
+
+def make_project(
+    root: Path,
+    files: dict[str, str] | None = None,
+    branch: str = "main",
+) -> Path:
+    """A MLEM project: a git repository with .mlem.yaml and a model, one commit."""
+    root.mkdir(parents=True, exist_ok=True)
+    git(root, "init", "-q", "-b", branch)
+    commit(root, {".mlem.yaml": "", "models/rf.mlem": MODEL, **(files or {})}, "first")
+    return root
+
+
+def tag(root: Path, name: str, annotated: bool = True, rev: str = "HEAD") -> str:
+    if annotated:
+        git(root, "tag", "-a", "-m", f"release {name}", name, rev)
+    else:
+        git(root, "tag", name, rev)
+    return git(root, "rev-parse", f"{name}^{{commit}}")
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
