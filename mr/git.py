@@ -139,7 +139,7 @@ def read_at(repo: Repo, sha: str, path: str) -> bytes | None:
         return None
     if entry.filemode not in _BLOB_MODES:
         return None
-    return bytes(repo[entry.id].data)
+    return repo[entry.id].read_raw()
 
 
 def files_at(repo: Repo, sha: str, suffix: str) -> list[tuple[str, bytes]]:
@@ -153,7 +153,7 @@ def files_at(repo: Repo, sha: str, suffix: str) -> list[tuple[str, bytes]]:
             if entry.filemode == FileMode.TREE:
                 stack.append((name + "/", repo[entry.id]))
             elif entry.filemode in _BLOB_MODES and name.endswith(suffix):
-                out.append((name, bytes(repo[entry.id].data)))
+                out.append((name, repo[entry.id].read_raw()))
     return sorted(out)
 
 
@@ -269,7 +269,7 @@ def _locked(path: str) -> Iterator[None]:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
-class _Callbacks(pygit2.RemoteCallbacks):  # type: ignore[misc]
+class _Callbacks(pygit2.RemoteCallbacks):
     """Credentials from ssh-agent or git's credential helpers, asked once each."""
 
     def __init__(self, url: str) -> None:

@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mr import git
+from mr.errors import ProjectNotFound, RevNotFound
+from mr.urls import credentials_in, is_url, redact, strip_credentials
+from tests.conftest import GitDaemon
+from tests.helpers import MODEL, commit, make_project, tag
+from tests.helpers import git as run_git
+
+
+@pytest.mark.parametrize(
+    "spec, url",
+    [
+        ("https://github.com/org/repo", True),
+        ("git://127.0.0.1:9418/x", True),
+        ("ssh://git@host/org/repo.git", True),
+        ("file:///srv/repo", True),
+        ("git@github.com:org/repo.git", True),
+        ("host:repo", True),
+        ("../models", False),
+        ("/abs/path", False),
+        ("models", False),
+        ("C:/models", False),
+        ("./a:b", False),
+    ],
+)
+def test_is_url(spec: str, url: bool) -> None:
+    assert is_url(spec) is url
+
+
+def test_redaction() -> None:
+    assert redact("https://user:tok@host/r") == "https://user:***@host/r"
+    assert redact("https://ghp_abc@host/r") == "https://***@host/r"
+    assert redact("git@host:org/r") == "git@host:org/r"
+    assert redact("ssh://git@host/r") == "ssh://git@host/r"
+    assert redact("ssh://git:pw@host/r") == "ssh://git:***@host/r"
+    assert strip_credentials("https://user:tok@host/r") == "https://host/r"
+    assert credentials_in("https://user:tok@host/r") == "a password"
+    assert credentials_in("https://tok@host/r") == "a user name or token"
+    assert credentials_in("ssh://git@host/r") is None
+
+
+def test_cache_path_is_readable_unique_and_has_no_secret(tmp_path: Path) -> None:
+    a = git.cache_path("https://github.com/org/churn-model.git")
+    b = git.cache_path("https://gitlab.com/org/churn-model.git")
+    assert os.path.basename(a).startswith("churn-model-") and a != b
+    assert a.startswith(str(tmp_path / "cache"))
+    assert git.cache_path("https://u:secret@github.com/org/churn-model.git") == a
+    assert "secret" not in git.cache_path("https://u:secret@github.com/org/x.git")
+
+
+def test_resolve_kinds_including_remote_tracking(tmp_path: Path) -> None:
+    src = make_project(tmp_path / "src")
+    sha = tag(src, "v1")
+    clone = tmp_path / "clone"
+    run_git(tmp_path, "clone", "-q", str(src), str(clone))
+    run_git(src, "branch", "feature")
+    run_git(clone, "fetch", "-q")
+    repo = git.open_exact(str(clone))
+    assert git.resolve(repo, "v1", "clone").kind == "tag"
+    assert git.resolve(repo, "main", "clone").kind == "branch"
+    assert git.resolve(repo, "origin/feature", "clone").kind == "branch"
+    assert git.resolve(repo, sha, "clone").kind == "commit"
+    assert git.resolve(repo, sha[:10], "clone").sha == sha
+    with pytest.raises(RevNotFound):
+        git.resolve(repo, "nope", "clone")
+    for bad in ["main~1", "HEAD^", "main:models", "@{-1}", "-x", "a b", "a..b"]:
+        with pytest.raises(RevNotFound, match="not a branch, tag or commit"):
+            git.resolve(repo, bad, "clone")
+
+
+def test_read_at_ignores_symlinks_and_folders(tmp_path: Path) -> None:
+    src = make_project(tmp_path / "src")
+    os.symlink("/etc/passwd", src / "evil.mlem")
+    sha = commit(src, {}, "symlink")
+    repo = git.open_exact(str(src))
+    assert git.read_at(repo, sha, "models/rf.mlem") == MODEL.encode()
+    assert git.read_at(repo, sha, "evil.mlem") is None
+    assert git.read_at(repo, sha, "models") is None
+    assert git.read_at(repo, sha, "nope.mlem") is None
+
+
+def test_remote_fetched_once_per_command_then_cached(served: tuple[Path, str]) -> None:
+    path, url = served
+    projects = git.Projects("/")
+    first = projects.open(url)
+    assert projects.open(url) is first  # one open, one fetch per command
+    assert first.default_branch() == "main"
+    sha = tag(path, "v2")
+    # a new command fetches again and sees the new tag, in the same cache
+    again = git.Projects("/").open(url)
+    assert again.resolve("v2").sha == sha
+    assert again.repo.path == first.repo.path
+
+
+def test_offline_uses_only_the_cache(served: tuple[Path, str]) -> None:
+    path, url = served
+    with pytest.raises(ProjectNotFound, match="not in the cache"):
+        git.Projects("/", fetch=False).open(url)
+    git.Projects("/").open(url)
+    tag(path, "later")
+    offline = git.Projects("/", fetch=False).open(url)
+    assert offline.resolve("main").kind == "branch"
+    with pytest.raises(RevNotFound):
+        offline.resolve("later")
+
+
+def test_unreachable_remote_fails_fast_and_cache_still_serves(tmp_path: Path) -> None:
+    base = tmp_path / "srv"
+    base.mkdir()
+    make_project(base / "p")
+    daemon = GitDaemon(base)
+    daemon.start()
+    url = daemon.url("p")
+    try:
+        git.Projects("/").open(url)
+    finally:
+        daemon.stop()
+    started = time.monotonic()
+    with pytest.raises(ProjectNotFound, match="cannot fetch"):
+        git.Projects("/").open(url)
+    assert time.monotonic() - started < 20  # refused at once, not after a timeout
+    assert git.Projects("/", fetch=False).open(url).resolve("main").kind == "branch"
+
+
+def test_missing_remote_repository(git_daemon: GitDaemon) -> None:
+    with pytest.raises(ProjectNotFound, match="cannot fetch"):
+        git.Projects("/").open(git_daemon.url("does-not-exist"))
+    # a failed first fetch leaves no half-made cache behind
+    assert not os.path.exists(git.cache_path(git_daemon.url("does-not-exist")))
+
+
+def test_concurrent_fetches_share_one_cache(served: tuple[Path, str]) -> None:
+    _, url = served
+    code = (
+        "import sys\nfrom mr import git\n"
+        "p = git.Projects('/').open(sys.argv[1])\n"
+        "print(p.resolve('main').sha)\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert len({o[0] for o in outs}) == 1
+    cache = git.cache_path(url)
+    assert run_git(cache, "fsck", "--no-progress") == ""
+    leftovers = [n for n in os.listdir(os.path.dirname(cache)) if ".tmp-" in n]
+    assert leftovers == []
+
+
+def test_signature_reads_environment_then_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    repo = git.open_exact(str(make_project(tmp_path / "p")))
+    assert git.signature(repo).name == "Test User"
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Env Name")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "env@example.com")
+    sig = git.signature(repo)
+    assert (sig.name, sig.email) == ("Env Name", "env@example.com")
