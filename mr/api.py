@@ -334,6 +334,11 @@ def link(
     registry = Registry.open(target_project)
     name: str | None = None
     if target is not None:
+        if registry.bare:
+            raise RegistryError(
+                f"{registry.root} is a bare repository: write links in a clone "
+                "(mr promote commits to bare registries)"
+            )
         if target_project is None:
             # like MLEM: without a target project the target is a path from here
             target = os.path.relpath(os.path.abspath(target), registry.root)

@@ -255,3 +255,52 @@ def test_credentials_never_written(registry: Path, served: tuple[Path, str]) -> 
     link = api.link("models/rf", source_project=secret_url, target="s")
     text = (registry / "s.mlem").read_text()
     assert "s3cret" not in text and link.project == url
+
+
+def test_source_made_with_pytest_git(registry: Path, git_repo) -> None:  # type: ignore[no-untyped-def]
+    """pytest-git's repository fixture as a source project."""
+    ws = Path(git_repo.workspace)
+    (ws / ".mlem.yaml").write_text("")
+    (ws / "models").mkdir()
+    (ws / "models" / "net.mlem").write_text(MODEL)
+    git_repo.api.index.add([".mlem.yaml", "models/net.mlem"])
+    git_repo.api.index.commit("a model")
+    branch = git_repo.api.active_branch.name
+    link = api.link("models/net", source_project=str(ws), target="net")
+    assert (link.rev, link.link_type) == (branch, "model")
+
+
+def test_bare_registry_show_reads_head_and_link_is_refused(tmp_path: Path, registry: Path, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mr.errors import RegistryError
+
+    api.link("models/rf", source_project=str(project), target="m", absolute=True)
+    git(registry, "add", "-A")
+    git(registry, "commit", "-qm", "link")
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "clone", "-q", "--bare", str(registry), str(bare))
+    result = api.show(str(bare))
+    assert [e.name for e in result.entries] == ["m"]
+    assert [e.name for e in api.show(str(bare), stage="dev").entries] == ["m"]
+    assert api.show(str(bare), stage="staging").entries == ()
+    with pytest.raises(RegistryError, match="bare"):
+        api.link("models/rf", source_project=str(project), target="n", target_project=str(bare))
+
+
+def test_show_without_resolve_does_not_fetch(registry: Path, served: tuple[Path, str]) -> None:
+    _, url = served
+    (registry / "r.mlem").write_text(f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {url}\nrev: main\n")
+    (entry,) = api.show().entries
+    assert entry.kind == "ref" and entry.sha is None
+    (entry,) = api.show(resolve=True).entries
+    assert entry.kind == "branch" and entry.sha
+    # now cached: the kind is known without fetching
+    assert api.show().entries[0].kind == "branch"
+
+
+def test_show_resolve_reports_broken_link_as_problem(registry: Path, project: Path) -> None:
+    api.link("models/rf", source_project=str(project), target="m")
+    (registry / "gone.mlem").write_text("link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: ../models\nrev: nope\n")
+    result = api.show(resolve=True)
+    assert [e.name for e in result.entries] == ["gone", "m"]
+    (problem,) = result.problems
+    assert (problem.file, problem.line) == ("gone.mlem", 5) and "nope not found" in problem.message
