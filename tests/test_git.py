@@ -165,3 +165,11 @@ def test_signature_reads_environment_then_config(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("GIT_AUTHOR_EMAIL", "env@example.com")
     sig = git.signature(repo)
     assert (sig.name, sig.email) == ("Env Name", "env@example.com")
+
+
+def test_file_url_goes_through_the_cache(tmp_path: Path) -> None:
+    src = make_project(tmp_path / "src")
+    sha = tag(src, "v1")
+    project = git.Projects("/").open(f"file://{src}")
+    assert project.remote and project.resolve("v1").sha == sha
+    assert project.repo.path.rstrip("/").startswith(str(tmp_path / "cache"))
