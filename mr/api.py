@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Callable
 
 from mr import git, linkfile
 from mr.config import CONFIG_FILE, DEFAULT_STAGES, MLEM_CONFIG_FILE, default_text, load_config
@@ -19,11 +19,19 @@ from mr.errors import (
     MrError,
     ObjectNotFound,
     RegistryError,
+    RevNotFound,
     UsageError,
 )
 from mr.model import (
     BRANCH,
     COMMIT,
+    ERROR,
+    OK,
+    SKIPPED,
+    TAG,
+    WARNING,
+    LinkCheck,
+    VerifyReport,
     LINK_SUFFIX,
     PIN,
     REF,
@@ -43,7 +51,7 @@ from mr.urls import is_url, redact, strip_credentials
 #: Longest chain of links followed before giving up.
 MAX_LINK_DEPTH = 16
 
-__all__ = ["init", "link", "load_meta", "show"]
+__all__ = ["init", "link", "load_meta", "show", "verify"]
 
 
 # --- init ----------------------------------------------------------------------
@@ -148,9 +156,11 @@ class _Found:
 class _Reader:
     """Reads meta files from projects, opening and fetching each once."""
 
-    def __init__(self, root: str, *, fetch: bool = True) -> None:
+    def __init__(self, root: str, *, fetch: bool = True, alias_rev: str | None = None) -> None:
         self.root = root
         self.projects = git.Projects(root, fetch=fetch)
+        #: where an alias without a rev is read: None for the work tree, else this rev
+        self.alias_rev = alias_rev
         self._resolved: dict[tuple[str | None, str], ResolvedRev] = {}
         self._local: git.Repo | None = None
 
@@ -183,6 +193,8 @@ class _Reader:
             path += LINK_SUFFIX
         where = "this registry" if project is None else redact(project)
         resolved = None
+        if project is None and rev is None:
+            rev = self.alias_rev
         if project is None and rev is None:
             data = self._read_worktree(path)
             shown = path
@@ -465,3 +477,161 @@ def _kind(
     else:
         found = local.kind_of(rev) if local is not None else None
     return found or REF, None
+
+
+# --- verify -------------------------------------------------------------------------
+
+
+def verify(
+    files: list[str] | None = None,
+    registry: str | None = None,
+    stage: str | None = None,
+    offline: bool = False,
+    jobs: int = 8,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> VerifyReport:
+    """Check that links resolve, and that they meet the registry's policy.
+
+    ``files`` (paths from the current directory, as pre-commit passes them)
+    checks exactly those; else every link of the work tree, or of ``stage``'s
+    branch. Each distinct project is opened or fetched once, ``jobs`` at a
+    time; ``offline`` uses only the cache. ``progress(phase, done, total)``
+    is called as projects are fetched and links checked.
+    """
+    from mr import checks
+
+    reg = Registry.open(registry)
+    if stage is not None:
+        config = reg.stage_config(stage)
+        policy_stage: str | None = stage
+        alias_rev: str | None = reg.stage_tip(stage)
+    else:
+        config = reg.config
+        head = git.head_branch(reg.repo)
+        policy_stage = head if head in config.stages else None
+        alias_rev = git.branch_tip(reg.repo, head) if reg.bare and head else None
+
+    results: dict[int, LinkCheck] = {}
+    pending: list[tuple[int, Link]] = []
+    for i, (shown, name, data) in enumerate(_verify_inputs(reg, files, stage)):
+        if data is None:
+            results[i] = LinkCheck(shown, name, ERROR, (Problem(shown, None, "no such file"),))
+            continue
+        try:
+            obj = linkfile.load(data, shown, name=name)
+        except LinkFileError as e:
+            results[i] = LinkCheck(shown, name, ERROR, (Problem(e.file, e.line, e.detail),))
+            continue
+        if not isinstance(obj, Link):
+            results[i] = LinkCheck(shown, name, SKIPPED)
+            continue
+        pending.append((i, obj))
+
+    reader = _Reader(reg.root, fetch=not offline, alias_rev=alias_rev)
+    specs = sorted({item.project for _, item in pending if item.project is not None})
+    fetched = 0
+
+    def fetched_one(spec: str) -> None:
+        nonlocal fetched
+        fetched += 1
+        if progress is not None:
+            progress("projects", fetched, len(specs))
+
+    failed = reader.projects.open_all(specs, jobs, fetched_one)
+    for n, (i, item) in enumerate(pending):
+        problems = checks.policy_problems(item, config, policy_stage)
+        sha = None
+        if item.project in failed:
+            problems.append(checks.problem(item, f"cannot check: {failed[item.project]}", item.project_field))
+        else:
+            sha, found = _verify_target(reader, item, problems)
+        status = ERROR if any(p.severity == ERROR for p in problems) else WARNING if problems else OK
+        results[i] = LinkCheck(item.file or "", item.name, status, tuple(problems), sha)
+        if progress is not None:
+            progress("links", n + 1, len(pending))
+    return VerifyReport(
+        registry=reg.root,
+        stage=stage,
+        checks=tuple(results[i] for i in sorted(results)),
+        unchecked=tuple(redact(s) for s in sorted(failed)),
+    )
+
+
+def _verify_inputs(
+    reg: Registry, files: list[str] | None, stage: str | None
+) -> list[tuple[str, str | None, bytes | None]]:
+    """``(file as shown, link name, content or None when missing)`` of every file to check."""
+    if files is None:
+        return [
+            (f"{stage}:{rel}" if stage else rel, rel[: -len(LINK_SUFFIX)], data)
+            for rel, data in reg.files(stage)
+        ]
+    out: list[tuple[str, str | None, bytes | None]] = []
+    for f in files:
+        full = os.path.abspath(f)
+        rel = os.path.relpath(full, reg.root).replace(os.sep, "/")
+        name = rel[: -len(LINK_SUFFIX)] if rel.endswith(LINK_SUFFIX) and not rel.startswith("../") else None
+        try:
+            with open(full, "rb") as fh:
+                data: bytes | None = fh.read()
+        except (FileNotFoundError, IsADirectoryError):
+            data = None
+        out.append((f, name, data))
+    return out
+
+
+def _verify_target(reader: _Reader, item: Link, problems: list[Problem]) -> tuple[str | None, _Found | None]:
+    """Resolve the link and follow it to its object, adding what is wrong to ``problems``."""
+    from mr import checks
+
+    try:
+        found = reader.read(item.project, item.rev, item.path)
+    except RevNotFound as e:
+        problems.append(checks.problem(item, e.message, "rev"))
+        return None, None
+    except ObjectNotFound as e:
+        problems.append(checks.problem(item, e.message, "path"))
+        return None, None
+    except MrError as e:
+        problems.append(checks.problem(item, e.message, item.project_field))
+        return None, None
+    sha = found.resolved.sha if found.resolved else None
+    try:
+        final = reader.follow(found)
+    except MrError as e:
+        problems.append(checks.problem(item, f"following {item.path}: {e.message}", "path"))
+        return sha, found
+    if isinstance(final.obj, dict):
+        wrong = checks.type_problem(item, str(final.obj.get("object_type")))
+        if wrong:
+            problems.append(wrong)
+    if item.is_pinned and item.project is not None and sha is not None:
+        warning = _pin_warning(reader, item, sha)
+        if warning:
+            problems.append(warning)
+    return sha, found
+
+
+def _pin_warning(reader: _Reader, item: Link, sha: str) -> Problem | None:
+    from mr import checks
+
+    assert item.project is not None and item.pinned_from is not None
+    project = reader.projects.open(item.project)
+    try:
+        now = project.resolve(item.pinned_from)
+    except RevNotFound:
+        return checks.problem(
+            item, f"pinned from {item.pinned_from}, which no longer exists in {project.display}", "params", WARNING
+        )
+    if now.kind == BRANCH and not git.is_ancestor(project.repo, sha, now.sha):
+        return checks.problem(
+            item,
+            f"pinned commit {sha[:12]} is no longer on branch {item.pinned_from} (rewritten history?)",
+            "rev",
+            WARNING,
+        )
+    if now.kind == TAG and now.sha != sha:
+        return checks.problem(
+            item, f"tag {item.pinned_from} now points at {now.sha[:12]}, not the pinned {sha[:12]}", "rev", WARNING
+        )
+    return None

@@ -156,6 +156,51 @@ def show(stage: str | None, resolve: bool, registry: str | None, as_json: bool) 
 
 
 @cli.command(context_settings=CONTEXT)
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--stage", "-s", metavar="STAGE", help="Check the links on this stage's branch, with its own policy.")
+@click.option("--offline", is_flag=True, help="Use only cached projects; report those that are not cached.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Projects fetched at once.",
+)
+@registry_option
+@json_option
+def verify(
+    files: tuple[str, ...], stage: str | None, offline: bool, jobs: int, registry: str | None, as_json: bool
+) -> int:
+    """Check that every link resolves; exit 1 if any does not.
+
+    Given FILEs (as pre-commit passes them), checks those; else every link in
+    the work tree, or on --stage's branch. For each link: the file is a valid
+    link, its project is reachable, its rev exists, its path is a MLEM object
+    of link_type at that rev (following chains of links), and the registry
+    policy holds (pins where a stage requires them, allowed_sources, no
+    credentials in URLs). Problems print as FILE:LINE: error: message.
+    A remote that does not answer fails its links after MR_GIT_TIMEOUT
+    seconds (default 30).
+    """
+    from mr import api, render
+
+    if files and stage:
+        raise click.UsageError("give FILEs or --stage, not both")
+    with render.progress(enabled=not as_json) as update:
+        report = api.verify(
+            list(files) if files else None,
+            registry=registry,
+            stage=stage,
+            offline=offline,
+            jobs=jobs,
+            progress=update,
+        )
+    render.verify_report(report, as_json)
+    return 0 if report.ok else 1
+
+
+@cli.command(context_settings=CONTEXT)
 @click.option("--keep", is_flag=True, help="Keep the demo folder instead of removing it.")
 @click.option("--dir", "folder", type=click.Path(file_okay=False), help="Build the demo here (must be empty or absent).")
 def demo(keep: bool, folder: str | None) -> int:

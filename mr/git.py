@@ -383,6 +383,30 @@ class Projects:
             raise ProjectNotFound(f"project {redact(spec)} is not in the cache (offline)")
         return Project(spec, repo, remote=True)
 
+    def open_all(self, specs: list[str], jobs: int, done: Any = None) -> dict[str, str]:
+        """Open (and fetch) ``specs`` in parallel; return the error of each that failed.
+
+        ``done`` is called with each spec as it finishes.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        failed: dict[str, str] = {}
+
+        def one(spec: str) -> None:
+            try:
+                self.open(spec)
+            except (ProjectNotFound, GitError) as e:
+                failed[spec] = e.message
+            finally:
+                if done is not None:
+                    done(spec)
+
+        if not specs:
+            return failed
+        with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(specs)))) as pool:
+            list(pool.map(one, specs))
+        return failed
+
     def cached(self, spec: str) -> Project | None:
         """The project if it can be opened without the network, else None."""
         if not is_url(spec):
@@ -487,3 +511,10 @@ def checkout_head(repo: Repo) -> None:
     from pygit2.enums import CheckoutStrategy
 
     repo.checkout_head(strategy=CheckoutStrategy.FORCE)
+
+
+def is_ancestor(repo: Repo, ancestor: str, descendant: str) -> bool:
+    """Whether commit ``ancestor`` is ``descendant`` or in its history."""
+    if ancestor == descendant:
+        return True
+    return bool(repo.descendant_of(pygit2.Oid(hex=descendant), pygit2.Oid(hex=ancestor)))

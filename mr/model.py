@@ -145,3 +145,44 @@ def pinned(link: Link, sha: str, symbolic: str) -> Link:
     params = dict(link.params)
     params[PINNED_FROM] = symbolic
     return replace(link, rev=sha, params=params)
+
+
+# Outcomes of ``mr verify`` for one file.
+OK = "ok"
+ERROR = "error"
+WARNING = "warning"
+SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class LinkCheck:
+    """What ``mr verify`` found for one file."""
+
+    file: str
+    name: str | None
+    #: OK, ERROR, WARNING (only warnings) or SKIPPED (a MLEM object, not a link)
+    status: str
+    problems: tuple[Problem, ...] = ()
+    #: the commit the link's rev resolved to, when it did
+    sha: str | None = None
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    registry: str
+    stage: str | None
+    checks: tuple[LinkCheck, ...]
+    #: projects that could not be checked (unreachable, or not cached offline)
+    unchecked: tuple[str, ...] = ()
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for c in self.checks for p in c.problems if p.severity == ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for c in self.checks for p in c.problems if p.severity == WARNING)
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0

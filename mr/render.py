@@ -10,7 +10,10 @@ import os
 import sys
 from typing import Any, Sequence
 
-from mr.model import PIN, InitResult, Link, LinkEntry, Problem, ShowResult
+import contextlib
+from typing import Callable, Iterator
+
+from mr.model import ERROR, OK, PIN, SKIPPED, WARNING, InitResult, Link, LinkEntry, Problem, ShowResult, VerifyReport
 from mr.urls import redact
 
 #: Version of the JSON documents ``mr show --json`` prints.
@@ -169,3 +172,70 @@ def problem_json(problem: Problem) -> dict[str, Any]:
         "severity": problem.severity,
         "message": problem.message,
     }
+
+
+
+@contextlib.contextmanager
+def progress(enabled: bool = True) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A progress bar on stderr while work runs, when stderr is a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    labels = {"projects": "fetching projects", "links": "checking links"}
+    tasks: dict[str, Any] = {}
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+
+        def update(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(labels.get(phase, phase), total=total)
+            bar.update(tasks[phase], completed=done)
+
+        yield update
+
+
+def verify_report(report: VerifyReport, as_json: bool) -> None:
+    if as_json:
+        print_json(
+            {
+                "version": JSON_VERSION,
+                "registry": report.registry,
+                "stage": report.stage,
+                "ok": report.ok,
+                "errors": report.errors,
+                "warnings": report.warnings,
+                "unchecked_projects": list(report.unchecked),
+                "links": [
+                    {
+                        "file": c.file,
+                        "name": c.name,
+                        "status": c.status,
+                        "sha": c.sha,
+                        "problems": [problem_json(p) for p in c.problems],
+                    }
+                    for c in report.checks
+                ],
+            }
+        )
+        return
+    for check in report.checks:
+        for p in check.problems:
+            echo(str(p))
+    counts = {s: sum(1 for c in report.checks if c.status == s) for s in (OK, WARNING, ERROR, SKIPPED)}
+    checked = counts[OK] + counts[WARNING] + counts[ERROR]
+    parts = [f"{checked} link{'s' if checked != 1 else ''} checked", f"{counts[ERROR]} failed"]
+    if counts[WARNING]:
+        parts.append(f"{counts[WARNING]} with warnings")
+    if counts[SKIPPED]:
+        parts.append(f"{counts[SKIPPED]} MLEM object{'s' if counts[SKIPPED] != 1 else ''} skipped")
+    echo(("ok: " if report.ok else "failed: ") + ", ".join(parts))
+    if report.unchecked:
+        echo("not checked: " + ", ".join(report.unchecked))

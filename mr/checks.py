@@ -1,0 +1,71 @@
+"""The rules ``mr verify`` applies to a link: data in, problems out.
+
+The rules here need no git and no network; the ones that do (the rev exists,
+the target is a MLEM object of the right type) live in ``mr.api.verify``,
+which feeds what it learns back through these helpers.
+"""
+from __future__ import annotations
+
+from mr.config import Config
+from mr.model import Link, Problem
+from mr.urls import credentials_in, is_url, redact, strip_credentials
+
+
+def problem(link: Link, message: str, key: str | None = None, severity: str = "error") -> Problem:
+    line = link.line_of(key) if key else None
+    return Problem(link.file or link.name or "", line, message, severity)
+
+
+def policy_problems(link: Link, config: Config, stage: str | None) -> list[Problem]:
+    """Registry policy: pins on protected stages, allowed sources, no credentials."""
+    out: list[Problem] = []
+    field = link.project_field
+    if link.project is not None:
+        secret = credentials_in(link.project)
+        if secret:
+            out.append(
+                problem(
+                    link,
+                    f"the project URL carries {secret} ({redact(link.project)}); "
+                    "remove it and let git's credential helper or ssh-agent supply it",
+                    field,
+                )
+            )
+        if config.allowed_sources:
+            plain = strip_credentials(link.project)
+            if not is_url(plain) or not any(plain.startswith(p) for p in config.allowed_sources):
+                out.append(
+                    problem(
+                        link,
+                        f"project {redact(link.project)} is not under allowed_sources "
+                        f"({', '.join(config.allowed_sources)})",
+                        field,
+                    )
+                )
+    if stage is not None and config.stage_policy(stage).require_pinned and not _pinned(link):
+        rev = link.rev or "(default branch)"
+        out.append(
+            problem(
+                link,
+                f"stage {stage} requires pinned links; rev {rev} is not a full commit SHA "
+                "(mr link --pin, or mr promote pins)",
+                "rev" if link.rev else "path",
+            )
+        )
+    return out
+
+
+def _pinned(link: Link) -> bool:
+    from mr.model import is_full_sha
+
+    return is_full_sha(link.rev)
+
+
+def type_problem(link: Link, object_type: str) -> Problem | None:
+    if object_type != link.link_type:
+        return problem(
+            link,
+            f"link_type is {link.link_type} but {link.path} is a MLEM object of type {object_type}",
+            "link_type",
+        )
+    return None
