@@ -103,6 +103,7 @@ def run(folder: str | None = None, keep: bool = False) -> int:
             (["git", "commit", "-q", "-m", "Link the first models"], True),
             (["mr", "show"], True),
             (["mr", "show", "--stage", "dev", "--resolve"], True),
+            (["mr", "verify"], True),
         ]
         for argv, should_pass in steps:
             _say("$ " + " ".join(shlex.quote(a) for a in argv))

@@ -206,3 +206,21 @@ def test_each_project_fetched_once(registry: Path, served: tuple[Path, str], mon
     monkeypatch.setattr(mrgit, "fetch", lambda u, p: calls.append(u) or real(u, p))
     assert api.verify().ok
     assert calls == [url]
+
+
+def test_silent_remote_fails_its_links_within_the_timeout(
+    registry: Path, project: Path, mr, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    import socket
+
+    monkeypatch.setenv("MR_GIT_TIMEOUT", "2")
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(5)  # accepts, never answers
+        url = f"git://127.0.0.1:{server.getsockname()[1]}/x"
+        write_link(registry, "silent", url)
+        api.link("models/rf", source_project=str(project), target="fine")
+        report = api.verify()
+    status = {c.name: c.status for c in report.checks}
+    assert status == {"fine": "ok", "silent": "error"}
+    assert "timed out" in "\n".join(problems(report))
