@@ -224,3 +224,42 @@ def test_silent_remote_fails_its_links_within_the_timeout(
     status = {c.name: c.status for c in report.checks}
     assert status == {"fine": "ok", "silent": "error"}
     assert "timed out" in "\n".join(problems(report))
+
+
+def test_credentials_flagged_and_never_printed(registry: Path, served: tuple[Path, str], mr) -> None:  # type: ignore[no-untyped-def]
+    _, url = served
+    write_link(registry, "secret", url.replace("git://", "git://bob:hunter2@"))
+    r = mr("verify")
+    assert r.code == 1 and "secret.mlem:4: error: the project URL carries a password" in r.out
+    assert "hunter2" not in r.out + r.err
+    assert "hunter2" not in mr("show", "--resolve", "--json").out
+
+
+def test_reading_a_source_runs_nothing_from_it(registry: Path, project: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    marker = tmp_path / "RAN"
+    git(project, "config", "filter.evil.smudge", f"touch {marker}; cat")
+    commit(project, {".gitattributes": "*.mlem filter=evil\n"})
+    for hook in ("post-checkout", "post-merge", "reference-transaction", "pre-auto-gc"):
+        h = project / ".git" / "hooks" / hook
+        h.write_text(f"#!/bin/sh\ntouch {marker}\n")
+        h.chmod(0o755)
+    marker.unlink(missing_ok=True)
+    api.link("models/rf", source_project=str(project), target="m", pin=True)
+    assert mr("verify").code == 0
+    assert mr("show", "--resolve").code == 0
+    assert not marker.exists()
+
+
+def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    from mr import render
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    with render.progress() as update:
+        assert update is not None
+        update("projects", 1, 2)
+        update("links", 3, 3)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    with render.progress() as update:
+        assert update is None
