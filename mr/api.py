@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from mr import git, linkfile
-from mr.config import CONFIG_FILE, DEFAULT_STAGES, MLEM_CONFIG_FILE, default_text, load_config
+from mr.config import CONFIG_FILE, DEFAULT_STAGES, MLEM_CONFIG_FILE, check_stages, default_text, load_config
 from mr.errors import (
     LinkChainError,
     LinkExists,
@@ -83,9 +83,7 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
             )
         stages = config.stages
     stages = tuple(stages) if stages else DEFAULT_STAGES
-    from mr.config import _check_stages
-
-    _check_stages(stages, "--stages", None)
+    check_stages(stages, "--stages", None)
 
     branch = git.head_branch(repo)
     if branch is None:

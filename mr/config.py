@@ -51,11 +51,11 @@ def stage_problem(name: str) -> str | None:
 def parse_stages(text: str) -> tuple[str, ...]:
     """Parse ``--stages dev,staging,production``; raise ConfigError when invalid."""
     stages = tuple(s.strip() for s in text.split(",") if s.strip())
-    _check_stages(stages, "--stages", None)
+    check_stages(stages, "--stages", None)
     return stages
 
 
-def _check_stages(stages: tuple[str, ...], file: str, line: int | None) -> None:
+def check_stages(stages: tuple[str, ...], file: str, line: int | None) -> None:
     if not stages:
         raise ConfigError(file, "stages: name at least one stage", line)
     for s in stages:
@@ -88,7 +88,7 @@ def load_config(data: bytes | None, file: str = CONFIG_FILE) -> Config:
         if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
             raise ConfigError(file, "stages must be a list of branch names", line)
         stages = tuple(raw)
-        _check_stages(stages, file, line)
+        check_stages(stages, file, line)
         kwargs["stages"] = stages
     if "link_format" in doc:
         fmt = doc["link_format"]
