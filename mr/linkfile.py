@@ -13,6 +13,7 @@ import os
 import posixpath
 import re
 import tempfile
+import warnings
 from typing import Any, Mapping
 
 from mr.errors import LinkFileError
@@ -41,12 +42,12 @@ _NOT_A_STRING = re.compile(
     | [-+]?(?:0|[1-9][0-9_]*)
     | [-+]?0x[0-9a-fA-F_]+
     | [-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
-    | [-+]?[0-9]+
+    | [-+]?[0-9][0-9_]*
     # floats: 1.1 (with a dot, underscores, sexagesimal) and 1.2 (exponent without a dot)
     | [-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
     | [-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?
     | [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
-    | [-+]?[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+
+    | [-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9_]+
     | [-+]?\.(?:inf|Inf|INF) | \.(?:nan|NaN|NAN)
     # timestamps
     | [0-9]{4}-[0-9]{1,2}-[0-9]{1,2}
@@ -102,11 +103,16 @@ def parse_mapping(data: bytes, file: str, what: str = "a link file") -> Any:
     from ruamel.yaml.error import YAMLError
 
     try:
-        doc = _yaml().load(text)
+        with warnings.catch_warnings():
+            # ruamel warns (on stderr) about reused anchors and 1.1-isms; the
+            # checks below say what matters, once, with the file and line
+            warnings.simplefilter("ignore")
+            doc = _yaml().load(text)
     except YAMLError as e:
         raise _yaml_error(file, e) from None
-    except (ValueError, TypeError, OverflowError, RecursionError) as e:
-        raise LinkFileError(file, f"invalid YAML: {e}") from None
+    except (AssertionError, ValueError, TypeError, OverflowError, RecursionError) as e:
+        # ruamel asserts on some inputs (an unknown %YAML version)
+        raise LinkFileError(file, f"invalid YAML: {e or type(e).__name__}") from None
     if doc is None:
         raise LinkFileError(file, f"empty: {what} is a YAML mapping")
     if not isinstance(doc, CommentedMap):
@@ -123,14 +129,16 @@ def key_line(doc: Any, key: Any) -> int | None:
 
 
 def _raw_value(text: str, doc: Any, key: str) -> str:
-    """The value of ``key`` as written in the file (for messages)."""
+    """The value of ``key`` as written on its line ("" when nothing is written there)."""
     try:
         line, col = doc.lc.value(key)
+        if line != doc.lc.key(key)[0]:
+            return ""
         raw = text.splitlines()[line][col:]
-    except (KeyError, AttributeError, IndexError):
-        return str(doc.get(key))
+    except (KeyError, AttributeError, IndexError, TypeError):
+        return ""
     token = re.match(r"[^\s,{}\[\]#]+", raw)
-    return token.group(0) if token else str(doc.get(key))
+    return token.group(0) if token else ""
 
 
 def _is_quoted(value: Any) -> bool:
@@ -145,6 +153,8 @@ def check_string(doc: Any, key: str, text: str, file: str, where: str = "") -> s
     name = f"{where}{key}"
     line = (key_line(doc, key) or 0) if doc is not None else None
     if isinstance(value, str):
+        if any("\ud800" <= c <= "\udfff" for c in value):
+            raise LinkFileError(file, f"{name} holds an invalid character (a lone surrogate)", line or None)
         if not _is_quoted(value) and needs_quotes(value):
             raise LinkFileError(
                 file,
@@ -153,10 +163,13 @@ def check_string(doc: Any, key: str, text: str, file: str, where: str = "") -> s
                 line or None,
             )
         return value
-    if value is None or isinstance(value, (dict, list)):
-        kind = "empty" if value is None else "a mapping" if isinstance(value, dict) else "a list"
+    raw = _raw_value(text, doc, key) if value is None else ""
+    if value is None and not raw:
+        raise LinkFileError(file, f"{name} is empty", line or None)
+    if isinstance(value, (dict, list)):
+        kind = "a mapping" if isinstance(value, dict) else "a list"
         raise LinkFileError(file, f"{name} must be a string, not {kind}", line or None)
-    raw = _raw_value(text, doc, key)
+    raw = raw or _raw_value(text, doc, key)
     raise LinkFileError(
         file, f"{name} must be a string; quote it: {key}: '{raw}'", line or None
     )
@@ -168,7 +181,7 @@ def load(data: bytes, file: str, name: str | None = None) -> Link | dict[str, An
     Raises ``LinkFileError`` for anything that is neither.
     """
     doc = parse_mapping(data, file)
-    text = data.decode("utf-8", "replace")
+    text = _decode(data, file)
     if "object_type" not in doc:
         raise LinkFileError(file, "no object_type: not a MLEM object", 1)
     object_type = check_string(doc, "object_type", text, file)
@@ -227,6 +240,13 @@ def _link_from(doc: Any, text: str, file: str, name: str | None) -> Link:
                     raise LinkFileError(
                         file, f"params key {k!r} must be a string", key_line(raw, k)
                     )
+                if not _is_quoted(k) and needs_quotes(k):
+                    raise LinkFileError(
+                        file,
+                        f"params key {k} is not read as a string by every YAML reader; "
+                        f"quote it: '{k}': ...",
+                        key_line(raw, k),
+                    )
                 params[k] = check_string(raw, k, text, file, where="params.")
     project_field = "repo" if "repo" in fields else "project"
     path = fields["path"]
@@ -277,8 +297,8 @@ def _new_mapping(link: Link) -> Any:
     for key, value in link.to_dict().items():
         if isinstance(value, dict):
             sub = CommentedMap()
-            for k, v in value.items():
-                sub[k] = _scalar(v)
+            for k, v in sorted(value.items()):
+                sub[_scalar(k)] = _scalar(v)
             doc[key] = sub
         else:
             doc[key] = _scalar(value)
@@ -338,7 +358,7 @@ def _update_params(doc: Any, params: Mapping[str, str]) -> None:
 
     if not params:
         if "params" in doc:
-            del doc["params"]
+            _delete_keeping_comment(doc, "params")
         return
     current = doc.get("params")
     if not isinstance(current, dict):
@@ -347,9 +367,41 @@ def _update_params(doc: Any, params: Mapping[str, str]) -> None:
     for k in list(current.keys()):
         if k not in params:
             del current[k]
-    for k, v in params.items():
+    for k, v in sorted(params.items()):
         if current.get(k) != v:
-            _set(current, k, _scalar(v))
+            _set(current, _scalar(k), _scalar(v))
+
+
+def _delete_keeping_comment(doc: Any, key: str) -> None:
+    """Delete ``doc[key]``, keeping the full-line comments ruamel attached to its value."""
+    value: Any = doc[key]
+    carried = None
+    if isinstance(value, dict) and len(value) and hasattr(value, "ca"):
+        last = list(value.keys())[-1]
+        entry = value.ca.items.get(last)
+        if entry and len(entry) > 2 and entry[2] is not None:
+            token = entry[2]
+            # the token starts with the end of the last line; keep only what follows it
+            text = token.value.split("\n", 1)[1] if "\n" in token.value else ""
+            carried = text if text.strip() else None
+    keys = list(doc.keys())
+    pos = keys.index(key)
+    del doc[key]
+    if carried is None:
+        return
+    if pos > 0:
+        prev = keys[pos - 1]
+        entry = doc.ca.items.setdefault(prev, [None, None, None, None])
+        if entry[2] is not None:
+            entry[2].value += carried
+        else:
+            from ruamel.yaml.error import CommentMark
+            from ruamel.yaml.tokens import CommentToken
+
+            entry[2] = CommentToken("\n" + carried, CommentMark(0), None)
+    elif pos < len(keys) - 1:
+        for line in reversed(carried.rstrip("\n").split("\n")):
+            doc.yaml_set_comment_before_after_key(keys[pos + 1], before=line.lstrip("# "))
 
 
 def write_atomic(path: str, data: bytes) -> None:

@@ -61,7 +61,7 @@ class Link:
         """The fields as MLEM writes them: sorted keys, empty fields left out."""
         data: dict[str, Any] = {"link_type": self.link_type, "object_type": "link"}
         if self.params:
-            data["params"] = dict(self.params)
+            data["params"] = dict(sorted(self.params.items()))
         data["path"] = self.path
         if self.project is not None:
             data[self.project_field] = self.project

@@ -1,0 +1,848 @@
+"""mr.linkfile: reading, writing and quoting link files.
+
+Everything here works on bytes and temporary files; no git repository is
+involved. Checks against MLEM's own YAML reader (PyYAML, YAML 1.1) run in the
+interpreter named by MR_MLEM_PYTHON and are skipped without it.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import subprocess
+import tracemalloc
+import types
+import warnings
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mr import linkfile
+from mr.errors import LinkFileError
+from mr.model import Link, pinned
+
+# The autouse fixture in conftest removes MR_* variables while a test runs:
+# read it at import time.
+MLEM_PYTHON = os.environ.get("MR_MLEM_PYTHON")
+
+FIXTURES = Path(__file__).parent / "fixtures" / "mlem-0.4.14"
+SHA = "3f786850e387550fdab836ed7e6dc881de23001b"
+HEAD = b"link_type: model\nobject_type: link\npath: models/rf.mlem\n"
+
+#: revs some YAML reader (1.1 or 1.2) would not read back as the same string
+QUOTED_REVS = [
+    "1234567", "1e10", "0123", "yes", "Yes", "on", "off", "no", "y", "n", "null", "~",
+    "true", "2024-01-01", "2024-01-01T10:00:00Z", "1_000", "0x1f", "0o17", "1:20",
+    "1.0", ".5", ".inf", ".nan", "=", "<<", "",
+]
+#: revs every YAML reader reads as this string when written plain
+PLAIN_REVS = [
+    "main", "v1.2.0", "5-deploy-meta", "deadbeef", SHA, "feature/x", "1e", "e10",
+]
+
+
+def yaml_reader(version: tuple[int, int] | None) -> Any:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    if version is not None:
+        yaml.version = version
+    return yaml
+
+
+def read_with(version: tuple[int, int] | None, data: bytes) -> Any:
+    """``data`` as a plain YAML reader of that version sees it (YAML 1.1 ~ PyYAML)."""
+    with warnings.catch_warnings():
+        # ruamel's 1.1 mode warns about 1.2-style floats; the type is what matters
+        warnings.simplefilter("ignore")
+        return yaml_reader(version).load(data)
+
+
+def load_error(data: bytes | str, file: str = "f.mlem") -> LinkFileError:
+    if isinstance(data, str):
+        data = data.encode()
+    with pytest.raises(LinkFileError) as info:
+        linkfile.load(data, file)
+    assert info.value.file == file
+    return info.value
+
+
+def link(**kw: Any) -> Link:
+    fields: dict[str, Any] = {"link_type": "model", "path": "models/rf.mlem"}
+    fields.update(kw)
+    return Link(**fields)
+
+
+# --- needs_quotes --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rev", QUOTED_REVS)
+def test_needs_quotes_for_values_a_yaml_reader_would_not_read_as_that_string(rev: str) -> None:
+    assert linkfile.needs_quotes(rev) is True
+
+
+@pytest.mark.parametrize("rev", PLAIN_REVS)
+def test_no_quotes_for_plain_strings(rev: str) -> None:
+    assert linkfile.needs_quotes(rev) is False
+
+
+@pytest.mark.parametrize("rev", QUOTED_REVS[:-1])
+def test_every_value_said_to_need_quotes_is_not_a_plain_string_somewhere(rev: str) -> None:
+    """The table above is right: each of these, written plain, is no string to 1.1 or 1.2."""
+    def plain(version: tuple[int, int] | None) -> Any:
+        try:
+            return read_with(version, f"rev: {rev}\n".encode())["rev"]
+        except Exception:
+            return None  # '=' and '<<' do not even load
+
+    assert not (plain((1, 1)) == rev and plain(None) == rev)
+
+
+@pytest.mark.parametrize("rev", PLAIN_REVS)
+def test_plain_strings_are_strings_to_both_yaml_versions(rev: str) -> None:
+    for version in ((1, 1), None):
+        assert read_with(version, f"rev: {rev}\n".encode())["rev"] == rev
+
+
+@pytest.mark.parametrize("rev", ["0_9", "1_0e5"])
+def test_needs_quotes_agrees_with_ruamels_yaml_12_resolver(rev: str) -> None:
+    # written plain, ruamel (YAML 1.2, the reader mr itself uses) reads 0_9 as
+    # the int 9 and 1_0e5 as a float, so needs_quotes' docstring promise fails;
+    # dump_new is still right because ruamel's emitter quotes these on its own
+    assert not isinstance(read_with(None, f"rev: {rev}\n".encode())["rev"], str)
+    assert linkfile.needs_quotes(rev) is True
+
+
+# --- round trip of revs -----------------------------------------------------------
+
+
+ROUND_TRIP_REVS = [r for r in QUOTED_REVS + PLAIN_REVS if r]
+
+
+@pytest.mark.parametrize("rev", ROUND_TRIP_REVS)
+def test_rev_round_trips_and_is_a_string_to_yaml_11_and_12(rev: str) -> None:
+    data = linkfile.dump_new(link(project="https://example.com/models.git", rev=rev))
+    back = linkfile.load(data, "f.mlem")
+    assert isinstance(back, Link) and back.rev == rev
+    for version in ((1, 1), None):
+        value = read_with(version, data)["rev"]
+        assert isinstance(value, str) and value == rev, (version, data)
+    if linkfile.needs_quotes(rev):
+        assert f"rev: '{rev}'\n".encode() in data
+    else:
+        assert f"rev: {rev}\n".encode() in data
+
+
+PYYAML_TYPES = r"""
+import json, sys, yaml
+print(json.dumps([[type(v).__name__, v if isinstance(v, str) else None]
+                  for v in (yaml.safe_load(t)["rev"] for t in json.load(sys.stdin))]))
+"""
+
+
+@pytest.mark.mlem
+@pytest.mark.skipif(not MLEM_PYTHON, reason="MR_MLEM_PYTHON names no MLEM interpreter")
+def test_revs_read_back_as_strings_by_pyyaml() -> None:
+    """MLEM reads link files with PyYAML (YAML 1.1): every rev mr writes is that string there."""
+    assert MLEM_PYTHON
+    revs = ROUND_TRIP_REVS + ["0_9", "1_0e5", "1.0e10", "-.5", "089", "0b101", "+1", "1:20.5", "2024-1-1"]
+    texts = [linkfile.dump_new(link(rev=r)).decode() for r in revs]
+    out = subprocess.run(
+        [MLEM_PYTHON, "-c", PYYAML_TYPES], input=json.dumps(texts),
+        capture_output=True, text=True, check=True, timeout=60,
+    )
+    assert json.loads(out.stdout) == [["str", r] for r in revs]
+
+
+# --- reading: rejects ----------------------------------------------------------------
+
+
+def bomb(indent: str) -> str:
+    """A "billion laughs": 9 levels of 9-fold aliases, 9**9 leaves if expanded."""
+    lines = [f'{indent}l0: &a0 "lol"']
+    for i in range(1, 10):
+        lines.append(f"{indent}l{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+REJECTS: list[tuple[str, bytes, int | None, str]] = [
+    # (id, file content, line of the error, part of the message)
+    ("unclosed-bracket", HEAD + b"params: {pinned_from: [main\nrev: main\n", 5, "invalid YAML"),
+    ("tab-indentation", HEAD + b"params:\n\tpinned_from: main\n", 5, "invalid YAML"),
+    ("a-list", b"- link_type: model\n- object_type: link\n", 1, "list"),
+    ("a-scalar", b"just some text\n", 1, "single value"),
+    ("empty", b"", None, "empty"),
+    ("only-whitespace", b"\n  \n\n", None, "empty"),
+    ("only-comments", b"# a link\n# nothing else\n", None, "empty"),
+    ("nul-bytes", b"link_type: model\0\0\nobject_type: link\n", None, "binary"),
+    ("invalid-utf8", HEAD + b"rev: \xff\xfe\xfd\n", 4, "UTF-8"),
+    ("missing-link_type", b"object_type: link\npath: models/rf.mlem\n", 1, "link_type"),
+    ("missing-path", b"link_type: model\nobject_type: link\nrev: main\n", 1, "path"),
+    ("link_type-list", b"link_type: [model]\nobject_type: link\npath: m.mlem\n", 1, "link_type"),
+    ("link_type-mapping", b"link_type: {a: b}\nobject_type: link\npath: m.mlem\n", 1, "link_type"),
+    ("link_type-int", b"link_type: 3\nobject_type: link\npath: m.mlem\n", 1, "link_type"),
+    ("link_type-null", b"link_type: null\nobject_type: link\npath: m.mlem\n", 1, "link_type"),
+    ("path-list", b"link_type: model\nobject_type: link\npath: [a, b]\n", 3, "path"),
+    ("path-mapping", b"link_type: model\nobject_type: link\npath:\n  a: b\n", 3, "path"),
+    ("path-int", b"link_type: model\nobject_type: link\npath: 12\n", 3, "path"),
+    ("path-null", b"link_type: model\nobject_type: link\npath: ~\n", 3, "path"),
+    ("path-missing-value", b"link_type: model\nobject_type: link\npath:\n", 3, "path"),
+    ("project-list", HEAD + b"project: [a]\n", 4, "project"),
+    ("project-int", HEAD + b"project: 42\n", 4, "project"),
+    ("object_type-list", b"object_type: [link]\nlink_type: model\npath: m.mlem\n", 1, "object_type"),
+    ("no-object_type", b"link_type: model\npath: m.mlem\n", 1, "object_type"),
+    ("unknown-key", HEAD + b"rev: main\ncolour: blue\n", 5, "colour"),
+    ("unknown-int-key", HEAD + b"7: seven\n", 4, "7"),
+    ("project-and-repo", HEAD + b"project: https://a/b\nrepo: https://a/b\n", 5, "both project and repo"),
+    ("rev-int", HEAD + b"rev: 1234567\n", 4, "quote it"),
+    ("rev-float", HEAD + b"rev: 1e10\n", 4, "quote it"),
+    ("rev-octal", HEAD + b"rev: 0123\n", 4, "quote it"),
+    ("rev-date", HEAD + b"rev: 2024-01-01\n", 4, "quote it"),
+    ("rev-yes", HEAD + b"rev: yes\n", 4, "quote it"),
+    ("rev-on", HEAD + b"rev: on\n", 4, "quote it"),
+    ("rev-true", HEAD + b"rev: true\n", 4, "quote it"),
+    ("rev-empty-quoted", HEAD + b"rev: ''\n", 4, "rev"),
+    ("params-int-value", b"link_type: model\nobject_type: link\nparams:\n  n: 3\npath: m.mlem\n", 4, "quote it"),
+    ("params-yes-value", b"link_type: model\nobject_type: link\nparams:\n  ok: yes\npath: m.mlem\n", 4, "quote it"),
+    ("params-list-value", b"link_type: model\nobject_type: link\nparams:\n  l: [a]\npath: m.mlem\n", 4, "params.l"),
+    ("params-null-value", b"link_type: model\nobject_type: link\nparams:\n  l:\npath: m.mlem\n", 4, "params.l"),
+    ("params-a-list", b"link_type: model\nobject_type: link\nparams: [a, b]\npath: m.mlem\n", 3, "params"),
+    ("params-a-string", b"link_type: model\nobject_type: link\nparams: pinned\npath: m.mlem\n", 3, "params"),
+    ("params-int-key", b"link_type: model\nobject_type: link\nparams:\n  1: one\npath: m.mlem\n", 4, "params"),
+    ("path-absolute", b"link_type: model\nobject_type: link\npath: /etc/models/rf.mlem\n", 3, "absolute"),
+    ("path-windows-absolute", b"link_type: model\nobject_type: link\npath: 'C:\\models\\rf.mlem'\n", 3, "absolute"),
+    ("path-dotdot", b"link_type: model\nobject_type: link\npath: ../other/rf.mlem\n", 3, ".."),
+    ("path-inner-dotdot", b"link_type: model\nobject_type: link\npath: models/../../rf.mlem\n", 3, ".."),
+    ("path-dot", b"link_type: model\nobject_type: link\npath: .\n", 3, "path"),
+    ("too-large", HEAD + b"# " + b"x" * (linkfile.MAX_SIZE + 1) + b"\n", None, "too large"),
+    ("duplicate-rev", HEAD + b"rev: main\nrev: v1\n", 5, "duplicate"),
+    ("duplicate-link_type", b"link_type: model\nobject_type: link\nlink_type: data\npath: m.mlem\n", 3, "duplicate"),
+    ("duplicate-params-key", b"link_type: model\nobject_type: link\nparams:\n  a: x\n  a: y\npath: m.mlem\n", 5, "duplicate"),
+    ("second-document", HEAD + b"---\nobject_type: model\n", 4, "invalid YAML"),
+    ("undefined-alias", HEAD + b"rev: *nowhere\n", 4, "invalid YAML"),
+    ("bomb-under-unknown-key", HEAD + b"lols:\n" + bomb("  ").encode(), 4, "lols"),
+    ("bomb-under-params", b"link_type: model\nobject_type: link\nparams:\n" + bomb("  ").encode() + b"path: m.mlem\n", 5, "params.l1"),
+]
+
+
+@pytest.mark.parametrize(("data", "line", "part"), [r[1:] for r in REJECTS], ids=[r[0] for r in REJECTS])
+def test_reading_rejects(data: bytes, line: int | None, part: str) -> None:
+    error = load_error(data, "links/prod.mlem")
+    assert error.line == line, str(error)
+    assert part in error.detail
+    assert str(error).startswith(f"links/prod.mlem:{line}: " if line else "links/prod.mlem: ")
+
+
+def test_unclosed_bracket_at_end_of_file_names_a_line_of_the_file() -> None:
+    error = load_error(HEAD + b"rev: [main\n")
+    # opened on line 4, found unclosed at the end (the line after it)
+    assert error.line in (4, 5)
+
+
+def test_invalid_utf8_names_its_line() -> None:
+    assert load_error(b"# ok\n# ok\n# bad \xc3\x28\n").line == 3
+
+
+def test_unknown_key_message_names_the_key_and_params() -> None:
+    error = load_error(HEAD + b"owner: data-team\n")
+    assert "owner" in error.detail and "params" in error.detail
+
+
+@pytest.mark.parametrize("rev", ["1234567", "1e10", "2024-01-01", "0123", "yes", "1.50"])
+def test_unquoted_rev_message_shows_how_to_quote_it(rev: str) -> None:
+    error = load_error(HEAD + f"rev: {rev}\n".encode())
+    assert f"quote it: rev: '{rev}'" in error.detail
+
+
+def test_rev_null_says_quote_it() -> None:
+    # DESIGN: "Reading a rev that is not a string is an error that says 'quote it'";
+    # null is a valid branch name, so the fix is the same as for rev: yes
+    error = load_error(HEAD + b"rev: null\n")
+    assert "quote it" in error.detail
+
+
+def test_quote_it_message_with_bom_shows_the_value_as_written() -> None:
+    # _raw_value slices the text still holding the BOM with columns of the text without it
+    error = load_error("\ufeffrev: 1.50\n".encode() + HEAD)
+    assert "quote it: rev: '1.50'" in error.detail
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.3"])
+def test_unsupported_yaml_version_directive_is_a_link_file_error(version: str) -> None:
+    load_error(f"%YAML {version}\n---\n".encode() + HEAD)
+
+
+@pytest.mark.parametrize("version", ["2.0", "0.9"])
+def test_incompatible_yaml_version_is_a_link_file_error(version: str) -> None:
+    assert load_error(f"%YAML {version}\n---\n".encode() + HEAD).line == 1
+
+
+def test_yaml_11_directive_applies_its_own_booleans() -> None:
+    assert "quote it" in load_error(b"%YAML 1.1\n---\n" + HEAD + b"rev: yes\n").detail
+
+
+def count_nodes(obj: Any) -> int:
+    """Distinct containers and leaves reachable from obj (shared ones counted once)."""
+    seen: set[int] = set()
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return len(seen)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        HEAD + b"lols:\n" + bomb("  ").encode(),
+        b"link_type: model\nobject_type: link\nparams:\n" + bomb("  ").encode() + b"path: m.mlem\n",
+        HEAD + b"lols:\n" + bomb("  ").encode() + b"? *a9\n: key\n",
+        b"object_type: model\nlols:\n" + bomb("  ").encode() + b"? *a9\n: key\n",
+    ],
+    ids=["unknown-key", "params", "as-a-key", "as-a-key-of-a-model"],
+)
+def test_alias_bomb_is_rejected_without_expanding_it(data: bytes) -> None:
+    tracemalloc.start()
+    try:
+        with pytest.raises(LinkFileError):
+            linkfile.load(data, "f.mlem")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # 9**9 expanded leaves would take gigabytes; the aliases themselves take kilobytes
+    assert peak < 50 * 1024 * 1024
+
+
+def test_alias_bomb_in_another_mlem_object_is_returned_unexpanded() -> None:
+    data = b"object_type: model\nlols:\n" + bomb("  ").encode()
+    obj = linkfile.load(data, "f.mlem")
+    assert isinstance(obj, dict) and obj["object_type"] == "model"
+    assert count_nodes(obj) < 100
+
+
+PYTHON_TAGS = [
+    '!!python/object/apply:os.system ["touch {marker}"]',
+    '!!python/object/apply:subprocess.call [["touch", "{marker}"]]',
+    '!!python/object/new:subprocess.Popen [["touch", "{marker}"]]',
+    "!!python/name:os.system",
+    "!!python/module:os",
+]
+PLACES = {
+    "unknown-key": "link_type: model\nobject_type: link\npath: m.mlem\nx: {tag}\n",
+    "params": "link_type: model\nobject_type: link\nparams:\n  x: {tag}\npath: m.mlem\n",
+    "rev": "link_type: model\nobject_type: link\npath: m.mlem\nrev: {tag}\n",
+    "object_type": "object_type: {tag}\n",
+    "model-field": "object_type: model\nprocessors: {tag}\n",
+    "document": "{tag}\n",
+}
+
+
+def no_python_objects(obj: Any) -> bool:
+    seen: set[int] = set()
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if callable(item) or isinstance(item, (types.ModuleType, type)):
+            return False
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return True
+
+
+@pytest.mark.parametrize("place", list(PLACES))
+@pytest.mark.parametrize("tag", PYTHON_TAGS)
+def test_python_tags_never_run_anything(tmp_path: Path, place: str, tag: str) -> None:
+    marker = tmp_path / "PWNED"
+    data = PLACES[place].format(tag=tag.format(marker=marker)).encode()
+    try:
+        obj = linkfile.load(data, "f.mlem")
+    except LinkFileError:
+        pass
+    else:
+        assert not isinstance(obj, Link)
+        assert isinstance(obj, dict) and no_python_objects(obj)
+    assert not marker.exists()
+
+
+def test_bom_at_start_is_accepted() -> None:
+    plain = HEAD + b"rev: main\n"
+    got = linkfile.load("\ufeff".encode() + plain, "f.mlem")
+    assert got == linkfile.load(plain, "f.mlem")
+    assert isinstance(got, Link) and got.rev == "main" and got.line_of("rev") == 4
+
+
+# --- reading: accepts -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("latest.mlem", "models/rf.mlem"),
+        ("api-link.mlem", "models/rf.mlem"),
+        ("chained.mlem", "latest.mlem"),
+        ("links/nested.mlem", "models/rf.mlem"),
+    ],
+)
+def test_mlem_written_links_load(name: str, path: str) -> None:
+    got = linkfile.load((FIXTURES / name).read_bytes(), name)
+    assert isinstance(got, Link)
+    assert got == Link(link_type="model", path=path)
+    assert got.project is None and got.rev is None and dict(got.params) == {}
+    assert got.is_alias and got.file == name
+    assert dict(got.lines) == {"link_type": 1, "object_type": 2, "path": 3}
+    assert linkfile.load_link((FIXTURES / name).read_bytes(), name) == got
+
+
+def test_mlem_model_loads_as_its_fields() -> None:
+    got = linkfile.load((FIXTURES / "model-rf.mlem").read_bytes(), "model-rf.mlem")
+    assert isinstance(got, dict)
+    assert got["object_type"] == "model"
+    assert dict(got["processors"]) == {} and list(got["requirements"]) == []
+    with pytest.raises(LinkFileError) as info:
+        linkfile.load_link((FIXTURES / "model-rf.mlem").read_bytes(), "model-rf.mlem")
+    assert "model" in info.value.detail
+
+
+def test_documented_example_loads() -> None:
+    data = (
+        b"link_type: model\nobject_type: link\npath: models/rf.mlem\n"
+        b"project: https://github.com/iterative/example-mlem-get-started/\nrev: main\n"
+    )
+    assert linkfile.load(data, "f.mlem") == Link(
+        link_type="model",
+        path="models/rf.mlem",
+        project="https://github.com/iterative/example-mlem-get-started/",
+        rev="main",
+    )
+
+
+def test_older_repo_field_is_read() -> None:
+    got = linkfile.load(HEAD + b"repo: https://github.com/iterative/example-mlem/\nrev: main\n", "f.mlem")
+    assert isinstance(got, Link)
+    assert got.project == "https://github.com/iterative/example-mlem/"
+    assert got.project_field == "repo" and got.rev == "main"
+
+
+@pytest.mark.parametrize(
+    ("written", "rev"),
+    [
+        ("'1234567'", "1234567"),
+        ('"1234567"', "1234567"),
+        ("'2024-01-01'", "2024-01-01"),
+        ("'1e10'", "1e10"),
+        ("'0123'", "0123"),
+        ('"yes"', "yes"),
+        ("'1.50'", "1.50"),
+        ("'null'", "null"),
+    ],
+)
+def test_quoted_revs_are_read(written: str, rev: str) -> None:
+    got = linkfile.load(HEAD + f"rev: {written}\n".encode(), "f.mlem")
+    assert isinstance(got, Link) and got.rev == rev
+
+
+def test_params_with_string_values_and_comments() -> None:
+    data = (
+        b"# production model, promoted by CI\n"
+        b"link_type: model  # a model\n"
+        b"object_type: link\n"
+        b"params:\n"
+        b"  # where the pin came from\n"
+        b"  pinned_from: v1.2.0\n"
+        b"  approved: 'yes'\n"
+        b"path: models/rf.mlem\n"
+        b"project: ../models  # relative to the registry\n"
+        b"rev: " + SHA.encode() + b"\n"
+    )
+    got = linkfile.load(data, "f.mlem")
+    assert isinstance(got, Link)
+    assert dict(got.params) == {"pinned_from": "v1.2.0", "approved": "yes"}
+    assert got.is_pinned and got.pinned_from == "v1.2.0"
+    assert got.project == "../models" and got.rev == SHA
+    assert got.line_of("link_type") == 2 and got.line_of("rev") == 10
+
+
+def test_empty_params_is_no_params() -> None:
+    got = linkfile.load(b"link_type: model\nobject_type: link\nparams: {}\npath: m.mlem\n", "f.mlem")
+    assert isinstance(got, Link) and dict(got.params) == {}
+
+
+def test_keys_in_any_order_and_flow_style() -> None:
+    got = linkfile.load(b"{rev: v1, path: models/rf, object_type: link, link_type: data}\n", "f.mlem")
+    assert got == Link(link_type="data", path="models/rf", rev="v1")
+
+
+def test_crlf_line_endings() -> None:
+    got = linkfile.load(HEAD.replace(b"\n", b"\r\n") + b"rev: main\r\n", "f.mlem")
+    assert isinstance(got, Link) and got.rev == "main" and got.line_of("rev") == 4
+
+
+# --- dump_new ------------------------------------------------------------------------
+
+
+def test_dump_new_writes_keys_sorted_like_mlem() -> None:
+    full = Link(
+        link_type="model",
+        path="models/rf.mlem",
+        project="https://github.com/iterative/example-mlem-get-started/",
+        rev=SHA,
+        params={"pinned_from": "main"},
+    )
+    assert linkfile.dump_new(full) == (
+        b"link_type: model\n"
+        b"object_type: link\n"
+        b"params:\n"
+        b"  pinned_from: main\n"
+        b"path: models/rf.mlem\n"
+        b"project: https://github.com/iterative/example-mlem-get-started/\n"
+        b"rev: " + SHA.encode() + b"\n"
+    )
+
+
+def test_dump_new_leaves_out_empty_fields() -> None:
+    assert linkfile.dump_new(link()) == HEAD
+    assert (FIXTURES / "latest.mlem").read_bytes() == HEAD  # as MLEM writes it
+
+
+def test_dump_new_uses_repo_when_asked() -> None:
+    data = linkfile.dump_new(link(project="https://a.example/m.git", rev="v1", project_field="repo"))
+    assert data == HEAD + b"repo: https://a.example/m.git\nrev: v1\n"
+    assert linkfile.load(data, "f.mlem") == link(project="https://a.example/m.git", rev="v1", project_field="repo")
+
+
+def test_dump_new_quotes_only_what_needs_it() -> None:
+    data = linkfile.dump_new(link(project="../models", rev="2024-01-01", params={"pinned_from": "yes"}))
+    assert b"rev: '2024-01-01'\n" in data and b"  pinned_from: 'yes'\n" in data
+    assert b"project: ../models\n" in data and b"path: models/rf.mlem\n" in data
+
+
+def test_dump_new_sorts_params_keys_like_mlem() -> None:
+    data = linkfile.dump_new(link(params={"pinned_from": "main", "approved_by": "ci"}))
+    assert b"params:\n  approved_by: ci\n  pinned_from: main\n" in data
+
+
+def test_dump_new_params_keys_read_back_as_strings_in_yaml_11() -> None:
+    data = linkfile.dump_new(link(params={"yes": "x"}))
+    assert read_with((1, 1), data)["params"] == {"yes": "x"}
+
+
+# --- dump_update -----------------------------------------------------------------------
+
+EDITED = (
+    b"# production churn model\n"
+    b"link_type: model  # what it is\n"
+    b'object_type: "link"\n'
+    b"path: 'models/rf.mlem'\n"
+    b"# where it comes from\n"
+    b"repo: https://github.com/acme/churn\n"
+    b"rev: main\n"
+)
+
+
+def test_dump_update_with_nothing_changed_is_byte_identical() -> None:
+    for data in (EDITED, (FIXTURES / "latest.mlem").read_bytes(),
+                 HEAD + b"params: {pinned_from: main}\nproject: '../m'\nrev: \"" + SHA.encode() + b'"\n'):
+        assert linkfile.dump_update(data, "f.mlem", linkfile.load_link(data, "f.mlem")) == data
+
+
+def test_dump_update_changes_only_the_values_that_differ() -> None:
+    old = linkfile.load_link(EDITED, "f.mlem")
+    new = linkfile.dump_update(EDITED, "f.mlem", replace(old, rev="v2.0.0"))
+    old_lines, new_lines = EDITED.decode().splitlines(), new.decode().splitlines()
+    assert new_lines[:-1] == old_lines[:-1]  # comments, order, quoting, repo: all kept
+    assert new_lines[-1] == "rev: v2.0.0"
+    assert linkfile.load_link(new, "f.mlem") == replace(old, rev="v2.0.0")
+
+
+def test_dump_update_quotes_a_changed_value_that_needs_it() -> None:
+    old = linkfile.load_link(EDITED, "f.mlem")
+    new = linkfile.dump_update(EDITED, "f.mlem", replace(old, rev="1234567"))
+    assert new.endswith(b"rev: '1234567'\n")
+    assert read_with((1, 1), new)["rev"] == "1234567"
+
+
+def test_dump_update_keeps_comment_on_a_changed_line() -> None:
+    data = HEAD + b"rev: main  # the branch\n"
+    new = linkfile.dump_update(data, "f.mlem", link(rev="v2"))
+    assert new.startswith(HEAD)
+    assert new.decode().splitlines()[-1].split() == ["rev:", "v2", "#", "the", "branch"]
+
+
+def test_dump_update_keeps_the_files_own_project_field() -> None:
+    old = linkfile.load_link(EDITED, "f.mlem")
+    # the registry's link_format says project, the file says repo: the file wins
+    moved = replace(old, project="https://github.com/acme/churn2", project_field="project")
+    new = linkfile.dump_update(EDITED, "f.mlem", moved)
+    assert b"repo: https://github.com/acme/churn2\n" in new and b"project:" not in new
+    as_project = HEAD + b"project: ../m\nrev: main\n"
+    new = linkfile.dump_update(as_project, "f.mlem", link(project="../n", rev="main", project_field="repo"))
+    assert new == HEAD + b"project: ../n\nrev: main\n"
+
+
+def test_dump_update_keeps_an_unsorted_key_order() -> None:
+    data = b"path: models/rf.mlem\nrev: main\nlink_type: model\nobject_type: link\n"
+    new = linkfile.dump_update(data, "f.mlem", link(rev="v1"))
+    assert new == b"path: models/rf.mlem\nrev: v1\nlink_type: model\nobject_type: link\n"
+
+
+def test_dump_update_places_new_keys_in_sorted_position() -> None:
+    alias = (FIXTURES / "latest.mlem").read_bytes()
+    new = linkfile.dump_update(alias, "latest.mlem", link(project="../models", rev="main", params={"pinned_from": "x"}))
+    assert new == HEAD.replace(b"path:", b"params:\n  pinned_from: x\npath:") + b"project: ../models\nrev: main\n"
+
+
+def test_dump_update_pin_adds_pinned_from_and_unpin_removes_it() -> None:
+    data = b"# churn\n" + HEAD + b"project: ../models\nrev: v1.2.0\n"
+    plain = linkfile.load_link(data, "f.mlem")
+    pinned_text = linkfile.dump_update(data, "f.mlem", pinned(plain, SHA, "v1.2.0"))
+    assert pinned_text == (
+        b"# churn\nlink_type: model\nobject_type: link\nparams:\n  pinned_from: v1.2.0\n"
+        b"path: models/rf.mlem\nproject: ../models\nrev: " + SHA.encode() + b"\n"
+    )
+    back = linkfile.load_link(pinned_text, "f.mlem")
+    assert back.is_pinned and back.pinned_from == "v1.2.0" and back.rev == SHA
+    unpinned = linkfile.dump_update(pinned_text, "f.mlem", replace(back, rev="v1.2.0", params={}))
+    assert unpinned == data
+
+
+def test_dump_update_keeps_other_params_when_pinning() -> None:
+    data = b"link_type: model\nobject_type: link\nparams:\n  owner: data-team  # who\npath: m.mlem\nrev: main\n"
+    old = linkfile.load_link(data, "f.mlem")
+    new = linkfile.dump_update(data, "f.mlem", pinned(old, SHA, "main"))
+    assert b"  owner: data-team  # who\n" in new and b"  pinned_from: main\n" in new
+    assert linkfile.load_link(new, "f.mlem").params == {"owner": "data-team", "pinned_from": "main"}
+
+
+def test_dump_update_alias_drops_project_and_rev() -> None:
+    old = linkfile.load_link(EDITED, "f.mlem")
+    new = linkfile.dump_update(EDITED, "f.mlem", replace(old, project=None, rev=None))
+    assert new == b"# production churn model\nlink_type: model  # what it is\nobject_type: \"link\"\npath: 'models/rf.mlem'\n# where it comes from\n"
+    assert linkfile.load_link(new, "f.mlem") == link()
+
+
+def test_dump_update_unpin_keeps_a_comment_after_params() -> None:
+    data = (
+        b"link_type: model\nobject_type: link\nparams:\n  pinned_from: main\n"
+        b"# the model we ship\npath: models/rf.mlem\nproject: ../models\nrev: " + SHA.encode() + b"\n"
+    )
+    old = linkfile.load_link(data, "f.mlem")
+    new = linkfile.dump_update(data, "f.mlem", replace(old, rev="main", params={}))
+    assert b"# the model we ship\n" in new
+
+
+def test_dump_update_of_invalid_yaml_raises_link_file_error() -> None:
+    with pytest.raises(LinkFileError):
+        linkfile.dump_update(b"link_type: [\n", "f.mlem", link())
+
+
+# --- write_atomic -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """An empty folder (tmp_path itself holds the isolated HOME)."""
+    path = tmp_path / "work"
+    path.mkdir()
+    return path
+
+
+def test_write_atomic_writes_new_file_in_new_folder(folder: Path) -> None:
+    target = folder / "a" / "b" / "x.mlem"
+    linkfile.write_atomic(str(target), b"content\n")
+    assert target.read_bytes() == b"content\n"
+    assert os.listdir(target.parent) == ["x.mlem"]
+
+
+def test_write_atomic_new_file_follows_umask(folder: Path) -> None:
+    target = folder / "x.mlem"
+    old = os.umask(0o027)
+    try:
+        linkfile.write_atomic(str(target), b"x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o644, 0o755])
+def test_write_atomic_keeps_existing_mode(folder: Path, mode: int) -> None:
+    target = folder / "x.mlem"
+    target.write_bytes(b"old\n")
+    target.chmod(mode)
+    linkfile.write_atomic(str(target), b"new\n")
+    assert target.read_bytes() == b"new\n"
+    assert stat.S_IMODE(target.stat().st_mode) == mode
+    assert os.listdir(folder) == ["x.mlem"]
+
+
+@pytest.mark.parametrize("failing", ["replace", "fsync"])
+def test_failed_write_leaves_old_file_and_no_temp_file(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    target = folder / "x.mlem"
+    target.write_bytes(b"old\n")
+
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, failing, boom)
+    with pytest.raises(OSError):
+        linkfile.write_atomic(str(target), b"new\n")
+    monkeypatch.undo()
+    assert target.read_bytes() == b"old\n"
+    assert os.listdir(folder) == ["x.mlem"]
+
+
+def test_interrupted_write_leaves_no_temp_file(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupt(*args: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        linkfile.write_atomic(str(folder / "x.mlem"), b"new\n")
+    monkeypatch.undo()
+    assert os.listdir(folder) == []
+
+
+# --- properties ---------------------------------------------------------------------------
+
+KNOWN_KEYS = ["link_type", "object_type", "params", "path", "project", "repo", "rev"]
+scalars = st.one_of(
+    st.text(max_size=20),
+    st.integers(),
+    st.floats(),
+    st.booleans(),
+    st.none(),
+    st.sampled_from(["link", "model", "models/rf.mlem", "../x.mlem", "/abs.mlem", "yes", "1e10", "2024-01-01", "~", ""]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.one_of(st.text(max_size=8), st.integers()), inner, max_size=3),
+    ),
+    max_leaves=8,
+)
+documents = st.dictionaries(
+    st.one_of(st.sampled_from(KNOWN_KEYS), st.text(max_size=10), st.integers()), values, max_size=6
+)
+YAML_BITS = [
+    "object_type: link\n", "link_type: model\n", "path: m.mlem\n", "rev: ", "params:\n", "  a: b\n",
+    "'", '"', "[", "]", "{", "}", ",", "&a ", "*a", "!!", "!!python/name:os.system ", "? ", ": ",
+    "- ", "\t", "  ", "\n", "#", "1", "e", ".", "<<: ", "|\n", ">\n", "\ufeff", "---\n", "...\n",
+    "%YAML 1.1\n", "%TAG ! x\n", "\\", "\x00", "\x85", "\u2028",
+]
+raw_inputs = st.one_of(
+    st.binary(max_size=200),
+    st.text(max_size=200).map(lambda s: s.encode("utf-8", "surrogatepass")),
+    st.lists(st.sampled_from(YAML_BITS), max_size=20).map(lambda parts: "".join(parts).encode("utf-8")),
+)
+
+
+def dump_any(doc: dict[Any, Any]) -> bytes:
+    out = io.StringIO()
+    yaml_reader(None).dump(doc, out)
+    return out.getvalue().encode("utf-8")
+
+
+def only_link_dict_or_error(data: bytes) -> None:
+    try:
+        got = linkfile.load(data, "f.mlem")
+    except LinkFileError as e:
+        assert e.file == "f.mlem"
+        assert e.line is None or e.line >= 1
+        return
+    assert isinstance(got, (Link, dict))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents, st.sampled_from([None, "link", "model"]))
+def test_load_of_any_mapping_gives_link_dict_or_link_file_error(doc: dict[Any, Any], object_type: str | None) -> None:
+    if object_type is not None:
+        doc.setdefault("object_type", object_type)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        only_link_dict_or_error(dump_any(doc))
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw_inputs)
+def test_load_of_any_bytes_gives_link_dict_or_link_file_error(data: bytes) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ruamel warns about reused anchors and 1.1 floats
+        only_link_dict_or_error(data)
+
+
+field_text = st.text(
+    st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=30
+).filter(lambda s: s.strip() != "")
+path_text = field_text.filter(lambda p: linkfile.path_problem(p) is None)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(
+    field_text,
+    path_text,
+    st.none() | field_text,
+    st.none() | field_text,
+    st.dictionaries(field_text, field_text, max_size=3),
+    st.sampled_from(["project", "repo"]),
+)
+def test_dump_new_then_load_gives_the_same_link(
+    link_type: str, path: str, project: str | None, rev: str | None, params: dict[str, str], field: str
+) -> None:
+    made = Link(
+        link_type=link_type, path=path, project=project, rev=rev, params=params,
+        project_field=field if project is not None else "project",
+    )
+    data = linkfile.dump_new(made)
+    assert linkfile.load(data, "f.mlem") == made
+
+
+rev_alphabet = st.text(st.sampled_from("0123456789eExob._:+-~=<TZynYN/atrufl "), min_size=1, max_size=12)
+
+
+@settings(max_examples=250, deadline=None)
+@given(rev_alphabet.filter(lambda s: s.strip() != ""))
+def test_written_rev_is_the_same_string_to_yaml_11_and_12(rev: str) -> None:
+    data = linkfile.dump_new(link(rev=rev))
+    for version in ((1, 1), None):
+        assert read_with(version, data)["rev"] == rev
+    assert linkfile.load_link(data, "f.mlem").rev == rev
+
+
+def test_lone_surrogate_is_refused_when_read() -> None:
+    data = b'object_type: link\nlink_type: model\npath: "\\ud800"\n'
+    with pytest.raises(LinkFileError, match="lone surrogate") as e:
+        linkfile.load(data, "f.mlem")
+    assert e.value.line == 3
+
+
+def test_unquoted_ambiguous_params_key_says_quote_it() -> None:
+    data = b"object_type: link\nlink_type: model\npath: a.mlem\nparams:\n  yes: x\n"
+    with pytest.raises(LinkFileError, match="quote it") as e:
+        linkfile.load(data, "f.mlem")
+    assert e.value.line == 5
+
+
+def test_ruamel_warnings_stay_off_stderr(capfd: pytest.CaptureFixture[str]) -> None:
+    data = b"object_type: model\na: &x 1\nb: &x 2\nc: *x\n"
+    linkfile.load(data, "f.mlem")
+    assert capfd.readouterr().err == ""
