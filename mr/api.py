@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from mr import git, linkfile
 from mr.config import CONFIG_FILE, DEFAULT_STAGES, MLEM_CONFIG_FILE, check_stages, default_text, load_config
@@ -46,12 +46,27 @@ from mr.model import (
     pinned,
 )
 from mr.registry import Registry, link_name
+
+if TYPE_CHECKING:
+    from mr.promotion import Promotion, PromotionResult
+    from mr.stages import LinkHistory, Matrix, StageDiff
 from mr.urls import is_url, redact, strip_credentials
 
 #: Longest chain of links followed before giving up.
 MAX_LINK_DEPTH = 16
 
-__all__ = ["init", "link", "load_meta", "show", "verify"]
+__all__ = [
+    "init",
+    "link",
+    "link_history",
+    "load_meta",
+    "plan_promotion",
+    "promote",
+    "show",
+    "stage_diff",
+    "stage_matrix",
+    "verify",
+]
 
 
 # --- init ----------------------------------------------------------------------
@@ -633,3 +648,84 @@ def _pin_warning(reader: _Reader, item: Link, sha: str) -> Problem | None:
             item, f"tag {item.pinned_from} now points at {now.sha[:12]}, not the pinned {sha[:12]}", "rev", WARNING
         )
     return None
+
+
+# --- promote --------------------------------------------------------------------------
+
+
+def plan_promotion(
+    names: list[str],
+    to: str,
+    source: str | None = None,
+    pin: bool | None = None,
+    message: str | None = None,
+    verify: bool = True,
+    registry: str | None = None,
+) -> Promotion:
+    """What promoting ``names`` from ``source`` (default: the stage before) onto ``to`` would change.
+
+    Each link is verified first unless ``verify=False``; a failing link
+    raises ``PromotionRefused`` with the problems. ``pin`` (default: the
+    target stage's ``require_pinned``) stores full SHAs. Nothing is written.
+    """
+    from mr import promotion
+
+    return promotion.plan(Registry.open(registry), names, to, source, pin, message, verify)
+
+
+def promote(
+    names: list[str] | Promotion,
+    to: str | None = None,
+    source: str | None = None,
+    pin: bool | None = None,
+    message: str | None = None,
+    verify: bool = True,
+    push: str | None = None,
+    registry: str | None = None,
+) -> PromotionResult:
+    """Promote links onto stage ``to`` as one commit (or apply a plan from ``plan_promotion``).
+
+    The commit is built without a checkout and the branch moves by
+    compare-and-swap, rebuilt on the new tip when another promotion landed
+    first. When ``to`` is checked out its work tree and index follow (refused
+    when a file it touches has uncommitted changes). ``push`` names a remote
+    (or URL) to push the branch to afterwards, fast-forward only.
+    """
+    from mr import promotion
+
+    reg = Registry.open(registry)
+    if isinstance(names, promotion.Promotion):
+        planned = names
+    else:
+        if to is None:
+            raise UsageError("say which stage to promote to")
+        planned = promotion.plan(reg, names, to, source, pin, message, verify)
+    result = promotion.apply(reg, planned)
+    if push is not None:
+        url = git.push(reg.repo, push, planned.to)
+        result = replace(result, pushed_to=url)
+    return result
+
+
+# --- stage views ----------------------------------------------------------------------
+
+
+def stage_matrix(registry: str | None = None) -> Matrix:
+    """Every link against every stage: the link each stage branch holds, or None."""
+    from mr import stages
+
+    return stages.matrix(Registry.open(registry))
+
+
+def stage_diff(source: str, target: str, registry: str | None = None) -> StageDiff:
+    """Links added, removed and changed from stage ``source`` to stage ``target``, field by field."""
+    from mr import stages
+
+    return stages.diff(Registry.open(registry), source, target)
+
+
+def link_history(name: str, registry: str | None = None) -> LinkHistory:
+    """A link on each stage, and its promotions read from the stage branches' commit trailers."""
+    from mr import stages
+
+    return stages.history(Registry.open(registry), name)

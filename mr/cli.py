@@ -135,24 +135,121 @@ def link(
 
 
 @cli.command(context_settings=CONTEXT)
+@click.argument("name", required=False)
 @click.option("--stage", "-s", metavar="STAGE", help="Read the links on this stage's branch instead of the work tree.")
 @click.option("--resolve", is_flag=True, help="Fetch each project once and add the commit each rev points at.")
+@click.option("--all-stages", "-a", is_flag=True, help="A matrix of links against stages.")
+@click.option("--diff", "diff", nargs=2, metavar="FROM TO", help="What differs from stage FROM to stage TO.")
 @registry_option
 @json_option
-def show(stage: str | None, resolve: bool, registry: str | None, as_json: bool) -> int:
-    """List the links of the registry.
+def show(
+    name: str | None,
+    stage: str | None,
+    resolve: bool,
+    all_stages: bool,
+    diff: tuple[str, str] | None,
+    registry: str | None,
+    as_json: bool,
+) -> int:
+    """List the links of the registry, or one link with its history.
 
     By default the links in the work tree as they are now, committed or not
     (in a bare registry, those of HEAD's branch); with --stage, those on that
     stage's branch. The kind column says whether each rev is a branch, a tag,
     a commit or a pin (ref: a branch or tag of a project not fetched yet; use
-    --resolve). Exits 1 when a file cannot be read as a link.
+    --resolve). NAME shows that link on every stage and its promotions.
+    --all-stages shows every link against every stage; --diff FROM TO what
+    promoting FROM onto TO would change. Exits 1 when a file cannot be read.
     """
     from mr import api, render
 
+    views = sum(bool(v) for v in (name, all_stages, diff))
+    if views > 1:
+        raise click.UsageError("give one of NAME, --all-stages and --diff")
+    if (all_stages or diff) and (stage or resolve):
+        raise click.UsageError("--stage and --resolve go with the plain list")
+    if name:
+        history = api.link_history(name, registry=registry)
+        render.history(history, as_json)
+        return 1 if history.problems else 0
+    if all_stages:
+        matrix = api.stage_matrix(registry)
+        render.matrix(matrix, as_json)
+        return 1 if any(p.severity == "error" for p in matrix.problems) else 0
+    if diff:
+        changes = api.stage_diff(diff[0], diff[1], registry=registry)
+        render.stage_diff(changes, as_json)
+        return 1 if changes.problems else 0
     result = api.show(registry, stage=stage, resolve=resolve)
     render.show_result(result, as_json)
     return 1 if result.problems else 0
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("names", nargs=-1, required=True, metavar="NAME...")
+@click.option("--to", "to", required=True, metavar="STAGE", help="The stage to promote onto.")
+@click.option("--from", "source", metavar="STAGE", help="Where the links come from (default: the stage before --to).")
+@click.option(
+    "--pin/--no-pin",
+    default=None,
+    help="Store full commit SHAs (default: when the target stage's policy requires pins).",
+)
+@click.option("-m", "--message", metavar="TEXT", help="Added to the commit message.")
+@click.option("--dry-run", "-n", is_flag=True, help="Show what would change; change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal.")
+@click.option("--push", metavar="REMOTE", help="Push the stage branch to REMOTE afterwards (fast-forward only).")
+@click.option("--no-verify", is_flag=True, help="Skip checking that each link resolves.")
+@registry_option
+@json_option
+def promote(
+    names: tuple[str, ...],
+    to: str,
+    source: str | None,
+    pin: bool | None,
+    message: str | None,
+    dry_run: bool,
+    yes: bool,
+    push: str | None,
+    no_verify: bool,
+    registry: str | None,
+    as_json: bool,
+) -> int:
+    """Promote links onto stage --to, as one commit on its branch.
+
+    Each NAME is read from --from's branch, verified (unless --no-verify),
+    pinned when --to requires pins (or with --pin), and written onto --to's
+    branch keeping that file's comments and layout. The commit is built
+    without a checkout (bare registries work) and carries Mr-Link, Mr-From
+    and Mr-Rev trailers that mr show NAME reads. The branch moves by
+    compare-and-swap, so concurrent promotions never lose each other.
+
+    \b
+    Example:
+      mr promote churn --to production -m "Q3 retrain"
+    """
+    from mr import api, render
+
+    plan = api.plan_promotion(
+        list(names), to, source=source, pin=pin, message=message, verify=not no_verify, registry=registry
+    )
+    if not as_json:
+        render.promotion_plan(plan)
+        if dry_run and plan.changes:
+            click.echo("dry run: nothing changed", err=True)
+    if dry_run or not plan.changes:
+        if as_json:
+            render.promotion_json(plan, None, dry_run=dry_run)
+        return 0
+    if not yes and sys.stdin.isatty() and sys.stderr.isatty():
+        if not click.confirm(f"Promote to {plan.to}?", default=False, err=True):
+            click.echo("mr: nothing promoted", err=True)
+            return 1
+    result = api.promote(plan, push=push, registry=registry)
+    if as_json:
+        render.promotion_json(result.promotion, result)
+    else:
+        render.promotion_result(result)
+    return 0
 
 
 @cli.command(context_settings=CONTEXT)
@@ -231,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"{where}: error: {e.detail}", err=True)
         return e.exit_code
     except MrError as e:
+        for problem in getattr(e, "problems", ()):
+            click.echo(str(problem), err=True)
         click.echo(f"mr: error: {e.message}", err=True)
         return e.exit_code
     except BrokenPipeError:

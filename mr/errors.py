@@ -52,6 +52,10 @@ class GitError(MrError):
     """A git operation failed."""
 
 
+class RefMoved(GitError):
+    """A branch moved between reading it and moving it (compare-and-swap lost)."""
+
+
 class ProjectNotFound(MrError):
     """A source project cannot be opened or fetched."""
 

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 import pygit2
 from pygit2.enums import ConfigLevel, FetchPrune, FileMode, ObjectType
 
-from mr.errors import GitError, IdentityError, ProjectNotFound, RegistryError, RevNotFound
+from mr.errors import GitError, IdentityError, ProjectNotFound, RefMoved, RegistryError, RevNotFound
 from mr.model import BRANCH, COMMIT, TAG, ResolvedRev
 from mr.urls import is_url, redact, strip_credentials
 
@@ -466,11 +466,23 @@ def _tree_with(repo: Repo, base: Any, files: dict[str, bytes]) -> Any:
     return builder.write()
 
 
-def commit_files(repo: Repo, branch: str, files: dict[str, bytes], message: str) -> str:
-    """Commit ``files`` onto ``branch`` (created when unborn) without touching any work tree.
+_CURRENT = "current"
 
-    Returns the new commit's SHA. The branch moves only if it is still where
-    it was when the commit was built.
+
+def commit_files(
+    repo: Repo,
+    branch: str,
+    files: dict[str, bytes],
+    message: str,
+    expect: str | None = _CURRENT,
+    create: bool = True,
+) -> str:
+    """Commit ``files`` onto ``branch`` without touching any work tree; return the SHA.
+
+    ``expect`` is the tip the files were computed against (None: the branch
+    must not exist yet); the branch moves only if it is still there, by
+    compare-and-swap, else ``RefMoved``. ``create=False`` refuses a branch
+    that does not exist.
     """
     author = signature(repo, "AUTHOR")
     committer = signature(repo, "COMMITTER")
@@ -478,7 +490,11 @@ def commit_files(repo: Repo, branch: str, files: dict[str, bytes], message: str)
     # Looked up before the commit is built: set_target() then moves the branch
     # only if it still points where it did (libgit2 compares and swaps).
     ref = repo.references.get(name)
+    if ref is None and not create:
+        raise GitError(f"no branch {branch}")
     parent = ref.peel(pygit2.Commit).id if ref is not None else None
+    if expect != _CURRENT and (str(parent) if parent is not None else None) != expect:
+        raise RefMoved(f"branch {branch} moved")
     base = repo[parent].peel(pygit2.Tree) if parent is not None else None
     tree = _tree_with(repo, base, {normalize_path(p): d for p, d in files.items()})
     oid = repo.create_commit(None, author, committer, message, tree, [parent] if parent else [])
@@ -486,9 +502,9 @@ def commit_files(repo: Repo, branch: str, files: dict[str, bytes], message: str)
         if ref is None:
             repo.references.create(name, oid)
         else:
-            ref.set_target(oid, message.splitlines()[0])
+            ref.set_target(oid, f"mr: {message.splitlines()[0]}")
     except (pygit2.GitError, ValueError, pygit2.AlreadyExistsError) as e:
-        raise GitError(f"branch {branch} moved while committing; try again ({e})") from None
+        raise RefMoved(f"branch {branch} moved while committing ({e})") from None
     return str(oid)
 
 
@@ -518,3 +534,94 @@ def is_ancestor(repo: Repo, ancestor: str, descendant: str) -> bool:
     if ancestor == descendant:
         return True
     return bool(repo.descendant_of(pygit2.Oid(hex=descendant), pygit2.Oid(hex=ancestor)))
+
+
+def index_blob(repo: Repo, path: str) -> str | None:
+    """The blob id the index holds for ``path``, or None."""
+    index = repo.index
+    index.read()
+    entry = index.get(normalize_path(path)) if hasattr(index, "get") else None
+    if entry is None:
+        try:
+            entry = index[normalize_path(path)]
+        except KeyError:
+            return None
+    return str(entry.id)
+
+
+def blob_id(repo: Repo, sha: str, path: str) -> str | None:
+    tree = repo[sha].peel(pygit2.Tree)
+    try:
+        entry = tree[normalize_path(path)]
+    except (KeyError, ValueError):
+        return None
+    return str(entry.id)
+
+
+def hash_blob(data: bytes) -> str:
+    return str(pygit2.hash(data))
+
+
+def update_worktree(repo: Repo, files: dict[str, bytes]) -> None:
+    """Write ``files`` into the work tree and the index, as a checkout of them would."""
+    from mr.linkfile import write_atomic
+
+    root = workdir(repo)
+    assert root is not None
+    index = repo.index
+    index.read()
+    for path, data in files.items():
+        write_atomic(os.path.join(root, *normalize_path(path).split("/")), data)
+        index.add(normalize_path(path))
+    index.write()
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    message: str
+    author: str
+    email: str
+    time: int
+    offset: int
+
+
+def first_parent_log(repo: Repo, sha: str) -> Iterator[CommitInfo]:
+    """Commits from ``sha`` back along first parents, newest first."""
+    from pygit2.enums import SortMode
+
+    walker = repo.walk(pygit2.Oid(hex=sha), SortMode.TOPOLOGICAL)
+    walker.simplify_first_parent()
+    for c in walker:
+        yield CommitInfo(str(c.id), c.message, c.author.name, c.author.email, c.author.time, c.author.offset)
+
+
+def push(repo: Repo, remote_name: str, branch: str) -> str:
+    """Push ``branch`` to ``remote_name`` (a remote's name or a URL), fast-forward only.
+
+    Returns the remote's URL (credentials redacted).
+    """
+    _configure()
+    try:
+        remote = repo.remotes[remote_name]
+    except (KeyError, ValueError):
+        if is_url(remote_name) or os.path.isdir(remote_name):
+            remote = repo.remotes.create_anonymous(remote_name)
+        else:
+            raise GitError(f"no remote {remote_name} (git remote -v lists them)") from None
+    url = remote.url or remote_name
+    rejected: list[str] = []
+
+    class Callbacks(_Callbacks):
+        def push_update_reference(self, refname: str, message: str | None) -> None:
+            if message:
+                rejected.append(f"{refname}: {message}")
+
+    ref = f"refs/heads/{branch}"
+    try:
+        remote.push([f"{ref}:{ref}"], callbacks=Callbacks(url))
+    except (pygit2.GitError, GitError) as e:
+        raise GitError(f"push to {redact(url)} failed: {redact(str(e))}") from None
+    if rejected:
+        raise GitError(f"{redact(url)} refused the push: {'; '.join(rejected)}")
+    return redact(url)

@@ -65,16 +65,22 @@ def rev_text(link: Link) -> str:
     return link.rev
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None) -> None:
-    """A table: rich on a terminal, aligned plain columns when piped."""
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None, markup: bool = False
+) -> None:
+    """A table: rich on a terminal, aligned plain columns when piped.
+
+    With ``markup`` the cells are rich markup (already escaped); otherwise text.
+    """
     if rich_wanted():
         from rich.table import Table
+        from rich.text import Text
 
         t = Table(title=title, title_justify="left", header_style="bold")
         for h in headers:
             t.add_column(h, overflow="fold")
         for row in rows:
-            t.add_row(*row)
+            t.add_row(*(c if markup else Text(c) for c in row))
         _console().print(t)
         return
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
@@ -239,3 +245,213 @@ def verify_report(report: VerifyReport, as_json: bool) -> None:
     echo(("ok: " if report.ok else "failed: ") + ", ".join(parts))
     if report.unchecked:
         echo("not checked: " + ", ".join(report.unchecked))
+
+
+
+def diff(text: str) -> None:
+    """A unified diff, coloured on a terminal."""
+    if not rich_wanted():
+        sys.stdout.write(text)
+        return
+    from rich.text import Text
+
+    console = _console()
+    for line in text.splitlines():
+        style = (
+            "bold" if line.startswith(("---", "+++"))
+            else "green" if line.startswith("+")
+            else "red" if line.startswith("-")
+            else "cyan" if line.startswith("@@")
+            else None
+        )
+        console.print(Text(line, style=style or ""))
+
+
+def promotion_plan(plan: Any) -> None:
+    if not plan.changes:
+        echo(f"Nothing to promote: {', '.join(p.name for p in plan.links)} already as on {plan.source}, on {plan.to}")
+        return
+    echo(f"Promote {', '.join(p.name for p in plan.changes)} from {plan.source} ({plan.source_sha[:12]}) to {plan.to}:")
+    for p in plan.changes:
+        diff(p.diff(plan.to))
+
+
+def promotion_result(result: Any) -> None:
+    plan = result.promotion
+    echo(f"Promoted {', '.join(p.name for p in plan.changes)} to {plan.to}: commit {result.commit[:12]}")
+    if result.worktree_updated:
+        echo(f"  {plan.to} is checked out: work tree and index updated")
+    if result.pushed_to:
+        echo(f"  pushed {plan.to} to {result.pushed_to}")
+
+
+def promotion_json(plan: Any, result: Any, dry_run: bool = False) -> None:
+    print_json(
+        {
+            "version": JSON_VERSION,
+            "to": plan.to,
+            "from": plan.source,
+            "from_commit": plan.source_sha,
+            "dry_run": dry_run,
+            "commit": result.commit if result else None,
+            "pushed_to": result.pushed_to if result else None,
+            "links": [
+                {
+                    "name": p.name,
+                    "changed": p.changed,
+                    "rev": p.link.rev,
+                    "pinned_from": p.link.pinned_from,
+                    "sha": p.sha,
+                    "diff": p.diff(plan.to),
+                }
+                for p in plan.links
+            ],
+        }
+    )
+
+
+
+def cell(link: Link | None) -> str:
+    if link is None:
+        return "-"
+    if link.is_pinned:
+        return f"{link.pinned_from}@{(link.rev or '')[:7]}"
+    return rev_text(link)
+
+
+def matrix(m: Any, as_json: bool) -> None:
+    for p in m.problems:
+        warn(str(p))
+    if as_json:
+        print_json(
+            {
+                "version": JSON_VERSION,
+                "stages": list(m.stages),
+                "links": [
+                    {"name": name, "stages": {s: (link_json(l) if l else None) for s, l in zip(m.stages, row)}}
+                    for name, row in m.rows.items()
+                ],
+            }
+        )
+        return
+    if not m.rows:
+        warn("no links on any stage")
+        return
+    fancy = rich_wanted()
+    rows = []
+    differs = False
+    for name, row in m.rows.items():
+        cells = [name]
+        for i, link in enumerate(row):
+            text = cell(link)
+            if i and link != row[i - 1]:
+                differs = True
+                text = f"[yellow bold]{_escape(text)}[/]" if fancy else f"{text} *"
+            elif fancy:
+                text = _escape(text)
+            cells.append(text)
+        rows.append(cells)
+    table(["name", *m.stages], rows, markup=True)
+    if differs and not fancy:
+        echo("* differs from the stage before")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return str(escape(text))
+
+
+def stage_diff(d: Any, as_json: bool) -> None:
+    for p in d.problems:
+        warn(str(p))
+    if as_json:
+        print_json(
+            {
+                "version": JSON_VERSION,
+                "from": d.source,
+                "to": d.target,
+                "changes": [
+                    {
+                        "name": c.name,
+                        "change": c.kind,
+                        "from": link_json(c.old) if c.old else None,
+                        "to": link_json(c.new) if c.new else None,
+                        "fields": {f: {"from": a, "to": b} for f, (a, b) in c.changed_fields().items()},
+                    }
+                    for c in d.changes
+                ],
+            }
+        )
+        return
+    if not d.changes:
+        echo(f"{d.source} and {d.target} hold the same links")
+        return
+    lines = [f"--- {d.source}", f"+++ {d.target}"]
+    for c in d.changes:
+        if c.kind == "added":
+            lines.append(f"+ {c.name}: {_summary(c.new)}")
+        elif c.kind == "removed":
+            lines.append(f"- {c.name}: {_summary(c.old)}")
+        else:
+            lines.append(f"@@ {c.name}")
+            for f, (a, b) in c.changed_fields().items():
+                lines.append(f"-   {f}: {a if a is not None else '(none)'}")
+                lines.append(f"+   {f}: {b if b is not None else '(none)'}")
+    diff("\n".join(lines) + "\n")
+
+
+def _summary(link: Link) -> str:
+    where = redact(link.project) if link.project else "this registry"
+    return f"{link.link_type} {link.path} in {where} at {rev_text(link) if not link.is_pinned else cell(link)}"
+
+
+def history(h: Any, as_json: bool) -> None:
+    import datetime as dt
+
+    for p in h.problems:
+        warn(str(p))
+
+    def when(e: Any) -> str:
+        tz = dt.timezone(dt.timedelta(minutes=e.offset))
+        return dt.datetime.fromtimestamp(e.time, tz).strftime("%Y-%m-%d %H:%M %z")
+
+    if as_json:
+        print_json(
+            {
+                "version": JSON_VERSION,
+                "name": h.name,
+                "stages": {s: (link_json(l) if l else None) for s, l in h.stages},
+                "history": [
+                    {
+                        "stage": e.stage,
+                        "commit": e.commit,
+                        "author": e.author,
+                        "email": e.email,
+                        "time": e.time,
+                        "from": e.source,
+                        "from_commit": e.source_commit,
+                        "rev": e.rev,
+                        "sha": e.sha,
+                    }
+                    for e in h.history
+                ],
+            }
+        )
+        return
+    rows = []
+    for stage, link in h.stages:
+        if link is None:
+            rows.append([stage, "-", "", "", ""])
+        else:
+            rows.append([stage, cell(link), redact(link.project) if link.project else "(this registry)", link.path, link.link_type])
+    table(["stage", "rev", "project", "path", "type"], rows, title=h.name if rich_wanted() else None)
+    echo("")
+    if not h.history:
+        echo("no promotions recorded")
+        return
+    echo("promotions:")
+    for e in h.history:
+        source = f" from {e.source}@{(e.source_commit or '')[:7]}" if e.source else ""
+        sha = f" ({e.sha[:7]})" if e.sha and e.sha != "unresolved" else ""
+        echo(f"  {when(e)}  {e.stage:<12} {e.rev}{sha}{source}  by {e.author}  commit {e.commit[:7]}")

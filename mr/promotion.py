@@ -1,0 +1,239 @@
+"""``mr promote``: plan a promotion, then commit it onto the target stage.
+
+A plan reads everything from git (the source stage's links, the target
+stage's files and policy) and computes the new file contents; applying it
+makes one commit on the target branch, built in memory, and moves the branch
+by compare-and-swap. When another process moved the branch first, the plan
+is rebuilt on the new tip and applied again.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, replace
+
+from mr import git, linkfile
+from mr.errors import GitError, LinkFileError, MrError, RefMoved, RegistryError, UsageError
+from mr.model import LINK_SUFFIX, Link, Problem, is_full_sha, pinned
+from mr.registry import Registry, link_name
+
+#: How many times a promotion is rebuilt when the branch moved under it.
+ATTEMPTS = 8
+
+TRAILER_LINK = "Mr-Link"
+TRAILER_FROM = "Mr-From"
+TRAILER_REV = "Mr-Rev"
+
+
+class PromotionRefused(MrError):
+    """A link failed its checks; nothing was promoted."""
+
+    def __init__(self, message: str, problems: tuple[Problem, ...]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class PromotedLink:
+    name: str
+    #: the link as it will be on the target stage
+    link: Link
+    #: the commit its rev resolved to (None with --no-verify and no pin)
+    sha: str | None
+    #: the file's content on the target stage before and after (None: absent)
+    old: bytes | None
+    new: bytes
+
+    @property
+    def path(self) -> str:
+        return self.name + LINK_SUFFIX
+
+    @property
+    def changed(self) -> bool:
+        return self.old != self.new
+
+    def diff(self, to: str) -> str:
+        before = (self.old or b"").decode("utf-8", "replace").splitlines(keepends=True)
+        after = self.new.decode("utf-8", "replace").splitlines(keepends=True)
+        return "".join(
+            difflib.unified_diff(
+                before,
+                after,
+                fromfile=f"{to}:{self.path}" if self.old is not None else "/dev/null",
+                tofile=f"{to}:{self.path}",
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """A planned promotion: what would change on the target stage."""
+
+    to: str
+    source: str
+    source_sha: str
+    #: the target branch tip the plan was computed against
+    base: str
+    links: tuple[PromotedLink, ...]
+    message: str
+    #: what was asked, so the plan can be made again on a moved branch
+    request: tuple[tuple[str, ...], bool | None, str | None, bool] = ((), None, None, True)
+
+    @property
+    def changes(self) -> tuple[PromotedLink, ...]:
+        return tuple(p for p in self.links if p.changed)
+
+
+@dataclass(frozen=True)
+class PromotionResult:
+    promotion: Promotion
+    #: the new commit on the target branch, None when there was nothing to change
+    commit: str | None
+    worktree_updated: bool = False
+    pushed_to: str | None = None
+
+
+def plan(
+    reg: Registry,
+    names: list[str],
+    to: str,
+    source: str | None = None,
+    pin: bool | None = None,
+    message: str | None = None,
+    verify: bool = True,
+) -> Promotion:
+    """Work out what promoting ``names`` onto ``to`` changes; change nothing."""
+    from mr.api import _Reader, _verify_target
+    from mr import checks
+
+    if not names:
+        raise UsageError("name at least one link to promote")
+    config = reg.config
+    if to not in config.stages:
+        raise UsageError(f"{to} is not a stage (stages: {', '.join(config.stages)})")
+    if source is None:
+        source = config.previous_stage(to)
+        if source is None:
+            raise UsageError(f"{to} is the first stage; say where from with --from")
+    if source == to:
+        raise UsageError(f"--from and --to are both {to}")
+    base = _tip(reg, to)
+    source_sha = _tip(reg, source)
+    target_config = reg.stage_config(to)
+    must_pin = target_config.stage_policy(to).require_pinned
+    do_pin = must_pin if pin is None else pin
+
+    reader = _Reader(reg.root, alias_rev=source_sha)
+    promoted: list[PromotedLink] = []
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for raw in names:
+        name = link_name(raw)
+        if name in seen:
+            continue
+        seen.add(name)
+        path = name + LINK_SUFFIX
+        data = git.read_at(reg.repo, source_sha, path)
+        if data is None:
+            raise RegistryError(f"no link {name} on {source}")
+        link = linkfile.load_link(data, f"{source}:{path}", name=name)
+        found: list[Problem] = []
+        sha = None
+        if verify or do_pin:
+            sha, _ = _verify_target(reader, link, found)
+        new_link = link
+        if do_pin and sha is not None and link.rev != sha:
+            if is_full_sha(link.rev):
+                new_link = replace(link, rev=sha)
+            else:
+                new_link = pinned(link, sha, link.rev or reader.default_branch(link.project))
+        if verify:
+            problems.extend(found)
+            problems.extend(checks.policy_problems(new_link, target_config, to))
+        elif do_pin and sha is None:
+            problems.extend(found)  # a rev that does not resolve cannot be pinned
+        old = git.read_at(reg.repo, base, path)
+        promoted.append(PromotedLink(name, new_link, sha, old, _content(old, data, path, new_link, to)))
+    errors = tuple(p for p in problems if p.severity == "error")
+    if errors:
+        raise PromotionRefused(f"nothing promoted: {len(errors)} problem(s) with the links", errors)
+    text = _message(promoted, source, source_sha, to, message)
+    request = (tuple(names), pin, message, verify)
+    return Promotion(to, source, source_sha, base, tuple(promoted), text, request)
+
+
+def _tip(reg: Registry, branch: str) -> str:
+    sha = git.branch_tip(reg.repo, branch)
+    if sha is None:
+        raise RegistryError(f"no branch {branch}; 'mr init' creates the branches of every stage in .mr.yaml")
+    return sha
+
+
+def _content(old: bytes | None, source: bytes, path: str, link: Link, to: str) -> bytes:
+    """The file for the target stage: the target's own file updated in place, else the source's."""
+    if old is not None:
+        try:
+            return linkfile.dump_update(old, f"{to}:{path}", link)
+        except LinkFileError:
+            pass  # the target's copy is broken: replace it
+    if linkfile.load_link(source, path) == link:
+        return source
+    return linkfile.dump_update(source, path, link)
+
+
+def _message(links: list[PromotedLink], source: str, source_sha: str, to: str, extra: str | None) -> str:
+    names = ", ".join(p.name for p in links)
+    lines = [f"Promote {names} to {to}", ""]
+    if extra:
+        lines += [extra.strip(), ""]
+    lines.append(f"{TRAILER_FROM}: {source} {source_sha}")
+    for p in links:
+        lines.append(f"{TRAILER_LINK}: {p.name}")
+        rev = p.link.pinned_from or p.link.rev or "(default branch)"
+        lines.append(f"{TRAILER_REV}: {rev} {p.sha or 'unresolved'}")
+    return "\n".join(lines) + "\n"
+
+
+def _dirty(reg: Registry, promotion: Promotion) -> list[str]:
+    """Files the promotion would touch that differ, in the work tree or index, from the branch tip."""
+    dirty = []
+    for p in promotion.changes:
+        full = os.path.join(reg.root, *p.path.split("/"))
+        try:
+            with open(full, "rb") as f:
+                on_disk: bytes | None = f.read()
+        except (FileNotFoundError, IsADirectoryError):
+            on_disk = None
+        in_index = git.index_blob(reg.repo, p.path)
+        at_tip = git.blob_id(reg.repo, promotion.base, p.path)
+        if on_disk != p.old or in_index != at_tip:
+            dirty.append(p.path)
+    return dirty
+
+
+def apply(reg: Registry, first: Promotion) -> PromotionResult:
+    """Commit the plan ``first``; when the branch moved, plan again on its new tip."""
+    promotion = first
+    for _ in range(ATTEMPTS):
+        if not promotion.changes:
+            return PromotionResult(promotion, None)
+        to = promotion.to
+        checked_out = not reg.bare and git.head_branch(reg.repo) == to
+        if checked_out:
+            dirty = _dirty(reg, promotion)
+            if dirty:
+                raise RegistryError(
+                    f"{', '.join(dirty)}: uncommitted changes on {to}, which is checked out; "
+                    "commit or stash them first"
+                )
+        files = {p.path: p.new for p in promotion.changes}
+        try:
+            commit = git.commit_files(reg.repo, to, files, promotion.message, expect=promotion.base, create=False)
+        except RefMoved:
+            names, pin, message, verify = promotion.request
+            promotion = plan(reg, list(names), to, promotion.source, pin, message, verify)
+            continue
+        if checked_out:
+            git.update_worktree(reg.repo, files)
+        return PromotionResult(promotion, commit, worktree_updated=checked_out)
+    raise GitError(f"{first.to} kept moving while promoting ({ATTEMPTS} attempts); try again")
