@@ -131,11 +131,12 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
         git.stage_in_index(repo, sorted(to_commit))
     tip = git.branch_tip(repo, branch)
     made: list[str] = []
-    if tip is not None:
-        for stage in stages:
-            if git.branch_tip(repo, stage) is None:
-                git.create_branch(repo, stage, tip)
-                made.append(stage)
+    missing = [s for s in stages if git.branch_tip(repo, s) is None]
+    if tip is not None and missing:
+        start = tip if commit is not None else _registry_start(repo, tip)
+        for stage in missing:
+            git.create_branch(repo, stage, start)
+            made.append(stage)
     return InitResult(
         path=registry.root,
         stages=stages,
@@ -143,6 +144,20 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
         commit=commit,
         branches=tuple(made),
     )
+
+
+def _registry_start(repo: git.Repo, tip: str) -> str:
+    """The commit that made this repository a registry (the oldest with .mr.yaml).
+
+    A stage added later starts there, empty, rather than with every link of
+    the current branch: its links arrive by promotion.
+    """
+    start = tip
+    for c in git.first_parent_log(repo, tip):
+        if git.read_at(repo, c.sha, CONFIG_FILE) is None:
+            break
+        start = c.sha
+    return start
 
 
 def _tracked(repo: git.Repo, name: str) -> bool:

@@ -104,6 +104,11 @@ def run(folder: str | None = None, keep: bool = False) -> int:
             (["mr", "show"], True),
             (["mr", "show", "--stage", "dev", "--resolve"], True),
             (["mr", "verify"], True),
+            (["mr", "promote", "churn", "churn-stable", "--to", "staging", "-m", "First release"], True),
+            (["mr", "promote", "churn", "--to", "production"], True),
+            (["mr", "show", "--all-stages"], True),
+            (["mr", "show", "--diff", "staging", "production"], True),
+            (["mr", "show", "churn"], True),
         ]
         for argv, should_pass in steps:
             _say("$ " + " ".join(shlex.quote(a) for a in argv))

@@ -503,7 +503,8 @@ def commit_files(
             repo.references.create(name, oid)
         else:
             ref.set_target(oid, f"mr: {message.splitlines()[0]}")
-    except (pygit2.GitError, ValueError, pygit2.AlreadyExistsError) as e:
+    except (pygit2.GitError, ValueError, OSError, pygit2.AlreadyExistsError) as e:
+        # another writer moved the branch, or holds its lock right now
         raise RefMoved(f"branch {branch} moved while committing ({e})") from None
     return str(oid)
 

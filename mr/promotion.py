@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import difflib
 import os
+import random
+import time
 from dataclasses import dataclass, replace
 
 from mr import git, linkfile
@@ -214,7 +216,7 @@ def _dirty(reg: Registry, promotion: Promotion) -> list[str]:
 def apply(reg: Registry, first: Promotion) -> PromotionResult:
     """Commit the plan ``first``; when the branch moved, plan again on its new tip."""
     promotion = first
-    for _ in range(ATTEMPTS):
+    for attempt in range(ATTEMPTS):
         if not promotion.changes:
             return PromotionResult(promotion, None)
         to = promotion.to
@@ -230,10 +232,19 @@ def apply(reg: Registry, first: Promotion) -> PromotionResult:
         try:
             commit = git.commit_files(reg.repo, to, files, promotion.message, expect=promotion.base, create=False)
         except RefMoved:
+            # someone else promoted first: wait a little (so racing writers
+            # spread out), then plan again on the branch as it is now
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
             names, pin, message, verify = promotion.request
             promotion = plan(reg, list(names), to, promotion.source, pin, message, verify)
             continue
         if checked_out:
             git.update_worktree(reg.repo, files)
         return PromotionResult(promotion, commit, worktree_updated=checked_out)
+    lock = os.path.join(reg.repo.path, "refs", "heads", *first.to.split("/")) + ".lock"
+    if os.path.exists(lock):
+        raise GitError(
+            f"{lock} exists: another git process is updating {first.to}, or one crashed; "
+            "if none is running, remove the file and try again"
+        )
     raise GitError(f"{first.to} kept moving while promoting ({ATTEMPTS} attempts); try again")

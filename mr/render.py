@@ -59,7 +59,7 @@ def link_json(link: Link) -> dict[str, Any]:
 
 def rev_text(link: Link) -> str:
     if link.rev is None:
-        return "(default)" if link.project is not None else "(work tree)"
+        return "(default)" if link.project is not None else "(registry)"
     if link.is_pinned:
         return f"{link.pinned_from}@{link.rev[:12]}"
     return link.rev

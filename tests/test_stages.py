@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mr import api
+from mr.errors import RegistryError
+from mr.stages import parse_trailers, promotions_of
+from tests.helpers import git, tag
+
+
+@pytest.fixture
+def promoted(registry: Path, project: Path) -> Path:
+    """a on every stage (pinned on production), b on dev and staging, c on dev only."""
+    tag(project, "v1")
+    api.link("models/rf", source_project=str(project), target="a")
+    api.link("models/rf", source_project=str(project), rev="v1", target="b")
+    api.link("models/rf", source_project=str(project), target="c")
+    git(registry, "add", "-A")
+    git(registry, "commit", "-qm", "links")
+    api.promote(["a", "b"], "staging", message="first")
+    api.promote(["a"], "production")
+    return registry
+
+
+def test_matrix(promoted: Path, project: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    m = api.stage_matrix()
+    assert m.stages == ("dev", "staging", "production")
+    assert list(m.rows) == ["a", "b", "c"]
+    assert [l is not None for l in m.rows["b"]] == [True, True, False]
+    r = mr("show", "--all-stages")
+    sha = git(project, "rev-parse", "HEAD")
+    lines = r.out.splitlines()
+    assert lines[0].split() == ["name", "dev", "staging", "production"]
+    assert lines[1].split() == ["a", "main", "main", f"main@{sha[:7]}", "*"]
+    assert lines[3].split() == ["c", "main", "-", "*", "-"]
+    assert lines[-1] == "* differs from the stage before"
+    data = json.loads(mr("show", "--all-stages", "--json").out)
+    assert data["stages"] == ["dev", "staging", "production"]
+    a = data["links"][0]
+    assert a["name"] == "a" and a["stages"]["production"]["pinned_from"] == "main" and a["stages"]["dev"]["rev"] == "main"
+    assert data["links"][2]["stages"]["staging"] is None
+
+
+def test_diff(promoted: Path, project: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    d = api.stage_diff("staging", "production")
+    assert [(c.name, c.kind) for c in d.changes] == [("a", "changed"), ("b", "removed")]
+    sha = git(project, "rev-parse", "HEAD")
+    assert d.changes[0].changed_fields() == {"rev": ("main", sha), "pinned_from": (None, "main")}
+    r = mr("show", "--diff", "dev", "staging")
+    assert r.out.splitlines()[:3] == ["--- dev", "+++ staging", "- c: model models/rf.mlem in ../models at main"]
+    r = mr("show", "--diff", "staging", "production")
+    assert "@@ a" in r.out and f"+   rev: {sha}" in r.out and "-   rev: main" in r.out
+    data = json.loads(mr("show", "--diff", "staging", "production", "--json").out)
+    assert data["changes"][0]["fields"]["rev"] == {"from": "main", "to": sha}
+    assert mr("show", "--diff", "dev", "dev").out.strip() == "dev and dev hold the same links"
+    assert mr("show", "--diff", "dev", "nope").code == 1
+
+
+def test_history(promoted: Path, project: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    h = api.link_history("a")
+    assert [s for s, l in h.stages if l] == ["dev", "staging", "production"]
+    assert [(e.stage, e.source, e.rev) for e in h.history] == [("production", "staging", "main"), ("staging", "dev", "main")]
+    assert h.history[0].author == "Test User" and h.history[0].sha == git(project, "rev-parse", "HEAD")
+    assert h.history[0].commit == git(promoted, "rev-parse", "production")
+    r = mr("show", "a")
+    assert "promotions:" in r.out and "production" in r.out and "from staging@" in r.out
+    data = json.loads(mr("show", "b", "--json").out)
+    assert data["stages"]["production"] is None and len(data["history"]) == 1
+    c = api.link_history("c")
+    assert c.history == ()
+    with pytest.raises(RegistryError, match="no link nope on any stage"):
+        api.link_history("nope")
+
+
+def test_trailer_parsing() -> None:
+    msg = "Promote a, b to prod\n\nbody text\n\nMr-From: staging abc\nMr-Link: a\nMr-Rev: main 111\nMr-Link: b\nMr-Rev: v1 222\n"
+    assert parse_trailers(msg)[0] == ("Mr-From", "staging abc")
+    assert promotions_of(msg, "b") == [("staging", "abc", "v1", "222")]
+    assert promotions_of(msg, "c") == []
+    assert promotions_of("no trailers here\n", "a") == []
+    assert promotions_of("subject\n\nnot: a trailer block\nbecause this line has none\n", "a") == []
+
+
+def test_views_conflict(mr, registry: Path) -> None:  # type: ignore[no-untyped-def]
+    assert mr("show", "a", "--all-stages").code == 2
+    assert mr("show", "--all-stages", "--stage", "dev").code == 2
