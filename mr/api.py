@@ -717,7 +717,11 @@ def promote(
         planned = promotion.plan(reg, names, to, source, pin, message, verify)
     result = promotion.apply(reg, planned)
     if push is not None:
-        url = git.push(reg.repo, push, planned.to)
+        try:
+            url = git.push(reg.repo, push, planned.to)
+        except MrError as e:
+            done = f"commit {result.commit[:12]}" if result.commit else "nothing new"
+            raise type(e)(f"{planned.to} is promoted here ({done}) but not pushed: {e.message}") from None
         result = replace(result, pushed_to=url)
     return result
 
