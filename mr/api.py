@@ -458,7 +458,7 @@ def show(
     the cache, and are ``ref`` where neither knows. With ``resolve`` each
     project is fetched once and every rev resolved to its commit.
     """
-    reg = Registry.open(registry)
+    reg = Registry.open(registry, remote_ok=True)
     links, bad = reg.links(stage)
     reader = _Reader(reg.root, fetch=resolve)
     problems = [Problem(e.file, e.line, e.detail) for e in bad]
@@ -528,7 +528,7 @@ def verify(
     """
     from mr import checks
 
-    reg = Registry.open(registry)
+    reg = Registry.open(registry, remote_ok=True)
     if stage is not None:
         config = reg.stage_config(stage)
         policy_stage: str | None = stage
@@ -733,18 +733,18 @@ def stage_matrix(registry: str | None = None) -> Matrix:
     """Every link against every stage: the link each stage branch holds, or None."""
     from mr import stages
 
-    return stages.matrix(Registry.open(registry))
+    return stages.matrix(Registry.open(registry, remote_ok=True))
 
 
 def stage_diff(source: str, target: str, registry: str | None = None) -> StageDiff:
     """Links added, removed and changed from stage ``source`` to stage ``target``, field by field."""
     from mr import stages
 
-    return stages.diff(Registry.open(registry), source, target)
+    return stages.diff(Registry.open(registry, remote_ok=True), source, target)
 
 
 def link_history(name: str, registry: str | None = None) -> LinkHistory:
     """A link on each stage, and its promotions read from the stage branches' commit trailers."""
     from mr import stages
 
-    return stages.history(Registry.open(registry), name)
+    return stages.history(Registry.open(registry, remote_ok=True), name)

@@ -12,7 +12,7 @@ from typing import Any, Callable, TypeVar
 
 import click
 
-from mr import __version__
+from mr import __version__, complete
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,6 +25,19 @@ def registry_option(f: F) -> F:
         metavar="PATH",
         help="The registry (default: the git repository around the current directory).",
     )(f)
+
+
+def remote_registry_option(f: F) -> F:
+    return click.option(
+        "--registry",
+        metavar="PATH|URL",
+        help="The registry: a folder, or a URL read through a cached bare clone "
+        "(default: the git repository around the current directory).",
+    )(f)
+
+
+def quiet_option(f: F) -> F:
+    return click.option("--quiet", "-q", is_flag=True, help="Print only errors.")(f)
 
 
 def json_option(f: F) -> F:
@@ -49,8 +62,9 @@ def cli() -> None:
     metavar="A,B,C",
     help="Stage branches in promotion order (default: dev,staging,production).",
 )
+@quiet_option
 @json_option
-def init(path: str, stages: str | None, as_json: bool) -> None:
+def init(path: str, stages: str | None, quiet: bool, as_json: bool) -> None:
     """Make PATH (default: .) a registry.
 
     Runs git init when needed, creates .mlem.yaml and .mr.yaml, commits them,
@@ -61,7 +75,8 @@ def init(path: str, stages: str | None, as_json: bool) -> None:
     from mr.config import parse_stages
 
     result = api.init(path, parse_stages(stages) if stages is not None else None)
-    render.init_result(result, as_json)
+    if not quiet or as_json:
+        render.init_result(result, as_json)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -74,7 +89,13 @@ def init(path: str, stages: str | None, as_json: bool) -> None:
     metavar="PROJECT",
     help="Repository holding SOURCE: URL or local path. Without it SOURCE is in the registry (an alias).",
 )
-@click.option("--rev", "-r", metavar="REV", help="Branch, tag or commit (default: the project's default branch).")
+@click.option(
+    "--rev",
+    "-r",
+    metavar="REV",
+    shell_complete=complete.revs,
+    help="Branch, tag or commit (default: the project's default branch).",
+)
 @click.option("--pin", is_flag=True, help="Store the full commit SHA; keep the rev's name in params.pinned_from.")
 @click.option(
     "--follow-links/--no-follow-links",
@@ -91,6 +112,7 @@ def init(path: str, stages: str | None, as_json: bool) -> None:
 )
 @click.option("--force", "-f", is_flag=True, help="Replace an existing link (its comments and layout are kept).")
 @registry_option
+@quiet_option
 @json_option
 def link(
     source: str,
@@ -102,6 +124,7 @@ def link(
     absolute: bool,
     force: bool,
     registry: str | None,
+    quiet: bool,
     as_json: bool,
 ) -> None:
     """Write NAME.mlem, a link to the MLEM object SOURCE.
@@ -131,16 +154,25 @@ def link(
         pin=pin,
         force=force,
     )
-    render.link_result(result, as_json)
+    if not quiet or as_json:
+        render.link_result(result, as_json)
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("name", required=False)
-@click.option("--stage", "-s", metavar="STAGE", help="Read the links on this stage's branch instead of the work tree.")
+@click.argument("name", required=False, shell_complete=complete.link_names)
+@click.option(
+    "--stage",
+    "-s",
+    metavar="STAGE",
+    shell_complete=complete.stages,
+    help="Read the links on this stage's branch instead of the work tree.",
+)
 @click.option("--resolve", is_flag=True, help="Fetch each project once and add the commit each rev points at.")
 @click.option("--all-stages", "-a", is_flag=True, help="A matrix of links against stages.")
-@click.option("--diff", "diff", nargs=2, metavar="FROM TO", help="What differs from stage FROM to stage TO.")
-@registry_option
+@click.option(
+    "--diff", "diff", nargs=2, metavar="FROM TO", shell_complete=complete.stages, help="What differs from stage FROM to stage TO."
+)
+@remote_registry_option
 @json_option
 def show(
     name: str | None,
@@ -186,9 +218,15 @@ def show(
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("names", nargs=-1, required=True, metavar="NAME...")
-@click.option("--to", "to", required=True, metavar="STAGE", help="The stage to promote onto.")
-@click.option("--from", "source", metavar="STAGE", help="Where the links come from (default: the stage before --to).")
+@click.argument("names", nargs=-1, required=True, metavar="NAME...", shell_complete=complete.link_names)
+@click.option("--to", "to", required=True, metavar="STAGE", shell_complete=complete.stages, help="The stage to promote onto.")
+@click.option(
+    "--from",
+    "source",
+    metavar="STAGE",
+    shell_complete=complete.branches,
+    help="Where the links come from (default: the stage before --to).",
+)
 @click.option(
     "--pin/--no-pin",
     default=None,
@@ -200,6 +238,7 @@ def show(
 @click.option("--push", metavar="REMOTE", help="Push the stage branch to REMOTE afterwards (fast-forward only).")
 @click.option("--no-verify", is_flag=True, help="Skip checking that each link resolves.")
 @registry_option
+@quiet_option
 @json_option
 def promote(
     names: tuple[str, ...],
@@ -212,6 +251,7 @@ def promote(
     push: str | None,
     no_verify: bool,
     registry: str | None,
+    quiet: bool,
     as_json: bool,
 ) -> int:
     """Promote links onto stage --to, as one commit on its branch.
@@ -232,7 +272,7 @@ def promote(
     plan = api.plan_promotion(
         list(names), to, source=source, pin=pin, message=message, verify=not no_verify, registry=registry
     )
-    if not as_json:
+    if not as_json and not quiet:
         render.promotion_plan(plan)
         if dry_run and plan.changes:
             click.echo("dry run: nothing changed", err=True)
@@ -247,14 +287,20 @@ def promote(
     result = api.promote(plan, push=push, registry=registry)
     if as_json:
         render.promotion_json(result.promotion, result)
-    else:
+    elif not quiet:
         render.promotion_result(result)
     return 0
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
-@click.option("--stage", "-s", metavar="STAGE", help="Check the links on this stage's branch, with its own policy.")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False), shell_complete=complete.link_files)
+@click.option(
+    "--stage",
+    "-s",
+    metavar="STAGE",
+    shell_complete=complete.stages,
+    help="Check the links on this stage's branch, with its own policy.",
+)
 @click.option("--offline", is_flag=True, help="Use only cached projects; report those that are not cached.")
 @click.option(
     "--jobs",
@@ -264,10 +310,19 @@ def promote(
     show_default=True,
     help="Projects fetched at once.",
 )
-@registry_option
+@remote_registry_option
+@quiet_option
+@click.option("--verbose", "-v", is_flag=True, help="Also list every link checked, with its commit.")
 @json_option
 def verify(
-    files: tuple[str, ...], stage: str | None, offline: bool, jobs: int, registry: str | None, as_json: bool
+    files: tuple[str, ...],
+    stage: str | None,
+    offline: bool,
+    jobs: int,
+    registry: str | None,
+    quiet: bool,
+    verbose: bool,
+    as_json: bool,
 ) -> int:
     """Check that every link resolves; exit 1 if any does not.
 
@@ -284,7 +339,9 @@ def verify(
 
     if files and stage:
         raise click.UsageError("give FILEs or --stage, not both")
-    with render.progress(enabled=not as_json) as update:
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose contradict each other")
+    with render.progress(enabled=not (as_json or quiet)) as update:
         report = api.verify(
             list(files) if files else None,
             registry=registry,
@@ -293,8 +350,24 @@ def verify(
             jobs=jobs,
             progress=update,
         )
-    render.verify_report(report, as_json)
+    render.verify_report(report, as_json, quiet=quiet, verbose=verbose)
     return 0 if report.ok else 1
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("shell", type=click.Choice(complete.SHELLS))
+def completion(shell: str) -> None:
+    """Print the completion script for SHELL (bash, zsh or fish).
+
+    \b
+    bash:  mr completion bash > ~/.local/share/bash-completion/completions/mr
+    zsh:   mr completion zsh > ~/.zfunc/_mr   (with ~/.zfunc in fpath)
+    fish:  mr completion fish > ~/.config/fish/completions/mr.fish
+
+    Link names, stages, branches and the tags of a project given with --sp
+    complete; packages that install mr's data files need none of this.
+    """
+    click.echo(complete.source(shell), nl=False)
 
 
 @cli.command(context_settings=CONTEXT)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import os
 import posixpath
 import re
@@ -21,6 +20,7 @@ from pygit2.enums import ConfigLevel, FetchPrune, FileMode, ObjectType
 
 from mr.errors import GitError, IdentityError, ProjectNotFound, RefMoved, RegistryError, RevNotFound
 from mr.model import BRANCH, COMMIT, TAG, ResolvedRev
+from mr.paths import cache_path, cache_root
 from mr.urls import is_url, redact, strip_credentials
 
 Repo = pygit2.Repository
@@ -239,23 +239,6 @@ class Project:
 
     def kind_of(self, rev: str) -> str | None:
         return kind_of(self.repo, rev)
-
-
-def cache_root() -> str:
-    base = os.environ.get("MR_CACHE_DIR")
-    if base:
-        return base
-    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(xdg, "mr")
-
-
-def cache_path(url: str) -> str:
-    """The bare cache of ``url``: readable name, unique by a hash of the URL."""
-    url = strip_credentials(url)
-    tail = re.sub(r"(\.git)?/*$", "", url.split("@")[-1]).rsplit("/", 1)[-1].rsplit(":", 1)[-1]
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", tail).strip(".-")[:40] or "project"
-    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
-    return os.path.join(cache_root(), "projects", f"{slug}-{digest}.git")
 
 
 @contextlib.contextmanager

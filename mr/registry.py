@@ -10,6 +10,7 @@ from mr import git, linkfile
 from mr.config import CONFIG_FILE, Config, load_config
 from mr.errors import LinkFileError, MrError, RegistryError, UsageError
 from mr.model import LINK_SUFFIX, Link
+from mr.urls import redact
 
 
 def link_name(name: str) -> str:
@@ -39,8 +40,21 @@ class Registry:
     _config: Config | None = field(default=None, repr=False)
 
     @classmethod
-    def open(cls, path: str | None = None) -> Registry:
-        """The registry at ``path`` (a folder inside it), or around the current directory."""
+    def open(cls, path: str | None = None, remote_ok: bool = False) -> Registry:
+        """The registry at ``path`` (a folder inside it), or around the current directory.
+
+        With ``remote_ok`` a URL opens a bare cache of that registry, fetched
+        (not cloned again) on each call.
+        """
+        from mr.urls import is_url
+
+        if path is not None and is_url(path):
+            if not remote_ok:
+                raise RegistryError(
+                    f"--registry {redact(path)}: a URL works with show and verify; clone the registry to change it"
+                )
+            repo = git.fetch(path, git.cache_path(path))
+            return cls(repo=repo, root=git.root(repo), bare=True)
         start = os.path.abspath(path or os.getcwd())
         if path is not None and not os.path.exists(start):
             raise RegistryError(f"{path}: no such folder")

@@ -208,7 +208,7 @@ def progress(enabled: bool = True) -> Iterator[Callable[[str, int, int], None] |
         yield update
 
 
-def verify_report(report: VerifyReport, as_json: bool) -> None:
+def verify_report(report: VerifyReport, as_json: bool, quiet: bool = False, verbose: bool = False) -> None:
     if as_json:
         print_json(
             {
@@ -233,8 +233,14 @@ def verify_report(report: VerifyReport, as_json: bool) -> None:
         )
         return
     for check in report.checks:
+        if verbose:
+            sha = f" {check.sha[:12]}" if check.sha else ""
+            echo(f"{check.file}: {check.status}{sha}")
         for p in check.problems:
-            echo(str(p))
+            if not quiet or p.severity == ERROR:
+                echo(str(p))
+    if quiet:
+        return
     counts = {s: sum(1 for c in report.checks if c.status == s) for s in (OK, WARNING, ERROR, SKIPPED)}
     checked = counts[OK] + counts[WARNING] + counts[ERROR]
     parts = [f"{checked} link{'s' if checked != 1 else ''} checked", f"{counts[ERROR]} failed"]

@@ -1,0 +1,150 @@
+"""Values for shell completion, read straight from files.
+
+Completion runs on every Tab: this module imports nothing heavy (no pygit2,
+rich or ruamel.yaml) and reads refs and settings as plain files.
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, Iterator
+
+SHELLS = ("bash", "zsh", "fish")
+
+
+def _registry_root(ctx: Any) -> str | None:
+    start = None
+    while ctx is not None and start is None:
+        start = (ctx.params or {}).get("registry")
+        ctx = ctx.parent
+    here = os.path.abspath(start or os.getcwd())
+    while True:
+        if os.path.exists(os.path.join(here, ".git")):
+            return here
+        if os.path.isfile(os.path.join(here, "HEAD")) and os.path.isdir(os.path.join(here, "refs")):
+            return here  # a bare registry
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
+
+
+def _git_dir(root: str) -> str:
+    dot = os.path.join(root, ".git")
+    if os.path.isfile(dot):  # a worktree or submodule: "gitdir: PATH"
+        with open(dot) as f:
+            target = f.read().partition("gitdir:")[2].strip()
+        return target if os.path.isabs(target) else os.path.join(root, target)
+    return dot if os.path.isdir(dot) else root
+
+
+def refs(git_dir: str, prefix: str) -> list[str]:
+    """Names under ``refs/<prefix>/`` (loose and packed), without the prefix."""
+    names: set[str] = set()
+    base = os.path.join(git_dir, "refs", prefix)
+    for dirpath, _, filenames in os.walk(base):
+        for f in filenames:
+            if not f.endswith(".lock"):
+                names.add(os.path.relpath(os.path.join(dirpath, f), base).replace(os.sep, "/"))
+    common = git_dir
+    commondir = os.path.join(git_dir, "commondir")
+    if os.path.isfile(commondir):
+        with open(commondir) as fh:
+            common = os.path.normpath(os.path.join(git_dir, fh.read().strip()))
+    try:
+        with open(os.path.join(common, "packed-refs")) as packed:
+            for line in packed:
+                parts = line.split()
+                if len(parts) == 2 and parts[1].startswith(f"refs/{prefix}/"):
+                    names.add(parts[1][len(prefix) + 6 :])
+    except OSError:
+        pass
+    return sorted(names)
+
+
+def _link_names(root: str) -> Iterator[str]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        for f in filenames:
+            if f.endswith(".mlem"):
+                rel = os.path.relpath(os.path.join(dirpath, f), root).replace(os.sep, "/")
+                yield rel[: -len(".mlem")]
+
+
+def _stages(root: str) -> list[str]:
+    from mr.config import CONFIG_FILE, DEFAULT_STAGES
+
+    try:
+        with open(os.path.join(root, CONFIG_FILE)) as f:
+            text = f.read()
+    except OSError:
+        return list(DEFAULT_STAGES)
+    flow = re.search(r"^stages:\s*\[([^\]]*)\]", text, re.M)
+    if flow:
+        return [s.strip().strip("'\"") for s in flow.group(1).split(",") if s.strip()]
+    block = re.search(r"^stages:\s*(?:#.*)?\n((?:[ \t]+-[^\n]*\n?)+)", text, re.M)
+    if block:
+        return [re.sub(r"#.*", "", line).strip()[1:].strip().strip("'\"") for line in block.group(1).splitlines()]
+    return list(DEFAULT_STAGES)
+
+
+def _items(values: list[str], incomplete: str) -> list[str]:
+    return [v for v in values if v.startswith(incomplete)]
+
+
+def link_names(ctx: Any, param: Any, incomplete: str) -> list[str]:
+    root = _registry_root(ctx)
+    if root is None:
+        return []
+    taken = set(ctx.params.get(param.name) or ()) if param.multiple or param.nargs != 1 else set()
+    return _items(sorted(n for n in _link_names(root) if n not in taken), incomplete)
+
+
+def link_files(ctx: Any, param: Any, incomplete: str) -> list[str]:
+    root = _registry_root(ctx)
+    if root is None:
+        return []
+    here = os.getcwd()
+    files = [os.path.relpath(os.path.join(root, n + ".mlem"), here) for n in _link_names(root)]
+    return _items(sorted(files), incomplete)
+
+
+def stages(ctx: Any, param: Any, incomplete: str) -> list[str]:
+    root = _registry_root(ctx)
+    return _items(_stages(root), incomplete) if root else []
+
+
+def branches(ctx: Any, param: Any, incomplete: str) -> list[str]:
+    root = _registry_root(ctx)
+    return _items(refs(_git_dir(root), "heads"), incomplete) if root else []
+
+
+def revs(ctx: Any, param: Any, incomplete: str) -> list[str]:
+    """Branches and tags of ``--sp``'s project, when it is local or already cached."""
+    project = ctx.params.get("source_project")
+    if not project:
+        return []
+    from mr.urls import is_url
+
+    if is_url(project):
+        from mr.paths import cache_path
+
+        git_dir = cache_path(project)
+    else:
+        path = os.path.abspath(os.path.expanduser(project))
+        git_dir = _git_dir(path) if os.path.exists(os.path.join(path, ".git")) else path
+    if not os.path.isdir(os.path.join(git_dir, "refs")):
+        return []
+    return _items(sorted(set(refs(git_dir, "heads")) | set(refs(git_dir, "tags"))), incomplete)
+
+
+def source(shell: str, prog: str = "mr") -> str:
+    """The completion script for ``shell``, from click's completion support."""
+    from click.shell_completion import get_completion_class
+
+    from mr.cli import cli
+
+    cls = get_completion_class(shell)
+    if cls is None:
+        raise ValueError(shell)
+    return str(cls(cli, {}, prog, "_MR_COMPLETE").source())

@@ -1,0 +1,181 @@
+"""Man pages for mr, generated from the CLI's own help text.
+
+``mr.1`` and one page per command; ``python -m mr.generate`` writes them
+into ``man/``.
+"""
+from __future__ import annotations
+
+import re
+import click
+
+from mr import __version__
+
+#: The date on the pages: the date of the release they describe.
+DATE = "2026-11-23"
+
+EXIT_STATUS = [
+    ("0", "Success."),
+    ("1", "A check failed, or an action was refused; the reason is on standard error."),
+    ("2", "The command line is wrong."),
+    ("130", "Interrupted."),
+]
+
+ENVIRONMENT = [
+    ("MR_CACHE_DIR", "Where bare caches of remote projects and registries are kept "
+     "(default: $XDG_CACHE_HOME/mr, or ~/.cache/mr)."),
+    ("MR_GIT_TIMEOUT", "Seconds to wait for a remote to connect and to answer (default: 30)."),
+    ("MR_DEBUG", "When set, an unexpected error prints its traceback."),
+    ("NO_COLOR", "When set, no colour is used, even on a terminal."),
+    ("FORCE_COLOR", "When set, tables and colour are used even when output is not a terminal."),
+    ("GIT_AUTHOR_NAME, GIT_AUTHOR_EMAIL, GIT_COMMITTER_NAME, GIT_COMMITTER_EMAIL",
+     "The identity of commits mr makes; git config user.name and user.email otherwise."),
+    ("HOME, XDG_CONFIG_HOME", "Where git configuration is read from, as git itself does."),
+]
+
+FILES = [
+    (".mr.yaml", "Registry settings: stages (branches, in promotion order), link_format "
+     "(project or repo), policy per stage (require_pinned) and allowed_sources."),
+    (".mlem.yaml", "Marks the MLEM project root; mr init creates it empty."),
+    ("NAME.mlem", "One link: link_type, object_type, path, project (or repo), rev, params."),
+]
+
+EXAMPLES: dict[str, list[tuple[str, str]]] = {
+    "": [
+        ("Make a registry, link a model and promote it:",
+         "mr init\nmr link \\-\\-sp https://github.com/org/churn models/rf churn\n"
+         "git add churn.mlem && git commit \\-m 'Link churn'\nmr promote churn \\-\\-to staging"),
+    ],
+    "init": [
+        ("A registry with two stages:", "mr init registry \\-\\-stages qa,prod"),
+    ],
+    "link": [
+        ("Link a model at a project's default branch:",
+         "mr link \\-\\-sp https://github.com/org/churn models/rf first\\-model"),
+        ("Pin a tag (the SHA is stored, the tag kept in params.pinned_from):",
+         "mr link \\-\\-sp ../churn \\-\\-rev v1.2.0 \\-\\-pin models/rf churn\\-prod"),
+        ("An alias to an object kept in the registry:", "mr link models/rf latest"),
+    ],
+    "show": [
+        ("The links of the work tree, with the commit of each rev:", "mr show \\-\\-resolve"),
+        ("Every link against every stage:", "mr show \\-\\-all\\-stages"),
+        ("What promoting staging onto production would change:", "mr show \\-\\-diff staging production"),
+        ("One link on each stage, and its promotions:", "mr show churn"),
+    ],
+    "promote": [
+        ("Promote two links to staging from the stage before it:", "mr promote churn fraud \\-\\-to staging"),
+        ("Look first, then promote without a prompt and push:",
+         "mr promote churn \\-\\-to production \\-\\-dry\\-run\n"
+         "mr promote churn \\-\\-to production \\-\\-yes \\-\\-push origin"),
+    ],
+    "verify": [
+        ("Every link of the work tree:", "mr verify"),
+        ("The production branch, under its own policy, from the cache only:",
+         "mr verify \\-\\-stage production \\-\\-offline"),
+        ("As pre\\-commit runs it:", "mr verify churn.mlem fraud.mlem"),
+    ],
+    "completion": [
+        ("Install bash completion for the current user:",
+         "mr completion bash > ~/.local/share/bash\\-completion/completions/mr"),
+    ],
+    "demo": [("Build the demo and keep it:", "mr demo \\-\\-keep")],
+}
+
+
+def roff(text: str) -> str:
+    """Escape text for a roff line."""
+    text = text.replace("\\", "\\e").replace("-", "\\-")
+    return re.sub(r"^([.'])", r"\\&\1", text, flags=re.M)
+
+
+def _paragraphs(help_text: str) -> list[str]:
+    out = []
+    for block in re.split(r"\n\s*\n", help_text.strip()):
+        if block.lstrip().startswith("\b"):
+            lines = block.lstrip()[1:].strip("\n").splitlines()
+            out.append(".nf\n" + "\n".join(roff(line.strip()) for line in lines) + "\n.fi")
+        else:
+            out.append(roff(" ".join(block.split())))
+    return out
+
+
+def _synopsis(name: str, cmd: click.Command, ctx: click.Context) -> str:
+    pieces = cmd.collect_usage_pieces(ctx)
+    return f".B {name}\n" + roff(" ".join(pieces))
+
+
+def _options(cmd: click.Command, ctx: click.Context) -> list[str]:
+    out = []
+    for param in cmd.get_params(ctx):
+        if not isinstance(param, click.Option):
+            continue
+        record = param.get_help_record(ctx)
+        if record is None:
+            continue
+        names, help_text = record
+        out.append(f".TP\n.B {roff(names)}\n{roff(help_text)}")
+    return out
+
+
+def _tagged(items: list[tuple[str, str]], bold: bool = True) -> list[str]:
+    mark = ".B" if bold else ".I"
+    return [f".TP\n{mark} {roff(k)}\n{roff(v)}" for k, v in items]
+
+
+def _examples(name: str) -> list[str]:
+    out = []
+    for i, (text, commands) in enumerate(EXAMPLES.get(name, [])):
+        lead = ".PP\n" if i else ""
+        out.append(f"{lead}{roff(text)}\n.PP\n.RS 4\n.nf\n{commands}\n.fi\n.RE")
+    return out
+
+
+def page(cli: click.Group, name: str | None) -> str:
+    """The man page of ``mr`` (name None) or of ``mr NAME``."""
+    # make_context applies each command's context_settings (-h as well as --help)
+    root = cli.make_context("mr", [], resilient_parsing=True)
+    cmd: click.Command = cli if name is None else cli.commands[name]
+    ctx = root if name is None else cmd.make_context(name, [], parent=root, resilient_parsing=True)
+    title = "MR" if name is None else f"MR-{name.upper()}"
+    full = "mr" if name is None else f"mr {name}"
+    summary = (cmd.get_short_help_str(200)).rstrip(".")
+    lines = [
+        f'.TH {title} 1 {DATE} "mr {__version__}" "mr manual"',
+        ".SH NAME",
+        f"{roff(full.replace(' ', '-'))} \\- {roff(summary)}",
+        ".SH SYNOPSIS",
+        _synopsis(full, cmd, ctx),
+        ".SH DESCRIPTION",
+        *[f"{p}\n.PP" if not p.startswith(".nf") else p for p in _paragraphs(cmd.help or "")],
+    ]
+    if lines[-1].endswith("\n.PP"):
+        lines[-1] = lines[-1][: -len("\n.PP")]
+    if isinstance(cmd, click.Group):
+        lines.append(".SH COMMANDS")
+        for sub in sorted(cmd.commands):
+            lines.append(f".TP\n.BR mr\\-{sub} (1)\n{roff(cmd.commands[sub].get_short_help_str(200))}")
+    lines.append(".SH OPTIONS")
+    lines += _options(cmd, ctx)
+    lines.append(".SH EXIT STATUS")
+    lines += _tagged(EXIT_STATUS)
+    lines.append(".SH ENVIRONMENT")
+    lines += _tagged(ENVIRONMENT)
+    lines.append(".SH FILES")
+    lines += _tagged(FILES, bold=False)
+    if _examples(name or ""):
+        lines.append(".SH EXAMPLES")
+        lines += _examples(name or "")
+    lines.append(".SH SEE ALSO")
+    others = [f"mr\\-{c}" for c in sorted(cli.commands) if c != name]
+    refs = (["mr"] if name else []) + others
+    lines.append(",\n".join(f".BR {r} (1)" for r in refs) + ",\n.BR git (1)")
+    return "\n".join(lines) + "\n"
+
+
+def pages() -> dict[str, str]:
+    """File name -> content of every page."""
+    from mr.cli import cli
+
+    out = {"mr.1": page(cli, None)}
+    for name in sorted(cli.commands):
+        out[f"mr-{name}.1"] = page(cli, name)
+    return out
