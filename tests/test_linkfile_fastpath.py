@@ -1,0 +1,85 @@
+"""The fast reader of flat link files must agree with ruamel.yaml wherever it answers."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mr import linkfile
+from mr.errors import LinkFileError
+
+KEYS = ["object_type", "link_type", "path", "project", "repo", "rev", "params", "pinned_from", "extra"]
+plain = st.from_regex(r"[A-Za-z0-9_./=+$~@:%-]{1,12}", fullmatch=True)
+quoted_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), max_size=12)
+value = st.one_of(
+    st.just(""),
+    plain.map(lambda v: f" {v}"),
+    quoted_text.map(lambda v: " '" + v.replace("'", "''") + "'"),
+    quoted_text.filter(lambda v: '"' not in v and "\\" not in v).map(lambda v: f' "{v}"'),
+    st.sampled_from([" {}", " []", " link", " model", " main", " 0123", " yes", " ~"]),
+)
+comment = st.sampled_from(["", "  # note", " #x"])
+line = st.one_of(
+    st.tuples(st.sampled_from(["", "  ", "    "]), st.sampled_from(KEYS) | st.from_regex(r"[a-z_]{1,6}", fullmatch=True), value, comment).map(
+        lambda t: f"{t[0]}{t[1]}:{t[2]}{t[3]}"
+    ),
+    st.sampled_from(["", "# comment", "  # indented comment"]),
+)
+documents = st.lists(line, min_size=1, max_size=9).map(lambda ls: "\n".join(ls) + "\n")
+
+
+def outcome(data: bytes) -> Any:
+    try:
+        result = linkfile.load(data, "f.mlem", name="f")
+    except LinkFileError as e:
+        return ("error", e.line, e.detail)
+    if isinstance(result, dict):
+        return ("object", {k: (v if not isinstance(v, dict) else dict(v)) for k, v in result.items()})
+    return ("link", result, dict(result.lines))
+
+
+@settings(max_examples=400, deadline=None)
+@given(documents)
+def test_fast_path_agrees_with_ruamel(text: str) -> None:
+    data = text.encode()
+    fast = outcome(data)
+    original = linkfile._fast_mapping
+    try:
+        linkfile._fast_mapping = lambda t: None  # type: ignore[assignment]
+        reference = outcome(data)
+    finally:
+        linkfile._fast_mapping = original
+    assert fast == reference
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: https://github.com/org/r/\nrev: main\n",
+        "link_type: model\nobject_type: link\nparams:\n  pinned_from: v1.2.0\npath: m.mlem\nrev: " + "a" * 40 + "\n",
+        "# comment\nlink_type: model  # type\nobject_type: 'link'\npath: \"m.mlem\"\n",
+        "object_type: model\nprocessors: {}\nrequirements: []\n",
+    ],
+)
+def test_common_files_take_the_fast_path(text: str) -> None:
+    assert linkfile._fast_mapping(text) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: [1, 2]\n",
+        "a: &x 1\n",
+        "a:\n  b:\n    c: 1\n",
+        "a: b\r\n",
+        "a:\tb\n",
+        "a: 1\na: 2\n",
+        "--- \na: 1\n",
+        "a: |\n  text\n",
+        "rev: 0123\n",
+    ],
+)
+def test_anything_else_goes_to_ruamel(text: str) -> None:
+    assert linkfile._fast_mapping(text) is None
