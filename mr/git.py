@@ -12,7 +12,7 @@ import posixpath
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import pygit2
@@ -130,9 +130,16 @@ def normalize_path(path: str) -> str:
     return posixpath.normpath(path.replace("\\", "/")).lstrip("/")
 
 
-def read_at(repo: Repo, sha: str, path: str) -> bytes | None:
-    """The content of ``path`` in commit ``sha``, or None when it is not a file there."""
-    tree = repo[sha].peel(pygit2.Tree)
+def read_at(repo: Repo, sha: str, path: str, trees: dict[str, Any] | None = None) -> bytes | None:
+    """The content of ``path`` in commit ``sha``, or None when it is not a file there.
+
+    ``trees`` caches the root tree of each commit between calls.
+    """
+    tree = trees.get(sha) if trees is not None else None
+    if tree is None:
+        tree = repo[sha].peel(pygit2.Tree)
+        if trees is not None:
+            trees[sha] = tree
     try:
         entry = tree[normalize_path(path)]
     except (KeyError, ValueError):
@@ -223,6 +230,7 @@ class Project:
     spec: str
     repo: Repo
     remote: bool
+    _trees: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def display(self) -> str:
@@ -235,7 +243,7 @@ class Project:
         return default_branch(self.repo, self.display)
 
     def read(self, sha: str, path: str) -> bytes | None:
-        return read_at(self.repo, sha, path)
+        return read_at(self.repo, sha, path, self._trees)
 
     def kind_of(self, rev: str) -> str | None:
         return kind_of(self.repo, rev)

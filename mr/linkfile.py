@@ -12,6 +12,7 @@ import io
 import os
 import posixpath
 import re
+import sys
 import tempfile
 import warnings
 from typing import Any, Mapping
@@ -112,6 +113,7 @@ _ENTRY = re.compile(
     r"(?: +#[^\n]*)? *"
 )
 _SKIP = re.compile(r" *(?:#[^\n]*)?")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _Quoted(str):
@@ -151,8 +153,8 @@ def _fast_mapping(text: str) -> _FlatMap | None:
         m = _ENTRY.fullmatch(line)
         if m is None:
             return None
-        indent = len(m.group("indent"))
-        key = m.group("key")
+        ind, key, sq, dq, plain, empty = m.groups()
+        indent = len(ind)
         if indent:
             if block is None or (block_indent and indent != block_indent):
                 return None
@@ -163,29 +165,29 @@ def _fast_mapping(text: str) -> _FlatMap | None:
             target = doc
         if key in target:
             return None  # a duplicate: ruamel says so, with its line
-        if m.group("sq") is not None:
-            value: Any = _Quoted(m.group("sq").replace("''", "'"))
-        elif m.group("dq") is not None:
-            value = _Quoted(m.group("dq"))
-        elif m.group("plain") is not None:
-            value = m.group("plain")
-            if needs_quotes(value):
+        if sq is not None:
+            value: Any = _Quoted(sq.replace("''", "'"))
+            start = m.start("sq") - 1
+        elif dq is not None:
+            value = _Quoted(dq)
+            start = m.start("dq") - 1
+        elif plain is not None:
+            if needs_quotes(plain):
                 return None  # let ruamel read it, and say how
-        elif m.group("empty") is not None:
-            value = {} if m.group("empty") == "{}" else []
+            value = plain
+            start = m.start("plain")
+        elif empty is not None:
+            value = {} if empty == "{}" else []
+            start = m.start("empty")
         else:
             if indent:
                 return None
             value = None
+            start = len(line)
             block = _FlatMap()
             block_indent = 0
         target[key] = value
         target.lc.keys[key] = (number, indent)
-        start = len(line)
-        for group, offset in (("sq", 1), ("dq", 1), ("plain", 0), ("empty", 0)):
-            if m.group(group) is not None:
-                start = m.start(group) - offset
-                break
         target.lc.values[key] = (number, start)
         if value is None and block is not None:
             doc[key] = block
@@ -199,7 +201,10 @@ def _fast_mapping(text: str) -> _FlatMap | None:
 
 def parse_mapping(data: bytes, file: str, what: str = "a link file") -> Any:
     """Parse YAML text that must hold one mapping; return the round-trip mapping."""
-    text = _decode(data, file)
+    return _parse_text(_decode(data, file), file, what)
+
+
+def _parse_text(text: str, file: str, what: str) -> Any:
     fast = _fast_mapping(text)
     if fast is not None:
         return fast
@@ -252,6 +257,8 @@ def _raw_value(text: str, doc: Any, key: str) -> str:
 def _is_quoted(value: Any) -> bool:
     if isinstance(value, _Quoted):
         return True
+    if type(value) is str or "ruamel.yaml" not in sys.modules:
+        return False  # plain (and ruamel, which marks quoted strings, never ran)
     from ruamel.yaml.scalarstring import ScalarString
 
     return isinstance(value, ScalarString)
@@ -263,7 +270,7 @@ def check_string(doc: Any, key: str, text: str, file: str, where: str = "") -> s
     name = f"{where}{key}"
     line = (key_line(doc, key) or 0) if doc is not None else None
     if isinstance(value, str):
-        if any("\ud800" <= c <= "\udfff" for c in value):
+        if not value.isascii() and _SURROGATE.search(value):
             raise LinkFileError(file, f"{name} holds an invalid character (a lone surrogate)", line or None)
         if not _is_quoted(value) and needs_quotes(value):
             raise LinkFileError(
@@ -290,8 +297,8 @@ def load(data: bytes, file: str, name: str | None = None) -> Link | dict[str, An
 
     Raises ``LinkFileError`` for anything that is neither.
     """
-    doc = parse_mapping(data, file)
     text = _decode(data, file)
+    doc = _parse_text(text, file, "a link file")
     if "object_type" not in doc:
         raise LinkFileError(file, "no object_type: not a MLEM object", 1)
     object_type = check_string(doc, "object_type", text, file)

@@ -1,0 +1,143 @@
+"""Build benchmark fixtures with git plumbing (``git fast-import``), cached between runs.
+
+Every fixture lives in a folder named by its parameters under the cache
+folder; a folder that exists with a ``.done`` marker is reused as it is.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+MODEL = b"object_type: model\nprocessors: {}\nrequirements: []\n"
+WHEN = "1700000000 +0000"
+IDENT = "Bench <bench@example.com>"
+
+
+def _data(payload: bytes) -> bytes:
+    return b"data %d\n" % len(payload) + payload + b"\n"
+
+
+def _fast_import(repo: Path, stream: bytes, bare: bool = False) -> None:
+    repo.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "-q", *(["--bare"] if bare else []), "-b", "main", str(repo)], check=True)
+    subprocess.run(["git", "fast-import", "--quiet"], input=stream, cwd=repo, check=True)
+
+
+def _cached(path: Path) -> bool:
+    return (path / ".done").exists()
+
+
+def _done(path: Path) -> None:
+    (path / ".done").write_text("")
+
+
+def project(path: Path, models: int, tags: int = 2) -> Path:
+    """A MLEM project: models/m0..mN-1 on main, tags v1..vT (annotated), main one commit ahead."""
+    if _cached(path):
+        return path
+    shutil.rmtree(path, ignore_errors=True)
+    out = bytearray()
+    for t in range(tags + 1):
+        out += b"commit refs/heads/main\nmark :%d\n" % (t + 1)
+        out += f"committer {IDENT} {WHEN}\n".encode()
+        out += _data(f"version {t}".encode())
+        if t:
+            out += b"from :%d\n" % t
+        if t == 0:
+            out += b"M 100644 inline .mlem.yaml\n" + _data(b"")
+        for m in range(models):
+            out += f"M 100644 inline models/m{m}.mlem\n".encode() + _data(MODEL + f"# v{t}\n".encode())
+        if t < tags:
+            out += f"tag v{t + 1}\nfrom :{t + 1}\ntagger {IDENT} {WHEN}\n".encode() + _data(f"v{t + 1}".encode())
+    _fast_import(path, bytes(out), bare=True)
+    _done(path)
+    return path
+
+
+def registry(path: Path, links: int, projects: int, stages: int = 3, history: int = 1, bare_projects: Path | None = None) -> Path:
+    """A registry of ``links`` links spread over ``projects`` projects, ``history`` commits deep.
+
+    The projects are built beside it (``projects/p0`` ...). Every stage branch
+    holds the links; ``dev`` is one commit ahead of the others (l0's rev
+    changed), so ``mr promote l0 --to <second stage>`` has work to do.
+    """
+    if _cached(path):
+        return path
+    shutil.rmtree(path, ignore_errors=True)
+    per = max(1, -(-links // projects))
+    base = bare_projects or path.parent / f"projects-{per}"
+    for p in range(projects):
+        project(base / f"p{p}", per)
+    names = [f"s{i}" for i in range(stages)]
+    stage_list = ", ".join(names)
+    out = bytearray()
+
+    def link(i: int, rev: str) -> bytes:
+        p = i % projects
+        m = i // projects
+        return (
+            f"link_type: model\nobject_type: link\npath: models/m{m}.mlem\n"
+            f"project: {base / f'p{p}'}\nrev: {rev}\n"
+        ).encode()
+
+    out += b"commit refs/heads/s0\nmark :1\n" + f"committer {IDENT} {WHEN}\n".encode() + _data(b"links")
+    out += b"M 100644 inline .mlem.yaml\n" + _data(b"")
+    out += b"M 100644 inline .mr.yaml\n" + _data(f"stages: [{stage_list}]\n".encode())
+    for i in range(links):
+        out += f"M 100644 inline l{i}.mlem\n".encode() + _data(link(i, "main"))
+    mark = 1
+    for h in range(1, history):
+        mark += 1
+        i = h % links
+        out += b"commit refs/heads/s0\nmark :%d\n" % mark
+        out += f"committer {IDENT} {WHEN}\n".encode() + _data(f"history {h}".encode())
+        out += b"from :%d\n" % (mark - 1)
+        out += f"M 100644 inline l{i}.mlem\n".encode() + _data(link(i, "v1" if h % 2 else "main"))
+    for name in names[1:]:
+        out += f"reset refs/heads/{name}\nfrom :{mark}\n".encode()
+    mark += 1
+    out += b"commit refs/heads/s0\nmark :%d\n" % mark
+    out += f"committer {IDENT} {WHEN}\n".encode() + _data(b"l0 to v2")
+    out += b"from :%d\n" % (mark - 1)
+    out += b"M 100644 inline l0.mlem\n" + _data(link(0, "v2"))
+    _fast_import(path, bytes(out))
+    subprocess.run(["git", "symbolic-ref", "HEAD", "refs/heads/s0"], cwd=path, check=True)
+    subprocess.run(["git", "checkout", "-q", "-f", "s0"], cwd=path, check=True)
+    _done(path)
+    return path
+
+
+def gto_repo(path: Path, artifacts: int = 50, versions: int = 5, assignments: int = 8) -> Path:
+    """GTO's layout: annotated tags NAME@vX.Y.Z (versions) and NAME#STAGE#N (stage assignments)."""
+    if _cached(path):
+        return path
+    shutil.rmtree(path, ignore_errors=True)
+    out = bytearray()
+    out += b"commit refs/heads/main\nmark :1\n" + f"committer {IDENT} {WHEN}\n".encode() + _data(b"models")
+    for a in range(artifacts):
+        out += f"M 100644 inline models/a{a}.pkl\n".encode() + _data(b"weights")
+    stages = ["dev", "staging", "prod"]
+    for a in range(artifacts):
+        for v in range(versions):
+            out += f"tag a{a}@v0.0.{v + 1}\nfrom :1\ntagger {IDENT} {WHEN}\n".encode() + _data(b"Registering version")
+        for n in range(assignments):
+            stage = stages[n % len(stages)]
+            out += f"tag a{a}#{stage}#{n + 1}\nfrom :1\ntagger {IDENT} {WHEN}\n".encode() + _data(b"Assigning stage")
+    _fast_import(path, bytes(out))
+    subprocess.run(["git", "checkout", "-q", "-f", "main"], cwd=path, check=True)
+    _done(path)
+    return path
+
+
+def tag_count(path: Path) -> int:
+    out = subprocess.run(["git", "tag"], cwd=path, capture_output=True, text=True, check=True).stdout
+    return len(out.split())
+
+
+if __name__ == "__main__":
+    import sys
+
+    root = Path(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), ".cache"))
+    print(registry(root / "reg-1000", 1000, 20))

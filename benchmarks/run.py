@@ -1,0 +1,287 @@
+"""Time mr against baselines run side by side, and print the ratios.
+
+    python benchmarks/run.py            # the full table (a few minutes)
+    python benchmarks/run.py --short    # every case once on small fixtures (CI smoke test)
+
+Each case runs a baseline command and an mr command alternately, after a
+warm-up, and reports the median, min and max wall time and the peak memory
+of each, the ratio of the medians and the target it should meet. Fixtures
+are built with git fast-import under benchmarks/.cache (reused between runs);
+GTO 1.10.1 is installed into a virtual environment of its own there.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import generate  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CACHE = Path(os.environ.get("MR_BENCH_CACHE", HERE / ".cache"))
+GTO_VERSION = "1.10.1"
+
+
+@dataclass
+class Measure:
+    times: list[float] = field(default_factory=list)
+    peak_kib: int = 0
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+
+@dataclass
+class Command:
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str] | None = None
+    before: Callable[[], None] | None = None  # reset state, outside the timing
+    stdin: bytes | None = None
+
+
+@dataclass
+class Case:
+    name: str
+    baseline_name: str
+    baseline: Command
+    mr: Command
+    #: "max" (mr/baseline must be at most limit) or "faster" (baseline/mr at least limit)
+    kind: str
+    limit: float
+    note: str = ""
+
+
+def run_once(cmd: Command) -> tuple[float, int]:
+    if cmd.before:
+        cmd.before()
+    env = dict(os.environ, **(cmd.env or {}))
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd.argv,
+        cwd=cmd.cwd,
+        env=env,
+        stdin=subprocess.PIPE if cmd.stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    if cmd.stdin is not None:
+        assert proc.stdin
+        proc.stdin.write(cmd.stdin)
+        proc.stdin.close()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    err = proc.stderr.read() if proc.stderr else b""
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f"{' '.join(cmd.argv)} exited {code}: {err.decode(errors='replace')[-500:]}")
+    return elapsed, int(usage.ru_maxrss)
+
+
+def measure(case: Case, runs: int, warmup: int) -> tuple[Measure, Measure]:
+    base, ours = Measure(), Measure()
+    for _ in range(warmup):
+        run_once(case.baseline)
+        run_once(case.mr)
+    for _ in range(runs):
+        for cmd, m in ((case.baseline, base), (case.mr, ours)):
+            t, peak = run_once(cmd)
+            m.times.append(t)
+            m.peak_kib = max(m.peak_kib, peak)
+    return base, ours
+
+
+def verdict(case: Case, base: Measure, ours: Measure) -> tuple[str, str, bool]:
+    if case.kind == "faster":
+        ratio = base.median / ours.median
+        return f"{ratio:.1f}x faster", f">= {case.limit:g}x faster", ratio >= case.limit
+    ratio = ours.median / base.median
+    return f"{ratio:.2f}x", f"<= {case.limit:g}x", ratio <= case.limit
+
+
+# --- environments ------------------------------------------------------------
+
+
+def mr_command() -> list[str]:
+    exe = shutil.which("mr", path=os.path.dirname(sys.executable))
+    return [exe] if exe else [sys.executable, "-m", "mr"]
+
+
+def gto_command(short: bool) -> list[str] | None:
+    """GTO 1.10.1 in a virtual environment of its own (None when it cannot be installed)."""
+    if short:
+        return None
+    venv = CACHE / f"gto-{GTO_VERSION}"
+    exe = venv / "bin" / "gto"
+    if not exe.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        r = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", f"gto=={GTO_VERSION}"], capture_output=True)
+        if r.returncode != 0:
+            print(f"# GTO {GTO_VERSION} could not be installed; its cases are left out", file=sys.stderr)
+            return None
+    return [str(exe)]
+
+
+def isolated_env(home: Path) -> dict[str, str]:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / ".gitconfig").write_text("[user]\n\tname = Bench\n\temail = bench@example.com\n")
+    return {
+        "HOME": str(home),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "MR_CACHE_DIR": str(home / "mr-cache"),
+        "NO_COLOR": "1",
+        "GTO_NO_ANALYTICS": "1",
+        "GTO_ANALYTICS": "false",
+    }
+
+
+# --- cases ---------------------------------------------------------------------
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def cat_file_script(reg: Path) -> Command:
+    """The floor for verify: one ``git cat-file --batch`` per project, reading each link's target."""
+    by_project: dict[str, list[str]] = {}
+    for f in sorted(reg.glob("*.mlem")):
+        fields = dict(line.split(": ", 1) for line in f.read_text().splitlines() if ": " in line)
+        by_project.setdefault(fields["project"], []).append(f"{fields['rev']}:{fields['path']}")
+    script = "".join(
+        f"git -C {p} cat-file --batch >/dev/null <<'EOF'\n" + "\n".join(specs) + "\nEOF\n"
+        for p, specs in by_project.items()
+    )
+    return Command(["bash", "-c", script], reg)
+
+
+def cases(short: bool, env: dict[str, str]) -> list[Case]:
+    mr = mr_command()
+    py = sys.executable
+    out: list[Case] = []
+    small = short
+    n1k, p1k = (100, 5) if small else (1000, 20)
+    n10k, p10k = (300, 10) if small else (10000, 100)
+
+    reg1k = generate.registry(CACHE / f"reg-{n1k}-{p1k}", n1k, p1k)
+    reg10k = generate.registry(CACHE / f"reg-{n10k}-{p10k}", n10k, p10k)
+    show50 = generate.registry(CACHE / "reg-50-10", 50, 10)
+
+    out.append(Case("mr --help", "python -c 'import click'", Command([py, "-c", "import click"], ROOT),
+                    Command([*mr, "--help"], ROOT, env), "max", 1.5))
+    complete_env = dict(env, COMP_WORDS="mr promote l1", COMP_CWORD="2", _MR_COMPLETE="bash_complete")
+    out.append(Case("complete a link name (50 links)", "python -c 'import click'", Command([py, "-c", "import click"], show50),
+                    Command(mr, show50, complete_env), "max", 2.0))
+    out.append(Case(f"mr verify, {n1k} links, {p1k} projects", "git cat-file --batch per project",
+                    cat_file_script(reg1k), Command([*mr, "verify", "-q"], reg1k, env), "max", 5.0))
+    out.append(Case(f"mr verify, {n10k} links, {p10k} projects", f"mr verify at {n1k} links",
+                    Command([*mr, "verify", "-q"], reg1k, env), Command([*mr, "verify", "-q"], reg10k, env),
+                    "max", 12.0 if not small else 12.0, note="peak memory under 150 MiB"))
+
+    # promote: history length must not matter
+    deep = generate.registry(CACHE / f"reg-{n10k}-{p10k}-h1000", n10k, p10k, history=1000 if not small else 50)
+    shallow = generate.registry(CACHE / f"reg-{n10k}-{p10k}-h10", n10k, p10k, history=10)
+
+    def resetter(reg: Path) -> Callable[[], None]:
+        tip = git(reg, "rev-parse", "s1")
+
+        def reset() -> None:
+            git(reg, "update-ref", "refs/heads/s1", tip)
+
+        return reset
+
+    out.append(Case(
+        f"mr promote 1 link, {n10k} links, {'1000' if not small else '50'} commits", "the same with 10 commits",
+        Command([*mr, "promote", "l0", "--to", "s1", "--yes", "-q"], shallow, env, resetter(shallow)),
+        Command([*mr, "promote", "l0", "--to", "s1", "--yes", "-q"], deep, env, resetter(deep)),
+        "max", 1.3,
+    ))
+
+    local_show = Command([*mr, "show"], show50, env)
+    url = f"file://{show50}"
+    remote_show = Command([*mr, "show", "--registry", url, "--stage", "s0"], ROOT, env)
+    run_once(remote_show)  # the first call clones into the cache; the case times the second
+    out.append(Case("mr show --registry URL (second call)", "local mr show", local_show, remote_show, "max", 1.5))
+
+    gto = gto_command(short)
+    if gto is not None:
+        repo = generate.gto_repo(CACHE / "gto-50x5")
+        out.append(Case("mr --help", "gto --help", Command([*gto, "--help"], ROOT, env), Command([*mr, "--help"], ROOT, env), "faster", 6.0))
+        out.append(Case(
+            f"mr show --all-stages, 50 links, 3 stages", f"gto show, 50 artifacts ({generate.tag_count(repo)} tags)",
+            Command([*gto, "show"], repo, env), Command([*mr, "show", "--all-stages"], show50, env), "faster", 10.0,
+        ))
+        new_tag = "a0#prod#99"
+
+        def drop_tag() -> None:
+            subprocess.run(["git", "tag", "-d", new_tag], cwd=repo, capture_output=True)
+
+        out.append(Case(
+            "mr promote 1 link", f"gto assign, {generate.tag_count(repo)} tags",
+            Command([*gto, "assign", "a0", "--version", "v0.0.5", "--stage", "prod"], repo, env, drop_tag),
+            Command([*mr, "promote", "l0", "--to", "s1", "--yes", "-q"], show50, env, resetter(show50)),
+            "faster", 10.0,
+        ))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--short", action="store_true", help="small fixtures, one run each: a smoke test")
+    parser.add_argument("--runs", type=int, default=None, help="timed runs per command (default 7, or 1 with --short)")
+    parser.add_argument("--only", help="run only cases whose name contains this")
+    args = parser.parse_args()
+    runs = args.runs or (1 if args.short else 7)
+    warmup = 0 if args.short else 1
+    CACHE.mkdir(parents=True, exist_ok=True)
+    env = isolated_env(Path(tempfile.mkdtemp(prefix="mr-bench-home-")))
+    os.environ.update(env)
+
+    print(f"# {platform.node()}: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, {runs} runs after {warmup} warm-up")
+    header = ["case", "baseline", "baseline median", "mr median (min-max)", "mr peak", "ratio", "target", "met"]
+    rows = []
+    failed = 0
+    for case in cases(args.short, env):
+        if args.only and args.only not in case.name:
+            continue
+        base, ours = measure(case, runs, warmup)
+        ratio, target, ok = verdict(case, base, ours)
+        if case.note and "150 MiB" in case.note:
+            ok = ok and ours.peak_kib < 150 * 1024
+            target += ", < 150 MiB"
+        failed += not ok
+        rows.append([
+            case.name,
+            case.baseline_name,
+            f"{base.median * 1000:.0f} ms",
+            f"{ours.median * 1000:.0f} ms ({min(ours.times) * 1000:.0f}-{max(ours.times) * 1000:.0f})",
+            f"{ours.peak_kib / 1024:.0f} MiB",
+            ratio,
+            target,
+            "yes" if ok else "NO",
+        ])
+        print(f"# {case.name}: {ratio}", file=sys.stderr, flush=True)
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    if args.short:
+        return 0  # a smoke test: timings on a small fixture say nothing
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
