@@ -114,17 +114,24 @@ def gto_repo(path: Path, artifacts: int = 50, versions: int = 5, assignments: in
     if _cached(path):
         return path
     shutil.rmtree(path, ignore_errors=True)
+    # GTO allows one version of an artifact per commit: version K of every
+    # artifact sits on commit K
     out = bytearray()
-    out += b"commit refs/heads/main\nmark :1\n" + f"committer {IDENT} {WHEN}\n".encode() + _data(b"models")
-    for a in range(artifacts):
-        out += f"M 100644 inline models/a{a}.pkl\n".encode() + _data(b"weights")
+    for v in range(versions):
+        out += b"commit refs/heads/main\nmark :%d\n" % (v + 1)
+        out += f"committer {IDENT} {WHEN}\n".encode() + _data(f"models v{v + 1}".encode())
+        if v:
+            out += b"from :%d\n" % v
+        for a in range(artifacts):
+            out += f"M 100644 inline models/a{a}.pkl\n".encode() + _data(f"weights {v}".encode())
     stages = ["dev", "staging", "prod"]
     for a in range(artifacts):
         for v in range(versions):
-            out += f"tag a{a}@v0.0.{v + 1}\nfrom :1\ntagger {IDENT} {WHEN}\n".encode() + _data(b"Registering version")
+            out += f"tag a{a}@v0.0.{v + 1}\nfrom :{v + 1}\ntagger {IDENT} {WHEN}\n".encode() + _data(b"Registering version")
         for n in range(assignments):
             stage = stages[n % len(stages)]
-            out += f"tag a{a}#{stage}#{n + 1}\nfrom :1\ntagger {IDENT} {WHEN}\n".encode() + _data(b"Assigning stage")
+            v = n % versions
+            out += f"tag a{a}#{stage}#{n + 1}\nfrom :{v + 1}\ntagger {IDENT} {WHEN}\n".encode() + _data(b"Assigning stage")
     _fast_import(path, bytes(out))
     subprocess.run(["git", "checkout", "-q", "-f", "main"], cwd=path, check=True)
     _done(path)

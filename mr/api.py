@@ -49,6 +49,7 @@ from mr.registry import Registry, link_name
 
 if TYPE_CHECKING:
     from mr.promotion import Promotion, PromotionResult
+    from mr.outdated import OutdatedReport
     from mr.stages import LinkHistory, Matrix, StageDiff
 from mr.urls import is_url, redact, strip_credentials
 
@@ -58,8 +59,10 @@ MAX_LINK_DEPTH = 16
 __all__ = [
     "init",
     "link",
+    "link_field",
     "link_history",
     "load_meta",
+    "outdated",
     "plan_promotion",
     "promote",
     "show",
@@ -153,7 +156,7 @@ def _registry_start(repo: git.Repo, tip: str) -> str:
     the current branch: its links arrive by promotion.
     """
     start = tip
-    for c in git.first_parent_log(repo, tip):
+    for c in git.log(repo, tip):
         if git.read_at(repo, c.sha, CONFIG_FILE) is None:
             break
         start = c.sha
@@ -451,6 +454,7 @@ def show(
     registry: str | None = None,
     stage: str | None = None,
     resolve: bool = False,
+    offline: bool = False,
 ) -> ShowResult:
     """The links of the work tree (or of a stage's branch) with the kind of each rev.
 
@@ -460,7 +464,7 @@ def show(
     """
     reg = Registry.open(registry, remote_ok=True)
     links, bad = reg.links(stage)
-    reader = _Reader(reg.root, fetch=resolve)
+    reader = _Reader(reg.root, fetch=resolve and not offline)
     problems = [Problem(e.file, e.line, e.detail) for e in bad]
     entries: list[LinkEntry] = []
     for item in links:
@@ -697,8 +701,14 @@ def promote(
     verify: bool = True,
     push: str | None = None,
     registry: str | None = None,
+    branch: str | None = None,
+    force: bool = False,
 ) -> PromotionResult:
     """Promote links onto stage ``to`` as one commit (or apply a plan from ``plan_promotion``).
+
+    With ``branch`` (``""`` for the default ``promote/<stage>/<links>``) the
+    commit goes on a new branch from the stage's tip, for review, and the
+    stage itself is left alone; ``force`` replaces an existing such branch.
 
     The commit is built without a checkout and the branch moves by
     compare-and-swap, rebuilt on the new tip when another promotion landed
@@ -715,14 +725,19 @@ def promote(
         if to is None:
             raise UsageError("say which stage to promote to")
         planned = promotion.plan(reg, names, to, source, pin, message, verify)
-    result = promotion.apply(reg, planned)
-    if push is not None:
+    if branch is not None:
+        result = promotion.apply_to_branch(reg, planned, branch or None, force=force)
+    else:
+        result = promotion.apply(reg, planned)
+    pushed = result.branch or planned.to
+    if push is not None and (result.commit is not None or branch is None):
         try:
-            url = git.push(reg.repo, push, planned.to)
+            url = git.push(reg.repo, push, pushed)
         except MrError as e:
             done = f"commit {result.commit[:12]}" if result.commit else "nothing new"
-            raise type(e)(f"{planned.to} is promoted here ({done}) but not pushed: {e.message}") from None
-        result = replace(result, pushed_to=url)
+            raise type(e)(f"{pushed} is promoted here ({done}) but not pushed: {e.message}") from None
+        review = promotion.merge_request_url(git.remote_url(reg.repo, push), pushed, planned.to) if result.branch else None
+        result = replace(result, pushed_to=url, review_url=review)
     return result
 
 
@@ -748,3 +763,55 @@ def link_history(name: str, registry: str | None = None) -> LinkHistory:
     from mr import stages
 
     return stages.history(Registry.open(registry, remote_ok=True), name)
+
+
+#: What ``mr show NAME --field`` can print.
+FIELDS = ("rev", "sha", "project", "path", "url", "type")
+
+
+def link_field(name: str, field: str, stage: str | None = None, registry: str | None = None) -> str:
+    """One value of a link, for scripts: rev, sha (the resolved commit), project, path, url or type.
+
+    ``url`` is the project's URL with credentials removed (``file://`` and an
+    absolute path for a local project). Raises ``MrError`` when the link or
+    the stage is missing, or (for ``sha``) the rev does not resolve.
+    """
+    if field not in FIELDS:
+        raise UsageError(f"--field {field}: one of {', '.join(FIELDS)}")
+    reg = Registry.open(registry, remote_ok=True)
+    item = reg.read_link(name, stage)
+    if field == "type":
+        return item.link_type
+    if field == "path":
+        return item.path
+    if field in ("project", "url"):
+        if item.project is None:
+            location = reg.root
+        elif is_url(item.project):
+            location = strip_credentials(item.project)
+        else:
+            location = os.path.normpath(os.path.join(reg.root, item.project))
+        if field == "project":
+            return strip_credentials(item.project) if item.project else reg.root
+        return location if is_url(location) else f"file://{location}"
+    alias_rev = reg.stage_tip(stage) if stage else None
+    reader = _Reader(reg.root, alias_rev=alias_rev)
+    if field == "rev":
+        return item.rev or (reader.default_branch(item.project) if item.project else (stage or ""))
+    rev = item.rev or (reader.default_branch(item.project) if item.project else alias_rev)
+    if rev is None:
+        branch = git.head_branch(reg.repo)
+        rev = git.branch_tip(reg.repo, branch) if branch else None
+        if rev is None:
+            raise RegistryError("the registry has no commit to resolve this alias at")
+    return reader.resolve(item.project, rev).sha
+
+
+def outdated(
+    stage: str | None = None, registry: str | None = None, offline: bool = False, jobs: int = 8
+) -> OutdatedReport:
+    """Links whose source has moved on: branch tips past the commit recorded at promotion,
+    pins whose branch has advanced, tags with newer version tags. Each project is fetched once."""
+    from mr import outdated as od
+
+    return od.outdated(Registry.open(registry, remote_ok=True), stage, offline=offline, jobs=jobs)

@@ -172,6 +172,13 @@ def link(
 @click.option(
     "--diff", "diff", nargs=2, metavar="FROM TO", shell_complete=complete.stages, help="What differs from stage FROM to stage TO."
 )
+@click.option(
+    "--field",
+    type=click.Choice(["rev", "sha", "project", "path", "url", "type"]),
+    help="With NAME: print only this value of the link (sha resolves the rev).",
+)
+@click.option("--outdated", is_flag=True, help="List links whose source has moved on (fetches each project once).")
+@click.option("--offline", is_flag=True, help="With --resolve or --outdated: use only cached projects.")
 @remote_registry_option
 @json_option
 def show(
@@ -180,6 +187,9 @@ def show(
     resolve: bool,
     all_stages: bool,
     diff: tuple[str, str] | None,
+    field: str | None,
+    outdated: bool,
+    offline: bool,
     registry: str | None,
     as_json: bool,
 ) -> int:
@@ -191,15 +201,33 @@ def show(
     a commit or a pin (ref: a branch or tag of a project not fetched yet; use
     --resolve). NAME shows that link on every stage and its promotions.
     --all-stages shows every link against every stage; --diff FROM TO what
-    promoting FROM onto TO would change. Exits 1 when a file cannot be read.
+    promoting FROM onto TO would change. NAME --field F prints one value
+    (rev, sha, project, path, url, type) for scripts. --outdated lists links
+    whose source moved on: a branch past the commit recorded when the link
+    was promoted, a pin whose branch advanced, a tag with newer version tags.
+    Exits 1 when a file cannot be read or a value is missing.
+
+    With --json every view prints one JSON document with "version": 1; the
+    fields of each are listed in mr-show(1).
     """
     from mr import api, render
 
-    views = sum(bool(v) for v in (name, all_stages, diff))
+    views = sum(bool(v) for v in (name, all_stages, diff, outdated))
     if views > 1:
-        raise click.UsageError("give one of NAME, --all-stages and --diff")
+        raise click.UsageError("give one of NAME, --all-stages, --diff and --outdated")
     if (all_stages or diff) and (stage or resolve):
         raise click.UsageError("--stage and --resolve go with the plain list")
+    if field and not name:
+        raise click.UsageError("--field goes with NAME")
+    if field and name:
+        if as_json:
+            raise click.UsageError("--field prints a bare value; leave out --json")
+        click.echo(api.link_field(name, field, stage=stage, registry=registry))
+        return 0
+    if outdated:
+        report = api.outdated(stage=stage, registry=registry, offline=offline)
+        render.outdated(report, as_json)
+        return 1 if report.problems else 0
     if name:
         history = api.link_history(name, registry=registry)
         render.history(history, as_json)
@@ -212,7 +240,7 @@ def show(
         changes = api.stage_diff(diff[0], diff[1], registry=registry)
         render.stage_diff(changes, as_json)
         return 1 if changes.problems else 0
-    result = api.show(registry, stage=stage, resolve=resolve)
+    result = api.show(registry, stage=stage, resolve=resolve, offline=offline)
     render.show_result(result, as_json)
     return 1 if result.problems else 0
 
@@ -236,6 +264,17 @@ def show(
 @click.option("--dry-run", "-n", is_flag=True, help="Show what would change; change nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal.")
 @click.option("--push", metavar="REMOTE", help="Push the stage branch to REMOTE afterwards (fast-forward only).")
+@click.option(
+    "--branch",
+    "review_branch",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[NAME]",
+    help="Put the commit on a new branch from the stage's tip, for review, instead of on the stage "
+    "(default name: promote/<stage>/<links>).",
+)
+@click.option("--force", "-f", is_flag=True, help="With --branch: replace an existing branch of that name.")
 @click.option("--no-verify", is_flag=True, help="Skip checking that each link resolves.")
 @registry_option
 @quiet_option
@@ -249,6 +288,8 @@ def promote(
     dry_run: bool,
     yes: bool,
     push: str | None,
+    review_branch: str | None,
+    force: bool,
     no_verify: bool,
     registry: str | None,
     quiet: bool,
@@ -263,9 +304,15 @@ def promote(
     and Mr-Rev trailers that mr show NAME reads. The branch moves by
     compare-and-swap, so concurrent promotions never lose each other.
 
+    Where the stage is a protected branch, --branch puts the same commit on a
+    new branch from the stage's tip instead; push it with --push and merge
+    it through review (the URL to open a merge request is printed for GitHub
+    and GitLab remotes).
+
     \b
-    Example:
+    Examples:
       mr promote churn --to production -m "Q3 retrain"
+      mr promote churn --to production --branch --push origin
     """
     from mr import api, render
 
@@ -281,10 +328,13 @@ def promote(
             render.promotion_json(plan, None, dry_run=dry_run)
         return 0
     if not yes and sys.stdin.isatty() and sys.stderr.isatty():
-        if not click.confirm(f"Promote to {plan.to}?", default=False, err=True):
+        where = plan.to if review_branch is None else f"a review branch from {plan.to}"
+        if not click.confirm(f"Promote to {where}?", default=False, err=True):
             click.echo("mr: nothing promoted", err=True)
             return 1
-    result = api.promote(plan, push=push, registry=registry)
+    if force and review_branch is None:
+        raise click.UsageError("--force goes with --branch")
+    result = api.promote(plan, push=push, registry=registry, branch=review_branch, force=force)
     if as_json:
         render.promotion_json(result.promotion, result)
     elif not quiet:

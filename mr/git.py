@@ -460,6 +460,30 @@ def _tree_with(repo: Repo, base: Any, files: dict[str, bytes]) -> Any:
 _CURRENT = "current"
 
 
+def commit_on_new_branch(
+    repo: Repo, branch: str, base: str, files: dict[str, bytes], message: str, force: bool = False
+) -> str:
+    """Commit ``files`` on top of commit ``base`` as a new branch ``branch``; return the SHA.
+
+    Refuses (``GitError``) when the branch exists, unless ``force``.
+    """
+    name = f"refs/heads/{branch}"
+    if not pygit2.reference_is_valid_name(name):
+        raise GitError(f"{branch!r} is not a valid branch name")
+    if name in repo.references and not force:
+        raise GitError(f"branch {branch} exists; pass --force to replace it")
+    author = signature(repo, "AUTHOR")
+    committer = signature(repo, "COMMITTER")
+    parent = pygit2.Oid(hex=base)
+    tree = _tree_with(repo, repo[parent].peel(pygit2.Tree), {normalize_path(p): d for p, d in files.items()})
+    oid = repo.create_commit(None, author, committer, message, tree, [parent])
+    try:
+        repo.references.create(name, oid, force=force)
+    except (pygit2.GitError, pygit2.AlreadyExistsError, OSError) as e:
+        raise GitError(f"cannot create branch {branch}: {e}") from None
+    return str(oid)
+
+
 def commit_files(
     repo: Repo,
     branch: str,
@@ -578,12 +602,13 @@ class CommitInfo:
     offset: int
 
 
-def first_parent_log(repo: Repo, sha: str) -> Iterator[CommitInfo]:
-    """Commits from ``sha`` back along first parents, newest first."""
+def log(repo: Repo, sha: str, first_parent: bool = True) -> Iterator[CommitInfo]:
+    """Commits from ``sha`` back (along first parents only, unless told), newest first."""
     from pygit2.enums import SortMode
 
     walker = repo.walk(pygit2.Oid(hex=sha), SortMode.TOPOLOGICAL)
-    walker.simplify_first_parent()
+    if first_parent:
+        walker.simplify_first_parent()
     for c in walker:
         yield CommitInfo(str(c.id), c.message, c.author.name, c.author.email, c.author.time, c.author.offset)
 
@@ -617,3 +642,11 @@ def push(repo: Repo, remote_name: str, branch: str) -> str:
     if rejected:
         raise GitError(f"{redact(url)} refused the push: {'; '.join(rejected)}")
     return redact(url)
+
+
+def remote_url(repo: Repo, remote_name: str) -> str:
+    """The URL of a remote by name (a URL or path is returned as it is)."""
+    try:
+        return str(repo.remotes[remote_name].url)
+    except (KeyError, ValueError):
+        return remote_name

@@ -60,9 +60,13 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("Every link against every stage:", "mr show \\-\\-all\\-stages"),
         ("What promoting staging onto production would change:", "mr show \\-\\-diff staging production"),
         ("One link on each stage, and its promotions:", "mr show churn"),
+        ("What production serves, for a deployment script:", "mr show churn \\-\\-stage production \\-\\-field sha"),
+        ("What could be promoted:", "mr show \\-\\-outdated \\-\\-stage production"),
     ],
     "promote": [
         ("Promote two links to staging from the stage before it:", "mr promote churn fraud \\-\\-to staging"),
+        ("Onto a review branch where production is protected:",
+         "mr promote churn \\-\\-to production \\-\\-branch \\-\\-push origin"),
         ("Look first, then promote without a prompt and push:",
          "mr promote churn \\-\\-to production \\-\\-dry\\-run\n"
          "mr promote churn \\-\\-to production \\-\\-yes \\-\\-push origin"),
@@ -78,6 +82,31 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
          "mr completion bash > ~/.local/share/bash\\-completion/completions/mr"),
     ],
     "demo": [("Build the demo and keep it:", "mr demo \\-\\-keep")],
+}
+
+
+#: Extra sections per command, as (title, [(term, text)]).
+EXTRA: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
+    "show": [
+        (
+            "JSON OUTPUT",
+            [
+                ("every document", 'An object with "version": 1. Fields are only ever added within a version.'),
+                ("mr show", '"registry", "stage", "links" (each: "name", "file", "link_type", "project" '
+                 '(credentials redacted), "path", "rev", "pinned_from", "params", "rev_kind" '
+                 '(branch, tag, commit, pin or ref), "sha"), "problems" (each: "file", "line", '
+                 '"severity", "message").'),
+                ("mr show \-\-all\-stages", '"stages", "links" (each: "name", "stages": stage to a link '
+                 'as above, or null).'),
+                ("mr show \-\-diff", '"from", "to", "changes" (each: "name", "change" (added, removed, '
+                 'changed), "from", "to", "fields": field to {"from", "to"}).'),
+                ("mr show NAME", '"name", "stages": stage to a link or null, "history" (each: "stage", '
+                 '"commit", "author", "email", "time", "from", "from_commit", "rev", "sha").'),
+                ("mr show \-\-outdated", '"stage", "checked", "outdated" (each: "name", "kind" (branch, pin, '
+                 'tag), "rev", "pinned_from", "current", "latest", "detail"), "unchecked_projects".'),
+            ],
+        )
+    ],
 }
 
 
@@ -161,6 +190,9 @@ def page(cli: click.Group, name: str | None) -> str:
     lines += _tagged(ENVIRONMENT)
     lines.append(".SH FILES")
     lines += _tagged(FILES, bold=False)
+    for title, items in EXTRA.get(name or "", []):
+        lines.append(f".SH {title}")
+        lines += [f".TP\n.B {k}\n{roff(v)}" for k, v in items]
     if _examples(name or ""):
         lines.append(".SH EXAMPLES")
         lines += _examples(name or "")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import os
 import random
+import re
 import time
 from dataclasses import dataclass, replace
 
@@ -93,6 +94,52 @@ class PromotionResult:
     commit: str | None
     worktree_updated: bool = False
     pushed_to: str | None = None
+    #: the review branch the commit was put on instead of the stage, if any
+    branch: str | None = None
+    #: where to open a merge request for that branch, when the remote is a known host
+    review_url: str | None = None
+
+
+def review_branch_name(promotion: Promotion) -> str:
+    """``promote/<stage>/<link>+<link>``, made safe for git."""
+    names = "+".join(p.name.replace("/", "-") for p in promotion.changes) or "links"
+    raw = f"promote/{promotion.to}/{names}"
+    safe = re.sub(r"[^A-Za-z0-9._/+-]+", "-", raw)
+    safe = re.sub(r"\.{2,}|/\.|\.lock(?=/|$)|@\{", "-", safe)
+    safe = re.sub(r"/{2,}", "/", safe).strip("/.-")
+    return safe[:120].rstrip("/.-")
+
+
+def apply_to_branch(reg: Registry, promotion: Promotion, branch: str | None, force: bool = False) -> PromotionResult:
+    """Put the promotion commit on a new branch from the stage's tip, for review; the stage stays."""
+    if not promotion.changes:
+        return PromotionResult(promotion, None)
+    name = branch or review_branch_name(promotion)
+    files = {p.path: p.new for p in promotion.changes}
+    commit = git.commit_on_new_branch(reg.repo, name, promotion.base, files, promotion.message, force=force)
+    return PromotionResult(promotion, commit, branch=name)
+
+
+def merge_request_url(remote_url: str, branch: str, target: str) -> str | None:
+    """Where GitHub or GitLab opens a merge request from ``branch`` into ``target``."""
+    from urllib.parse import quote
+
+    from mr.urls import strip_credentials
+
+    url = strip_credentials(remote_url)
+    m = re.match(r"^(?:https?://|ssh://(?:[^@/]+@)?|git@)(?P<host>[^/:]+)(?::\d+)?[:/](?P<path>.+?)(?:\.git)?/?$", url)
+    if not m:
+        return None
+    host, path = m.group("host"), m.group("path")
+    if host == "github.com" or host.startswith("github."):
+        return f"https://{host}/{path}/compare/{quote(target)}...{quote(branch, safe='/')}?expand=1"
+    if "gitlab" in host:
+        return (
+            f"https://{host}/{path}/-/merge_requests/new?"
+            f"merge_request%5Bsource_branch%5D={quote(branch, safe='')}"
+            f"&merge_request%5Btarget_branch%5D={quote(target, safe='')}"
+        )
+    return None
 
 
 def plan(

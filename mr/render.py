@@ -284,7 +284,16 @@ def promotion_plan(plan: Any) -> None:
 
 def promotion_result(result: Any) -> None:
     plan = result.promotion
-    echo(f"Promoted {', '.join(p.name for p in plan.changes)} to {plan.to}: commit {result.commit[:12]}")
+    names = ", ".join(p.name for p in plan.changes)
+    if result.branch:
+        echo(f"Promoted {names} onto branch {result.branch} (from {plan.to} at {plan.base[:12]}): commit {result.commit[:12]}")
+        echo(f"  {plan.to} is unchanged; merge {result.branch} into it through review")
+        if result.pushed_to:
+            echo(f"  pushed {result.branch} to {result.pushed_to}")
+        if result.review_url:
+            echo(f"  open a merge request: {result.review_url}")
+        return
+    echo(f"Promoted {names} to {plan.to}: commit {result.commit[:12]}")
     if result.worktree_updated:
         echo(f"  {plan.to} is checked out: work tree and index updated")
     if result.pushed_to:
@@ -301,6 +310,8 @@ def promotion_json(plan: Any, result: Any, dry_run: bool = False) -> None:
             "dry_run": dry_run,
             "commit": result.commit if result else None,
             "pushed_to": result.pushed_to if result else None,
+            "branch": result.branch if result else None,
+            "review_url": result.review_url if result else None,
             "links": [
                 {
                     "name": p.name,
@@ -461,3 +472,47 @@ def history(h: Any, as_json: bool) -> None:
         source = f" from {e.source}@{(e.source_commit or '')[:7]}" if e.source else ""
         sha = f" ({e.sha[:7]})" if e.sha and e.sha != "unresolved" else ""
         echo(f"  {when(e)}  {e.stage:<12} {e.rev}{sha}{source}  by {e.author}  commit {e.commit[:7]}")
+
+
+
+def outdated(report: Any, as_json: bool) -> None:
+    for p in report.problems:
+        warn(str(p))
+    if report.unchecked:
+        warn("not checked (unreachable or not cached): " + ", ".join(redact(u) for u in report.unchecked))
+    if as_json:
+        print_json(
+            {
+                "version": JSON_VERSION,
+                "stage": report.stage,
+                "checked": report.checked,
+                "outdated": [
+                    {
+                        "name": e.name,
+                        "kind": e.kind,
+                        "rev": e.link.rev,
+                        "pinned_from": e.link.pinned_from,
+                        "current": e.current,
+                        "latest": e.latest,
+                        "detail": e.detail,
+                    }
+                    for e in report.entries
+                ],
+                "unchecked_projects": [redact(u) for u in report.unchecked],
+            }
+        )
+        return
+    if not report.entries:
+        echo(f"all {report.checked} links are up to date")
+        return
+    rows = [
+        [e.name, e.kind, cell(e.link), _short(e.current), _short(e.latest), e.detail]
+        for e in report.entries
+    ]
+    table(["name", "kind", "rev", "at", "now", "what moved"], rows)
+
+
+def _short(value: str) -> str:
+    from mr.model import is_full_sha
+
+    return value[:12] if is_full_sha(value) else value

@@ -165,12 +165,14 @@ def history(reg: Registry, name: str) -> LinkHistory:
                     Problem(f"{stage}:{name}{LINK_SUFFIX}", getattr(e, "line", None), getattr(e, "detail", e.message))
                 )
     # latest stage first: a promotion commit that later reached an earlier
-    # stage (a fast-forward back) still counts for the stage it was made on
+    # stage (a fast-forward back) still counts for the stage it was made on.
+    # Every parent is followed, so a promotion merged from a review branch
+    # counts too.
     for stage in reversed(reg.config.stages):
         tip = git.branch_tip(reg.repo, stage)
         if tip is None:
             continue
-        for c in git.first_parent_log(reg.repo, tip):
+        for c in git.log(reg.repo, tip, first_parent=False):
             if c.sha in entries or TRAILER_LINK not in c.message:
                 continue
             for source, source_commit, rev, sha in promotions_of(c.message, name):

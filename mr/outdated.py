@@ -1,0 +1,148 @@
+"""``mr show --outdated``: links whose source has moved on since they were recorded."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mr import git
+from mr.errors import MrError, RevNotFound
+from mr.model import BRANCH, TAG, Link, Problem, is_full_sha
+from mr.registry import Registry
+from mr.stages import promotions_of
+
+#: vX.Y.Z, X.Y.Z, vX.Y, with an optional -pre or +build part
+_VERSION = re.compile(r"^(?P<prefix>.*?)v?(?P<nums>\d+(?:\.\d+){0,3})(?P<pre>-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+
+
+def version_key(tag: str) -> tuple[str, tuple[int, ...], int, str] | None:
+    """A sort key in semantic-version order, or None when ``tag`` is no version.
+
+    Tags compare only with tags of the same prefix (``model@v1.2.0`` with
+    ``model@v1.3.0``); a pre-release sorts before its release.
+    """
+    m = _VERSION.match(tag)
+    if not m:
+        return None
+    nums = tuple(int(n) for n in m.group("nums").split("."))
+    nums = nums + (0,) * (4 - len(nums))
+    pre = m.group("pre")
+    return (m.group("prefix"), nums, 0 if pre else 1, pre or "")
+
+
+@dataclass(frozen=True)
+class Outdated:
+    name: str
+    link: Link
+    #: "branch", "pin" or "tag": what kind of rev moved
+    kind: str
+    #: the commit (or tag) the link is at
+    current: str
+    #: what the source has now: the branch tip, or the newest version tag
+    latest: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class OutdatedReport:
+    stage: str | None
+    entries: tuple[Outdated, ...]
+    checked: int
+    problems: tuple[Problem, ...] = ()
+    unchecked: tuple[str, ...] = ()
+
+
+def _recorded_sha(reg: Registry, stage: str | None, name: str) -> str | None:
+    """The commit the link's rev resolved to when it was last promoted onto ``stage``."""
+    if stage is None:
+        return None
+    tip = git.branch_tip(reg.repo, stage)
+    if tip is None:
+        return None
+    for c in git.log(reg.repo, tip, first_parent=False):
+        if "Mr-Link" in c.message:
+            for _, _, _, sha in promotions_of(c.message, name):
+                if sha and is_full_sha(sha):
+                    return sha
+    return None
+
+
+def outdated(reg: Registry, stage: str | None, offline: bool = False, jobs: int = 8) -> OutdatedReport:
+    from mr.api import _Reader
+
+    links, bad = reg.links(stage)
+    problems = [Problem(e.file, e.line, e.detail) for e in bad]
+    reader = _Reader(reg.root, fetch=not offline)
+    specs = sorted({link.project for link in links if link.project is not None})
+    failed = reader.projects.open_all(specs, jobs)
+    entries: list[Outdated] = []
+    checked = 0
+    for link in links:
+        if link.project is None:
+            continue  # an alias moves with the registry itself
+        if link.project in failed:
+            continue
+        project = reader.projects.open(link.project)
+        name = link.name or ""
+        try:
+            found = _check(reg, stage, name, link, project)
+        except MrError as e:
+            problems.append(Problem(link.file or name, link.line_of("rev"), e.message))
+            continue
+        checked += 1
+        if found is not None:
+            entries.append(found)
+    return OutdatedReport(
+        stage,
+        tuple(sorted(entries, key=lambda e: e.name)),
+        checked,
+        tuple(problems),
+        tuple(sorted(failed)),
+    )
+
+
+def _check(reg: Registry, stage: str | None, name: str, link: Link, project: git.Project) -> Outdated | None:
+    rev = link.rev or project.default_branch()
+    if link.is_pinned:
+        symbolic = link.pinned_from or ""
+        try:
+            now = project.resolve(symbolic)
+        except RevNotFound:
+            return Outdated(name, link, "pin", rev, "(gone)", f"pinned from {symbolic}, which no longer exists")
+        if now.kind == BRANCH:
+            if now.sha != rev:
+                ahead = git.is_ancestor(project.repo, rev, now.sha)
+                how = "has moved on" if ahead else "was rewritten"
+                return Outdated(name, link, "pin", rev, now.sha, f"branch {symbolic} {how} since the pin")
+            return None
+        if now.kind == TAG:
+            return _newer_tag(name, link, project, symbolic, rev, "pin")
+        return None
+    if is_full_sha(rev):
+        return None  # a bare commit never moves
+    kind = project.kind_of(rev)
+    if kind == TAG:
+        return _newer_tag(name, link, project, rev, rev, "tag")
+    resolved = project.resolve(rev)
+    if resolved.kind != BRANCH:
+        return None
+    recorded = _recorded_sha(reg, stage, name)
+    if recorded is not None and recorded != resolved.sha:
+        return Outdated(name, link, "branch", recorded, resolved.sha, f"branch {rev} has moved since it was promoted")
+    return None
+
+
+def _newer_tag(name: str, link: Link, project: git.Project, tag: str, current: str, kind: str) -> Outdated | None:
+    mine = version_key(tag)
+    if mine is None:
+        return None
+    newer = [
+        (key, t)
+        for t in git.tags(project.repo)
+        if (key := version_key(t)) is not None and key[0] == mine[0] and key > mine
+    ]
+    if not newer:
+        return None
+    latest = max(newer)[1]
+    count = len(newer)
+    return Outdated(name, link, kind, tag if kind == "tag" else current, latest,
+                    f"{count} newer version tag{'s' if count != 1 else ''} than {tag}")

@@ -1,0 +1,25 @@
+"""The benchmark harness runs (a smoke test: no timing is asserted here)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_short_mode_runs_every_local_case(tmp_path: Path) -> None:
+    env = dict(os.environ, MR_BENCH_CACHE=str(tmp_path / "cache"))
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--short"],
+        capture_output=True, text=True, env=env, timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    table = [line for line in out.stdout.splitlines() if line.startswith("| ")]
+    assert table[0].startswith("| case | baseline |")
+    cases = [row.split(" | ")[0].lstrip("| ") for row in table[1:]]
+    assert any(c.startswith("mr verify") for c in cases)
+    assert any(c.startswith("mr promote") for c in cases)
+    assert "mr show --registry URL (second call)" in cases
+    assert "mr --help" in cases
