@@ -96,13 +96,13 @@ EXTRA: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
                  '(credentials redacted), "path", "rev", "pinned_from", "params", "rev_kind" '
                  '(branch, tag, commit, pin or ref), "sha"), "problems" (each: "file", "line", '
                  '"severity", "message").'),
-                ("mr show \-\-all\-stages", '"stages", "links" (each: "name", "stages": stage to a link '
+                ("mr show \\-\\-all\\-stages", '"stages", "links" (each: "name", "stages": stage to a link '
                  'as above, or null).'),
-                ("mr show \-\-diff", '"from", "to", "changes" (each: "name", "change" (added, removed, '
+                ("mr show \\-\\-diff", '"from", "to", "changes" (each: "name", "change" (added, removed, '
                  'changed), "from", "to", "fields": field to {"from", "to"}).'),
                 ("mr show NAME", '"name", "stages": stage to a link or null, "history" (each: "stage", '
                  '"commit", "author", "email", "time", "from", "from_commit", "rev", "sha").'),
-                ("mr show \-\-outdated", '"stage", "checked", "outdated" (each: "name", "kind" (branch, pin, '
+                ("mr show \\-\\-outdated", '"stage", "checked", "outdated" (each: "name", "kind" (branch, pin, '
                  'tag), "rev", "pinned_from", "current", "latest", "detail"), "unchecked_projects".'),
             ],
         )
