@@ -234,7 +234,7 @@ def cases(short: bool, env: dict[str, str]) -> list[Case]:
         repo = generate.gto_repo(CACHE / "gto-50x5")
         out.append(Case("mr --help", "gto --help", Command([*gto, "--help"], ROOT, env), Command([*mr, "--help"], ROOT, env), "faster", 6.0))
         out.append(Case(
-            f"mr show --all-stages, 50 links, 3 stages", f"gto show, 50 artifacts ({generate.tag_count(repo)} tags)",
+            "mr show --all-stages, 50 links, 3 stages", f"gto show, 50 artifacts ({generate.tag_count(repo)} tags)",
             Command([*gto, "show"], repo, env), Command([*mr, "show", "--all-stages"], show50, env), "faster", 10.0,
         ))
         original = set(git(repo, "tag").split())

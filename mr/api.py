@@ -7,28 +7,18 @@ from ``mr.model`` and raise ``mr.errors.MrError`` subclasses. ``link`` and
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Callable
 
 from mr import git, linkfile
 from mr.config import CONFIG_FILE, DEFAULT_STAGES, MLEM_CONFIG_FILE, check_stages, default_text, load_config
-from mr.errors import (
-    LinkChainError,
-    LinkExists,
-    LinkFileError,
-    MrError,
-    ObjectNotFound,
-    RegistryError,
-    RevNotFound,
-    UsageError,
-)
+from mr.errors import LinkExists, LinkFileError, MrError, RegistryError, UsageError
 from mr.model import (
     BRANCH,
     COMMIT,
     ERROR,
     OK,
     SKIPPED,
-    TAG,
     WARNING,
     LinkCheck,
     VerifyReport,
@@ -40,21 +30,19 @@ from mr.model import (
     Link,
     LinkEntry,
     Meta,
-    ResolvedRev,
     ShowResult,
     is_full_sha,
     pinned,
 )
+from mr.reader import Found, Reader, verify_target
 from mr.registry import Registry, link_name
 
-if TYPE_CHECKING:
-    from mr.promotion import Promotion, PromotionResult
-    from mr.outdated import OutdatedReport
-    from mr.stages import LinkHistory, Matrix, StageDiff
 from mr.urls import is_url, redact, strip_credentials
 
-#: Longest chain of links followed before giving up.
-MAX_LINK_DEPTH = 16
+if TYPE_CHECKING:
+    from mr.outdated import OutdatedReport
+    from mr.promotion import Promotion, PromotionResult
+    from mr.stages import LinkHistory, Matrix, StageDiff
 
 __all__ = [
     "init",
@@ -173,112 +161,7 @@ def _tracked(repo: git.Repo, name: str) -> bool:
 # --- reading MLEM objects --------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Found:
-    """A meta file that was read, and where."""
-
-    obj: Link | dict[str, Any]
-    project: str | None  # None: the registry (or local folder) itself
-    rev: str | None
-    resolved: ResolvedRev | None
-    path: str
-
-
-class _Reader:
-    """Reads meta files from projects, opening and fetching each once."""
-
-    def __init__(self, root: str, *, fetch: bool = True, alias_rev: str | None = None) -> None:
-        self.root = root
-        self.projects = git.Projects(root, fetch=fetch)
-        #: where an alias without a rev is read: None for the work tree, else this rev
-        self.alias_rev = alias_rev
-        self._resolved: dict[tuple[str | None, str], ResolvedRev] = {}
-        self._local: git.Repo | None = None
-
-    def _local_repo(self) -> git.Repo:
-        if self._local is None:
-            self._local = git.discover(self.root)
-        return self._local
-
-    def resolve(self, project: str | None, rev: str) -> ResolvedRev:
-        key = (project, rev)
-        if key not in self._resolved:
-            if project is None:
-                self._resolved[key] = git.resolve(self._local_repo(), rev, "this registry")
-            else:
-                self._resolved[key] = self.projects.open(project).resolve(rev)
-        return self._resolved[key]
-
-    def default_branch(self, project: str | None) -> str:
-        if project is None:
-            return git.default_branch(self._local_repo(), "this registry")
-        return self.projects.open(project).default_branch()
-
-    def read(self, project: str | None, rev: str | None, path: str) -> _Found:
-        """Read the meta file at ``path`` (with or without ``.mlem``)."""
-        problem = linkfile.path_problem(path)
-        if problem:
-            raise ObjectNotFound(f"{path}: {problem}")
-        path = git.normalize_path(path)
-        if not path.endswith(LINK_SUFFIX):
-            path += LINK_SUFFIX
-        where = "this registry" if project is None else redact(project)
-        resolved = None
-        if project is None and rev is None:
-            rev = self.alias_rev
-        if project is None and rev is None:
-            data = self._read_worktree(path)
-            shown = path
-        else:
-            if rev is None:
-                rev = self.default_branch(project)
-            resolved = self.resolve(project, rev)
-            data = (
-                git.read_at(self._local_repo(), resolved.sha, path)
-                if project is None
-                else self.projects.open(project).read(resolved.sha, path)
-            )
-            shown = f"{where}@{rev}:{path}"
-        if data is None:
-            at = f" at {rev}" if rev else ""
-            raise ObjectNotFound(f"{path} not found in {where}{at}")
-        try:
-            obj = linkfile.load(data, shown)
-        except LinkFileError as e:
-            raise ObjectNotFound(f"{shown}: not a MLEM object: {e.detail}") from None
-        return _Found(obj=obj, project=project, rev=rev, resolved=resolved, path=path)
-
-    def _read_worktree(self, path: str) -> bytes | None:
-        full = os.path.realpath(os.path.join(self.root, path))
-        root = os.path.realpath(self.root)
-        if not full.startswith(root + os.sep) or not os.path.isfile(full):
-            return None
-        with open(full, "rb") as f:
-            return f.read()
-
-    def follow(self, found: _Found) -> _Found:
-        """Follow a chain of links from ``found`` to the object at its end."""
-        seen: set[tuple[str | None, str | None, str]] = set()
-        chain: list[str] = []
-        while isinstance(found.obj, Link):
-            link = found.obj
-            key = (found.project, found.resolved.sha if found.resolved else None, found.path)
-            chain.append(f"{redact(found.project) or '.'}:{found.path}")
-            if key in seen:
-                raise LinkChainError("links form a cycle: " + " -> ".join(chain))
-            if len(chain) > MAX_LINK_DEPTH:
-                raise LinkChainError(f"chain of links deeper than {MAX_LINK_DEPTH}: " + " -> ".join(chain[:3]) + " -> ...")
-            seen.add(key)
-            if link.project is None:
-                # relative to where this link was read: same project and rev
-                project, rev = found.project, link.rev or found.rev
-            else:
-                project, rev = link.project, link.rev
-            found = self.read(project, rev, link.path)
-        return found
-
-
-def _meta(found: _Found) -> Meta:
+def _meta(found: Found) -> Meta:
     assert isinstance(found.obj, dict)
     return Meta(
         object_type=str(found.obj.get("object_type")),
@@ -310,10 +193,10 @@ def load_meta(
         if not full.endswith(LINK_SUFFIX) and not os.path.isfile(full):
             full += LINK_SUFFIX
         base = _project_root(os.path.dirname(full))
-        reader = _Reader(base)
+        reader = Reader(base)
         found = reader.read(None, rev, os.path.relpath(full, base))
     else:
-        reader = _Reader(os.getcwd())
+        reader = Reader(os.getcwd())
         found = reader.read(project, rev, path)
     if follow_links:
         found = reader.follow(found)
@@ -393,7 +276,7 @@ def link(
         if problem:
             raise UsageError(f"--rev {rev}: {problem}")
 
-    reader = _Reader(registry.root)
+    reader = Reader(registry.root)
     spec = source_project
     if spec is not None and not is_url(spec):
         # a path from here; links record it from the registry root (or absolute)
@@ -464,7 +347,7 @@ def show(
     """
     reg = Registry.open(registry, remote_ok=True)
     links, bad = reg.links(stage)
-    reader = _Reader(reg.root, fetch=resolve and not offline)
+    reader = Reader(reg.root, fetch=resolve and not offline)
     problems = [Problem(e.file, e.line, e.detail) for e in bad]
     entries: list[LinkEntry] = []
     for item in links:
@@ -479,7 +362,7 @@ def show(
 
 
 def _kind(
-    reader: _Reader, reg: Registry, item: Link, stage: str | None, resolve: bool, problems: list[Problem]
+    reader: Reader, reg: Registry, item: Link, stage: str | None, resolve: bool, problems: list[Problem]
 ) -> tuple[str, str | None]:
     rev = item.rev
     if rev is None and item.project is None:
@@ -559,7 +442,7 @@ def verify(
             continue
         pending.append((i, obj))
 
-    reader = _Reader(reg.root, fetch=not offline, alias_rev=alias_rev)
+    reader = Reader(reg.root, fetch=not offline, alias_rev=alias_rev)
     specs = sorted({item.project for _, item in pending if item.project is not None})
     fetched = 0
 
@@ -576,7 +459,7 @@ def verify(
         if item.project in failed:
             problems.append(checks.problem(item, f"cannot check: {failed[item.project]}", item.project_field))
         else:
-            sha, found = _verify_target(reader, item, problems)
+            sha, found = verify_target(reader, item, problems)
         status = ERROR if any(p.severity == ERROR for p in problems) else WARNING if problems else OK
         results[i] = LinkCheck(item.file or "", item.name, status, tuple(problems), sha)
         if progress is not None:
@@ -610,63 +493,6 @@ def _verify_inputs(
             data = None
         out.append((f, name, data))
     return out
-
-
-def _verify_target(reader: _Reader, item: Link, problems: list[Problem]) -> tuple[str | None, _Found | None]:
-    """Resolve the link and follow it to its object, adding what is wrong to ``problems``."""
-    from mr import checks
-
-    try:
-        found = reader.read(item.project, item.rev, item.path)
-    except RevNotFound as e:
-        problems.append(checks.problem(item, e.message, "rev"))
-        return None, None
-    except ObjectNotFound as e:
-        problems.append(checks.problem(item, e.message, "path"))
-        return None, None
-    except MrError as e:
-        problems.append(checks.problem(item, e.message, item.project_field))
-        return None, None
-    sha = found.resolved.sha if found.resolved else None
-    try:
-        final = reader.follow(found)
-    except MrError as e:
-        problems.append(checks.problem(item, f"following {item.path}: {e.message}", "path"))
-        return sha, found
-    if isinstance(final.obj, dict):
-        wrong = checks.type_problem(item, str(final.obj.get("object_type")))
-        if wrong:
-            problems.append(wrong)
-    if item.is_pinned and item.project is not None and sha is not None:
-        warning = _pin_warning(reader, item, sha)
-        if warning:
-            problems.append(warning)
-    return sha, found
-
-
-def _pin_warning(reader: _Reader, item: Link, sha: str) -> Problem | None:
-    from mr import checks
-
-    assert item.project is not None and item.pinned_from is not None
-    project = reader.projects.open(item.project)
-    try:
-        now = project.resolve(item.pinned_from)
-    except RevNotFound:
-        return checks.problem(
-            item, f"pinned from {item.pinned_from}, which no longer exists in {project.display}", "params", WARNING
-        )
-    if now.kind == BRANCH and not git.is_ancestor(project.repo, sha, now.sha):
-        return checks.problem(
-            item,
-            f"pinned commit {sha[:12]} is no longer on branch {item.pinned_from} (rewritten history?)",
-            "rev",
-            WARNING,
-        )
-    if now.kind == TAG and now.sha != sha:
-        return checks.problem(
-            item, f"tag {item.pinned_from} now points at {now.sha[:12]}, not the pinned {sha[:12]}", "rev", WARNING
-        )
-    return None
 
 
 # --- promote --------------------------------------------------------------------------
@@ -795,7 +621,7 @@ def link_field(name: str, field: str, stage: str | None = None, registry: str | 
             return strip_credentials(item.project) if item.project else reg.root
         return location if is_url(location) else f"file://{location}"
     alias_rev = reg.stage_tip(stage) if stage else None
-    reader = _Reader(reg.root, alias_rev=alias_rev)
+    reader = Reader(reg.root, alias_rev=alias_rev)
     if field == "rev":
         return item.rev or (reader.default_branch(item.project) if item.project else (stage or ""))
     rev = item.rev or (reader.default_branch(item.project) if item.project else alias_rev)

@@ -20,8 +20,8 @@ from pygit2.enums import ConfigLevel, FetchPrune, FileMode, ObjectType
 
 from mr.errors import GitError, IdentityError, ProjectNotFound, RefMoved, RegistryError, RevNotFound
 from mr.model import BRANCH, COMMIT, TAG, ResolvedRev
-from mr.paths import cache_path, cache_root
-from mr.urls import is_url, redact, strip_credentials
+from mr.paths import cache_path
+from mr.urls import is_url, redact
 
 Repo = pygit2.Repository
 

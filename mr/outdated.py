@@ -67,11 +67,11 @@ def _recorded_sha(reg: Registry, stage: str | None, name: str) -> str | None:
 
 
 def outdated(reg: Registry, stage: str | None, offline: bool = False, jobs: int = 8) -> OutdatedReport:
-    from mr.api import _Reader
+    from mr.reader import Reader
 
     links, bad = reg.links(stage)
     problems = [Problem(e.file, e.line, e.detail) for e in bad]
-    reader = _Reader(reg.root, fetch=not offline)
+    reader = Reader(reg.root, fetch=not offline)
     specs = sorted({link.project for link in links if link.project is not None})
     failed = reader.projects.open_all(specs, jobs)
     entries: list[Outdated] = []

@@ -152,7 +152,7 @@ def plan(
     verify: bool = True,
 ) -> Promotion:
     """Work out what promoting ``names`` onto ``to`` changes; change nothing."""
-    from mr.api import _Reader, _verify_target
+    from mr.reader import Reader, verify_target
     from mr import checks
 
     if not names:
@@ -172,7 +172,7 @@ def plan(
     must_pin = target_config.stage_policy(to).require_pinned
     do_pin = must_pin if pin is None else pin
 
-    reader = _Reader(reg.root, alias_rev=source_sha)
+    reader = Reader(reg.root, alias_rev=source_sha)
     promoted: list[PromotedLink] = []
     problems: list[Problem] = []
     seen: set[str] = set()
@@ -189,7 +189,7 @@ def plan(
         found: list[Problem] = []
         sha = None
         if verify or do_pin:
-            sha, _ = _verify_target(reader, link, found)
+            sha, _ = verify_target(reader, link, found)
         new_link = link
         if do_pin and sha is not None and link.rev != sha:
             if is_full_sha(link.rev):

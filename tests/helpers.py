@@ -5,7 +5,6 @@ there cannot hide behind a matching bug here.
 """
 from __future__ import annotations
 
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import re
-import os
 import random
 import signal
 import subprocess
@@ -13,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from mr import api
-from mr.errors import MrError, RegistryError, UsageError
-from mr.promotion import PromotionRefused
+from mr.errors import RegistryError, UsageError
 from tests.helpers import commit, git, tag
 
 

@@ -1,0 +1,172 @@
+"""Reading MLEM objects across projects: open each project once, resolve each
+(project, rev) once, follow chains of links to their end."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from mr import checks, git, linkfile
+from mr.errors import LinkChainError, LinkFileError, MrError, ObjectNotFound, RevNotFound
+from mr.model import BRANCH, LINK_SUFFIX, TAG, WARNING, Link, Problem, ResolvedRev
+from mr.urls import redact
+
+#: Longest chain of links followed before giving up.
+MAX_LINK_DEPTH = 16
+
+@dataclass(frozen=True)
+class Found:
+    """A meta file that was read, and where."""
+
+    obj: Link | dict[str, Any]
+    project: str | None  # None: the registry (or local folder) itself
+    rev: str | None
+    resolved: ResolvedRev | None
+    path: str
+
+
+class Reader:
+    """Reads meta files from projects, opening and fetching each once."""
+
+    def __init__(self, root: str, *, fetch: bool = True, alias_rev: str | None = None) -> None:
+        self.root = root
+        self.projects = git.Projects(root, fetch=fetch)
+        #: where an alias without a rev is read: None for the work tree, else this rev
+        self.alias_rev = alias_rev
+        self._resolved: dict[tuple[str | None, str], ResolvedRev] = {}
+        self._local: git.Repo | None = None
+
+    def _local_repo(self) -> git.Repo:
+        if self._local is None:
+            self._local = git.discover(self.root)
+        return self._local
+
+    def resolve(self, project: str | None, rev: str) -> ResolvedRev:
+        key = (project, rev)
+        if key not in self._resolved:
+            if project is None:
+                self._resolved[key] = git.resolve(self._local_repo(), rev, "this registry")
+            else:
+                self._resolved[key] = self.projects.open(project).resolve(rev)
+        return self._resolved[key]
+
+    def default_branch(self, project: str | None) -> str:
+        if project is None:
+            return git.default_branch(self._local_repo(), "this registry")
+        return self.projects.open(project).default_branch()
+
+    def read(self, project: str | None, rev: str | None, path: str) -> Found:
+        """Read the meta file at ``path`` (with or without ``.mlem``)."""
+        problem = linkfile.path_problem(path)
+        if problem:
+            raise ObjectNotFound(f"{path}: {problem}")
+        path = git.normalize_path(path)
+        if not path.endswith(LINK_SUFFIX):
+            path += LINK_SUFFIX
+        where = "this registry" if project is None else redact(project)
+        resolved = None
+        if project is None and rev is None:
+            rev = self.alias_rev
+        if project is None and rev is None:
+            data = self._read_worktree(path)
+            shown = path
+        else:
+            if rev is None:
+                rev = self.default_branch(project)
+            resolved = self.resolve(project, rev)
+            data = (
+                git.read_at(self._local_repo(), resolved.sha, path)
+                if project is None
+                else self.projects.open(project).read(resolved.sha, path)
+            )
+            shown = f"{where}@{rev}:{path}"
+        if data is None:
+            at = f" at {rev}" if rev else ""
+            raise ObjectNotFound(f"{path} not found in {where}{at}")
+        try:
+            obj = linkfile.load(data, shown)
+        except LinkFileError as e:
+            raise ObjectNotFound(f"{shown}: not a MLEM object: {e.detail}") from None
+        return Found(obj=obj, project=project, rev=rev, resolved=resolved, path=path)
+
+    def _read_worktree(self, path: str) -> bytes | None:
+        full = os.path.realpath(os.path.join(self.root, path))
+        root = os.path.realpath(self.root)
+        if not full.startswith(root + os.sep) or not os.path.isfile(full):
+            return None
+        with open(full, "rb") as f:
+            return f.read()
+
+    def follow(self, found: Found) -> Found:
+        """Follow a chain of links from ``found`` to the object at its end."""
+        seen: set[tuple[str | None, str | None, str]] = set()
+        chain: list[str] = []
+        while isinstance(found.obj, Link):
+            link = found.obj
+            key = (found.project, found.resolved.sha if found.resolved else None, found.path)
+            chain.append(f"{redact(found.project) or '.'}:{found.path}")
+            if key in seen:
+                raise LinkChainError("links form a cycle: " + " -> ".join(chain))
+            if len(chain) > MAX_LINK_DEPTH:
+                raise LinkChainError(f"chain of links deeper than {MAX_LINK_DEPTH}: " + " -> ".join(chain[:3]) + " -> ...")
+            seen.add(key)
+            if link.project is None:
+                # relative to where this link was read: same project and rev
+                project, rev = found.project, link.rev or found.rev
+            else:
+                project, rev = link.project, link.rev
+            found = self.read(project, rev, link.path)
+        return found
+
+
+def verify_target(reader: Reader, item: Link, problems: list[Problem]) -> tuple[str | None, Found | None]:
+    """Resolve the link and follow it to its object, adding what is wrong to ``problems``."""
+    try:
+        found = reader.read(item.project, item.rev, item.path)
+    except RevNotFound as e:
+        problems.append(checks.problem(item, e.message, "rev"))
+        return None, None
+    except ObjectNotFound as e:
+        problems.append(checks.problem(item, e.message, "path"))
+        return None, None
+    except MrError as e:
+        problems.append(checks.problem(item, e.message, item.project_field))
+        return None, None
+    sha = found.resolved.sha if found.resolved else None
+    try:
+        final = reader.follow(found)
+    except MrError as e:
+        problems.append(checks.problem(item, f"following {item.path}: {e.message}", "path"))
+        return sha, found
+    if isinstance(final.obj, dict):
+        wrong = checks.type_problem(item, str(final.obj.get("object_type")))
+        if wrong:
+            problems.append(wrong)
+    if item.is_pinned and item.project is not None and sha is not None:
+        warning = pin_warning(reader, item, sha)
+        if warning:
+            problems.append(warning)
+    return sha, found
+
+
+def pin_warning(reader: Reader, item: Link, sha: str) -> Problem | None:
+    assert item.project is not None and item.pinned_from is not None
+    project = reader.projects.open(item.project)
+    try:
+        now = project.resolve(item.pinned_from)
+    except RevNotFound:
+        return checks.problem(
+            item, f"pinned from {item.pinned_from}, which no longer exists in {project.display}", "params", WARNING
+        )
+    if now.kind == BRANCH and not git.is_ancestor(project.repo, sha, now.sha):
+        return checks.problem(
+            item,
+            f"pinned commit {sha[:12]} is no longer on branch {item.pinned_from} (rewritten history?)",
+            "rev",
+            WARNING,
+        )
+    if now.kind == TAG and now.sha != sha:
+        return checks.problem(
+            item, f"tag {item.pinned_from} now points at {now.sha[:12]}, not the pinned {sha[:12]}", "rev", WARNING
+        )
+    return None
