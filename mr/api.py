@@ -623,7 +623,13 @@ def link_field(name: str, field: str, stage: str | None = None, registry: str | 
     alias_rev = reg.stage_tip(stage) if stage else None
     reader = Reader(reg.root, alias_rev=alias_rev)
     if field == "rev":
-        return item.rev or (reader.default_branch(item.project) if item.project else (stage or ""))
+        if item.rev or item.project:
+            return item.rev or reader.default_branch(item.project)
+        # an alias: it means whatever its stage (or the current branch) holds
+        branch = stage or git.head_branch(reg.repo)
+        if branch is None:
+            raise RegistryError("HEAD is detached: say which stage with --stage")
+        return branch
     rev = item.rev or (reader.default_branch(item.project) if item.project else alias_rev)
     if rev is None:
         branch = git.head_branch(reg.repo)

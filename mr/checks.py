@@ -42,7 +42,8 @@ def policy_problems(link: Link, config: Config, stage: str | None) -> list[Probl
                         field,
                     )
                 )
-    if stage is not None and config.stage_policy(stage).require_pinned and not _pinned(link):
+    alias = link.project is None and link.rev is None  # fixed by the stage branch that holds it
+    if stage is not None and config.stage_policy(stage).require_pinned and not alias and not _pinned(link):
         rev = link.rev or "(default branch)"
         out.append(
             problem(

@@ -212,6 +212,8 @@ def show(
     """
     from mr import api, render
 
+    if name is not None and not name.strip():
+        raise click.UsageError("NAME is empty")
     views = sum(bool(v) for v in (name, all_stages, diff, outdated))
     if views > 1:
         raise click.UsageError("give one of NAME, --all-stages, --diff and --outdated")
@@ -227,7 +229,7 @@ def show(
     if outdated:
         report = api.outdated(stage=stage, registry=registry, offline=offline)
         render.outdated(report, as_json)
-        return 1 if report.problems else 0
+        return 1 if report.problems or report.unchecked else 0
     if name:
         history = api.link_history(name, registry=registry)
         render.history(history, as_json)
@@ -323,11 +325,11 @@ def promote(
         render.promotion_plan(plan)
         if dry_run and plan.changes:
             click.echo("dry run: nothing changed", err=True)
-    if dry_run or not plan.changes:
+    if dry_run or (not plan.changes and push is None):
         if as_json:
             render.promotion_json(plan, None, dry_run=dry_run)
         return 0
-    if not yes and sys.stdin.isatty() and sys.stderr.isatty():
+    if plan.changes and not yes and sys.stdin.isatty() and sys.stderr.isatty():
         where = plan.to if review_branch is None else f"a review branch from {plan.to}"
         if not click.confirm(f"Promote to {where}?", default=False, err=True):
             click.echo("mr: nothing promoted", err=True)

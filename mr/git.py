@@ -579,17 +579,14 @@ def hash_blob(data: bytes) -> str:
 
 
 def update_worktree(repo: Repo, files: dict[str, bytes]) -> None:
-    """Write ``files`` into the work tree and the index, as a checkout of them would."""
-    from mr.linkfile import write_atomic
+    """Make the work tree and index hold ``files`` as HEAD does, as a checkout of them would."""
+    from pygit2.enums import CheckoutStrategy
 
-    root = workdir(repo)
-    assert root is not None
-    index = repo.index
-    index.read()
-    for path, data in files.items():
-        write_atomic(os.path.join(root, *normalize_path(path).split("/")), data)
-        index.add(normalize_path(path))
-    index.write()
+    paths = [normalize_path(p) for p in files]
+    try:
+        repo.checkout_head(strategy=CheckoutStrategy.FORCE, paths=paths)
+    except (pygit2.GitError, OSError) as e:
+        raise GitError(f"the work tree could not be updated ({e}); run: git checkout -- {' '.join(paths)}") from None
 
 
 @dataclass(frozen=True)
@@ -650,3 +647,40 @@ def remote_url(repo: Repo, remote_name: str) -> str:
         return str(repo.remotes[remote_name].url)
     except (KeyError, ValueError):
         return remote_name
+
+
+def checked_out_branches(repo: Repo) -> dict[str, str]:
+    """Branch -> the work tree it is checked out in, for the main work tree and every linked one."""
+    out: dict[str, str] = {}
+    repos = [repo]
+    for name in repo.list_worktrees():
+        try:
+            wt = repo.lookup_worktree(name)
+            if not wt.is_prunable:
+                repos.append(Repo(wt.path))
+        except (pygit2.GitError, KeyError, OSError):
+            continue
+    for r in repos:
+        if r.is_bare:
+            continue
+        branch = head_branch(r)
+        if branch is not None:
+            out.setdefault(branch, workdir(r) or r.path)
+    return out
+
+
+def is_clean(repo: Repo, path: str) -> bool:
+    """Whether ``path`` in the work tree and index matches HEAD, as git status sees it.
+
+    git's own comparison is used, so line-ending conversion and other
+    configured filters count as git counts them. A path absent everywhere is clean.
+    """
+    root = workdir(repo)
+    full = os.path.join(root or "", *normalize_path(path).split("/"))
+    if os.path.isdir(full) and not os.path.islink(full):
+        return False  # a folder in the way
+    try:
+        flags = repo.status_file(normalize_path(path))
+    except KeyError:
+        return not os.path.lexists(full)
+    return int(flags) == 0

@@ -18,7 +18,7 @@ import warnings
 from typing import Any, Mapping
 
 from mr.errors import LinkFileError
-from mr.model import Link
+from mr.model import PINNED_FROM, Link
 
 #: A link file is a handful of lines; anything this big is not one.
 MAX_SIZE = 256 * 1024
@@ -114,6 +114,9 @@ _ENTRY = re.compile(
 )
 _SKIP = re.compile(r" *(?:#[^\n]*)?")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# anything YAML does not print as itself: C0/C1 controls, DEL, NEL, the
+# Unicode line and paragraph separators, BOMs inside the text, non-characters
+_UNUSUAL = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 
 
 class _Quoted(str):
@@ -142,8 +145,8 @@ class _FlatMap(dict[str, Any]):
 
 def _fast_mapping(text: str) -> _FlatMap | None:
     """``text`` as a mapping (one level of nesting at most), or None when unsure."""
-    if "\t" in text or "\r" in text:
-        return None
+    if "\t" in text or "\r" in text or _UNUSUAL.search(text):
+        return None  # tabs, CR, other line breaks and non-printable characters: let ruamel judge
     doc = _FlatMap()
     block: _FlatMap | None = None
     block_indent = 0
@@ -154,6 +157,8 @@ def _fast_mapping(text: str) -> _FlatMap | None:
         if m is None:
             return None
         ind, key, sq, dq, plain, empty = m.groups()
+        if needs_quotes(key):
+            return None  # a key like null or true is no string to YAML
         indent = len(ind)
         if indent:
             if block is None or (block_indent and indent != block_indent):
@@ -473,7 +478,9 @@ def dump_update(old: bytes, file: str, link: Link) -> bytes:
 def _update_params(doc: Any, params: Mapping[str, str]) -> None:
     from ruamel.yaml.comments import CommentedMap
 
-    if not params:
+    current_map = doc.get("params")
+    kept = [k for k in (current_map or {}) if k != PINNED_FROM] if isinstance(current_map, dict) else []
+    if not params and not kept:
         if "params" in doc:
             _delete_keeping_comment(doc, "params")
         return
@@ -481,9 +488,9 @@ def _update_params(doc: Any, params: Mapping[str, str]) -> None:
     if not isinstance(current, dict):
         current = CommentedMap()
         _set(doc, "params", current)
-    for k in list(current.keys()):
-        if k not in params:
-            del current[k]
+    # mr manages only pinned_from; other params are the file owner's and stay
+    if PINNED_FROM not in params and PINNED_FROM in current:
+        del current[PINNED_FROM]
     for k, v in sorted(params.items()):
         if current.get(k) != v:
             _set(current, _scalar(k), _scalar(v))

@@ -115,6 +115,11 @@ def apply_to_branch(reg: Registry, promotion: Promotion, branch: str | None, for
     if not promotion.changes:
         return PromotionResult(promotion, None)
     name = branch or review_branch_name(promotion)
+    if name in reg.config.stages or name == promotion.to:
+        raise UsageError(f"--branch {name}: that is a stage; a review branch must be a new branch")
+    checked_out = git.checked_out_branches(reg.repo)
+    if name in checked_out:
+        raise UsageError(f"--branch {name}: that branch is checked out in {checked_out[name]}")
     files = {p.path: p.new for p in promotion.changes}
     commit = git.commit_on_new_branch(reg.repo, name, promotion.base, files, promotion.message, force=force)
     return PromotionResult(promotion, commit, branch=name)
@@ -172,9 +177,10 @@ def plan(
     must_pin = target_config.stage_policy(to).require_pinned
     do_pin = must_pin if pin is None else pin
 
-    reader = Reader(reg.root, alias_rev=source_sha)
+    reader = Reader(reg.root)
     promoted: list[PromotedLink] = []
     problems: list[Problem] = []
+    aliases: list[tuple[int, Link]] = []
     seen: set[str] = set()
     for raw in names:
         name = link_name(raw)
@@ -186,6 +192,14 @@ def plan(
         if data is None:
             raise RegistryError(f"no link {name} on {source}")
         link = linkfile.load_link(data, f"{source}:{path}", name=name)
+        old = git.read_at(reg.repo, base, path)
+        if link.project is None and link.rev is None:
+            # an alias points into the registry itself: it is checked below,
+            # against the target stage as this promotion leaves it, and never
+            # pinned (the stage branch that holds it fixes what it means)
+            aliases.append((len(promoted), link))
+            promoted.append(PromotedLink(name, link, None, old, _content(old, data, path, link, to)))
+            continue
         found: list[Problem] = []
         sha = None
         if verify or do_pin:
@@ -201,8 +215,13 @@ def plan(
             problems.extend(checks.policy_problems(new_link, target_config, to))
         elif do_pin and sha is None:
             problems.extend(found)  # a rev that does not resolve cannot be pinned
-        old = git.read_at(reg.repo, base, path)
         promoted.append(PromotedLink(name, new_link, sha, old, _content(old, data, path, new_link, to)))
+    if aliases and verify:
+        overlay = {p.path: p.new for p in promoted}
+        on_target = Reader(reg.root, alias_rev=base, overlay=overlay, alias_label=to)
+        for _, link in aliases:
+            verify_target(on_target, link, problems)
+            problems.extend(checks.policy_problems(link, target_config, to))
     errors = tuple(p for p in problems if p.severity == "error")
     if errors:
         raise PromotionRefused(f"nothing promoted: {len(errors)} problem(s) with the links", errors)
@@ -238,26 +257,17 @@ def _message(links: list[PromotedLink], source: str, source_sha: str, to: str, e
     lines.append(f"{TRAILER_FROM}: {source} {source_sha}")
     for p in links:
         lines.append(f"{TRAILER_LINK}: {p.name}")
+        if p.link.project is None and p.link.rev is None:
+            lines.append(f"{TRAILER_REV}: (alias) -")
+            continue
         rev = p.link.pinned_from or p.link.rev or "(default branch)"
-        lines.append(f"{TRAILER_REV}: {rev} {p.sha or 'unresolved'}")
+        lines.append(f"{TRAILER_REV}: {rev} {p.sha or '-'}")
     return "\n".join(lines) + "\n"
 
 
 def _dirty(reg: Registry, promotion: Promotion) -> list[str]:
     """Files the promotion would touch that differ, in the work tree or index, from the branch tip."""
-    dirty = []
-    for p in promotion.changes:
-        full = os.path.join(reg.root, *p.path.split("/"))
-        try:
-            with open(full, "rb") as f:
-                on_disk: bytes | None = f.read()
-        except (FileNotFoundError, IsADirectoryError):
-            on_disk = None
-        in_index = git.index_blob(reg.repo, p.path)
-        at_tip = git.blob_id(reg.repo, promotion.base, p.path)
-        if on_disk != p.old or in_index != at_tip:
-            dirty.append(p.path)
-    return dirty
+    return [p.path for p in promotion.changes if not git.is_clean(reg.repo, p.path)]
 
 
 def apply(reg: Registry, first: Promotion) -> PromotionResult:
@@ -267,7 +277,13 @@ def apply(reg: Registry, first: Promotion) -> PromotionResult:
         if not promotion.changes:
             return PromotionResult(promotion, None)
         to = promotion.to
-        checked_out = not reg.bare and git.head_branch(reg.repo) == to
+        where = git.checked_out_branches(reg.repo).get(to)
+        checked_out = where is not None and not reg.bare and os.path.samefile(where, reg.root)
+        if where is not None and not checked_out:
+            raise RegistryError(
+                f"{to} is checked out in the work tree {where}; promote from there, "
+                "or check out another branch in it"
+            )
         if checked_out:
             dirty = _dirty(reg, promotion)
             if dirty:
@@ -286,7 +302,10 @@ def apply(reg: Registry, first: Promotion) -> PromotionResult:
             promotion = plan(reg, list(names), to, promotion.source, pin, message, verify)
             continue
         if checked_out:
-            git.update_worktree(reg.repo, files)
+            try:
+                git.update_worktree(reg.repo, files)
+            except GitError as e:
+                raise GitError(f"promoted to {to} (commit {commit[:12]}), but {e.message}") from None
         return PromotionResult(promotion, commit, worktree_updated=checked_out)
     lock = os.path.join(reg.repo.path, "refs", "heads", *first.to.split("/")) + ".lock"
     if os.path.exists(lock):

@@ -28,11 +28,23 @@ class Found:
 class Reader:
     """Reads meta files from projects, opening and fetching each once."""
 
-    def __init__(self, root: str, *, fetch: bool = True, alias_rev: str | None = None) -> None:
+    def __init__(
+        self,
+        root: str,
+        *,
+        fetch: bool = True,
+        alias_rev: str | None = None,
+        overlay: dict[str, bytes] | None = None,
+        alias_label: str | None = None,
+    ) -> None:
         self.root = root
         self.projects = git.Projects(root, fetch=fetch)
         #: where an alias without a rev is read: None for the work tree, else this rev
         self.alias_rev = alias_rev
+        #: files an alias sees first, in place of alias_rev's (a promotion not yet committed)
+        self.overlay = overlay or {}
+        #: how messages name alias_rev (a stage, rather than a SHA)
+        self.alias_label = alias_label
         self._resolved: dict[tuple[str | None, str], ResolvedRev] = {}
         self._local: git.Repo | None = None
 
@@ -65,9 +77,17 @@ class Reader:
             path += LINK_SUFFIX
         where = "this registry" if project is None else redact(project)
         resolved = None
-        if project is None and rev is None:
-            rev = self.alias_rev
-        if project is None and rev is None:
+        at = ""  # for messages
+        # an alias without a rev stays in "alias mode" (rev None), so the links
+        # it chains to are read from the same place: overlay, alias_rev or work tree
+        if project is None and rev is None and path in self.overlay:
+            data: bytes | None = self.overlay[path]
+            shown = f"{self.alias_label or 'this registry'}:{path}"
+        elif project is None and rev is None and self.alias_rev is not None:
+            data = git.read_at(self._local_repo(), self.alias_rev, path)
+            shown = f"{self.alias_label or self.alias_rev[:12]}:{path}"
+            at = f" at {self.alias_label or self.alias_rev[:12]}"
+        elif project is None and rev is None:
             data = self._read_worktree(path)
             shown = path
         else:
@@ -80,8 +100,8 @@ class Reader:
                 else self.projects.open(project).read(resolved.sha, path)
             )
             shown = f"{where}@{rev}:{path}"
+            at = f" at {rev}"
         if data is None:
-            at = f" at {rev}" if rev else ""
             raise ObjectNotFound(f"{path} not found in {where}{at}")
         try:
             obj = linkfile.load(data, shown)

@@ -284,6 +284,10 @@ def promotion_plan(plan: Any) -> None:
 
 def promotion_result(result: Any) -> None:
     plan = result.promotion
+    if result.commit is None:
+        if result.pushed_to:
+            echo(f"  pushed {plan.to} to {result.pushed_to}")
+        return
     names = ", ".join(p.name for p in plan.changes)
     if result.branch:
         echo(f"Promoted {names} onto branch {result.branch} (from {plan.to} at {plan.base[:12]}): commit {result.commit[:12]}")
@@ -470,7 +474,7 @@ def history(h: Any, as_json: bool) -> None:
     echo("promotions:")
     for e in h.history:
         source = f" from {e.source}@{(e.source_commit or '')[:7]}" if e.source else ""
-        sha = f" ({e.sha[:7]})" if e.sha and e.sha != "unresolved" else ""
+        sha = f" ({e.sha[:7]})" if e.sha and e.sha not in ("unresolved", "-") else ""
         echo(f"  {when(e)}  {e.stage:<12} {e.rev}{sha}{source}  by {e.author}  commit {e.commit[:7]}")
 
 
@@ -503,7 +507,10 @@ def outdated(report: Any, as_json: bool) -> None:
         )
         return
     if not report.entries:
-        echo(f"all {report.checked} links are up to date")
+        if report.checked:
+            echo(f"all {report.checked} links checked are up to date")
+        else:
+            echo("no link could be checked")
         return
     rows = [
         [e.name, e.kind, cell(e.link), _short(e.current), _short(e.latest), e.detail]

@@ -10,18 +10,22 @@ from mr.promotion import TRAILER_FROM, TRAILER_LINK, TRAILER_REV
 from mr.registry import Registry, link_name
 
 #: Fields compared between stages, in the order they are shown.
-FIELDS = ("link_type", "project", "path", "rev", "pinned_from")
+FIELDS = ("link_type", "project", "path", "rev", "pinned_from", "params", "field")
 
 
 def fields(link: Link) -> dict[str, str | None]:
     from mr.urls import redact
 
+    others = {k: v for k, v in sorted(link.params.items()) if k != "pinned_from"}
     return {
         "link_type": link.link_type,
         "project": redact(link.project) if link.project else None,
         "path": link.path,
         "rev": link.rev,
         "pinned_from": link.pinned_from,
+        "params": ", ".join(f"{k}={v}" for k, v in others.items()) or None,
+        # project (MLEM 0.4) or repo (MLEM 0.2): which name the file uses
+        "field": link.project_field if link.project else None,
     }
 
 

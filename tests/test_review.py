@@ -119,7 +119,7 @@ def test_field_url_strips_credentials(registry: Path, served: tuple[Path, str], 
 def test_outdated_each_kind_of_movement(linked: Path, project: Path, mr) -> None:  # type: ignore[no-untyped-def]
     api.promote(["churn", "fraud"], "production")  # churn pinned from main, fraud pinned from v1.0.0
     assert api.outdated(stage="staging").entries == ()
-    assert mr("show", "--outdated", "--stage", "staging").out.strip() == "all 2 links are up to date"
+    assert mr("show", "--outdated", "--stage", "staging").out.strip() == "all 2 links checked are up to date"
     commit(project, {"models/rf.mlem": MODEL + "# retrained\n"})
     tag(project, "v1.1.0")
     tag(project, "v1.1.0-rc1", rev="HEAD~1")
