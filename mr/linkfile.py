@@ -109,10 +109,12 @@ _KEY = r"[A-Za-z_][A-Za-z0-9_-]*"
 _PLAIN = r"[A-Za-z0-9_./=+$](?:[A-Za-z0-9_./:@+=%$~-]*[A-Za-z0-9_./@+=%$~-])?"
 _ENTRY = re.compile(
     rf"(?P<indent> *)(?P<key>{_KEY}):"
-    rf"(?: +(?:'(?P<sq>(?:[^'\n]|'')*)'|\"(?P<dq>[^\"\\\n]*)\"|(?P<plain>{_PLAIN})|(?P<empty>\{{\}}|\[\])))?"
+    rf"(?: +(?:'(?P<sq>(?:[^'\n]|'')*)'|\"(?P<dq>[^\"\\\n]*)\"|(?P<plain>{_PLAIN})|(?P<empty>\{{\}})"
+    rf"|\[ *(?P<flow>(?:{_PLAIN}(?: *, *{_PLAIN})*)?) *\]))?"
     r"(?: +#[^\n]*)? *"
 )
 _SKIP = re.compile(r" *(?:#[^\n]*)?")
+_BOOLEANS = {v: True for v in ("true", "True", "TRUE")} | {v: False for v in ("false", "False", "FALSE")}
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # anything YAML does not print as itself: C0/C1 controls, DEL, NEL, the
 # Unicode line and paragraph separators, BOMs inside the text, non-characters
@@ -144,30 +146,41 @@ class _FlatMap(dict[str, Any]):
 
 
 def _fast_mapping(text: str) -> _FlatMap | None:
-    """``text`` as a mapping (one level of nesting at most), or None when unsure."""
+    """``text`` as a block mapping of simple scalars, or None when unsure.
+
+    Nested block mappings and flow lists of plain scalars are read too;
+    anything else (anchors, tags, block scalars, multi-line values, unusual
+    characters, ambiguous plain scalars) is left to ruamel.yaml.
+    """
     if "\t" in text or "\r" in text or _UNUSUAL.search(text):
         return None  # tabs, CR, other line breaks and non-printable characters: let ruamel judge
     doc = _FlatMap()
-    block: _FlatMap | None = None
-    block_indent = 0
+    stack: list[tuple[int, _FlatMap]] = [(0, doc)]
+    pending: tuple[_FlatMap, str] | None = None  # a key whose value may be a nested block
     for number, line in enumerate(text.split("\n")):
         if _SKIP.fullmatch(line):
             continue
         m = _ENTRY.fullmatch(line)
         if m is None:
             return None
-        ind, key, sq, dq, plain, empty = m.groups()
+        ind, key, sq, dq, plain, empty, flow = m.groups()
         if needs_quotes(key):
             return None  # a key like null or true is no string to YAML
         indent = len(ind)
-        if indent:
-            if block is None or (block_indent and indent != block_indent):
+        if pending is not None:
+            parent, parent_key = pending
+            pending = None
+            if indent > stack[-1][0]:
+                child = _FlatMap()
+                parent[parent_key] = child
+                stack.append((indent, child))
+        while indent < stack[-1][0]:
+            stack.pop()
+            if not stack:
                 return None
-            block_indent = indent
-            target = block
-        else:
-            block = None
-            target = doc
+        if indent != stack[-1][0]:
+            return None
+        target = stack[-1][1]
         if key in target:
             return None  # a duplicate: ruamel says so, with its line
         if sq is not None:
@@ -177,30 +190,29 @@ def _fast_mapping(text: str) -> _FlatMap | None:
             value = _Quoted(dq)
             start = m.start("dq") - 1
         elif plain is not None:
-            if needs_quotes(plain):
+            if plain in _BOOLEANS:
+                value = _BOOLEANS[plain]  # YAML 1.2's booleans, as ruamel reads them
+            elif needs_quotes(plain):
                 return None  # let ruamel read it, and say how
-            value = plain
+            else:
+                value = plain
             start = m.start("plain")
         elif empty is not None:
-            value = {} if empty == "{}" else []
+            value = {}
             start = m.start("empty")
-        else:
-            if indent:
+        elif flow is not None:
+            items = [x.strip() for x in flow.split(",")] if flow.strip() else []
+            if any(not x or needs_quotes(x) for x in items):
                 return None
+            value = items
+            start = line.index("[", len(ind) + len(key) + 1)
+        else:
             value = None
             start = len(line)
-            block = _FlatMap()
-            block_indent = 0
+            pending = (target, key)
         target[key] = value
         target.lc.keys[key] = (number, indent)
         target.lc.values[key] = (number, start)
-        if value is None and block is not None:
-            doc[key] = block
-
-    # a key that opened a block but got no entries is empty, as in YAML
-    for key, value in list(doc.items()):
-        if isinstance(value, _FlatMap) and not value:
-            doc[key] = None
     return doc if doc else None
 
 

@@ -18,11 +18,12 @@ value = st.one_of(
     plain.map(lambda v: f" {v}"),
     quoted_text.map(lambda v: " '" + v.replace("'", "''") + "'"),
     quoted_text.filter(lambda v: '"' not in v and "\\" not in v).map(lambda v: f' "{v}"'),
-    st.sampled_from([" {}", " []", " link", " model", " main", " 0123", " yes", " ~"]),
+    st.sampled_from([" {}", " []", " link", " model", " main", " 0123", " yes", " ~", " [a, b]", " [ x ,y ]", " [1, 2]", " [a,]", " true", " False", " TRUE", " on"]),
+    st.lists(plain, max_size=3).map(lambda xs: " [" + ", ".join(xs) + "]"),
 )
 comment = st.sampled_from(["", "  # note", " #x"])
 line = st.one_of(
-    st.tuples(st.sampled_from(["", "  ", "    "]), st.sampled_from(KEYS) | st.from_regex(r"[a-z_]{1,6}", fullmatch=True), value, comment).map(
+    st.tuples(st.sampled_from(["", "", "  ", "    ", "      ", " "]), st.sampled_from(KEYS) | st.from_regex(r"[a-z_]{1,6}", fullmatch=True), value, comment).map(
         lambda t: f"{t[0]}{t[1]}:{t[2]}{t[3]}"
     ),
     st.sampled_from(["", "# comment", "  # indented comment"]),
@@ -40,7 +41,7 @@ def outcome(data: bytes) -> Any:
     return ("link", result, dict(result.lines))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=800, deadline=None)
 @given(documents)
 def test_fast_path_agrees_with_ruamel(text: str) -> None:
     data = text.encode()
@@ -61,6 +62,8 @@ def test_fast_path_agrees_with_ruamel(text: str) -> None:
         "link_type: model\nobject_type: link\nparams:\n  pinned_from: v1.2.0\npath: m.mlem\nrev: " + "a" * 40 + "\n",
         "# comment\nlink_type: model  # type\nobject_type: 'link'\npath: \"m.mlem\"\n",
         "object_type: model\nprocessors: {}\nrequirements: []\n",
+        "# mr registry settings\nstages: [dev, staging, production]   # branches\nlink_format: project\n"
+        "policy:\n  production:\n    require_pinned: true\nallowed_sources: []\n",
     ],
 )
 def test_common_files_take_the_fast_path(text: str) -> None:
@@ -70,7 +73,7 @@ def test_common_files_take_the_fast_path(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "a: [1, 2]\n",
+        "a: ['x', y]\n",
         "a: &x 1\n",
         "a:\n  b:\n    c: 1\n",
         "a: b\r\n",
