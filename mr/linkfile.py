@@ -118,7 +118,15 @@ _BOOLEANS = {v: True for v in ("true", "True", "TRUE")} | {v: False for v in ("f
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # anything YAML does not print as itself: C0/C1 controls, DEL, NEL, the
 # Unicode line and paragraph separators, BOMs inside the text, non-characters
-_UNUSUAL = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+_UNUSUAL_ASCII = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+_UNUSUAL_WIDE = "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+
+
+def _unusual(text: str) -> bool:
+    if text.isascii():
+        return _UNUSUAL_ASCII.search(text) is not None
+    # compiled on first use (re caches it): the wide ranges take ~10 ms to compile
+    return re.search(_UNUSUAL_WIDE, text) is not None
 
 
 class _Quoted(str):
@@ -152,7 +160,7 @@ def _fast_mapping(text: str) -> _FlatMap | None:
     anything else (anchors, tags, block scalars, multi-line values, unusual
     characters, ambiguous plain scalars) is left to ruamel.yaml.
     """
-    if "\t" in text or "\r" in text or _UNUSUAL.search(text):
+    if "\t" in text or "\r" in text or _unusual(text):
         return None  # tabs, CR, other line breaks and non-printable characters: let ruamel judge
     doc = _FlatMap()
     stack: list[tuple[int, _FlatMap]] = [(0, doc)]

@@ -8,6 +8,10 @@ from typing import Any, Mapping
 LINK_SUFFIX = ".mlem"
 #: ``params`` key where a pin keeps the symbolic rev it was taken from.
 PINNED_FROM = "pinned_from"
+#: Trailers of a promotion commit, read back by ``mr show NAME``.
+TRAILER_LINK = "Mr-Link"
+TRAILER_FROM = "Mr-From"
+TRAILER_REV = "Mr-Rev"
 FULL_SHA = re.compile(r"[0-9a-f]{40}")
 
 # Kinds of rev, as ``mr show`` reports them.

@@ -17,15 +17,12 @@ from dataclasses import dataclass, replace
 
 from mr import git, linkfile
 from mr.errors import GitError, LinkFileError, MrError, RefMoved, RegistryError, UsageError
-from mr.model import LINK_SUFFIX, Link, Problem, is_full_sha, pinned
+from mr.model import LINK_SUFFIX, TRAILER_FROM, TRAILER_LINK, TRAILER_REV, Link, Problem, is_full_sha, pinned
 from mr.registry import Registry, link_name
 
 #: How many times a promotion is rebuilt when the branch moved under it.
 ATTEMPTS = 8
 
-TRAILER_LINK = "Mr-Link"
-TRAILER_FROM = "Mr-From"
-TRAILER_REV = "Mr-Rev"
 
 
 class PromotionRefused(MrError):

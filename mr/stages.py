@@ -5,8 +5,7 @@ from dataclasses import dataclass
 
 from mr import git
 from mr.errors import MrError, RegistryError
-from mr.model import LINK_SUFFIX, Link, Problem
-from mr.promotion import TRAILER_FROM, TRAILER_LINK, TRAILER_REV
+from mr.model import LINK_SUFFIX, TRAILER_FROM, TRAILER_LINK, TRAILER_REV, Link, Problem
 from mr.registry import Registry, link_name
 
 #: Fields compared between stages, in the order they are shown.
