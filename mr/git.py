@@ -552,32 +552,6 @@ def is_ancestor(repo: Repo, ancestor: str, descendant: str) -> bool:
     return bool(repo.descendant_of(pygit2.Oid(hex=descendant), pygit2.Oid(hex=ancestor)))
 
 
-def index_blob(repo: Repo, path: str) -> str | None:
-    """The blob id the index holds for ``path``, or None."""
-    index = repo.index
-    index.read()
-    entry = index.get(normalize_path(path)) if hasattr(index, "get") else None
-    if entry is None:
-        try:
-            entry = index[normalize_path(path)]
-        except KeyError:
-            return None
-    return str(entry.id)
-
-
-def blob_id(repo: Repo, sha: str, path: str) -> str | None:
-    tree = repo[sha].peel(pygit2.Tree)
-    try:
-        entry = tree[normalize_path(path)]
-    except (KeyError, ValueError):
-        return None
-    return str(entry.id)
-
-
-def hash_blob(data: bytes) -> str:
-    return str(pygit2.hash(data))
-
-
 def update_worktree(repo: Repo, files: dict[str, bytes]) -> None:
     """Make the work tree and index hold ``files`` as HEAD does, as a checkout of them would."""
     from pygit2.enums import CheckoutStrategy
