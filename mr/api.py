@@ -542,7 +542,7 @@ def promote(
     when a file it touches has uncommitted changes). ``push`` names a remote
     (or URL) to push the branch to afterwards, fast-forward only.
     """
-    from mr import promotion
+    from mr import promotion, transport
 
     reg = Registry.open(registry)
     if isinstance(names, promotion.Promotion):
@@ -558,11 +558,12 @@ def promote(
     pushed = result.branch or planned.to
     if push is not None and (result.commit is not None or branch is None):
         try:
-            url = git.push(reg.repo, push, pushed)
+            url = transport.push(reg.repo.path, push, pushed)
         except MrError as e:
             done = f"commit {result.commit[:12]}" if result.commit else "nothing new"
             raise type(e)(f"{pushed} is promoted here ({done}) but not pushed: {e.message}") from None
-        review = promotion.merge_request_url(git.remote_url(reg.repo, push), pushed, planned.to) if result.branch else None
+        remote = transport.push_url(reg.repo.path, push) or push
+        review = promotion.merge_request_url(remote, pushed, planned.to) if result.branch else None
         result = replace(result, pushed_to=url, review_url=review)
     return result
 

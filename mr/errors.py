@@ -52,6 +52,10 @@ class GitError(MrError):
     """A git operation failed."""
 
 
+class RemoteError(GitError):
+    """A fetch, push or listing of a remote failed (unreachable, refused, timed out)."""
+
+
 class RefMoved(GitError):
     """A branch moved between reading it and moving it (compare-and-swap lost)."""
 

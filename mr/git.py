@@ -1,32 +1,26 @@
-"""All git work, through pygit2: the only module that imports it.
+"""Local git work, through pygit2: the only module that imports it.
 
-Sources are only ever read as git objects: nothing is checked out from them,
-so no hook, filter or LFS smudge of theirs ever runs.
+Objects are read and refs moved here; the wire (fetch, push, listing a
+remote) is ``mr.transport``'s, through the git executable. Sources are only
+ever read as git objects: nothing is checked out from them, so no hook,
+filter or LFS smudge of theirs ever runs.
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import posixpath
 import re
-import shutil
-import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import pygit2
-from pygit2.enums import ConfigLevel, FetchPrune, FileMode, ObjectType
+from pygit2.enums import ConfigLevel, FileMode, ObjectType
 
-from mr.errors import GitError, IdentityError, ProjectNotFound, RefMoved, RegistryError, RevNotFound
+from mr.errors import GitError, IdentityError, RefMoved, RegistryError, RevNotFound
 from mr.model import BRANCH, COMMIT, TAG, ResolvedRev
-from mr.paths import cache_path
-from mr.urls import is_url, redact
 
 Repo = pygit2.Repository
 
-#: Seconds to wait for a remote to connect and then to answer (MR_GIT_TIMEOUT).
-DEFAULT_TIMEOUT = 30
 _HEX = re.compile(r"[0-9a-fA-F]{4,40}")
 _BLOB_MODES = (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)
 
@@ -44,12 +38,6 @@ def _configure() -> None:
     paths[ConfigLevel.XDG] = os.path.join(xdg, "git")
     if os.environ.get("GIT_CONFIG_NOSYSTEM"):
         paths[ConfigLevel.SYSTEM] = os.path.join(home, ".mr-no-system-config")
-    try:
-        timeout = int(os.environ.get("MR_GIT_TIMEOUT", DEFAULT_TIMEOUT))
-    except ValueError:
-        timeout = DEFAULT_TIMEOUT
-    pygit2.settings.server_connect_timeout = timeout * 1000
-    pygit2.settings.server_timeout = timeout * 1000
 
 
 _configure()
@@ -67,6 +55,13 @@ def discover(start: str) -> Repo:
             f"{start}: not inside a git repository; run 'mr init' there, or pass --registry PATH"
         )
     return Repo(found)
+
+
+def discover_from(start: str) -> Repo | None:
+    """The repository ``start`` is inside (looking upwards, as git does), or None."""
+    _configure()
+    found = pygit2.discover_repository(start)
+    return Repo(found) if found is not None else None
 
 
 def open_exact(path: str) -> Repo | None:
@@ -130,9 +125,10 @@ def normalize_path(path: str) -> str:
     return posixpath.normpath(path.replace("\\", "/")).lstrip("/")
 
 
-def read_at(repo: Repo, sha: str, path: str, trees: dict[str, Any] | None = None) -> bytes | None:
-    """The content of ``path`` in commit ``sha``, or None when it is not a file there.
+def blob_at(repo: Repo, sha: str, path: str, trees: dict[str, Any] | None = None) -> str | None:
+    """The id of the file ``path`` in commit ``sha``, or None when it is not a file there.
 
+    The blob itself may be missing from a partial clone (``has_object``).
     ``trees`` caches the root tree of each commit between calls.
     """
     tree = trees.get(sha) if trees is not None else None
@@ -146,7 +142,24 @@ def read_at(repo: Repo, sha: str, path: str, trees: dict[str, Any] | None = None
         return None
     if entry.filemode not in _BLOB_MODES:
         return None
-    return repo[entry.id].read_raw()
+    return str(entry.id)
+
+
+def read_blob(repo: Repo, oid: str) -> bytes:
+    return bytes(repo[oid].read_raw())
+
+
+def has_object(repo: Repo, oid: str) -> bool:
+    try:
+        return pygit2.Oid(hex=oid) in repo
+    except ValueError:
+        return False
+
+
+def read_at(repo: Repo, sha: str, path: str, trees: dict[str, Any] | None = None) -> bytes | None:
+    """The content of ``path`` in commit ``sha``, or None when it is not a file there."""
+    oid = blob_at(repo, sha, path, trees)
+    return None if oid is None else read_blob(repo, oid)
 
 
 def files_at(repo: Repo, sha: str, suffix: str) -> list[tuple[str, bytes]]:
@@ -216,199 +229,44 @@ def default_branch(repo: Repo, where: str) -> str:
     return branch
 
 
+def ref_names(repo: Repo) -> list[str]:
+    """Every branch and tag name (for matching a rev written with slashes)."""
+    out = []
+    for ref in repo.references:
+        for prefix in ("refs/heads/", "refs/tags/", "refs/remotes/"):
+            if ref.startswith(prefix):
+                out.append(ref[len(prefix) :])
+    return out
+
+
+def ref_targets(repo: Repo, prefixes: tuple[str, ...]) -> dict[str, str]:
+    """``ref name -> object id`` of every ref under ``prefixes`` (tags not peeled)."""
+    out: dict[str, str] = {}
+    for name in repo.references:
+        if name.startswith(prefixes):
+            target = repo.references[name].target
+            if not isinstance(target, str):
+                out[name] = str(target)
+    return out
+
+
+def set_head_if_branch(repo: Repo, ref: str) -> None:
+    """Point HEAD at ``ref`` when it is a branch the repository has."""
+    if ref.startswith("refs/heads/") and ref in repo.references:
+        current = repo.references["HEAD"].target
+        if current != ref:
+            repo.references.create("HEAD", ref, force=True)
+
+
+def config_value(repo: Repo, key: str) -> str | None:
+    try:
+        return str(repo.config[key])
+    except (KeyError, pygit2.GitError, ValueError):
+        return None
+
+
 def tags(repo: Repo) -> list[str]:
     return sorted(r[len("refs/tags/") :] for r in repo.references if r.startswith("refs/tags/"))
-
-
-# --- projects ------------------------------------------------------------------
-
-
-@dataclass
-class Project:
-    """A source project opened for reading: in place, or through the cache."""
-
-    spec: str
-    repo: Repo
-    remote: bool
-    _trees: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    @property
-    def display(self) -> str:
-        return redact(self.spec)
-
-    def resolve(self, rev: str) -> ResolvedRev:
-        return resolve(self.repo, rev, self.display)
-
-    def default_branch(self) -> str:
-        return default_branch(self.repo, self.display)
-
-    def read(self, sha: str, path: str) -> bytes | None:
-        return read_at(self.repo, sha, path, self._trees)
-
-    def kind_of(self, rev: str) -> str | None:
-        return kind_of(self.repo, rev)
-
-
-@contextlib.contextmanager
-def _locked(path: str) -> Iterator[None]:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "a") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-
-
-class _Callbacks(pygit2.RemoteCallbacks):
-    """Credentials from ssh-agent or git's credential helpers, asked once each."""
-
-    def __init__(self, url: str) -> None:
-        super().__init__()
-        self._url = url
-        self._tried: set[str] = set()
-
-    def credentials(self, url: str, username_from_url: str | None, allowed_types: Any) -> Any:
-        from pygit2.enums import CredentialType
-
-        if allowed_types & CredentialType.SSH_KEY and "agent" not in self._tried:
-            self._tried.add("agent")
-            return pygit2.KeypairFromAgent(username_from_url or "git")
-        if allowed_types & CredentialType.USERPASS_PLAINTEXT and "helper" not in self._tried:
-            self._tried.add("helper")
-            user, password = _credential_fill(url)
-            if user is not None and password is not None:
-                return pygit2.UserPass(user, password)
-        raise GitError(f"{redact(url)}: authentication failed")
-
-
-def _credential_fill(url: str) -> tuple[str | None, str | None]:
-    """Ask git's credential helpers, never a terminal prompt."""
-    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="true", SSH_ASKPASS="true")
-    try:
-        out = subprocess.run(
-            ["git", "credential", "fill"],
-            input=f"url={url}\n\n",
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None, None
-    if out.returncode != 0:
-        return None, None
-    values = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
-    return values.get("username"), values.get("password")
-
-
-def fetch(url: str, path: str) -> Repo:
-    """Fetch every branch and tag of ``url`` into the bare cache at ``path``."""
-    _configure()
-    with _locked(path + ".lock"):
-        fresh = not os.path.isdir(path)
-        target = f"{path}.tmp-{os.getpid()}" if fresh else path
-        if fresh:
-            shutil.rmtree(target, ignore_errors=True)
-            repo = pygit2.init_repository(target, bare=True)
-        else:
-            repo = Repo(path)
-        try:
-            remote = repo.remotes.create_anonymous(url)
-            remote.fetch(
-                ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],
-                callbacks=_Callbacks(url),
-                prune=FetchPrune.PRUNE,
-            )
-            head = next(
-                (h.symref_target for h in remote.list_heads(connect=False) if h.name == "HEAD"),
-                None,
-            )
-        except (pygit2.GitError, GitError, OSError) as e:
-            if fresh:
-                shutil.rmtree(target, ignore_errors=True)
-            message = redact(str(e)).replace(url, redact(url))
-            raise ProjectNotFound(f"cannot fetch {redact(url)}: {message}") from None
-        if head and head.startswith("refs/heads/"):
-            repo.references.create("HEAD", head, force=True)
-        if fresh:
-            os.replace(target, path)
-            repo = Repo(path)
-        return repo
-
-
-class Projects:
-    """Opens source projects, each at most once (and fetched at most once) per command."""
-
-    def __init__(self, base: str, *, fetch: bool = True) -> None:
-        #: relative local paths are taken from here (the registry root)
-        self.base = base
-        #: False: never touch the network, use the cache as it is
-        self.fetch = fetch
-        self._open: dict[str, Project] = {}
-
-    def open(self, spec: str) -> Project:
-        key = spec if is_url(spec) else self.local_path(spec)
-        project = self._open.get(key)
-        if project is None:
-            project = self._open_new(spec, key)
-            self._open[key] = project
-        return project
-
-    def local_path(self, spec: str) -> str:
-        return os.path.normpath(os.path.join(self.base, os.path.expanduser(spec)))
-
-    def _open_new(self, spec: str, key: str) -> Project:
-        if not is_url(spec):
-            repo = open_exact(key)
-            if repo is None:
-                what = "no such folder" if not os.path.isdir(key) else "not a git repository"
-                raise ProjectNotFound(f"project {spec}: {what} ({key})")
-            return Project(spec, repo, remote=False)
-        path = cache_path(spec)
-        if self.fetch:
-            return Project(spec, fetch(spec, path), remote=True)
-        repo = open_exact(path)
-        if repo is None:
-            raise ProjectNotFound(f"project {redact(spec)} is not in the cache (offline)")
-        return Project(spec, repo, remote=True)
-
-    def open_all(self, specs: list[str], jobs: int, done: Any = None) -> dict[str, str]:
-        """Open (and fetch) ``specs`` in parallel; return the error of each that failed.
-
-        ``done`` is called with each spec as it finishes.
-        """
-        from concurrent.futures import ThreadPoolExecutor
-
-        failed: dict[str, str] = {}
-
-        def one(spec: str) -> None:
-            try:
-                self.open(spec)
-            except (ProjectNotFound, GitError) as e:
-                failed[spec] = e.message
-            finally:
-                if done is not None:
-                    done(spec)
-
-        if not specs:
-            return failed
-        with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(specs)))) as pool:
-            list(pool.map(one, specs))
-        return failed
-
-    def cached(self, spec: str) -> Project | None:
-        """The project if it can be opened without the network, else None."""
-        if not is_url(spec):
-            try:
-                return self.open(spec)
-            except ProjectNotFound:
-                return None
-        if spec in self._open:
-            return self._open[spec]
-        repo = open_exact(cache_path(spec))
-        return Project(spec, repo, remote=True) if repo is not None else None
 
 
 # --- writing commits -----------------------------------------------------------
@@ -582,45 +440,6 @@ def log(repo: Repo, sha: str, first_parent: bool = True) -> Iterator[CommitInfo]
         walker.simplify_first_parent()
     for c in walker:
         yield CommitInfo(str(c.id), c.message, c.author.name, c.author.email, c.author.time, c.author.offset)
-
-
-def push(repo: Repo, remote_name: str, branch: str) -> str:
-    """Push ``branch`` to ``remote_name`` (a remote's name or a URL), fast-forward only.
-
-    Returns the remote's URL (credentials redacted).
-    """
-    _configure()
-    try:
-        remote = repo.remotes[remote_name]
-    except (KeyError, ValueError):
-        if is_url(remote_name) or os.path.isdir(remote_name):
-            remote = repo.remotes.create_anonymous(remote_name)
-        else:
-            raise GitError(f"no remote {remote_name} (git remote -v lists them)") from None
-    url = remote.url or remote_name
-    rejected: list[str] = []
-
-    class Callbacks(_Callbacks):
-        def push_update_reference(self, refname: str, message: str | None) -> None:
-            if message:
-                rejected.append(f"{refname}: {message}")
-
-    ref = f"refs/heads/{branch}"
-    try:
-        remote.push([f"{ref}:{ref}"], callbacks=Callbacks(url))
-    except (pygit2.GitError, GitError) as e:
-        raise GitError(f"push to {redact(url)} failed: {redact(str(e))}") from None
-    if rejected:
-        raise GitError(f"{redact(url)} refused the push: {'; '.join(rejected)}")
-    return redact(url)
-
-
-def remote_url(repo: Repo, remote_name: str) -> str:
-    """The URL of a remote by name (a URL or path is returned as it is)."""
-    try:
-        return str(repo.remotes[remote_name].url)
-    except (KeyError, ValueError):
-        return remote_name
 
 
 def checked_out_branches(repo: Repo) -> dict[str, str]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from mr import git
 from mr.errors import MrError, RevNotFound
 from mr.model import BRANCH, TAG, Link, Problem, is_full_sha
+from mr.projects import Project
 from mr.registry import Registry
 from mr.stages import promotions_of
 
@@ -100,7 +101,7 @@ def outdated(reg: Registry, stage: str | None, offline: bool = False, jobs: int 
     )
 
 
-def _check(reg: Registry, stage: str | None, name: str, link: Link, project: git.Project) -> Outdated | None:
+def _check(reg: Registry, stage: str | None, name: str, link: Link, project: Project) -> Outdated | None:
     rev = link.rev or project.default_branch()
     if link.is_pinned:
         symbolic = link.pinned_from or ""
@@ -131,7 +132,7 @@ def _check(reg: Registry, stage: str | None, name: str, link: Link, project: git
     return None
 
 
-def _newer_tag(name: str, link: Link, project: git.Project, tag: str, current: str, kind: str) -> Outdated | None:
+def _newer_tag(name: str, link: Link, project: Project, tag: str, current: str, kind: str) -> Outdated | None:
     mine = version_key(tag)
     if mine is None:
         return None

@@ -5,6 +5,7 @@ import hashlib
 import os
 import re
 
+from mr.errors import UsageError
 from mr.urls import strip_credentials
 
 
@@ -14,6 +15,19 @@ def cache_root() -> str:
         return base
     xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(xdg, "mr")
+
+
+def ensure_cache_root() -> str:
+    """The folder of project caches, made if missing; a usage error when it cannot be."""
+    root = cache_root()
+    projects = os.path.join(root, "projects")
+    try:
+        os.makedirs(projects, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise UsageError(f"MR_CACHE_DIR={root}: not a folder (point it at a folder mr may write)") from None
+    except OSError as e:
+        raise UsageError(f"cache folder {projects}: {e.strerror}; set MR_CACHE_DIR to a writable folder") from None
+    return projects
 
 
 def cache_path(url: str) -> str:

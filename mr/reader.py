@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from mr import checks, git, linkfile
+from mr.projects import Projects
 from mr.errors import LinkChainError, LinkFileError, MrError, ObjectNotFound, RevNotFound
 from mr.model import BRANCH, LINK_SUFFIX, TAG, WARNING, Link, Problem, ResolvedRev
 from mr.urls import redact
@@ -36,9 +37,10 @@ class Reader:
         alias_rev: str | None = None,
         overlay: dict[str, bytes] | None = None,
         alias_label: str | None = None,
+        hosts: Mapping[str, str] | None = None,
     ) -> None:
         self.root = root
-        self.projects = git.Projects(root, fetch=fetch)
+        self.projects = Projects(root, fetch=fetch, hosts=hosts)
         #: where an alias without a rev is read: None for the work tree, else this rev
         self.alias_rev = alias_rev
         #: files an alias sees first, in place of alias_rev's (a promotion not yet committed)

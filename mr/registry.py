@@ -8,7 +8,7 @@ from typing import Iterator
 
 from mr import git, linkfile
 from mr.config import CONFIG_FILE, Config, load_config
-from mr.errors import LinkFileError, MrError, RegistryError, UsageError
+from mr.errors import LinkFileError, MrError, RegistryError, RemoteError, UsageError
 from mr.model import LINK_SUFFIX, Link
 from mr.urls import redact
 
@@ -53,7 +53,15 @@ class Registry:
                 raise RegistryError(
                     f"--registry {redact(path)}: a URL works with show and verify; clone the registry to change it"
                 )
-            repo = git.fetch(path, git.cache_path(path))
+            from mr import cache
+
+            try:
+                fetched = cache.fetch(path, partial=False)
+            except RemoteError as e:
+                raise RegistryError(f"cannot fetch the registry {e.message}") from None
+            repo = git.open_exact(fetched)
+            if repo is None:
+                raise RegistryError(f"--registry {redact(path)}: the cache cannot be opened after fetching it")
             return cls(repo=repo, root=git.root(repo), bare=True)
         start = os.path.abspath(path or os.getcwd())
         if path is not None and not os.path.exists(start):

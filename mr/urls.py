@@ -64,3 +64,11 @@ def strip_credentials(spec: str) -> str:
     if scheme.lower().startswith("http") or ":" in userinfo:
         return f"{scheme}{spec[m.end():]}"
     return spec
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def safe_text(text: str) -> str:
+    """``text`` with control characters escaped, safe to print on a terminal."""
+    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1] if m.group(0) not in "\t" else "\\t", text)

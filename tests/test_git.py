@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from mr import git
+from mr.paths import cache_path
+from mr.projects import Projects
 from mr.errors import ProjectNotFound, RevNotFound
 from mr.urls import credentials_in, is_url, redact, strip_credentials
 from tests.conftest import GitDaemon
@@ -49,12 +51,12 @@ def test_redaction() -> None:
 
 
 def test_cache_path_is_readable_unique_and_has_no_secret(tmp_path: Path) -> None:
-    a = git.cache_path("https://github.com/org/churn-model.git")
-    b = git.cache_path("https://gitlab.com/org/churn-model.git")
+    a = cache_path("https://github.com/org/churn-model.git")
+    b = cache_path("https://gitlab.com/org/churn-model.git")
     assert os.path.basename(a).startswith("churn-model-") and a != b
     assert a.startswith(str(tmp_path / "cache"))
-    assert git.cache_path("https://u:secret@github.com/org/churn-model.git") == a
-    assert "secret" not in git.cache_path("https://u:secret@github.com/org/x.git")
+    assert cache_path("https://u:secret@github.com/org/churn-model.git") == a
+    assert "secret" not in cache_path("https://u:secret@github.com/org/x.git")
 
 
 def test_resolve_kinds_including_remote_tracking(tmp_path: Path) -> None:
@@ -90,13 +92,13 @@ def test_read_at_ignores_symlinks_and_folders(tmp_path: Path) -> None:
 
 def test_remote_fetched_once_per_command_then_cached(served: tuple[Path, str]) -> None:
     path, url = served
-    projects = git.Projects("/")
+    projects = Projects("/")
     first = projects.open(url)
     assert projects.open(url) is first  # one open, one fetch per command
     assert first.default_branch() == "main"
     sha = tag(path, "v2")
     # a new command fetches again and sees the new tag, in the same cache
-    again = git.Projects("/").open(url)
+    again = Projects("/").open(url)
     assert again.resolve("v2").sha == sha
     assert again.repo.path == first.repo.path
 
@@ -104,10 +106,10 @@ def test_remote_fetched_once_per_command_then_cached(served: tuple[Path, str]) -
 def test_offline_uses_only_the_cache(served: tuple[Path, str]) -> None:
     path, url = served
     with pytest.raises(ProjectNotFound, match="not in the cache"):
-        git.Projects("/", fetch=False).open(url)
-    git.Projects("/").open(url)
+        Projects("/", fetch=False).open(url)
+    Projects("/").open(url)
     tag(path, "later")
-    offline = git.Projects("/", fetch=False).open(url)
+    offline = Projects("/", fetch=False).open(url)
     assert offline.resolve("main").kind == "branch"
     with pytest.raises(RevNotFound):
         offline.resolve("later")
@@ -121,28 +123,28 @@ def test_unreachable_remote_fails_fast_and_cache_still_serves(tmp_path: Path) ->
     daemon.start()
     url = daemon.url("p")
     try:
-        git.Projects("/").open(url)
+        Projects("/").open(url)
     finally:
         daemon.stop()
     started = time.monotonic()
     with pytest.raises(ProjectNotFound, match="cannot fetch"):
-        git.Projects("/").open(url)
+        Projects("/").open(url)
     assert time.monotonic() - started < 20  # refused at once, not after a timeout
-    assert git.Projects("/", fetch=False).open(url).resolve("main").kind == "branch"
+    assert Projects("/", fetch=False).open(url).resolve("main").kind == "branch"
 
 
 def test_missing_remote_repository(git_daemon: GitDaemon) -> None:
     with pytest.raises(ProjectNotFound, match="cannot fetch"):
-        git.Projects("/").open(git_daemon.url("does-not-exist"))
+        Projects("/").open(git_daemon.url("does-not-exist"))
     # a failed first fetch leaves no half-made cache behind
-    assert not os.path.exists(git.cache_path(git_daemon.url("does-not-exist")))
+    assert not os.path.exists(cache_path(git_daemon.url("does-not-exist")))
 
 
 def test_concurrent_fetches_share_one_cache(served: tuple[Path, str]) -> None:
     _, url = served
     code = (
-        "import sys\nfrom mr import git\n"
-        "p = git.Projects('/').open(sys.argv[1])\n"
+        "import sys\nfrom mr.projects import Projects\n"
+        "p = Projects('/').open(sys.argv[1])\n"
         "print(p.resolve('main').sha)\n"
     )
     procs = [
@@ -152,7 +154,7 @@ def test_concurrent_fetches_share_one_cache(served: tuple[Path, str]) -> None:
     outs = [p.communicate(timeout=60) for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
     assert len({o[0] for o in outs}) == 1
-    cache = git.cache_path(url)
+    cache = cache_path(url)
     assert run_git(cache, "fsck", "--no-progress") == ""
     leftovers = [n for n in os.listdir(os.path.dirname(cache)) if ".tmp-" in n]
     assert leftovers == []
@@ -170,6 +172,6 @@ def test_signature_reads_environment_then_config(monkeypatch: pytest.MonkeyPatch
 def test_file_url_goes_through_the_cache(tmp_path: Path) -> None:
     src = make_project(tmp_path / "src")
     sha = tag(src, "v1")
-    project = git.Projects("/").open(f"file://{src}")
+    project = Projects("/").open(f"file://{src}")
     assert project.remote and project.resolve("v1").sha == sha
     assert project.repo.path.rstrip("/").startswith(str(tmp_path / "cache"))

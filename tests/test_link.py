@@ -134,7 +134,7 @@ def test_missing_project(registry: Path, tmp_path: Path) -> None:
     with pytest.raises(ProjectNotFound, match="no such folder"):
         api.link("models/rf", source_project=str(tmp_path / "nowhere"), target="x")
     (tmp_path / "plain").mkdir()
-    with pytest.raises(ProjectNotFound, match="not a git repository"):
+    with pytest.raises(ProjectNotFound, match="not inside a git repository"):
         api.link("models/rf", source_project=str(tmp_path / "plain"), target="x")
     assert not (registry / "x.mlem").exists()
 

@@ -195,15 +195,15 @@ def test_remote_reachable_stopped_and_offline(registry: Path, tmp_path: Path, mr
 
 
 def test_each_project_fetched_once(registry: Path, served: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from mr import git as mrgit
+    from mr import cache
 
     _, url = served
     tag(served[0], "v1")
     for i in range(5):
         write_link(registry, f"l{i}", url, rev="v1" if i % 2 else "main")
     calls: list[str] = []
-    real = mrgit.fetch
-    monkeypatch.setattr(mrgit, "fetch", lambda u, p: calls.append(u) or real(u, p))
+    real = cache.fetch
+    monkeypatch.setattr(cache, "fetch", lambda u, **kw: calls.append(u) or real(u, **kw))
     assert api.verify().ok
     assert calls == [url]
 
