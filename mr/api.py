@@ -276,7 +276,7 @@ def link(
         if problem:
             raise UsageError(f"--rev {rev}: {problem}")
 
-    reader = Reader(registry.root)
+    reader = Reader(registry.root, hosts=registry.config.hosts)
     spec = source_project
     if spec is not None and not is_url(spec):
         # a path from here; links record it from the registry root (or absolute)
@@ -347,7 +347,7 @@ def show(
     """
     reg = Registry.open(registry, remote_ok=True)
     links, bad = reg.links(stage)
-    reader = Reader(reg.root, fetch=resolve and not offline)
+    reader = Reader(reg.root, fetch=resolve and not offline, hosts=reg.config.hosts)
     problems = [Problem(e.file, e.line, e.detail) for e in bad]
     entries: list[LinkEntry] = []
     for item in links:
@@ -442,7 +442,7 @@ def verify(
             continue
         pending.append((i, obj))
 
-    reader = Reader(reg.root, fetch=not offline, alias_rev=alias_rev)
+    reader = Reader(reg.root, fetch=not offline, alias_rev=alias_rev, hosts=config.hosts)
     specs = sorted({item.project for _, item in pending if item.project is not None})
     fetched = 0
 
@@ -622,7 +622,7 @@ def link_field(name: str, field: str, stage: str | None = None, registry: str | 
             return strip_credentials(item.project) if item.project else reg.root
         return location if is_url(location) else f"file://{location}"
     alias_rev = reg.stage_tip(stage) if stage else None
-    reader = Reader(reg.root, alias_rev=alias_rev)
+    reader = Reader(reg.root, alias_rev=alias_rev, hosts=reg.config.hosts)
     if field == "rev":
         if item.rev or item.project:
             return item.rev or reader.default_branch(item.project)

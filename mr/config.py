@@ -11,7 +11,9 @@ CONFIG_FILE = ".mr.yaml"
 MLEM_CONFIG_FILE = ".mlem.yaml"
 DEFAULT_STAGES = ("dev", "staging", "production")
 LINK_FORMATS = ("project", "repo")
-_KEYS = ("stages", "link_format", "policy", "allowed_sources")
+_KEYS = ("stages", "link_format", "policy", "allowed_sources", "hosts")
+#: What a host in ``hosts`` may be: whose web URLs it serves.
+HOST_KINDS = ("github", "gitlab", "bitbucket")
 _POLICY_KEYS = ("require_pinned",)
 # What git accepts in a branch name, minus what would confuse a shell or YAML.
 _STAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
@@ -28,6 +30,8 @@ class Config:
     link_format: str = "project"
     policy: Mapping[str, StagePolicy] = field(default_factory=dict)
     allowed_sources: tuple[str, ...] = ()
+    #: self-hosted hosting sites whose web URLs name folders and revs: host -> github | gitlab | bitbucket
+    hosts: Mapping[str, str] = field(default_factory=dict)
 
     def stage_policy(self, stage: str) -> StagePolicy:
         return self.policy.get(stage, StagePolicy())
@@ -106,7 +110,25 @@ def load_config(data: bytes | None, file: str = CONFIG_FILE) -> Config:
                 file, "allowed_sources must be a list of URL prefixes", key_line(doc, "allowed_sources")
             )
         kwargs["allowed_sources"] = tuple(raw)
+    if "hosts" in doc and doc["hosts"] is not None:
+        kwargs["hosts"] = _hosts(doc["hosts"], file, key_line(doc, "hosts"))
     return Config(**kwargs)
+
+
+def _hosts(raw: Any, file: str, line: int | None) -> dict[str, str]:
+    from mr.linkfile import key_line
+
+    if not isinstance(raw, dict):
+        raise ConfigError(file, "hosts must map host names to github, gitlab or bitbucket", line)
+    out: dict[str, str] = {}
+    for host, kind in raw.items():
+        where = key_line(raw, host) or line
+        if not isinstance(host, str) or not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]+)?", host):
+            raise ConfigError(file, f"hosts: {host!r} is not a host name", where)
+        if kind not in HOST_KINDS:
+            raise ConfigError(file, f"hosts.{host} must be github, gitlab or bitbucket, not {kind!r}", where)
+        out[host.lower()] = str(kind)
+    return out
 
 
 def _policy(raw: Any, file: str, line: int | None) -> dict[str, StagePolicy]:

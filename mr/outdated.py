@@ -72,7 +72,7 @@ def outdated(reg: Registry, stage: str | None, offline: bool = False, jobs: int 
 
     links, bad = reg.links(stage)
     problems = [Problem(e.file, e.line, e.detail) for e in bad]
-    reader = Reader(reg.root, fetch=not offline)
+    reader = Reader(reg.root, fetch=not offline, hosts=reg.config.hosts)
     specs = sorted({link.project for link in links if link.project is not None})
     failed = reader.projects.open_all(specs, jobs)
     entries: list[Outdated] = []

@@ -174,7 +174,7 @@ def plan(
     must_pin = target_config.stage_policy(to).require_pinned
     do_pin = must_pin if pin is None else pin
 
-    reader = Reader(reg.root)
+    reader = Reader(reg.root, hosts=target_config.hosts)
     promoted: list[PromotedLink] = []
     problems: list[Problem] = []
     aliases: list[tuple[int, Link]] = []
@@ -215,7 +215,7 @@ def plan(
         promoted.append(PromotedLink(name, new_link, sha, old, _content(old, data, path, new_link, to)))
     if aliases and verify:
         overlay = {p.path: p.new for p in promoted}
-        on_target = Reader(reg.root, alias_rev=base, overlay=overlay, alias_label=to)
+        on_target = Reader(reg.root, alias_rev=base, overlay=overlay, alias_label=to, hosts=target_config.hosts)
         for _, link in aliases:
             verify_target(on_target, link, problems)
             problems.extend(checks.policy_problems(link, target_config, to))

@@ -1,0 +1,198 @@
+"""Project locations: monorepo sub-folders, hosting web URLs, non-git URIs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mr import api, locations
+from mr.errors import ProjectNotFound
+from mr.locations import Location, NotGitProject
+from tests.conftest import GitDaemon
+from tests.helpers import MODEL, commit, git, make_project
+
+
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        ("https://github.com/acme/mono", Location("https://github.com/acme/mono", "")),
+        ("https://github.com/acme/mono.git/", Location("https://github.com/acme/mono", "")),
+        ("https://github.com/acme/mono/ml", Location("https://github.com/acme/mono", "ml")),
+        ("https://github.com/acme/mono/ml/sub/", Location("https://github.com/acme/mono", "ml/sub")),
+        (
+            "https://github.com/acme/mono/tree/main/ml",
+            Location("https://github.com/acme/mono", "", ("main", "ml")),
+        ),
+        (
+            "https://gitlab.com/group/sub/mono/-/tree/main/ml",
+            Location("https://gitlab.com/group/sub/mono", "", ("main", "ml")),
+        ),
+        ("https://gitlab.com/group/sub/mono", Location("https://gitlab.com/group/sub/mono", "")),
+        ("https://gitlab.com/group/sub/mono.git", Location("https://gitlab.com/group/sub/mono", "")),
+        (
+            "https://bitbucket.org/acme/mono/src/v1/ml",
+            Location("https://bitbucket.org/acme/mono", "", ("v1", "ml")),
+        ),
+        ("https://bitbucket.org/acme/mono/ml", Location("https://bitbucket.org/acme/mono", "ml")),
+        # not a hosting site: a plain git remote, whatever its path
+        ("https://git.example/acme/mono/ml", Location("https://git.example/acme/mono/ml", "")),
+        ("git://host/mono/tree/main", Location("git://host/mono/tree/main", "")),
+        ("git@github.com:acme/mono.git", Location("git@github.com:acme/mono.git", "")),
+        ("ssh://git@github.com/acme/mono", Location("ssh://git@github.com/acme/mono", "")),
+        ("https://GitHub.com/acme/mono/tree/v2", Location("https://GitHub.com/acme/mono", "", ("v2",))),
+    ],
+)
+def test_parse(spec: str, expected: Location) -> None:
+    assert locations.parse(spec) == expected
+
+
+def test_declared_hosts() -> None:
+    spec = "https://git.corp.example/team/sub/mono/-/tree/main/ml"
+    assert locations.parse(spec) == Location(spec, "")
+    assert locations.parse(spec, {"git.corp.example": "gitlab"}) == Location(
+        "https://git.corp.example/team/sub/mono", "", ("main", "ml")
+    )
+    assert locations.parse("https://ghe.corp/acme/mono/ml", {"ghe.corp": "github"}).subdir == "ml"
+
+
+@pytest.mark.parametrize("spec", ["s3://bucket/p", "gs://b/p", "az://c/p", "hdfs://x/y", "azure://a/b"])
+def test_non_git_uris_are_refused(spec: str) -> None:
+    with pytest.raises(NotGitProject, match="git projects only"):
+        locations.parse(spec)
+
+
+@pytest.mark.parametrize(
+    "spec", ["https://github.com/acme/mono/../../etc", "https://github.com/acme/mono/tree"]
+)
+def test_bad_hosting_urls(spec: str) -> None:
+    with pytest.raises(ProjectNotFound):
+        locations.parse(spec)
+
+
+def test_split_rev_prefers_the_longest_ref() -> None:
+    refs = ["main", "release", "release/1.0", "v1"]
+    assert locations.split_rev("s", ("release", "1.0", "ml"), refs) == ("release/1.0", "ml")
+    assert locations.split_rev("s", ("release", "ml"), refs) == ("release", "ml")
+    assert locations.split_rev("s", ("main",), refs) == ("main", "")
+    # a SHA, or a rev that does not exist: the first part, reported later
+    assert locations.split_rev("s", ("abc1234", "ml", "x"), refs) == ("abc1234", "ml/x")
+
+
+@pytest.fixture
+def mono(tmp_path: Path) -> Path:
+    """A monorepo: a MLEM project in ml/, a service beside it."""
+    root = tmp_path / "mono"
+    make_project(root, {"service/app.py": "print()\n", "ml/.mlem.yaml": "", "ml/models/rf.mlem": MODEL})
+    return root
+
+
+def test_local_subfolder_project(registry: Path, mono: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    link = api.link("models/rf", source_project=str(mono / "ml"), target="rf")
+    assert (link.project, link.path, link.rev) == ("../mono/ml", "models/rf.mlem", "main")
+    assert (registry / "rf.mlem").read_text() == (
+        "link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: ../mono/ml\nrev: main\n"
+    )
+    r = mr("verify")
+    assert (r.code, r.out.strip()) == (0, "ok: 1 link checked, 0 failed")
+    meta = api.load_meta(str(registry / "rf.mlem"))
+    assert getattr(meta, "object_type", None) == "model"
+
+
+def test_subfolder_path_cannot_leave_the_project(registry: Path, mono: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    (registry / "out.mlem").write_text(
+        "link_type: model\nobject_type: link\npath: ../service/app.py\nproject: ../mono/ml\nrev: main\n"
+    )
+    r = mr("verify")
+    assert r.code == 1
+    assert r.out.splitlines()[0] == "out.mlem:3: error: path ../service/app.py: escapes its project with .."
+
+
+def test_subfolder_path_is_relative_to_the_project_not_the_repository(
+    registry: Path, mono: Path, mr  # type: ignore[no-untyped-def]
+) -> None:
+    commit(mono, {"models/rf.mlem": MODEL.replace("model", "data")})  # a decoy at the repository root
+    (registry / "rf.mlem").write_text(
+        "link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: ../mono/ml\nrev: main\n"
+    )
+    r = mr("verify")
+    assert (r.code, r.out.strip()) == (0, "ok: 1 link checked, 0 failed")
+
+
+def test_folder_in_no_repository(registry: Path, tmp_path: Path) -> None:
+    (tmp_path / "plain" / "ml").mkdir(parents=True)
+    with pytest.raises(ProjectNotFound, match="not inside a git repository"):
+        api.link("models/rf", source_project=str(tmp_path / "plain" / "ml"), target="x")
+    assert not (registry / "x.mlem").exists()
+
+
+def test_s3_project_is_one_line_naming_the_file(registry: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    (registry / "cloud.mlem").write_text(
+        "link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: s3://bucket/p\nrev: main\n"
+    )
+    r = mr("verify")
+    assert r.code == 1
+    lines = [ln for ln in r.out.splitlines() if "cloud.mlem" in ln]
+    assert len(lines) == 1 and "git projects only" in lines[0] and "invalid argument" not in lines[0]
+    r = mr("link", "--sp", "s3://bucket/p", "models/rf", "other")
+    assert r.code == 1 and "git projects only" in r.err
+    assert not (registry / "other.mlem").exists()
+
+
+@pytest.fixture
+def hosted(git_daemon: GitDaemon, tmp_path: Path, isolated_git: Path) -> str:
+    """``https://github.com/acme/`` mapped onto the local git daemon with url.insteadOf, as users do."""
+    name = f"mono-{tmp_path.name}"
+    make_project(
+        git_daemon.base / name,
+        {"ml/.mlem.yaml": "", "ml/models/rf.mlem": MODEL, "service/app.py": "print()\n"},
+    )
+    root = git_daemon.base / name
+    git(root, "branch", "release/1.0")
+    commit(root, {"ml/models/rf.mlem": MODEL + "# v2\n"})
+    git(isolated_git, "config", "--global", f"url.{git_daemon.url('')}.insteadOf", "https://github.com/acme/")
+    return name
+
+
+@pytest.mark.parametrize(
+    "project, rev, expected_rev",
+    [
+        ("https://github.com/acme/{name}/tree/main/ml", None, "main"),
+        ("https://github.com/acme/{name}/tree/release/1.0/ml", None, "release/1.0"),
+        ("https://github.com/acme/{name}/ml", "main", "main"),
+        ("https://github.com/acme/{name}/ml", None, "main"),
+    ],
+)
+def test_hosting_urls_through_insteadof(
+    registry: Path, hosted: str, project: str, rev: str | None, expected_rev: str, mr  # type: ignore[no-untyped-def]
+) -> None:
+    spec = project.format(name=hosted)
+    link = api.link("models/rf", source_project=spec, rev=rev, target="rf")
+    assert (link.project, link.path, link.rev) == (spec, "models/rf.mlem", expected_rev)
+    r = mr("verify")
+    assert (r.code, r.out.strip()) == (0, "ok: 1 link checked, 0 failed")
+
+
+def test_rev_field_wins_over_the_url_rev(registry: Path, hosted: str, mr) -> None:  # type: ignore[no-untyped-def]
+    spec = f"https://github.com/acme/{hosted}/tree/main/ml"
+    old = api.link("models/rf", source_project=spec, rev="release/1.0", target="rf", pin=True)
+    new = api.link("models/rf", source_project=spec, target="rf2", pin=True)
+    assert old.rev != new.rev and old.params["pinned_from"] == "release/1.0"
+
+
+def test_two_projects_in_one_repository_fetch_it_once(
+    registry: Path, hosted: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mr import cache
+
+    calls: list[str] = []
+    real = cache.fetch
+    monkeypatch.setattr(cache, "fetch", lambda u, **kw: calls.append(u) or real(u, **kw))
+    for i, spec in enumerate(
+        [f"https://github.com/acme/{hosted}/ml", f"https://github.com/acme/{hosted}/tree/main/ml"]
+    ):
+        (registry / f"l{i}.mlem").write_text(
+            f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {spec}\nrev: main\n"
+        )
+    report = api.verify()
+    assert report.ok and len(report.checks) == 2
+    assert calls == [f"https://github.com/acme/{hosted}"]
