@@ -529,6 +529,7 @@ def promote(
     registry: str | None = None,
     branch: str | None = None,
     force: bool = False,
+    sign: bool | None = None,
 ) -> PromotionResult:
     """Promote links onto stage ``to`` as one commit (or apply a plan from ``plan_promotion``).
 
@@ -540,7 +541,8 @@ def promote(
     compare-and-swap, rebuilt on the new tip when another promotion landed
     first. When ``to`` is checked out its work tree and index follow (refused
     when a file it touches has uncommitted changes). ``push`` names a remote
-    (or URL) to push the branch to afterwards, fast-forward only.
+    (or URL) to push the branch to afterwards, fast-forward only. ``sign``
+    signs the commit (None: when git would, by ``commit.gpgSign``).
     """
     from mr import promotion, transport
 
@@ -552,9 +554,9 @@ def promote(
             raise UsageError("say which stage to promote to")
         planned = promotion.plan(reg, names, to, source, pin, message, verify)
     if branch is not None:
-        result = promotion.apply_to_branch(reg, planned, branch or None, force=force)
+        result = promotion.apply_to_branch(reg, planned, branch or None, force=force, sign=sign)
     else:
-        result = promotion.apply(reg, planned)
+        result = promotion.apply(reg, planned, sign=sign)
     pushed = result.branch or planned.to
     if push is not None and (result.commit is not None or branch is None):
         try:

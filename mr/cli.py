@@ -278,6 +278,12 @@ def show(
 )
 @click.option("--force", "-f", is_flag=True, help="With --branch: replace an existing branch of that name.")
 @click.option("--no-verify", is_flag=True, help="Skip checking that each link resolves.")
+@click.option(
+    "--sign/--no-sign",
+    default=None,
+    help="Sign the commit (default: as git commit would, by commit.gpgSign; gpg.format and "
+    "user.signingKey apply).",
+)
 @registry_option
 @quiet_option
 @json_option
@@ -293,6 +299,7 @@ def promote(
     review_branch: str | None,
     force: bool,
     no_verify: bool,
+    sign: bool | None,
     registry: str | None,
     quiet: bool,
     as_json: bool,
@@ -336,7 +343,7 @@ def promote(
             return 1
     if force and review_branch is None:
         raise click.UsageError("--force goes with --branch")
-    result = api.promote(plan, push=push, registry=registry, branch=review_branch, force=force)
+    result = api.promote(plan, push=push, registry=registry, branch=review_branch, force=force, sign=sign)
     if as_json:
         render.promotion_json(result.promotion, result)
     elif not quiet:

@@ -56,6 +56,10 @@ class RemoteError(GitError):
     """A fetch, push or listing of a remote failed (unreachable, refused, timed out)."""
 
 
+class SigningError(GitError):
+    """A commit could not be signed as configured; nothing was committed."""
+
+
 class RefMoved(GitError):
     """A branch moved between reading it and moving it (compare-and-swap lost)."""
 

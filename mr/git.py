@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import pygit2
 from pygit2.enums import ConfigLevel, FileMode, ObjectType
 
-from mr.errors import GitError, IdentityError, RefMoved, RegistryError, RevNotFound
+from mr.errors import GitError, IdentityError, RefMoved, RegistryError, RevNotFound, SigningError
 from mr.model import BRANCH, COMMIT, TAG, ResolvedRev
 
 Repo = pygit2.Repository
@@ -318,8 +318,64 @@ def _tree_with(repo: Repo, base: Any, files: dict[str, bytes]) -> Any:
 _CURRENT = "current"
 
 
+def wants_signing(repo: Repo, sign: bool | None) -> bool:
+    """Whether a commit is signed: ``sign`` when given, else as ``git commit`` decides (commit.gpgSign)."""
+    if sign is not None:
+        return sign
+    try:
+        return bool(repo.config.get_bool("commit.gpgsign"))
+    except (KeyError, pygit2.GitError, ValueError):
+        return False
+
+
+def _create_commit(repo: Repo, message: str, tree: Any, parents: list[Any], sign: bool | None) -> Any:
+    """A commit object (no ref moved), signed the way ``git commit`` would sign it when asked.
+
+    Signing is left to ``git commit-tree -S``, so gpg.format (openpgp, ssh,
+    x509), user.signingKey, gpg.program and gpg.ssh.program mean what they
+    mean to git.
+    """
+    author = signature(repo, "AUTHOR")
+    committer = signature(repo, "COMMITTER")
+    if not wants_signing(repo, sign):
+        return repo.create_commit(None, author, committer, message, tree, parents)
+    import subprocess
+
+    args = ["git", "-C", repo.path, "commit-tree", "-S", str(tree)]
+    for parent in parents:
+        args += ["-p", str(parent)]
+    env = dict(os.environ)
+    for role, who in (("AUTHOR", author), ("COMMITTER", committer)):
+        env[f"GIT_{role}_NAME"] = who.name
+        env[f"GIT_{role}_EMAIL"] = who.email
+    env.pop("GIT_DIR", None)
+    env["LC_ALL"] = "C"
+    try:
+        out = subprocess.run(
+            args, input=message.encode("utf-8"), capture_output=True, env=env, timeout=120, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise SigningError(f"signing the commit failed: {e}") from None
+    if out.returncode != 0:
+        lines = [ln for ln in out.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+        detail = lines[-1] if lines else f"git commit-tree exited {out.returncode}"
+        from mr.urls import safe_text
+
+        raise SigningError(
+            f"signing the commit failed ({safe_text(detail.removeprefix('error: ').removeprefix('fatal: '))}); "
+            "check user.signingKey and gpg.format, or pass --no-sign"
+        )
+    return pygit2.Oid(hex=out.stdout.decode().strip())
+
+
 def commit_on_new_branch(
-    repo: Repo, branch: str, base: str, files: dict[str, bytes], message: str, force: bool = False
+    repo: Repo,
+    branch: str,
+    base: str,
+    files: dict[str, bytes],
+    message: str,
+    force: bool = False,
+    sign: bool | None = None,
 ) -> str:
     """Commit ``files`` on top of commit ``base`` as a new branch ``branch``; return the SHA.
 
@@ -330,11 +386,9 @@ def commit_on_new_branch(
         raise GitError(f"{branch!r} is not a valid branch name")
     if name in repo.references and not force:
         raise GitError(f"branch {branch} exists; pass --force to replace it")
-    author = signature(repo, "AUTHOR")
-    committer = signature(repo, "COMMITTER")
     parent = pygit2.Oid(hex=base)
     tree = _tree_with(repo, repo[parent].peel(pygit2.Tree), {normalize_path(p): d for p, d in files.items()})
-    oid = repo.create_commit(None, author, committer, message, tree, [parent])
+    oid = _create_commit(repo, message, tree, [parent], sign)
     try:
         repo.references.create(name, oid, force=force)
     except (pygit2.GitError, pygit2.AlreadyExistsError, OSError) as e:
@@ -349,16 +403,15 @@ def commit_files(
     message: str,
     expect: str | None = _CURRENT,
     create: bool = True,
+    sign: bool | None = None,
 ) -> str:
     """Commit ``files`` onto ``branch`` without touching any work tree; return the SHA.
 
     ``expect`` is the tip the files were computed against (None: the branch
     must not exist yet); the branch moves only if it is still there, by
     compare-and-swap, else ``RefMoved``. ``create=False`` refuses a branch
-    that does not exist.
+    that does not exist. ``sign``: see ``wants_signing``.
     """
-    author = signature(repo, "AUTHOR")
-    committer = signature(repo, "COMMITTER")
     name = f"refs/heads/{branch}"
     # Looked up before the commit is built: set_target() then moves the branch
     # only if it still points where it did (libgit2 compares and swaps).
@@ -370,7 +423,7 @@ def commit_files(
         raise RefMoved(f"branch {branch} moved")
     base = repo[parent].peel(pygit2.Tree) if parent is not None else None
     tree = _tree_with(repo, base, {normalize_path(p): d for p, d in files.items()})
-    oid = repo.create_commit(None, author, committer, message, tree, [parent] if parent else [])
+    oid = _create_commit(repo, message, tree, [parent] if parent else [], sign)
     try:
         if ref is None:
             repo.references.create(name, oid)

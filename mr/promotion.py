@@ -107,7 +107,9 @@ def review_branch_name(promotion: Promotion) -> str:
     return safe[:120].rstrip("/.-")
 
 
-def apply_to_branch(reg: Registry, promotion: Promotion, branch: str | None, force: bool = False) -> PromotionResult:
+def apply_to_branch(
+    reg: Registry, promotion: Promotion, branch: str | None, force: bool = False, sign: bool | None = None
+) -> PromotionResult:
     """Put the promotion commit on a new branch from the stage's tip, for review; the stage stays."""
     if not promotion.changes:
         return PromotionResult(promotion, None)
@@ -118,7 +120,9 @@ def apply_to_branch(reg: Registry, promotion: Promotion, branch: str | None, for
     if name in checked_out:
         raise UsageError(f"--branch {name}: that branch is checked out in {checked_out[name]}")
     files = {p.path: p.new for p in promotion.changes}
-    commit = git.commit_on_new_branch(reg.repo, name, promotion.base, files, promotion.message, force=force)
+    commit = git.commit_on_new_branch(
+        reg.repo, name, promotion.base, files, promotion.message, force=force, sign=sign
+    )
     return PromotionResult(promotion, commit, branch=name)
 
 
@@ -267,7 +271,7 @@ def _dirty(reg: Registry, promotion: Promotion) -> list[str]:
     return [p.path for p in promotion.changes if not git.is_clean(reg.repo, p.path)]
 
 
-def apply(reg: Registry, first: Promotion) -> PromotionResult:
+def apply(reg: Registry, first: Promotion, sign: bool | None = None) -> PromotionResult:
     """Commit the plan ``first``; when the branch moved, plan again on its new tip."""
     promotion = first
     for attempt in range(ATTEMPTS):
@@ -290,7 +294,9 @@ def apply(reg: Registry, first: Promotion) -> PromotionResult:
                 )
         files = {p.path: p.new for p in promotion.changes}
         try:
-            commit = git.commit_files(reg.repo, to, files, promotion.message, expect=promotion.base, create=False)
+            commit = git.commit_files(
+                reg.repo, to, files, promotion.message, expect=promotion.base, create=False, sign=sign
+            )
         except RefMoved:
             # someone else promoted first: wait a little (so racing writers
             # spread out), then plan again on the branch as it is now
