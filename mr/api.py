@@ -453,6 +453,13 @@ def verify(
             progress("projects", fetched, len(specs))
 
     failed = reader.projects.open_all(specs, jobs, fetched_one)
+    # one fetch per project for the meta files the links name (a partial
+    # cache has their trees, not their contents)
+    wanted: dict[str, list[tuple[str | None, str]]] = {}
+    for _, item in pending:
+        if item.project is not None and item.project not in failed:
+            wanted.setdefault(item.project, []).append((item.rev, item.path))
+    reader.projects.prefetch(wanted, jobs)
     for n, (i, item) in enumerate(pending):
         problems = checks.policy_problems(item, config, policy_stage)
         sha = None

@@ -59,14 +59,12 @@ class Project:
             self._fetch([oid], f"{path} at {sha[:12]}")
         return git.read_blob(self.repo, oid)
 
-    def prefetch(self, wanted: Iterable[tuple[str | None, str]]) -> None:
-        """Fetch in one go the meta files ``(rev, path)`` that later reads will need.
+    def missing(self, wanted: Iterable[tuple[str | None, str]]) -> list[str]:
+        """The blobs of the meta files ``(rev, path)`` that the cache lacks.
 
         Anything that does not resolve is left for the read to report.
         """
-        if self.url is None:
-            return
-        missing: list[str] = []
+        out: list[str] = []
         for rev, path in wanted:
             if not path.endswith(LINK_SUFFIX):
                 path += LINK_SUFFIX
@@ -75,13 +73,9 @@ class Project:
                 oid = git.blob_at(self.repo, sha, self.repo_path(path), self._trees)
             except (RevNotFound, ValueError, KeyError):
                 continue
-            if oid is not None and not git.has_object(self.repo, oid) and oid not in missing:
-                missing.append(oid)
-        if missing:
-            try:
-                cache.fetch_objects(self.url, self.repo.path, missing)
-            except GitError:
-                pass  # each read asks again, and says what failed
+            if oid is not None and not git.has_object(self.repo, oid) and oid not in out:
+                out.append(oid)
+        return out
 
     def _fetch(self, oids: list[str], what: str) -> None:
         if self.url is None:
@@ -203,6 +197,32 @@ class Projects:
             with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(groups)))) as pool:
                 list(pool.map(one, groups.values()))
         return failed
+
+    def prefetch(self, wanted: Mapping[str, list[tuple[str | None, str]]], jobs: int) -> None:
+        """Fetch, one request per repository and in parallel, the files ``(rev, path)`` projects will read.
+
+        A failure here is not reported: each read asks again and says what failed.
+        """
+        by_repo: dict[str, tuple[Project, list[str]]] = {}
+        for spec, pairs in wanted.items():
+            project = self._open.get(spec if is_url(spec) else self.local_path(spec))
+            if project is None or project.url is None:
+                continue
+            _, oids = by_repo.setdefault(project.url, (project, []))
+            oids.extend(oid for oid in project.missing(pairs) if oid not in oids)
+
+        def one(item: tuple[Project, list[str]]) -> None:
+            project, oids = item
+            if oids and project.url is not None:
+                try:
+                    cache.fetch_objects(project.url, project.repo.path, oids)
+                except GitError:
+                    pass
+
+        work = [item for item in by_repo.values() if item[1]]
+        if work:
+            with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(work)))) as pool:
+                list(pool.map(one, work))
 
     def cached(self, spec: str) -> Project | None:
         """The project if it can be opened without the network, else None."""
