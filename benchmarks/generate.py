@@ -148,3 +148,28 @@ if __name__ == "__main__":
 
     root = Path(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), ".cache"))
     print(registry(root / "reg-1000", 1000, 20))
+
+
+def heavy_project(path: Path, commits: int, blob_mib: float) -> Path:
+    """A MLEM project whose every commit carries a new model binary of ``blob_mib`` MiB (random, so
+    incompressible): models/rf.mlem and models/rf.bin on main, tag v1 on the first commit."""
+    if _cached(path):
+        return path
+    shutil.rmtree(path, ignore_errors=True)
+    out = bytearray()
+    size = int(blob_mib * 1024 * 1024)
+    for c in range(commits):
+        out += b"commit refs/heads/main\nmark :%d\n" % (c + 1)
+        out += f"committer {IDENT} {WHEN}\n".encode()
+        out += _data(f"retrain {c}".encode())
+        if c:
+            out += b"from :%d\n" % c
+        else:
+            out += b"M 100644 inline .mlem.yaml\n" + _data(b"")
+        out += b"M 100644 inline models/rf.mlem\n" + _data(MODEL + f"# version {c}\n".encode())
+        out += b"M 100644 inline models/rf.bin\n" + _data(os.urandom(size))
+        if c == 0:
+            out += f"tag v1\nfrom :1\ntagger {IDENT} {WHEN}\n".encode() + _data(b"v1")
+    _fast_import(path, bytes(out), bare=True)
+    _done(path)
+    return path

@@ -31,12 +31,15 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CACHE = Path(os.environ.get("MR_BENCH_CACHE", HERE / ".cache"))
 GTO_VERSION = "1.10.1"
+#: cases whose mr side leaves a cache to weigh after its last run: case name -> cache folder
+CACHE_SIZES: dict[str, Path] = {}
 
 
 @dataclass
 class Measure:
     times: list[float] = field(default_factory=list)
     peak_kib: int = 0
+    cache_bytes: int | None = None
 
     @property
     def median(self) -> float:
@@ -100,6 +103,8 @@ def measure(case: Case, runs: int, warmup: int) -> tuple[Measure, Measure]:
             t, peak = run_once(cmd)
             m.times.append(t)
             m.peak_kib = max(m.peak_kib, peak)
+    if case.name in CACHE_SIZES:  # weigh the cache the last mr run left
+        ours.cache_bytes = du(CACHE_SIZES[case.name])
     for cmd in (case.baseline, case.mr):  # leave the fixtures as they were
         if cmd.before:
             cmd.before()
@@ -182,6 +187,81 @@ def cat_file_script(reg: Path) -> Command:
     return Command(["bash", "-c", script], reg)
 
 
+def du(path: Path) -> int:
+    """Bytes of the files under ``path``."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def daemon(base: Path) -> str:
+    """A git daemon serving ``base`` with partial-clone filters allowed; its URL prefix."""
+    import atexit
+    import socket
+
+    port = free_port()
+    proc = subprocess.Popen(
+        ["git", "-c", "uploadpack.allowFilter=true", "-c", "uploadpack.allowAnySHA1InWant=true", "daemon",
+         "--reuseaddr", "--export-all", f"--base-path={base}", "--listen=127.0.0.1", f"--port={port}", str(base)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    atexit.register(proc.terminate)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return f"git://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("git daemon did not start")
+
+
+def cold_verify_case(mr: list[str], env: dict[str, str], short: bool) -> tuple[Case, Path]:
+    """The first mr verify of two links into a long history of large binaries, cache cold."""
+    commits, mib = (8, 0.5) if short else (40, 2.0)
+    served = CACHE / "served"
+    generate.heavy_project(served / f"heavy-{commits}x{mib:g}.git", commits, mib)
+    url = f"{daemon(served)}/heavy-{commits}x{mib:g}.git"
+    reg = CACHE / f"reg-heavy-{commits}x{mib:g}"
+    if not (reg / ".done").exists():
+        shutil.rmtree(reg, ignore_errors=True)
+        reg.mkdir(parents=True)
+        git(reg, "init", "-q", "-b", "dev")
+    # the daemon's port changes between runs: the links are written anew each time
+    for name, rev in (("latest", "main"), ("first", "v1")):
+        (reg / f"{name}.mlem").write_text(
+            f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {url}\nrev: {rev}\n"
+        )
+    (reg / ".done").write_text("")
+    cache = Path(env["HOME"]) / "cold-cache"
+    floor_dir = Path(env["HOME"]) / "floor.git"
+
+    def clear_cache() -> None:
+        shutil.rmtree(cache, ignore_errors=True)
+
+    def clear_floor() -> None:
+        shutil.rmtree(floor_dir, ignore_errors=True)
+
+    floor = (
+        f"git clone -q --bare --filter=blob:none {url} {floor_dir} && "
+        f"printf 'main:models/rf.mlem\\nv1:models/rf.mlem\\n' | git -C {floor_dir} cat-file --batch >/dev/null"
+    )
+    case = Case(
+        f"cold mr verify, 2 links, {commits} commits x {mib:g} MiB",
+        "git clone --filter=blob:none + cat-file",
+        Command(["bash", "-c", floor], ROOT, env, clear_floor),
+        Command([*mr, "verify", "-q"], reg, dict(env, MR_CACHE_DIR=str(cache)), clear_cache),
+        "max", 3.0, note="cache under 8 MiB",
+    )
+    return case, cache
+
+
 def cases(short: bool, env: dict[str, str]) -> list[Case]:
     mr = mr_command(short)
     py = sys.executable
@@ -232,6 +312,10 @@ def cases(short: bool, env: dict[str, str]) -> list[Case]:
     run_once(remote_show)  # the first call clones into the cache; the case times the second
     out.append(Case("mr show --registry URL (second call)", "local mr show", local_show, remote_show, "max", 1.5))
 
+    cold, cold_cache = cold_verify_case(mr, env, short)
+    out.append(cold)
+    CACHE_SIZES[cold.name] = cold_cache
+
     gto = gto_command(short)
     if gto is not None:
         repo = generate.gto_repo(CACHE / "gto-50x5")
@@ -281,6 +365,9 @@ def main() -> int:
         if case.note and "150 MiB" in case.note:
             ok = ok and ours.peak_kib < 150 * 1024
             target += ", < 150 MiB"
+        if ours.cache_bytes is not None:
+            ok = ok and ours.cache_bytes < 8 * 1024 * 1024
+            target += f", cache < 8 MiB (was {ours.cache_bytes / 1024:.0f} KiB)"
         failed += not ok
         rows.append([
             case.name,
