@@ -354,8 +354,9 @@ def show(
         kind, sha = _kind(reader, reg, item, stage, resolve, problems)
         entries.append(LinkEntry(name=item.name or "", link=item, kind=kind, sha=sha))
     return ShowResult(
-        registry=reg.root,
-        stage=stage,
+        registry=reg.display,
+        # a bare registry has no work tree: what was shown is HEAD's branch
+        stage=stage if stage is not None or not reg.bare else git.head_branch(reg.repo),
         entries=tuple(sorted(entries, key=lambda e: e.name)),
         problems=tuple(problems),
     )
@@ -472,7 +473,7 @@ def verify(
         if progress is not None:
             progress("links", n + 1, len(pending))
     return VerifyReport(
-        registry=reg.root,
+        registry=reg.display,
         stage=stage,
         checks=tuple(results[i] for i in sorted(results)),
         unchecked=tuple(redact(s) for s in sorted(failed)),

@@ -38,6 +38,13 @@ class Registry:
     root: str
     bare: bool
     _config: Config | None = field(default=None, repr=False)
+    #: the URL it was fetched from, for a registry read through the cache
+    url: str | None = None
+
+    @property
+    def display(self) -> str:
+        """How messages and reports name the registry: its URL (redacted), else its folder."""
+        return redact(self.url) if self.url is not None else self.root
 
     @classmethod
     def open(cls, path: str | None = None, remote_ok: bool = False) -> Registry:
@@ -62,7 +69,7 @@ class Registry:
             repo = git.open_exact(fetched)
             if repo is None:
                 raise RegistryError(f"--registry {redact(path)}: the cache cannot be opened after fetching it")
-            return cls(repo=repo, root=git.root(repo), bare=True)
+            return cls(repo=repo, root=git.root(repo), bare=True, url=path)
         start = os.path.abspath(path or os.getcwd())
         if path is not None and not os.path.exists(start):
             raise RegistryError(f"{path}: no such folder")

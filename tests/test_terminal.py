@@ -1,6 +1,7 @@
 """Completion, man pages and output conventions: mr as a terminal program."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -195,3 +196,19 @@ def test_remote_registry_is_cached_and_fetched(staged: Path, git_daemon, mr, tmp
     assert mr("show", "--registry", url, "--all-stages").code == 0
     r = mr("link", "--registry", url, "models/rf", "x")
     assert r.code == 1 and "works with show and verify" in r.err
+
+
+def test_remote_registry_is_named_by_its_url(staged: Path, git_daemon, mr, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    served = git_daemon.base / f"{tmp_path.name}-named.git"
+    git(staged, "clone", "-q", "--bare", str(staged), str(served))
+    git(served, "branch", "empty", git(served, "rev-list", "--max-parents=0", "dev"))
+    git(served, "symbolic-ref", "HEAD", "refs/heads/empty")
+    url = git_daemon.url(served.name).replace("git://", "git://bob:hunter2@")
+    r = mr("show", "--registry", url, "--json")
+    assert r.code == 0
+    shown = json.loads(r.out)
+    assert shown["registry"] == url.replace("bob:hunter2@", "bob:***@")
+    assert shown["stage"] == "empty" and shown["links"] == []
+    r = mr("show", "--registry", url)
+    assert r.err.strip() == f"no links in stage empty of {url.replace('hunter2', '***')}"
+    assert "hunter2" not in r.out + r.err
