@@ -392,7 +392,7 @@ def verify(
     policy holds (pins where a stage requires them, allowed_sources, no
     credentials in URLs). Problems print as FILE:LINE: error: message.
     A remote that does not answer fails its links after MR_GIT_TIMEOUT
-    seconds (default 30).
+    seconds (default 300).
     """
     from mr import api, render
 

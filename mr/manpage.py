@@ -23,7 +23,8 @@ EXIT_STATUS = [
 ENVIRONMENT = [
     ("MR_CACHE_DIR", "Where bare caches of remote projects and registries are kept "
      "(default: $XDG_CACHE_HOME/mr, or ~/.cache/mr)."),
-    ("MR_GIT_TIMEOUT", "Seconds to wait for a remote to connect and to answer (default: 30)."),
+    ("MR_GIT_TIMEOUT", "Seconds one fetch, push or listing of a remote may take in all (default: 300); "
+     "git and what it started are stopped after that."),
     ("MR_DEBUG", "When set, an unexpected error prints its traceback."),
     ("NO_COLOR", "When set, no colour is used, even on a terminal."),
     ("FORCE_COLOR", "When set, tables and colour are used even when output is not a terminal."),
@@ -34,7 +35,8 @@ ENVIRONMENT = [
 
 FILES = [
     (".mr.yaml", "Registry settings: stages (branches, in promotion order), link_format "
-     "(project or repo), policy per stage (require_pinned) and allowed_sources."),
+     "(project or repo), policy per stage (require_pinned), allowed_sources and hosts "
+     "(self-hosted sites whose web URLs name folders: host: github, gitlab or bitbucket)."),
     (".mlem.yaml", "Marks the MLEM project root; mr init creates it empty."),
     ("NAME.mlem", "One link: link_type, object_type, path, project (or repo), rev, params."),
 ]
