@@ -196,3 +196,20 @@ def test_mr_reads_the_links_mlem_writes(project: Path) -> None:
     absolute = linkfile.load_link((project / "abs.mlem").read_bytes(), "abs.mlem")
     assert absolute.project == f"file://{project}/"
     assert linkfile.load_link((project / "latest.mlem").read_bytes(), "latest.mlem").is_alias
+
+
+def test_mlem_reads_links_into_a_monorepo_subfolder(registry: Path, tmp_path: Path) -> None:
+    from tests.helpers import make_project
+
+    mono = make_project(
+        tmp_path / "mono", {"ml/.mlem.yaml": "", "ml/models/rf.mlem": MODEL, "service/app.py": "print()\n"}
+    )
+    link = api.link("models/rf", source_project=str(mono / "ml"), target="sub")
+    pinned = api.link("models/rf", source_project=str(mono / "ml"), target="sub-pinned", pin=True)
+    assert (link.project, link.path, link.rev) == ("../mono/ml", "models/rf.mlem", "main")
+    assert pinned.rev == git(mono, "rev-parse", "HEAD") and pinned.params == {"pinned_from": "main"}
+    # MLEM reads both files as the links mr means: the project is the sub-folder,
+    # the path is relative to it (following them is left to MLEM's resolvers,
+    # which in 0.4.14 do not take a local project with a rev)
+    seen = mlem_load(registry, [(registry / "sub.mlem", False), (registry / "sub-pinned.mlem", False)])
+    assert seen == [as_mlem_sees_it(link), as_mlem_sees_it(pinned)]
