@@ -542,7 +542,7 @@ def promote(
     when a file it touches has uncommitted changes). ``push`` names a remote
     (or URL) to push the branch to afterwards, fast-forward only.
     """
-    from mr import promotion
+    from mr import promotion, stagecommit
 
     reg = Registry.open(registry)
     if isinstance(names, promotion.Promotion):
@@ -551,20 +551,9 @@ def promote(
         if to is None:
             raise UsageError("say which stage to promote to")
         planned = promotion.plan(reg, names, to, source, pin, message, verify)
-    if branch is not None:
-        result = promotion.apply_to_branch(reg, planned, branch or None, force=force)
-    else:
-        result = promotion.apply(reg, planned)
-    pushed = result.branch or planned.to
-    if push is not None and (result.commit is not None or branch is None):
-        try:
-            url = git.push(reg.repo, push, pushed)
-        except MrError as e:
-            done = f"commit {result.commit[:12]}" if result.commit else "nothing new"
-            raise type(e)(f"{pushed} is promoted here ({done}) but not pushed: {e.message}") from None
-        review = promotion.merge_request_url(git.remote_url(reg.repo, push), pushed, planned.to) if result.branch else None
-        result = replace(result, pushed_to=url, review_url=review)
-    return result
+    return stagecommit.land(
+        reg, planned, lambda p: promotion.replan(reg, p), push=push, branch=branch, force=force
+    )
 
 
 # --- stage views ----------------------------------------------------------------------

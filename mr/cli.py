@@ -338,7 +338,7 @@ def promote(
         raise click.UsageError("--force goes with --branch")
     result = api.promote(plan, push=push, registry=registry, branch=review_branch, force=force)
     if as_json:
-        render.promotion_json(result.promotion, result)
+        render.promotion_json(result.plan, result)
     elif not quiet:
         render.promotion_result(result)
     return 0

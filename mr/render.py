@@ -283,7 +283,7 @@ def promotion_plan(plan: Any) -> None:
 
 
 def promotion_result(result: Any) -> None:
-    plan = result.promotion
+    plan = result.plan
     if result.commit is None:
         if result.pushed_to:
             echo(f"  pushed {plan.to} to {result.pushed_to}")
