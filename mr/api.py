@@ -40,6 +40,7 @@ from mr.registry import Registry, link_name
 from mr.urls import is_url, redact, strip_credentials
 
 if TYPE_CHECKING:
+    from mr.lifecycle import RetireResult, Retirement, Rollback, RollbackResult
     from mr.outdated import OutdatedReport
     from mr.promotion import Promotion, PromotionResult
     from mr.stages import LinkHistory, Matrix, StageDiff
@@ -52,7 +53,11 @@ __all__ = [
     "load_meta",
     "outdated",
     "plan_promotion",
+    "plan_retirement",
+    "plan_rollback",
     "promote",
+    "retire",
+    "rollback",
     "show",
     "stage_diff",
     "stage_matrix",
@@ -553,6 +558,114 @@ def promote(
         planned = promotion.plan(reg, names, to, source, pin, message, verify)
     return stagecommit.land(
         reg, planned, lambda p: promotion.replan(reg, p), push=push, branch=branch, force=force
+    )
+
+
+# --- rollback and retire ---------------------------------------------------------------
+
+
+def plan_rollback(
+    names: list[str],
+    stage: str,
+    to: str | None = None,
+    steps: int | None = None,
+    message: str | None = None,
+    verify: bool = True,
+    registry: str | None = None,
+) -> Rollback:
+    """What rolling ``names`` back on ``stage`` would change; nothing is written.
+
+    Each link goes back to its content before its last change on the stage
+    (``steps=N``: N changes back; ``to``: as it was at that commit of the
+    stage), byte for byte; a link the stage did not have then is removed.
+    The old target is verified to still resolve unless ``verify=False``; the
+    stage's policy (pins, allowed sources) always holds. A failing link
+    raises ``Refused`` with the problems.
+    """
+    from mr import lifecycle
+
+    return lifecycle.plan_rollback(Registry.open(registry), names, stage, to, steps, message, verify)
+
+
+def rollback(
+    names: list[str] | Rollback,
+    stage: str | None = None,
+    to: str | None = None,
+    steps: int | None = None,
+    message: str | None = None,
+    verify: bool = True,
+    push: str | None = None,
+    registry: str | None = None,
+    branch: str | None = None,
+    force: bool = False,
+) -> RollbackResult:
+    """Roll links back on ``stage`` as one commit (or apply a plan from ``plan_rollback``).
+
+    Committed like a promotion: in memory, moved by compare-and-swap (when
+    another commit lands first the rollback is rebuilt on it, and refused
+    with ``ChangedMeanwhile`` if that commit changed one of its links),
+    the work tree updated when the stage is checked out, then pushed to
+    ``push``. ``branch`` (``""``: ``rollback/<stage>/<links>``) puts the
+    commit on a new branch for review instead.
+    """
+    from mr import lifecycle, stagecommit
+
+    reg = Registry.open(registry)
+    if isinstance(names, lifecycle.Rollback):
+        planned = names
+    else:
+        if stage is None:
+            raise UsageError("say which stage to roll back on")
+        planned = lifecycle.plan_rollback(reg, names, stage, to, steps, message, verify)
+    return stagecommit.land(
+        reg, planned, lambda p: lifecycle.rebase_rollback(reg, p), push=push, branch=branch, force=force
+    )
+
+
+def plan_retirement(
+    names: list[str],
+    stage: str,
+    message: str | None = None,
+    verify: bool = True,
+    registry: str | None = None,
+) -> Retirement:
+    """What retiring ``names`` from ``stage`` would remove; nothing is written.
+
+    Raises ``LinkNotFound`` for a link the stage lacks, and (unless
+    ``verify=False``) ``Refused`` when an alias left on the stage points at a
+    link being retired. Other stages are never touched.
+    """
+    from mr import lifecycle
+
+    return lifecycle.plan_retirement(Registry.open(registry), names, stage, message, verify)
+
+
+def retire(
+    names: list[str] | Retirement,
+    stage: str | None = None,
+    message: str | None = None,
+    verify: bool = True,
+    push: str | None = None,
+    registry: str | None = None,
+    branch: str | None = None,
+    force: bool = False,
+) -> RetireResult:
+    """Remove links from ``stage`` as one commit (or apply a plan from ``plan_retirement``).
+
+    Committed as ``rollback`` commits; ``branch`` (``""``:
+    ``retire/<stage>/<links>``) puts the commit on a review branch instead.
+    """
+    from mr import lifecycle, stagecommit
+
+    reg = Registry.open(registry)
+    if isinstance(names, lifecycle.Retirement):
+        planned = names
+    else:
+        if stage is None:
+            raise UsageError("say which stage to retire from")
+        planned = lifecycle.plan_retirement(reg, names, stage, message, verify)
+    return stagecommit.land(
+        reg, planned, lambda p: lifecycle.rebase_retirement(reg, p), push=push, branch=branch, force=force
     )
 
 

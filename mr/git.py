@@ -13,7 +13,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import pygit2
 from pygit2.enums import ConfigLevel, FetchPrune, FileMode, ObjectType
@@ -475,14 +475,14 @@ def _tree_without(repo: Repo, tree: Any, paths: list[str]) -> Any:
         if name not in tree or tree[name].type != ObjectType.TREE:
             continue
         oid = _tree_without(repo, repo[tree[name].id], sub)
-        if len(repo[oid]) == 0:
+        if len(repo[oid].peel(pygit2.Tree)) == 0:
             builder.remove(name)
         else:
             builder.insert(name, oid, FileMode.TREE)
     return builder.write()
 
 
-def _edited_tree(repo: Repo, base: Any, files: dict[str, bytes | None]) -> Any:
+def _edited_tree(repo: Repo, base: Any, files: Mapping[str, bytes | None]) -> Any:
     """``base`` (a tree or None) with ``files`` written in, and the paths whose content is None removed."""
     gone = [normalize_path(p) for p, d in files.items() if d is None]
     if gone and base is not None:
@@ -494,7 +494,7 @@ _CURRENT = "current"
 
 
 def commit_on_new_branch(
-    repo: Repo, branch: str, base: str, files: dict[str, bytes | None], message: str, force: bool = False
+    repo: Repo, branch: str, base: str, files: Mapping[str, bytes | None], message: str, force: bool = False
 ) -> str:
     """Commit ``files`` on top of commit ``base`` as a new branch ``branch``; return the SHA.
 
@@ -522,7 +522,7 @@ def commit_on_new_branch(
 def commit_files(
     repo: Repo,
     branch: str,
-    files: dict[str, bytes | None],
+    files: Mapping[str, bytes | None],
     message: str,
     expect: str | None = _CURRENT,
     create: bool = True,
@@ -589,7 +589,7 @@ def is_ancestor(repo: Repo, ancestor: str, descendant: str) -> bool:
     return bool(repo.descendant_of(pygit2.Oid(hex=descendant), pygit2.Oid(hex=ancestor)))
 
 
-def update_worktree(repo: Repo, files: dict[str, bytes | None]) -> None:
+def update_worktree(repo: Repo, files: Mapping[str, bytes | None]) -> None:
     """Make the work tree and index hold ``files`` as HEAD does, as a checkout of them would."""
     from pygit2.enums import CheckoutStrategy
 
@@ -608,6 +608,8 @@ class CommitInfo:
     email: str
     time: int
     offset: int
+    #: the committer's time: when the commit was made, which orders history
+    commit_time: int = 0
 
 
 def log(repo: Repo, sha: str, first_parent: bool = True) -> Iterator[CommitInfo]:
@@ -661,7 +663,9 @@ def path_changes(repo: Repo, tips: list[str], path: str) -> Iterator[PathChange]
             continue
         before = befores[0] if befores else None
         yield PathChange(
-            CommitInfo(str(c.id), c.message, c.author.name, c.author.email, c.author.time, c.author.offset),
+            CommitInfo(
+                str(c.id), c.message, c.author.name, c.author.email, c.author.time, c.author.offset, c.commit_time
+            ),
             repo[before].read_raw() if before is not None else None,
             repo[after].read_raw() if after is not None else None,
             str(c.parents[0].id) if c.parents else None,
