@@ -586,7 +586,7 @@ def history(h: LinkHistory, as_json: bool) -> None:
             detail = f"  from {e.source}@{(e.source_commit or '')[:7]}"
         elif e.kind == "rollback" and e.rollback_to:
             detail = f"  to {e.rollback_to[:7]}"
-        echo(f"  {when(e)}  {e.stage:<12} {e.kind:<13} {change}{detail}  by {e.author}  commit {e.commit[:7]}")
+        echo(f"  {when(e)}  {e.stage:<12} {e.kind:<14} {change}{detail}  by {e.author}  commit {e.commit[:7]}")
 
 
 def _history_rev(rev: str | None) -> str:

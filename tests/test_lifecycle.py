@@ -105,7 +105,7 @@ def test_rollback_restores_the_file_byte_for_byte(released: Path, versions: dict
     assert api.verify(stage="production").ok
 
     out = mr("show", "churn").out
-    assert f"production   rollback      v2@{versions['v2'][:7]} -> v1@{versions['v1'][:7]}  to {v1_commit[:7]}" in out
+    assert f"production   rollback       v2@{versions['v2'][:7]} -> v1@{versions['v1'][:7]}  to {v1_commit[:7]}" in out
     data = json.loads(mr("show", "churn", "--json").out)
     assert [(e["stage"], e["kind"]) for e in data["history"]][:2] == [("production", "rollback"), ("production", "promotion")]
     assert data["history"][0]["rollback_to"] == v1_commit and data["history"][0]["rev_after"] == f"v1@{versions['v1']}"
@@ -327,7 +327,7 @@ def test_retire_then_promote_again(released: Path, versions: dict[str, str], mr)
     h = api.link_history("churn")
     assert dict(h.stages)["production"] is None
     assert production_history()[0] == ("retirement", f"v2@{versions['v2']}", None)
-    assert "production   retirement    v2@" in mr("show", "churn").out
+    assert "production   retirement     v2@" in mr("show", "churn").out
     # retiring again: no such link there
     r = mr("retire", "churn", "--stage", "production")
     assert r.code == 1 and r.err.strip() == "mr: error: no link churn on production"
