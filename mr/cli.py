@@ -618,7 +618,7 @@ def demo(keep: bool, folder: str | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn every outcome into an exit code."""
-    from mr.errors import LinkFileError, MrError
+    from mr.errors import LinkFileError, MrError, Refused
 
     try:
         rv = cli.main(args=argv, prog_name="mr", standalone_mode=False)
@@ -633,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"{where}: error: {e.detail}", err=True)
         return e.exit_code
     except MrError as e:
-        for problem in getattr(e, "problems", ()):
+        for problem in e.problems if isinstance(e, Refused) else ():
             click.echo(str(problem), err=True)
         click.echo(f"mr: error: {e.message}", err=True)
         return e.exit_code
