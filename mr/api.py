@@ -687,7 +687,12 @@ def stage_diff(source: str, target: str, registry: str | None = None) -> StageDi
 
 
 def link_history(name: str, registry: str | None = None) -> LinkHistory:
-    """A link on each stage, and its promotions read from the stage branches' commit trailers."""
+    """A link on each stage, and every commit that changed it on a stage branch, newest first.
+
+    Each entry says what kind of change it was (promotion, rollback,
+    retirement, from the commit's trailers; direct change without them) and
+    the link's rev before and after.
+    """
     from mr import stages
 
     return stages.history(Registry.open(registry, remote_ok=True), name)

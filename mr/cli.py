@@ -199,7 +199,9 @@ def show(
     (in a bare registry, those of HEAD's branch); with --stage, those on that
     stage's branch. The kind column says whether each rev is a branch, a tag,
     a commit or a pin (ref: a branch or tag of a project not fetched yet; use
-    --resolve). NAME shows that link on every stage and its promotions.
+    --resolve). NAME shows that link on every stage and every commit that
+    changed it on a stage branch: promotion, rollback, retirement or direct
+    change (a commit without mr's trailers), newest first.
     --all-stages shows every link against every stage; --diff FROM TO what
     promoting FROM onto TO would change. NAME --field F prints one value
     (rev, sha, project, path, url, type) for scripts. --outdated lists links

@@ -510,3 +510,25 @@ def test_completion_lists_the_stage_links(released: Path, project: Path) -> None
     assert complete("mr rollback --stage production ") == ["churn"]
     assert "dev-only" in complete("mr retire --stage dev ")
     assert complete("mr rollback --stage pro") == ["production"]
+
+
+def test_bare_registry_and_nested_names(registry: Path, project: Path, versions: dict[str, str], tmp_path: Path) -> None:
+    api.link("models/rf", source_project=str(project), rev="v1", target="team/churn")
+    commit_all(registry)
+    api.promote(["team/churn"], "staging")
+    api.link("models/rf", source_project=str(project), rev="v2", target="team/churn", force=True)
+    commit_all(registry)
+    api.promote(["team/churn"], "staging")
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "clone", "-q", "--bare", str(registry), str(bare))
+    for stage in ("dev", "staging", "production"):
+        git(bare, "update-ref", f"refs/heads/{stage}", git(registry, "rev-parse", stage))
+    result = api.rollback(["team/churn.mlem"], "staging", registry=str(bare), verify=False)
+    assert not result.worktree_updated and result.commit == git(bare, "rev-parse", "staging")
+    assert "rev: v1" in show_file(bare, "staging", "team/churn.mlem")
+    api.retire(["team/churn"], "staging", registry=str(bare))
+    # the folder went with its only file
+    assert git(bare, "ls-tree", "--name-only", "staging").split() == [".mlem.yaml", ".mr.yaml"]
+    kinds = [e.kind for e in api.link_history("team/churn", registry=str(bare)).history if e.stage == "staging"]
+    assert kinds == ["retirement", "rollback", "promotion", "promotion"]
+    assert git(registry, "rev-parse", "staging") != git(bare, "rev-parse", "staging")  # only the bare one moved
