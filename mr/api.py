@@ -40,6 +40,7 @@ from mr.registry import Registry, link_name
 from mr.urls import is_url, redact, strip_credentials
 
 if TYPE_CHECKING:
+    from mr.lifecycle import RetireResult, Retirement, Rollback, RollbackResult
     from mr.outdated import OutdatedReport
     from mr.promotion import Promotion, PromotionResult
     from mr.stages import LinkHistory, Matrix, StageDiff
@@ -52,7 +53,11 @@ __all__ = [
     "load_meta",
     "outdated",
     "plan_promotion",
+    "plan_retirement",
+    "plan_rollback",
     "promote",
+    "retire",
+    "rollback",
     "show",
     "stage_diff",
     "stage_matrix",
@@ -552,7 +557,7 @@ def promote(
     (or URL) to push the branch to afterwards, fast-forward only. ``sign``
     signs the commit (None: when git would, by ``commit.gpgSign``).
     """
-    from mr import promotion, transport
+    from mr import promotion, stagecommit
 
     reg = Registry.open(registry)
     if isinstance(names, promotion.Promotion):
@@ -561,21 +566,119 @@ def promote(
         if to is None:
             raise UsageError("say which stage to promote to")
         planned = promotion.plan(reg, names, to, source, pin, message, verify)
-    if branch is not None:
-        result = promotion.apply_to_branch(reg, planned, branch or None, force=force, sign=sign)
+    return stagecommit.land(
+        reg, planned, lambda p: promotion.replan(reg, p), push=push, branch=branch, force=force, sign=sign
+    )
+
+
+# --- rollback and retire ---------------------------------------------------------------
+
+
+def plan_rollback(
+    names: list[str],
+    stage: str,
+    to: str | None = None,
+    steps: int | None = None,
+    message: str | None = None,
+    verify: bool = True,
+    registry: str | None = None,
+) -> Rollback:
+    """What rolling ``names`` back on ``stage`` would change; nothing is written.
+
+    Each link goes back to its content before its last change on the stage
+    (``steps=N``: N changes back; ``to``: as it was at that commit of the
+    stage), byte for byte; a link the stage did not have then is removed.
+    The old target is verified to still resolve unless ``verify=False``; the
+    stage's policy (pins, allowed sources) always holds. A failing link
+    raises ``Refused`` with the problems.
+    """
+    from mr import lifecycle
+
+    return lifecycle.plan_rollback(Registry.open(registry), names, stage, to, steps, message, verify)
+
+
+def rollback(
+    names: list[str] | Rollback,
+    stage: str | None = None,
+    to: str | None = None,
+    steps: int | None = None,
+    message: str | None = None,
+    verify: bool = True,
+    push: str | None = None,
+    registry: str | None = None,
+    branch: str | None = None,
+    force: bool = False,
+    sign: bool | None = None,
+) -> RollbackResult:
+    """Roll links back on ``stage`` as one commit (or apply a plan from ``plan_rollback``).
+
+    Committed like a promotion: in memory, moved by compare-and-swap (when
+    another commit lands first the rollback is rebuilt on it, and refused
+    with ``ChangedMeanwhile`` if that commit changed one of its links),
+    the work tree updated when the stage is checked out, then pushed to
+    ``push``. ``branch`` (``""``: ``rollback/<stage>/<links>``) puts the
+    commit on a new branch for review instead.
+    """
+    from mr import lifecycle, stagecommit
+
+    reg = Registry.open(registry)
+    if isinstance(names, lifecycle.Rollback):
+        planned = names
     else:
-        result = promotion.apply(reg, planned, sign=sign)
-    pushed = result.branch or planned.to
-    if push is not None and (result.commit is not None or branch is None):
-        try:
-            url = transport.push(reg.repo.path, push, pushed)
-        except MrError as e:
-            done = f"commit {result.commit[:12]}" if result.commit else "nothing new"
-            raise type(e)(f"{pushed} is promoted here ({done}) but not pushed: {e.message}") from None
-        remote = transport.push_url(reg.repo.path, push) or push
-        review = promotion.merge_request_url(remote, pushed, planned.to) if result.branch else None
-        result = replace(result, pushed_to=url, review_url=review)
-    return result
+        if stage is None:
+            raise UsageError("say which stage to roll back on")
+        planned = lifecycle.plan_rollback(reg, names, stage, to, steps, message, verify)
+    return stagecommit.land(
+        reg, planned, lambda p: lifecycle.rebase_rollback(reg, p), push=push, branch=branch, force=force, sign=sign
+    )
+
+
+def plan_retirement(
+    names: list[str],
+    stage: str,
+    message: str | None = None,
+    verify: bool = True,
+    registry: str | None = None,
+) -> Retirement:
+    """What retiring ``names`` from ``stage`` would remove; nothing is written.
+
+    Raises ``LinkNotFound`` for a link the stage lacks, and (unless
+    ``verify=False``) ``Refused`` when an alias left on the stage points at a
+    link being retired. Other stages are never touched.
+    """
+    from mr import lifecycle
+
+    return lifecycle.plan_retirement(Registry.open(registry), names, stage, message, verify)
+
+
+def retire(
+    names: list[str] | Retirement,
+    stage: str | None = None,
+    message: str | None = None,
+    verify: bool = True,
+    push: str | None = None,
+    registry: str | None = None,
+    branch: str | None = None,
+    force: bool = False,
+    sign: bool | None = None,
+) -> RetireResult:
+    """Remove links from ``stage`` as one commit (or apply a plan from ``plan_retirement``).
+
+    Committed as ``rollback`` commits; ``branch`` (``""``:
+    ``retire/<stage>/<links>``) puts the commit on a review branch instead.
+    """
+    from mr import lifecycle, stagecommit
+
+    reg = Registry.open(registry)
+    if isinstance(names, lifecycle.Retirement):
+        planned = names
+    else:
+        if stage is None:
+            raise UsageError("say which stage to retire from")
+        planned = lifecycle.plan_retirement(reg, names, stage, message, verify)
+    return stagecommit.land(
+        reg, planned, lambda p: lifecycle.rebase_retirement(reg, p), push=push, branch=branch, force=force, sign=sign
+    )
 
 
 # --- stage views ----------------------------------------------------------------------
@@ -596,7 +699,12 @@ def stage_diff(source: str, target: str, registry: str | None = None) -> StageDi
 
 
 def link_history(name: str, registry: str | None = None) -> LinkHistory:
-    """A link on each stage, and its promotions read from the stage branches' commit trailers."""
+    """A link on each stage, and every commit that changed it on a stage branch, newest first.
+
+    Each entry says what kind of change it was (promotion, rollback,
+    retirement, from the commit's trailers; direct change without them) and
+    the link's rev before and after.
+    """
     from mr import stages
 
     return stages.history(Registry.open(registry, remote_ok=True), name)

@@ -199,7 +199,9 @@ def show(
     (in a bare registry, those of HEAD's branch); with --stage, those on that
     stage's branch. The kind column says whether each rev is a branch, a tag,
     a commit or a pin (ref: a branch or tag of a project not fetched yet; use
-    --resolve). NAME shows that link on every stage and its promotions.
+    --resolve). NAME shows that link on every stage and every commit that
+    changed it on a stage branch: promotion, rollback, retirement or direct
+    change (a commit without mr's trailers), newest first.
     --all-stages shows every link against every stage; --diff FROM TO what
     promoting FROM onto TO would change. NAME --field F prints one value
     (rev, sha, project, path, url, type) for scripts. --outdated lists links
@@ -247,6 +249,78 @@ def show(
     return 1 if result.problems else 0
 
 
+def stage_commit_options(verb: str) -> Callable[[F], F]:
+    """The options every command that commits on a stage takes (promote, rollback, retire)."""
+    options = [
+        click.option("-m", "--message", metavar="TEXT", help="Added to the commit message."),
+        click.option("--dry-run", "-n", is_flag=True, help="Show what would change; change nothing."),
+        click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal."),
+        click.option("--push", metavar="REMOTE", help="Push the stage branch to REMOTE afterwards (fast-forward only)."),
+        click.option(
+            "--branch",
+            "review_branch",
+            is_flag=False,
+            flag_value="",
+            default=None,
+            metavar="[NAME]",
+            help="Put the commit on a new branch from the stage's tip, for review, instead of on the stage "
+            f"(default name: {verb}/<stage>/<links>).",
+        ),
+        click.option("--force", "-f", is_flag=True, help="With --branch: replace an existing branch of that name."),
+        click.option(
+            "--sign/--no-sign",
+            default=None,
+            help="Sign the commit (default: as git commit would, by commit.gpgSign; gpg.format and "
+            "user.signingKey apply).",
+        ),
+    ]
+
+    def decorate(f: F) -> F:
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorate
+
+
+def land(
+    plan: Any,
+    commit: Callable[[], Any],
+    show_plan: Callable[[], None],
+    show_result: Callable[[Any], None],
+    show_json: Callable[[Any], None],
+    question: str,
+    nothing: str,
+    *,
+    dry_run: bool,
+    yes: bool,
+    push: str | None,
+    review_branch: str | None,
+    quiet: bool,
+    as_json: bool,
+) -> int:
+    """Show a plan, ask on a terminal, commit it: the flow promote, rollback and retire share."""
+    if not as_json and not quiet:
+        show_plan()
+        if dry_run and plan.changes:
+            click.echo("dry run: nothing changed", err=True)
+    if dry_run or (not plan.changes and push is None):
+        if as_json:
+            show_json(None)
+        return 0
+    if plan.changes and not yes and sys.stdin.isatty() and sys.stderr.isatty():
+        where = plan.stage if review_branch is None else f"a review branch from {plan.stage}"
+        if not click.confirm(f"{question} {where}?", default=False, err=True):
+            click.echo(f"mr: {nothing}", err=True)
+            return 1
+    result = commit()
+    if as_json:
+        show_json(result)
+    elif not quiet:
+        show_result(result)
+    return 0
+
+
 @cli.command(context_settings=CONTEXT)
 @click.argument("names", nargs=-1, required=True, metavar="NAME...", shell_complete=complete.link_names)
 @click.option("--to", "to", required=True, metavar="STAGE", shell_complete=complete.stages, help="The stage to promote onto.")
@@ -262,28 +336,8 @@ def show(
     default=None,
     help="Store full commit SHAs (default: when the target stage's policy requires pins).",
 )
-@click.option("-m", "--message", metavar="TEXT", help="Added to the commit message.")
-@click.option("--dry-run", "-n", is_flag=True, help="Show what would change; change nothing.")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal.")
-@click.option("--push", metavar="REMOTE", help="Push the stage branch to REMOTE afterwards (fast-forward only).")
-@click.option(
-    "--branch",
-    "review_branch",
-    is_flag=False,
-    flag_value="",
-    default=None,
-    metavar="[NAME]",
-    help="Put the commit on a new branch from the stage's tip, for review, instead of on the stage "
-    "(default name: promote/<stage>/<links>).",
-)
-@click.option("--force", "-f", is_flag=True, help="With --branch: replace an existing branch of that name.")
+@stage_commit_options("promote")
 @click.option("--no-verify", is_flag=True, help="Skip checking that each link resolves.")
-@click.option(
-    "--sign/--no-sign",
-    default=None,
-    help="Sign the commit (default: as git commit would, by commit.gpgSign; gpg.format and "
-    "user.signingKey apply).",
-)
 @registry_option
 @quiet_option
 @json_option
@@ -298,8 +352,8 @@ def promote(
     push: str | None,
     review_branch: str | None,
     force: bool,
-    no_verify: bool,
     sign: bool | None,
+    no_verify: bool,
     registry: str | None,
     quiet: bool,
     as_json: bool,
@@ -325,30 +379,160 @@ def promote(
     """
     from mr import api, render
 
+    if force and review_branch is None:
+        raise click.UsageError("--force goes with --branch")
     plan = api.plan_promotion(
         list(names), to, source=source, pin=pin, message=message, verify=not no_verify, registry=registry
     )
-    if not as_json and not quiet:
-        render.promotion_plan(plan)
-        if dry_run and plan.changes:
-            click.echo("dry run: nothing changed", err=True)
-    if dry_run or (not plan.changes and push is None):
-        if as_json:
-            render.promotion_json(plan, None, dry_run=dry_run)
-        return 0
-    if plan.changes and not yes and sys.stdin.isatty() and sys.stderr.isatty():
-        where = plan.to if review_branch is None else f"a review branch from {plan.to}"
-        if not click.confirm(f"Promote to {where}?", default=False, err=True):
-            click.echo("mr: nothing promoted", err=True)
-            return 1
+    return land(
+        plan,
+        lambda: api.promote(plan, push=push, registry=registry, branch=review_branch, force=force, sign=sign),
+        lambda: render.promotion_plan(plan),
+        render.promotion_result,
+        lambda result: render.promotion_json(plan if result is None else result.plan, result, dry_run=dry_run),
+        "Promote to",
+        "nothing promoted",
+        dry_run=dry_run,
+        yes=yes,
+        push=push,
+        review_branch=review_branch,
+        quiet=quiet,
+        as_json=as_json,
+    )
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("names", nargs=-1, required=True, metavar="NAME...", shell_complete=complete.stage_link_names)
+@click.option("--stage", "-s", required=True, metavar="STAGE", shell_complete=complete.stages, help="The stage to roll back on.")
+@click.option(
+    "--to",
+    "to",
+    metavar="COMMIT",
+    shell_complete=complete.branches,
+    help="Put each link back as it was at this commit of the stage (a SHA, or e.g. production~2).",
+)
+@click.option("--steps", type=int, metavar="N", help="Go back N changes of each link on the stage (default: 1).")
+@stage_commit_options("rollback")
+@click.option("--no-verify", is_flag=True, help="Skip checking that each old target still resolves (the policy still holds).")
+@registry_option
+@quiet_option
+@json_option
+def rollback(
+    names: tuple[str, ...],
+    stage: str,
+    to: str | None,
+    steps: int | None,
+    message: str | None,
+    dry_run: bool,
+    yes: bool,
+    push: str | None,
+    review_branch: str | None,
+    force: bool,
+    sign: bool | None,
+    no_verify: bool,
+    registry: str | None,
+    quiet: bool,
+    as_json: bool,
+) -> int:
+    """Put links on --stage back as they were, as one commit on its branch.
+
+    Each NAME goes back to its content before its last change on the stage
+    (--steps N: N changes back; --to COMMIT: as at that commit of the
+    stage), byte for byte, comments included; a link the stage did not have
+    then is removed. Rolling back twice undoes the first rollback. Each old
+    target is verified to still resolve (unless --no-verify), and the
+    stage's policy must hold: a rollback never unpins a stage that requires
+    pins, it is refused instead. The commit is made as mr promote makes
+    one (diff, confirmation, compare-and-swap, --push, --branch) and
+    carries Mr-Action, Mr-Link, Mr-Rollback-To and Mr-Undoes trailers.
+    If another commit changes one of these links first, nothing is rolled
+    back: run the command again to see the new state.
+
+    \b
+    Examples:
+      mr rollback churn --stage production
+      mr rollback churn --stage production --steps 2 --push origin
+      mr rollback churn fraud --stage production --to 3f2a9c1
+    """
+    from mr import api, render
+
     if force and review_branch is None:
         raise click.UsageError("--force goes with --branch")
-    result = api.promote(plan, push=push, registry=registry, branch=review_branch, force=force, sign=sign)
-    if as_json:
-        render.promotion_json(result.promotion, result)
-    elif not quiet:
-        render.promotion_result(result)
-    return 0
+    plan = api.plan_rollback(
+        list(names), stage, to=to, steps=steps, message=message, verify=not no_verify, registry=registry
+    )
+    return land(
+        plan,
+        lambda: api.rollback(plan, push=push, registry=registry, branch=review_branch, force=force, sign=sign),
+        lambda: render.rollback_plan(plan),
+        render.rollback_result,
+        lambda result: render.rollback_json(plan if result is None else result.plan, result, dry_run=dry_run),
+        "Roll back on",
+        "nothing rolled back",
+        dry_run=dry_run,
+        yes=yes,
+        push=push,
+        review_branch=review_branch,
+        quiet=quiet,
+        as_json=as_json,
+    )
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("names", nargs=-1, required=True, metavar="NAME...", shell_complete=complete.stage_link_names)
+@click.option("--stage", "-s", required=True, metavar="STAGE", shell_complete=complete.stages, help="The stage to retire the links from.")
+@stage_commit_options("retire")
+@click.option("--no-verify", is_flag=True, help="Skip checking that no alias left on the stage points at a retired link.")
+@registry_option
+@quiet_option
+@json_option
+def retire(
+    names: tuple[str, ...],
+    stage: str,
+    message: str | None,
+    dry_run: bool,
+    yes: bool,
+    push: str | None,
+    review_branch: str | None,
+    force: bool,
+    sign: bool | None,
+    no_verify: bool,
+    registry: str | None,
+    quiet: bool,
+    as_json: bool,
+) -> int:
+    """Remove links from --stage, as one commit on its branch.
+
+    Other stages keep their copies. The commit is made as mr promote makes
+    one (diff, confirmation, compare-and-swap, --push, --branch) and
+    carries Mr-Action and Mr-Link trailers; mr show NAME lists the
+    retirement, and mr rollback NAME --stage STAGE brings the link back.
+
+    \b
+    Examples:
+      mr retire churn-legacy --stage production
+      mr retire churn-legacy --stage production --branch --push origin
+    """
+    from mr import api, render
+
+    if force and review_branch is None:
+        raise click.UsageError("--force goes with --branch")
+    plan = api.plan_retirement(list(names), stage, message=message, verify=not no_verify, registry=registry)
+    return land(
+        plan,
+        lambda: api.retire(plan, push=push, registry=registry, branch=review_branch, force=force, sign=sign),
+        lambda: render.retirement_plan(plan),
+        render.retirement_result,
+        lambda result: render.retirement_json(plan if result is None else result.plan, result, dry_run=dry_run),
+        "Retire from",
+        "nothing retired",
+        dry_run=dry_run,
+        yes=yes,
+        push=push,
+        review_branch=review_branch,
+        quiet=quiet,
+        as_json=as_json,
+    )
 
 
 @cli.command(context_settings=CONTEXT)
@@ -445,7 +629,7 @@ def demo(keep: bool, folder: str | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn every outcome into an exit code."""
-    from mr.errors import LinkFileError, MrError
+    from mr.errors import LinkFileError, MrError, Refused
 
     try:
         rv = cli.main(args=argv, prog_name="mr", standalone_mode=False)
@@ -460,7 +644,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"{where}: error: {e.detail}", err=True)
         return e.exit_code
     except MrError as e:
-        for problem in getattr(e, "problems", ()):
+        for problem in e.problems if isinstance(e, Refused) else ():
             click.echo(str(problem), err=True)
         click.echo(f"mr: error: {e.message}", err=True)
         return e.exit_code

@@ -100,6 +100,41 @@ def link_names(ctx: Any, param: Any, incomplete: str) -> list[str]:
     return _items(sorted(n for n in _link_names(root) if n not in taken), incomplete)
 
 
+def _stage_link_names(root: str, stage: str) -> list[str] | None:
+    """Link names on a stage's branch (or its remote-tracking branch), from ``git ls-tree``."""
+    import subprocess
+
+    for ref in (f"refs/heads/{stage}", f"refs/remotes/origin/{stage}"):
+        try:
+            out = subprocess.run(
+                ["git", "-C", root, "ls-tree", "-r", "-z", "--name-only", ref, "--"],
+                capture_output=True,
+                timeout=5,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if out.returncode == 0:
+            names = out.stdout.decode("utf-8", "replace").split("\0")
+            return [n[: -len(".mlem")] for n in names if n.endswith(".mlem")]
+    return None
+
+
+def stage_link_names(ctx: Any, param: Any, incomplete: str) -> list[str]:
+    """Links on the stage given with ``--stage`` (those of the work tree before it is given)."""
+    stage = ctx.params.get("stage")
+    if not stage or stage.startswith("-"):
+        return link_names(ctx, param, incomplete)
+    root = _registry_root(ctx)
+    if root is None:
+        return []
+    names = _stage_link_names(root, stage)
+    if names is None:
+        return link_names(ctx, param, incomplete)
+    taken = set(ctx.params.get(param.name) or ())
+    return _items(sorted(n for n in names if n not in taken), incomplete)
+
+
 def link_files(ctx: Any, param: Any, incomplete: str) -> list[str]:
     root = _registry_root(ctx)
     if root is None:

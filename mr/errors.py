@@ -5,6 +5,11 @@ CLI returns. The library raises them; only the CLI turns them into output.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mr.model import Problem
+
 
 class MrError(Exception):
     """Base of every error mr expects: a message for the user and an exit code."""
@@ -86,3 +91,27 @@ class LinkChainError(MrError):
 
 class IdentityError(MrError):
     """No commit identity is configured."""
+
+
+class LinkNotFound(RegistryError):
+    """A link does not exist where it was looked for (a stage, the work tree)."""
+
+
+class NotOnStage(UsageError):
+    """A commit given to name a point in a stage's history is not in that history."""
+
+
+class NothingToUndo(MrError):
+    """A rollback asks to go further back than the link's history on the stage goes."""
+
+
+class ChangedMeanwhile(MrError):
+    """Another writer changed a file a rollback or retirement planned to change; nothing was done."""
+
+
+class Refused(MrError):
+    """Links failed their checks; nothing was changed. ``problems`` says why."""
+
+    def __init__(self, message: str, problems: tuple[Problem, ...]) -> None:
+        super().__init__(message)
+        self.problems = problems

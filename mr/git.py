@@ -11,7 +11,7 @@ import os
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import pygit2
 from pygit2.enums import ConfigLevel, FileMode, ObjectType
@@ -315,6 +315,39 @@ def _tree_with(repo: Repo, base: Any, files: dict[str, bytes]) -> Any:
     return builder.write()
 
 
+def _tree_without(repo: Repo, tree: Any, paths: list[str]) -> Any:
+    """``tree`` with ``paths`` removed; a folder left empty goes too. Absent paths are ignored."""
+    here: set[str] = set()
+    below: dict[str, list[str]] = {}
+    for path in paths:
+        head, _, rest = path.partition("/")
+        if rest:
+            below.setdefault(head, []).append(rest)
+        else:
+            here.add(head)
+    builder = repo.TreeBuilder(tree)
+    for name in here:
+        if name in tree:
+            builder.remove(name)
+    for name, sub in below.items():
+        if name not in tree or tree[name].type != ObjectType.TREE:
+            continue
+        oid = _tree_without(repo, repo[tree[name].id], sub)
+        if len(repo[oid].peel(pygit2.Tree)) == 0:
+            builder.remove(name)
+        else:
+            builder.insert(name, oid, FileMode.TREE)
+    return builder.write()
+
+
+def _edited_tree(repo: Repo, base: Any, files: Mapping[str, bytes | None]) -> Any:
+    """``base`` (a tree or None) with ``files`` written in, and the paths whose content is None removed."""
+    gone = [normalize_path(p) for p, d in files.items() if d is None]
+    if gone and base is not None:
+        base = repo[_tree_without(repo, base, gone)]
+    return _tree_with(repo, base, {normalize_path(p): d for p, d in files.items() if d is not None})
+
+
 _CURRENT = "current"
 
 
@@ -372,12 +405,14 @@ def commit_on_new_branch(
     repo: Repo,
     branch: str,
     base: str,
-    files: dict[str, bytes],
+    files: Mapping[str, bytes | None],
     message: str,
     force: bool = False,
     sign: bool | None = None,
 ) -> str:
     """Commit ``files`` on top of commit ``base`` as a new branch ``branch``; return the SHA.
+
+    A ``None`` content deletes that path.
 
     Refuses (``GitError``) when the branch exists, unless ``force``.
     """
@@ -387,7 +422,7 @@ def commit_on_new_branch(
     if name in repo.references and not force:
         raise GitError(f"branch {branch} exists; pass --force to replace it")
     parent = pygit2.Oid(hex=base)
-    tree = _tree_with(repo, repo[parent].peel(pygit2.Tree), {normalize_path(p): d for p, d in files.items()})
+    tree = _edited_tree(repo, repo[parent].peel(pygit2.Tree), files)
     oid = _create_commit(repo, message, tree, [parent], sign)
     try:
         repo.references.create(name, oid, force=force)
@@ -399,13 +434,15 @@ def commit_on_new_branch(
 def commit_files(
     repo: Repo,
     branch: str,
-    files: dict[str, bytes],
+    files: Mapping[str, bytes | None],
     message: str,
     expect: str | None = _CURRENT,
     create: bool = True,
     sign: bool | None = None,
 ) -> str:
     """Commit ``files`` onto ``branch`` without touching any work tree; return the SHA.
+
+    A ``None`` content deletes that path.
 
     ``expect`` is the tip the files were computed against (None: the branch
     must not exist yet); the branch moves only if it is still there, by
@@ -422,7 +459,7 @@ def commit_files(
     if expect != _CURRENT and (str(parent) if parent is not None else None) != expect:
         raise RefMoved(f"branch {branch} moved")
     base = repo[parent].peel(pygit2.Tree) if parent is not None else None
-    tree = _tree_with(repo, base, {normalize_path(p): d for p, d in files.items()})
+    tree = _edited_tree(repo, base, files)
     oid = _create_commit(repo, message, tree, [parent] if parent else [], sign)
     try:
         if ref is None:
@@ -463,7 +500,7 @@ def is_ancestor(repo: Repo, ancestor: str, descendant: str) -> bool:
     return bool(repo.descendant_of(pygit2.Oid(hex=descendant), pygit2.Oid(hex=ancestor)))
 
 
-def update_worktree(repo: Repo, files: dict[str, bytes]) -> None:
+def update_worktree(repo: Repo, files: Mapping[str, bytes | None]) -> None:
     """Make the work tree and index hold ``files`` as HEAD does, as a checkout of them would."""
     from pygit2.enums import CheckoutStrategy
 
@@ -482,6 +519,8 @@ class CommitInfo:
     email: str
     time: int
     offset: int
+    #: the committer's time: when the commit was made, which orders history
+    commit_time: int = 0
 
 
 def log(repo: Repo, sha: str, first_parent: bool = True) -> Iterator[CommitInfo]:
@@ -493,6 +532,67 @@ def log(repo: Repo, sha: str, first_parent: bool = True) -> Iterator[CommitInfo]
         walker.simplify_first_parent()
     for c in walker:
         yield CommitInfo(str(c.id), c.message, c.author.name, c.author.email, c.author.time, c.author.offset)
+
+
+@dataclass(frozen=True)
+class PathChange:
+    """A commit that changed one path: its content in the first parent and in the commit (None: absent)."""
+
+    commit: CommitInfo
+    before: bytes | None
+    after: bytes | None
+    #: the first parent (None for a root commit)
+    parent: str | None
+
+
+def _blob_at(tree: Any, path: str) -> Any:
+    try:
+        entry = tree[path]
+    except (KeyError, ValueError):
+        return None
+    return entry.id if entry.filemode in _BLOB_MODES else None
+
+
+def path_changes(repo: Repo, tips: list[str], path: str) -> Iterator[PathChange]:
+    """Every commit reachable from ``tips`` (through every parent) that changed ``path``, newest first.
+
+    A merge counts only when ``path`` differs from every parent (as ``git
+    log`` shows merges); the commits it brought in count on their own.
+    """
+    from pygit2.enums import SortMode
+
+    path = normalize_path(path)
+    if not tips:
+        return
+    walker = repo.walk(pygit2.Oid(hex=tips[0]), SortMode.TOPOLOGICAL | SortMode.TIME)
+    for tip in tips[1:]:
+        walker.push(pygit2.Oid(hex=tip))
+    for c in walker:
+        after = _blob_at(c.tree, path)
+        befores = [_blob_at(p.tree, path) for p in c.parents]
+        if (not befores and after is None) or any(b == after for b in befores):
+            continue
+        before = befores[0] if befores else None
+        yield PathChange(
+            CommitInfo(
+                str(c.id), c.message, c.author.name, c.author.email, c.author.time, c.author.offset, c.commit_time
+            ),
+            repo[before].read_raw() if before is not None else None,
+            repo[after].read_raw() if after is not None else None,
+            str(c.parents[0].id) if c.parents else None,
+        )
+
+
+def commit_of(repo: Repo, rev: str) -> str | None:
+    """The commit ``rev`` names in ``repo`` (a SHA or a prefix of one, a branch, a tag,
+    ``production~2``), or None."""
+    if not rev or rev.startswith("-") or any(c in rev for c in "\0\n\r"):
+        return None
+    try:
+        commit = repo.revparse_single(rev).peel(pygit2.Commit)
+    except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+        return None
+    return str(commit.id)
 
 
 def checked_out_branches(repo: Repo) -> dict[str, str]:

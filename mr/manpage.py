@@ -61,7 +61,7 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("The links of the work tree, with the commit of each rev:", "mr show \\-\\-resolve"),
         ("Every link against every stage:", "mr show \\-\\-all\\-stages"),
         ("What promoting staging onto production would change:", "mr show \\-\\-diff staging production"),
-        ("One link on each stage, and its promotions:", "mr show churn"),
+        ("One link on each stage, and every change to it on each stage:", "mr show churn"),
         ("What production serves, for a deployment script:", "mr show churn \\-\\-stage production \\-\\-field sha"),
         ("What could be promoted:", "mr show \\-\\-outdated \\-\\-stage production"),
     ],
@@ -72,6 +72,18 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("Look first, then promote without a prompt and push:",
          "mr promote churn \\-\\-to production \\-\\-dry\\-run\n"
          "mr promote churn \\-\\-to production \\-\\-yes \\-\\-push origin"),
+    ],
+    "rollback": [
+        ("Put churn back on production as it was before its last change:",
+         "mr rollback churn \\-\\-stage production"),
+        ("Two changes back, then push:", "mr rollback churn \\-\\-stage production \\-\\-steps 2 \\-\\-push origin"),
+        ("As production had it at a commit, through review:",
+         "mr rollback churn \\-\\-stage production \\-\\-to 3f2a9c1 \\-\\-branch \\-\\-push origin"),
+    ],
+    "retire": [
+        ("Take a link off production (the other stages keep theirs):",
+         "mr retire churn\\-legacy \\-\\-stage production"),
+        ("Bring it back:", "mr rollback churn\\-legacy \\-\\-stage production"),
     ],
     "verify": [
         ("Every link of the work tree:", "mr verify"),
@@ -102,8 +114,10 @@ EXTRA: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
                  'as above, or null).'),
                 ("mr show \\-\\-diff", '"from", "to", "changes" (each: "name", "change" (added, removed, '
                  'changed), "from", "to", "fields": field to {"from", "to"}).'),
-                ("mr show NAME", '"name", "stages": stage to a link or null, "history" (each: "stage", '
-                 '"commit", "author", "email", "time", "from", "from_commit", "rev", "sha").'),
+                ("mr show NAME", '"name", "stages": stage to a link or null, "history", newest first (each: '
+                 '"stage", "commit", "kind" (promotion, rollback, retirement or direct change), "author", '
+                 '"email", "time", "rev_before", "rev_after" (the rev, PINNED_FROM@SHA for a pin, null when '
+                 'absent), "from", "from_commit", "rev", "sha" (promotions), "rollback_to" (rollbacks)).'),
                 ("mr show \\-\\-outdated", '"stage", "checked", "outdated" (each: "name", "kind" (branch, pin, '
                  'tag), "rev", "pinned_from", "current", "latest", "detail"), "unchecked_projects".'),
             ],

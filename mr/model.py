@@ -3,15 +3,28 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 LINK_SUFFIX = ".mlem"
 #: ``params`` key where a pin keeps the symbolic rev it was taken from.
 PINNED_FROM = "pinned_from"
-#: Trailers of a promotion commit, read back by ``mr show NAME``.
+#: Trailers of the commits mr makes on a stage, read back by ``mr show NAME``.
+#: ``Mr-Action`` names what the commit does (absent: a promotion); each
+#: ``Mr-Link`` starts the trailers about one link.
+TRAILER_ACTION = "Mr-Action"
 TRAILER_LINK = "Mr-Link"
 TRAILER_FROM = "Mr-From"
 TRAILER_REV = "Mr-Rev"
+#: A rollback: the stage commit whose content the link was put back to ("-": none, it is removed) ...
+TRAILER_ROLLBACK_TO = "Mr-Rollback-To"
+#: ... and the stage commits whose changes to the link it undid, newest first.
+TRAILER_UNDOES = "Mr-Undoes"
+#: Values of ``Mr-Action``.
+ACTION_ROLLBACK = "rollback"
+ACTION_RETIRE = "retire"
+
+#: What a change to a link on a stage was, as ``mr show NAME`` reports it.
+HistoryKind = Literal["promotion", "rollback", "retirement", "direct change"]
 FULL_SHA = re.compile(r"[0-9a-f]{40}")
 
 # Kinds of rev, as ``mr show`` reports them.

@@ -1,36 +1,26 @@
 """``mr promote``: plan a promotion, then commit it onto the target stage.
 
 A plan reads everything from git (the source stage's links, the target
-stage's files and policy) and computes the new file contents; applying it
-makes one commit on the target branch, built in memory, and moves the branch
-by compare-and-swap. When another process moved the branch first, the plan
-is rebuilt on the new tip and applied again.
+stage's files and policy) and computes the new file contents; ``mr.stagecommit``
+commits it (in memory, moved by compare-and-swap, planned again on a moved
+branch), as it does rollbacks and retirements.
 """
 from __future__ import annotations
 
-import difflib
-import os
-import random
-import re
-import time
 from dataclasses import dataclass, replace
 
-from mr import git, linkfile
-from mr.errors import GitError, LinkFileError, MrError, RefMoved, RegistryError, UsageError
+from mr import git, linkfile, stagecommit
+from mr.errors import LinkFileError, Refused, RegistryError, UsageError
 from mr.model import LINK_SUFFIX, TRAILER_FROM, TRAILER_LINK, TRAILER_REV, Link, Problem, is_full_sha, pinned
 from mr.registry import Registry, link_name
+from mr.stagecommit import StageResult, merge_request_url
 
-#: How many times a promotion is rebuilt when the branch moved under it.
-ATTEMPTS = 8
+__all__ = ["PromotedLink", "Promotion", "PromotionRefused", "PromotionResult", "apply", "apply_to_branch",
+           "merge_request_url", "plan", "review_branch_name"]
 
 
-
-class PromotionRefused(MrError):
+class PromotionRefused(Refused):
     """A link failed its checks; nothing was promoted."""
-
-    def __init__(self, message: str, problems: tuple[Problem, ...]) -> None:
-        super().__init__(message)
-        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -53,16 +43,7 @@ class PromotedLink:
         return self.old != self.new
 
     def diff(self, to: str) -> str:
-        before = (self.old or b"").decode("utf-8", "replace").splitlines(keepends=True)
-        after = self.new.decode("utf-8", "replace").splitlines(keepends=True)
-        return "".join(
-            difflib.unified_diff(
-                before,
-                after,
-                fromfile=f"{to}:{self.path}" if self.old is not None else "/dev/null",
-                tofile=f"{to}:{self.path}",
-            )
-        )
+        return stagecommit.diff(to, self.path, self.old, self.new)
 
 
 @dataclass(frozen=True)
@@ -83,69 +64,27 @@ class Promotion:
     def changes(self) -> tuple[PromotedLink, ...]:
         return tuple(p for p in self.links if p.changed)
 
+    @property
+    def stage(self) -> str:
+        return self.to
 
-@dataclass(frozen=True)
-class PromotionResult:
-    promotion: Promotion
-    #: the new commit on the target branch, None when there was nothing to change
-    commit: str | None
-    worktree_updated: bool = False
-    pushed_to: str | None = None
-    #: the review branch the commit was put on instead of the stage, if any
-    branch: str | None = None
-    #: where to open a merge request for that branch, when the remote is a known host
-    review_url: str | None = None
+    verb = "promote"
+    done = "promoted"
+
+
+PromotionResult = StageResult[Promotion]
 
 
 def review_branch_name(promotion: Promotion) -> str:
     """``promote/<stage>/<link>+<link>``, made safe for git."""
-    names = "+".join(p.name.replace("/", "-") for p in promotion.changes) or "links"
-    raw = f"promote/{promotion.to}/{names}"
-    safe = re.sub(r"[^A-Za-z0-9._/+-]+", "-", raw)
-    safe = re.sub(r"\.{2,}|/\.|\.lock(?=/|$)|@\{", "-", safe)
-    safe = re.sub(r"/{2,}", "/", safe).strip("/.-")
-    return safe[:120].rstrip("/.-")
+    return stagecommit.review_branch_name("promote", promotion.to, [p.name for p in promotion.changes])
 
 
 def apply_to_branch(
     reg: Registry, promotion: Promotion, branch: str | None, force: bool = False, sign: bool | None = None
 ) -> PromotionResult:
     """Put the promotion commit on a new branch from the stage's tip, for review; the stage stays."""
-    if not promotion.changes:
-        return PromotionResult(promotion, None)
-    name = branch or review_branch_name(promotion)
-    if name in reg.config.stages or name == promotion.to:
-        raise UsageError(f"--branch {name}: that is a stage; a review branch must be a new branch")
-    checked_out = git.checked_out_branches(reg.repo)
-    if name in checked_out:
-        raise UsageError(f"--branch {name}: that branch is checked out in {checked_out[name]}")
-    files = {p.path: p.new for p in promotion.changes}
-    commit = git.commit_on_new_branch(
-        reg.repo, name, promotion.base, files, promotion.message, force=force, sign=sign
-    )
-    return PromotionResult(promotion, commit, branch=name)
-
-
-def merge_request_url(remote_url: str, branch: str, target: str) -> str | None:
-    """Where GitHub or GitLab opens a merge request from ``branch`` into ``target``."""
-    from urllib.parse import quote
-
-    from mr.urls import strip_credentials
-
-    url = strip_credentials(remote_url)
-    m = re.match(r"^(?:https?://|ssh://(?:[^@/]+@)?|git@)(?P<host>[^/:]+)(?::\d+)?[:/](?P<path>.+?)(?:\.git)?/?$", url)
-    if not m:
-        return None
-    host, path = m.group("host"), m.group("path")
-    if host == "github.com" or host.startswith("github."):
-        return f"https://{host}/{path}/compare/{quote(target)}...{quote(branch, safe='/')}?expand=1"
-    if "gitlab" in host:
-        return (
-            f"https://{host}/{path}/-/merge_requests/new?"
-            f"merge_request%5Bsource_branch%5D={quote(branch, safe='')}"
-            f"&merge_request%5Btarget_branch%5D={quote(target, safe='')}"
-        )
-    return None
+    return stagecommit.apply_to_branch(reg, promotion, branch, force=force, sign=sign)
 
 
 def plan(
@@ -172,8 +111,8 @@ def plan(
             raise UsageError(f"{to} is the first stage; say where from with --from")
     if source == to:
         raise UsageError(f"--from and --to are both {to}")
-    base = _tip(reg, to)
-    source_sha = _tip(reg, source)
+    base = stagecommit.tip(reg, to)
+    source_sha = stagecommit.tip(reg, source)
     target_config = reg.stage_config(to)
     must_pin = target_config.stage_policy(to).require_pinned
     do_pin = must_pin if pin is None else pin
@@ -231,13 +170,6 @@ def plan(
     return Promotion(to, source, source_sha, base, tuple(promoted), text, request)
 
 
-def _tip(reg: Registry, branch: str) -> str:
-    sha = git.branch_tip(reg.repo, branch)
-    if sha is None:
-        raise RegistryError(f"no branch {branch}; 'mr init' creates the branches of every stage in .mr.yaml")
-    return sha
-
-
 def _content(old: bytes | None, source: bytes, path: str, link: Link, to: str) -> bytes:
     """The file for the target stage: the target's own file updated in place, else the source's."""
     if old is not None:
@@ -266,54 +198,12 @@ def _message(links: list[PromotedLink], source: str, source_sha: str, to: str, e
     return "\n".join(lines) + "\n"
 
 
-def _dirty(reg: Registry, promotion: Promotion) -> list[str]:
-    """Files the promotion would touch that differ, in the work tree or index, from the branch tip."""
-    return [p.path for p in promotion.changes if not git.is_clean(reg.repo, p.path)]
+def replan(reg: Registry, promotion: Promotion) -> Promotion:
+    """The same promotion, planned again on the target branch as it is now."""
+    names, pin, message, verify = promotion.request
+    return plan(reg, list(names), promotion.to, promotion.source, pin, message, verify)
 
 
 def apply(reg: Registry, first: Promotion, sign: bool | None = None) -> PromotionResult:
     """Commit the plan ``first``; when the branch moved, plan again on its new tip."""
-    promotion = first
-    for attempt in range(ATTEMPTS):
-        if not promotion.changes:
-            return PromotionResult(promotion, None)
-        to = promotion.to
-        where = git.checked_out_branches(reg.repo).get(to)
-        checked_out = where is not None and not reg.bare and os.path.samefile(where, reg.root)
-        if where is not None and not checked_out:
-            raise RegistryError(
-                f"{to} is checked out in the work tree {where}; promote from there, "
-                "or check out another branch in it"
-            )
-        if checked_out:
-            dirty = _dirty(reg, promotion)
-            if dirty:
-                raise RegistryError(
-                    f"{', '.join(dirty)}: uncommitted changes on {to}, which is checked out; "
-                    "commit or stash them first"
-                )
-        files = {p.path: p.new for p in promotion.changes}
-        try:
-            commit = git.commit_files(
-                reg.repo, to, files, promotion.message, expect=promotion.base, create=False, sign=sign
-            )
-        except RefMoved:
-            # someone else promoted first: wait a little (so racing writers
-            # spread out), then plan again on the branch as it is now
-            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
-            names, pin, message, verify = promotion.request
-            promotion = plan(reg, list(names), to, promotion.source, pin, message, verify)
-            continue
-        if checked_out:
-            try:
-                git.update_worktree(reg.repo, files)
-            except GitError as e:
-                raise GitError(f"promoted to {to} (commit {commit[:12]}), but {e.message}") from None
-        return PromotionResult(promotion, commit, worktree_updated=checked_out)
-    lock = os.path.join(reg.repo.path, "refs", "heads", *first.to.split("/")) + ".lock"
-    if os.path.exists(lock):
-        raise GitError(
-            f"{lock} exists: another git process is updating {first.to}, or one crashed; "
-            "if none is running, remove the file and try again"
-        )
-    raise GitError(f"{first.to} kept moving while promoting ({ATTEMPTS} attempts); try again")
+    return stagecommit.apply(reg, first, lambda p: replan(reg, p), sign=sign)

@@ -8,7 +8,7 @@ from typing import Iterator
 
 from mr import git, linkfile
 from mr.config import CONFIG_FILE, Config, load_config
-from mr.errors import LinkFileError, MrError, RegistryError, RemoteError, UsageError
+from mr.errors import LinkFileError, LinkNotFound, RegistryError, RemoteError, UsageError
 from mr.model import LINK_SUFFIX, Link
 from mr.urls import redact
 
@@ -154,5 +154,5 @@ class Registry:
             data = self._read_head_or_worktree(rel)
             shown = rel
         if data is None:
-            raise MrError(f"{shown}: no such link")
+            raise LinkNotFound(f"{shown}: no such link")
         return linkfile.load_link(data, shown, name=rel[: -len(LINK_SUFFIX)])

@@ -8,13 +8,18 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import contextlib
 from typing import Callable, Iterator
 
 from mr.model import ERROR, OK, PIN, SKIPPED, WARNING, InitResult, Link, LinkEntry, Problem, ShowResult, VerifyReport
 from mr.urls import redact
+
+if TYPE_CHECKING:
+    from mr.lifecycle import RetireResult, Retirement, Rollback, RollbackResult
+    from mr.stagecommit import StageResult
+    from mr.stages import HistoryEntry, LinkHistory
 
 #: Version of the JSON documents ``mr show --json`` prints.
 JSON_VERSION = 1
@@ -283,25 +288,123 @@ def promotion_plan(plan: Any) -> None:
 
 
 def promotion_result(result: Any) -> None:
-    plan = result.promotion
+    plan = result.plan
+    _landed(result, f"Promoted {', '.join(p.name for p in plan.changes)}")
+
+
+def _landed(result: StageResult[Any], done: str) -> None:
+    """Where the commit of a promotion, rollback or retirement went: the stage, or a review branch."""
+    plan = result.plan
     if result.commit is None:
         if result.pushed_to:
-            echo(f"  pushed {plan.to} to {result.pushed_to}")
+            echo(f"  pushed {plan.stage} to {result.pushed_to}")
         return
-    names = ", ".join(p.name for p in plan.changes)
     if result.branch:
-        echo(f"Promoted {names} onto branch {result.branch} (from {plan.to} at {plan.base[:12]}): commit {result.commit[:12]}")
-        echo(f"  {plan.to} is unchanged; merge {result.branch} into it through review")
+        echo(f"{done} onto branch {result.branch} (from {plan.stage} at {plan.base[:12]}): commit {result.commit[:12]}")
+        echo(f"  {plan.stage} is unchanged; merge {result.branch} into it through review")
         if result.pushed_to:
             echo(f"  pushed {result.branch} to {result.pushed_to}")
         if result.review_url:
             echo(f"  open a merge request: {result.review_url}")
         return
-    echo(f"Promoted {names} to {plan.to}: commit {result.commit[:12]}")
+    where = "on" if plan.verb == "rollback" else "from" if plan.verb == "retire" else "to"
+    echo(f"{done} {where} {plan.stage}: commit {result.commit[:12]}")
     if result.worktree_updated:
-        echo(f"  {plan.to} is checked out: work tree and index updated")
+        echo(f"  {plan.stage} is checked out: work tree and index updated")
     if result.pushed_to:
-        echo(f"  pushed {plan.to} to {result.pushed_to}")
+        echo(f"  pushed {plan.stage} to {result.pushed_to}")
+
+
+def _result_json(result: StageResult[Any] | None, dry_run: bool) -> dict[str, Any]:
+    return {
+        "dry_run": dry_run,
+        "commit": result.commit if result else None,
+        "pushed_to": result.pushed_to if result else None,
+        "branch": result.branch if result else None,
+        "review_url": result.review_url if result else None,
+    }
+
+
+def rollback_plan(plan: Rollback) -> None:
+    if not plan.changes:
+        names = ", ".join(p.name for p in plan.links)
+        echo(f"Nothing to roll back: {names} already as it was then, on {plan.stage}")
+        return
+    echo(f"Roll back {', '.join(p.name for p in plan.changes)} on {plan.stage}:")
+    for p in plan.changes:
+        undone = f"undoes {len(p.undone)} change{'s' if len(p.undone) != 1 else ''}: " + ", ".join(
+            u[:12] for u in p.undone
+        )
+        at = f"{plan.stage} at {p.to_commit[:12]}" if p.to_commit else f"the start of {plan.stage}"
+        if p.removed:
+            echo(f"  {p.name}: removed, as {at} did not have it ({undone})")
+        else:
+            echo(f"  {p.name}: back to {at} ({undone})")
+    for p in plan.changes:
+        diff(p.diff(plan.stage))
+
+
+def rollback_result(result: RollbackResult) -> None:
+    plan = result.plan
+    _landed(result, f"Rolled back {', '.join(p.name for p in plan.changes)}")
+    removed = [p.name for p in plan.changes if p.removed]
+    if result.commit and removed:
+        echo(f"  removed {', '.join(removed)}: {plan.stage} did not have {'it' if len(removed) == 1 else 'them'} then")
+
+
+def rollback_json(plan: Rollback, result: RollbackResult | None, dry_run: bool = False) -> None:
+    print_json(
+        {
+            "version": JSON_VERSION,
+            "stage": plan.stage,
+            "base": plan.base,
+            **_result_json(result, dry_run),
+            "links": [
+                {
+                    "name": p.name,
+                    "changed": p.changed,
+                    "removed": p.removed,
+                    "to_commit": p.to_commit,
+                    "undone": list(p.undone),
+                    "rev": p.link.rev if p.link else None,
+                    "pinned_from": p.link.pinned_from if p.link else None,
+                    "sha": p.sha,
+                    "diff": p.diff(plan.stage),
+                }
+                for p in plan.links
+            ],
+        }
+    )
+
+
+def retirement_plan(plan: Retirement) -> None:
+    echo(f"Retire {', '.join(p.name for p in plan.changes)} from {plan.stage} (other stages keep theirs):")
+    for p in plan.changes:
+        diff(p.diff(plan.stage))
+
+
+def retirement_result(result: RetireResult) -> None:
+    _landed(result, f"Retired {', '.join(p.name for p in result.plan.changes)}")
+
+
+def retirement_json(plan: Retirement, result: RetireResult | None, dry_run: bool = False) -> None:
+    print_json(
+        {
+            "version": JSON_VERSION,
+            "stage": plan.stage,
+            "base": plan.base,
+            **_result_json(result, dry_run),
+            "links": [
+                {
+                    "name": p.name,
+                    "rev": p.link.rev if p.link else None,
+                    "pinned_from": p.link.pinned_from if p.link else None,
+                    "diff": p.diff(plan.stage),
+                }
+                for p in plan.links
+            ],
+        }
+    )
 
 
 def promotion_json(plan: Any, result: Any, dry_run: bool = False) -> None:
@@ -427,13 +530,13 @@ def _summary(link: Link) -> str:
     return f"{link.link_type} {link.path} in {where} at {rev_text(link) if not link.is_pinned else cell(link)}"
 
 
-def history(h: Any, as_json: bool) -> None:
+def history(h: LinkHistory, as_json: bool) -> None:
     import datetime as dt
 
     for p in h.problems:
         warn(str(p))
 
-    def when(e: Any) -> str:
+    def when(e: HistoryEntry) -> str:
         tz = dt.timezone(dt.timedelta(minutes=e.offset))
         return dt.datetime.fromtimestamp(e.time, tz).strftime("%Y-%m-%d %H:%M %z")
 
@@ -447,13 +550,17 @@ def history(h: Any, as_json: bool) -> None:
                     {
                         "stage": e.stage,
                         "commit": e.commit,
+                        "kind": e.kind,
                         "author": e.author,
                         "email": e.email,
                         "time": e.time,
+                        "rev_before": e.rev_before,
+                        "rev_after": e.rev_after,
                         "from": e.source,
                         "from_commit": e.source_commit,
                         "rev": e.rev,
                         "sha": e.sha,
+                        "rollback_to": e.rollback_to,
                     }
                     for e in h.history
                 ],
@@ -469,14 +576,24 @@ def history(h: Any, as_json: bool) -> None:
     table(["stage", "rev", "project", "path", "type"], rows, title=h.name if rich_wanted() else None)
     echo("")
     if not h.history:
-        echo("no promotions recorded")
+        echo("no changes recorded on any stage")
         return
-    echo("promotions:")
+    echo("history, newest first:")
     for e in h.history:
-        source = f" from {e.source}@{(e.source_commit or '')[:7]}" if e.source else ""
-        sha = f" ({e.sha[:7]})" if e.sha and e.sha not in ("unresolved", "-") else ""
-        echo(f"  {when(e)}  {e.stage:<12} {e.rev}{sha}{source}  by {e.author}  commit {e.commit[:7]}")
+        change = f"{_history_rev(e.rev_before)} -> {_history_rev(e.rev_after)}"
+        detail = ""
+        if e.kind == "promotion" and e.source:
+            detail = f"  from {e.source}@{(e.source_commit or '')[:7]}"
+        elif e.kind == "rollback" and e.rollback_to:
+            detail = f"  to {e.rollback_to[:7]}"
+        echo(f"  {when(e)}  {e.stage:<12} {e.kind:<14} {change}{detail}  by {e.author}  commit {e.commit[:7]}")
 
+
+def _history_rev(rev: str | None) -> str:
+    if rev is None:
+        return "(absent)"
+    name, at, sha = rev.rpartition("@")
+    return f"{name}@{sha[:7]}" if at and len(sha) == 40 else rev
 
 
 def outdated(report: Any, as_json: bool) -> None:

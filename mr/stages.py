@@ -3,9 +3,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mr import git
-from mr.errors import MrError, RegistryError
-from mr.model import LINK_SUFFIX, TRAILER_FROM, TRAILER_LINK, TRAILER_REV, Link, Problem
+from mr import git, linkfile
+from mr.errors import LinkFileError, LinkNotFound
+from mr.model import (
+    ACTION_RETIRE,
+    ACTION_ROLLBACK,
+    LINK_SUFFIX,
+    TRAILER_ACTION,
+    TRAILER_FROM,
+    TRAILER_LINK,
+    TRAILER_REV,
+    TRAILER_ROLLBACK_TO,
+    HistoryKind,
+    Link,
+    Problem,
+)
 from mr.registry import Registry, link_name
 
 #: Fields compared between stages, in the order they are shown.
@@ -95,16 +107,26 @@ def diff(reg: Registry, source: str, target: str) -> StageDiff:
 
 @dataclass(frozen=True)
 class HistoryEntry:
+    """A commit that changed a link on a stage branch."""
+
     stage: str
     commit: str
     author: str
     email: str
     time: int
     offset: int
-    source: str | None
-    source_commit: str | None
-    rev: str | None
-    sha: str | None
+    #: promotion, rollback, retirement (from the commit's trailers), or direct change (no trailers)
+    kind: HistoryKind
+    #: the link's rev before and after the commit, as ``rev_text`` gives it (None: absent)
+    rev_before: str | None
+    rev_after: str | None
+    #: a promotion: the stage and commit it came from, and the rev and commit its trailers record
+    source: str | None = None
+    source_commit: str | None = None
+    rev: str | None = None
+    sha: str | None = None
+    #: a rollback: the stage commit the link was put back to
+    rollback_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +134,7 @@ class LinkHistory:
     name: str
     #: the link on each stage (None where absent)
     stages: tuple[tuple[str, Link | None], ...]
+    #: every commit that changed the link on a stage branch, newest first
     history: tuple[HistoryEntry, ...]
     problems: tuple[Problem, ...] = ()
 
@@ -136,6 +159,8 @@ def promotions_of(message: str, name: str) -> list[tuple[str | None, str | None,
     found = []
     current: str | None = None
     for key, value in parse_trailers(message):
+        if key == TRAILER_ACTION:
+            return []  # a rollback or retirement, not a promotion
         if key == TRAILER_FROM:
             parts = value.split()
             source = parts[0] if parts else None
@@ -149,40 +174,108 @@ def promotions_of(message: str, name: str) -> list[tuple[str | None, str | None,
     return [(source, source_commit, rev, sha) for rev, sha in found]
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What a commit's trailers say it did to one link."""
+
+    kind: HistoryKind
+    source: str | None = None
+    source_commit: str | None = None
+    rev: str | None = None
+    sha: str | None = None
+    rollback_to: str | None = None
+
+
+def recorded(message: str, name: str) -> Recorded | None:
+    """What the trailers of ``message`` record for link ``name``; None when they do not name it."""
+    trailers = parse_trailers(message)
+    actions = [v for k, v in trailers if k == TRAILER_ACTION]
+    named = any(k == TRAILER_LINK and v == name for k, v in trailers)
+    if not named:
+        return None
+    if not actions:
+        found = promotions_of(message, name)
+        source, source_commit, rev, sha = found[-1] if found else (None, None, None, None)
+        return Recorded("promotion", source, source_commit, rev, sha)
+    if actions[0] == ACTION_RETIRE:
+        return Recorded("retirement")
+    if actions[0] == ACTION_ROLLBACK:
+        current = None
+        for key, value in trailers:
+            if key == TRAILER_LINK:
+                current = value
+            elif key == TRAILER_ROLLBACK_TO and current == name:
+                return Recorded("rollback", rollback_to=None if value == "-" else value)
+        return Recorded("rollback")
+    return None  # an action this version does not know: shown as what the file shows
+
+
+def rev_text(data: bytes | None, file: str) -> str | None:
+    """A link file's rev for history: ``main``, ``v1@<sha>`` for a pin, None when absent."""
+    if data is None:
+        return None
+    try:
+        link = linkfile.load_link(data, file)
+    except LinkFileError:
+        return "(unreadable)"
+    if link.is_pinned:
+        return f"{link.pinned_from}@{link.rev}"
+    if link.rev is None:
+        return "(default branch)" if link.project is not None else "(registry)"
+    return link.rev
+
+
 def history(reg: Registry, name: str) -> LinkHistory:
-    """The link on each stage, and every promotion of it recorded on the stage branches."""
+    """The link on each stage, and every commit that changed it on a stage branch, newest first."""
     name = link_name(name)
+    path = name + LINK_SUFFIX
     per_stage: list[tuple[str, Link | None]] = []
     problems: list[Problem] = []
-    entries: dict[str, HistoryEntry] = {}
+    tips: list[tuple[str, str]] = []
     for stage in reg.config.stages:
-        if git.branch_tip(reg.repo, stage) is None:
-            per_stage.append((stage, None))
-            continue
-        try:
-            per_stage.append((stage, reg.read_link(name, stage)))
-        except MrError as e:
-            per_stage.append((stage, None))
-            if "no such link" not in e.message:
-                problems.append(
-                    Problem(f"{stage}:{name}{LINK_SUFFIX}", getattr(e, "line", None), getattr(e, "detail", e.message))
-                )
-    # latest stage first: a promotion commit that later reached an earlier
-    # stage (a fast-forward back) still counts for the stage it was made on.
-    # Every parent is followed, so a promotion merged from a review branch
-    # counts too.
-    for stage in reversed(reg.config.stages):
         tip = git.branch_tip(reg.repo, stage)
         if tip is None:
+            per_stage.append((stage, None))
             continue
-        for c in git.log(reg.repo, tip, first_parent=False):
-            if c.sha in entries or TRAILER_LINK not in c.message:
-                continue
-            for source, source_commit, rev, sha in promotions_of(c.message, name):
-                entries[c.sha] = HistoryEntry(
-                    stage, c.sha, c.author, c.email, c.time, c.offset, source, source_commit, rev, sha
-                )
+        tips.append((stage, tip))
+        try:
+            per_stage.append((stage, reg.read_link(name, stage)))
+        except LinkNotFound:
+            per_stage.append((stage, None))
+        except LinkFileError as e:
+            per_stage.append((stage, None))
+            problems.append(Problem(e.file, e.line, e.detail))
+    order = {s: i for i, s in enumerate(reg.config.stages)}
+    keyed: list[tuple[tuple[int, int, int], HistoryEntry]] = []
+    # Every parent is followed, so changes merged from review branches count.
+    # A commit on several stage branches (a fast-forward back) counts for the
+    # latest stage that holds it.
+    for i, change in enumerate(git.path_changes(reg.repo, [t for _, t in tips], path)):
+        c = change.commit
+        stage = next(s for s, t in reversed(tips) if git.is_ancestor(reg.repo, c.sha, t))
+        # newest first; within one second (git's resolution), a later stage
+        # first (links flow that way), then the walk's order (children first)
+        key = (-c.commit_time, -order[stage], i)
+        what = recorded(c.message, name) or Recorded("direct change")
+        keyed.append((key,
+            HistoryEntry(
+                stage,
+                c.sha,
+                c.author,
+                c.email,
+                c.time,
+                c.offset,
+                what.kind,
+                rev_text(change.before, f"{c.sha[:12]}^:{path}"),
+                rev_text(change.after, f"{c.sha[:12]}:{path}"),
+                what.source,
+                what.source_commit,
+                what.rev,
+                what.sha,
+                what.rollback_to,
+            ),
+        ))
+    entries = [e for _, e in sorted(keyed, key=lambda k: k[0])]
     if all(link is None for _, link in per_stage) and not entries:
-        raise RegistryError(f"no link {name} on any stage ({', '.join(reg.config.stages)})")
-    ordered = tuple(sorted(entries.values(), key=lambda e: e.time, reverse=True))
-    return LinkHistory(name, tuple(per_stage), ordered, tuple(problems))
+        raise LinkNotFound(f"no link {name} on any stage ({', '.join(reg.config.stages)})")
+    return LinkHistory(name, tuple(per_stage), tuple(entries), tuple(problems))

@@ -175,3 +175,36 @@ def test_file_url_goes_through_the_cache(tmp_path: Path) -> None:
     project = Projects("/").open(f"file://{src}")
     assert project.remote and project.resolve("v1").sha == sha
     assert project.repo.path.rstrip("/").startswith(str(tmp_path / "cache"))
+
+
+def test_commit_files_deletes_paths_and_empty_folders(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "r", {"team/a.mlem": "a\n", "team/deep/b.mlem": "b\n", "c.mlem": "c\n"})
+    repo = git.open_exact(str(root))
+    assert repo is not None
+    tip = run_git(root, "rev-parse", "main")
+    sha = git.commit_files(
+        repo, "main", {"team/deep/b.mlem": None, "c.mlem": None, "new.mlem": b"n\n", "gone/never.mlem": None},
+        "delete", expect=tip, create=False,
+    )
+    assert run_git(root, "rev-parse", "main") == sha
+    files = run_git(root, "ls-tree", "-r", "--name-only", "main").split()
+    assert files == [".mlem.yaml", "models/rf.mlem", "new.mlem", "team/a.mlem"]  # team/deep went with its file
+    assert run_git(root, "ls-tree", "-d", "main", "team/deep") == ""
+    assert run_git(root, "show", "main:team/a.mlem") == "a"
+
+
+def test_path_changes_follow_every_parent(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "r", {"x.mlem": "1\n"})
+    first = run_git(root, "rev-parse", "HEAD")
+    commit(root, {"other.txt": "unrelated\n"}, "unrelated")
+    run_git(root, "checkout", "-q", "-b", "side")
+    side = commit(root, {"x.mlem": "2\n"}, "on a side branch")
+    run_git(root, "checkout", "-q", "main")
+    run_git(root, "merge", "-q", "--no-ff", "-m", "merge", "side")
+    repo = git.open_exact(str(root))
+    assert repo is not None
+    changes = list(git.path_changes(repo, [run_git(root, "rev-parse", "main")], "x.mlem"))
+    assert [(c.commit.sha, c.before, c.after) for c in changes] == [(side, b"1\n", b"2\n"), (first, None, b"1\n")]
+    assert changes[0].parent == run_git(root, "rev-parse", f"{side}^")
+    assert git.commit_of(repo, "main~1") == run_git(root, "rev-parse", "main~1")
+    assert git.commit_of(repo, "-rf") is None and git.commit_of(repo, "nope") is None

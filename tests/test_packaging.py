@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = [
     "share/man/man1/mr.1",
     "share/man/man1/mr-promote.1",
+    "share/man/man1/mr-rollback.1",
+    "share/man/man1/mr-retire.1",
     "share/bash-completion/completions/mr",
     "share/zsh/site-functions/_mr",
     "share/fish/vendor_completions.d/mr.fish",

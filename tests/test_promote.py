@@ -62,7 +62,7 @@ def test_promote_makes_one_commit_with_trailers(linked: Path, project: Path, mr)
 def test_from_defaults_to_previous_stage_and_stage_errors(linked: Path) -> None:
     api.promote(["a"], "staging")
     result = api.promote(["a"], "production")
-    assert result.promotion.source == "staging"
+    assert result.plan.source == "staging"
     with pytest.raises(UsageError, match="first stage"):
         api.plan_promotion(["a"], "dev")
     with pytest.raises(UsageError, match="not a stage"):

@@ -45,7 +45,7 @@ def test_an_edit_made_between_plan_and_commit_survives(linked: Path, tmp_path: P
     assert git(linked, "rev-parse", f"{result.commit}^") == theirs
     assert "# reviewed by ops\n" in git(linked, "show", "staging:a.mlem")
     assert git(linked, "show", "staging:b.mlem") == git(linked, "show", "dev:b.mlem")
-    assert result.promotion.base == theirs
+    assert result.plan.base == theirs
 
 
 def test_a_stale_plan_never_reverts_the_other_writer(linked: Path, tmp_path: Path) -> None:

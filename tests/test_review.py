@@ -65,7 +65,11 @@ def test_merged_review_branch_shows_in_history(linked: Path, project: Path) -> N
     git(linked, "merge", "-q", "--no-ff", "-m", "Merge review", result.branch)
     git(linked, "checkout", "-q", "dev")
     history = api.link_history("churn").history
-    assert [(e.stage, e.source) for e in history] == [("production", "staging"), ("staging", "dev")]
+    assert [(e.stage, e.kind, e.source) for e in history] == [
+        ("production", "promotion", "staging"),
+        ("staging", "promotion", "dev"),
+        ("dev", "direct change", None),
+    ]
     assert history[0].commit == result.commit
     assert api.verify(stage="production").ok
 

@@ -62,15 +62,31 @@ def test_diff(promoted: Path, project: Path, mr) -> None:  # type: ignore[no-unt
 def test_history(promoted: Path, project: Path, mr) -> None:  # type: ignore[no-untyped-def]
     h = api.link_history("a")
     assert [s for s, l in h.stages if l] == ["dev", "staging", "production"]
-    assert [(e.stage, e.source, e.rev) for e in h.history] == [("production", "staging", "main"), ("staging", "dev", "main")]
-    assert h.history[0].author == "Test User" and h.history[0].sha == git(project, "rev-parse", "HEAD")
+    sha = git(project, "rev-parse", "HEAD")
+    assert [(e.stage, e.kind, e.source, e.rev, e.rev_before, e.rev_after) for e in h.history] == [
+        ("production", "promotion", "staging", "main", None, f"main@{sha}"),
+        ("staging", "promotion", "dev", "main", None, "main"),
+        ("dev", "direct change", None, None, None, "main"),
+    ]
+    assert h.history[0].author == "Test User" and h.history[0].sha == sha
     assert h.history[0].commit == git(promoted, "rev-parse", "production")
+    assert h.history[2].commit == git(promoted, "rev-parse", "dev")
     r = mr("show", "a")
-    assert "promotions:" in r.out and "production" in r.out and "from staging@" in r.out
+    lines = r.out.splitlines()
+    start = lines.index("history, newest first:")
+    assert lines[start + 1].split()[3:] == [
+        "production", "promotion", "(absent)", "->", f"main@{sha[:7]}", "from", f"staging@{git(promoted, 'rev-parse', 'staging')[:7]}",
+        "by", "Test", "User", "commit", git(promoted, "rev-parse", "production")[:7],
+    ]
+    assert lines[start + 3].split()[3:7] == ["dev", "direct", "change", "(absent)"]
     data = json.loads(mr("show", "b", "--json").out)
-    assert data["stages"]["production"] is None and len(data["history"]) == 1
+    assert data["stages"]["production"] is None
+    assert [(e["stage"], e["kind"], e["rev_before"], e["rev_after"]) for e in data["history"]] == [
+        ("staging", "promotion", None, "v1"),
+        ("dev", "direct change", None, "v1"),
+    ]
     c = api.link_history("c")
-    assert c.history == ()
+    assert [(e.stage, e.kind) for e in c.history] == [("dev", "direct change")]
     with pytest.raises(RegistryError, match="no link nope on any stage"):
         api.link_history("nope")
 

@@ -1,0 +1,252 @@
+"""One commit on a stage branch: what promote, rollback and retire share.
+
+Each of them plans first (reads git, computes the new content of each file,
+changes nothing); the plan is then committed here: built in memory, moved
+onto the stage by compare-and-swap, rebuilt by planning again when another
+writer moved the branch first, the work tree updated when the stage is
+checked out, and pushed. ``--branch`` puts the same commit on a new branch
+from the stage's tip instead, for review.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import random
+import re
+import time
+from dataclasses import dataclass, replace
+from typing import Callable, Generic, Protocol, TypeVar
+
+from mr import git
+from mr.errors import GitError, MrError, RefMoved, RegistryError, UsageError
+from mr.registry import Registry
+
+#: How many times a commit is rebuilt when the branch moved under it.
+ATTEMPTS = 8
+
+#: Called just before the branch is moved, with the plan about to land. A seam
+#: for tests, which use it to make another writer win the race.
+before_swap: Callable[[object], None] | None = None
+
+
+class Changed(Protocol):
+    """One file a plan changes."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def changed(self) -> bool: ...
+
+    @property
+    def new(self) -> bytes | None: ...
+
+
+class StagePlan(Protocol):
+    """A planned commit on a stage."""
+
+    @property
+    def stage(self) -> str: ...
+
+    @property
+    def base(self) -> str: ...
+
+    @property
+    def message(self) -> str: ...
+
+    @property
+    def changes(self) -> tuple[Changed, ...]: ...
+
+    @property
+    def verb(self) -> str:
+        """``promote``, ``rollback`` or ``retire``: the review branch's first part."""
+        ...
+
+    @property
+    def done(self) -> str:
+        """What the stage is once the plan lands (``promoted``), for messages."""
+        ...
+
+
+P = TypeVar("P", bound=StagePlan)
+
+
+@dataclass(frozen=True)
+class StageResult(Generic[P]):
+    """What became of a plan."""
+
+    plan: P
+    #: the new commit (on the stage, or on ``branch``), None when there was nothing to change
+    commit: str | None
+    worktree_updated: bool = False
+    pushed_to: str | None = None
+    #: the review branch the commit was put on instead of the stage, if any
+    branch: str | None = None
+    #: where to open a merge request for that branch, when the remote is a known host
+    review_url: str | None = None
+
+
+def diff(stage: str, path: str, old: bytes | None, new: bytes | None) -> str:
+    """A unified diff of one file on ``stage`` (None: absent)."""
+    before = (old or b"").decode("utf-8", "replace").splitlines(keepends=True)
+    after = (new or b"").decode("utf-8", "replace").splitlines(keepends=True)
+    return "".join(
+        difflib.unified_diff(
+            before,
+            after,
+            fromfile=f"{stage}:{path}" if old is not None else "/dev/null",
+            tofile=f"{stage}:{path}" if new is not None else "/dev/null",
+        )
+    )
+
+
+def files(plan: StagePlan) -> dict[str, bytes | None]:
+    """Path -> new content (None: delete) of every file the plan changes."""
+    return {c.path: c.new for c in plan.changes}
+
+
+def review_branch_name(verb: str, stage: str, names: list[str]) -> str:
+    """``<verb>/<stage>/<link>+<link>``, made safe for git."""
+    joined = "+".join(n.replace("/", "-") for n in names) or "links"
+    raw = f"{verb}/{stage}/{joined}"
+    safe = re.sub(r"[^A-Za-z0-9._/+-]+", "-", raw)
+    safe = re.sub(r"\.{2,}|/\.|\.lock(?=/|$)|@\{", "-", safe)
+    safe = re.sub(r"/{2,}", "/", safe).strip("/.-")
+    return safe[:120].rstrip("/.-")
+
+
+def tip(reg: Registry, branch: str) -> str:
+    sha = git.branch_tip(reg.repo, branch)
+    if sha is None:
+        raise RegistryError(f"no branch {branch}; 'mr init' creates the branches of every stage in .mr.yaml")
+    return sha
+
+
+def check_stage(reg: Registry, stage: str) -> None:
+    stages = reg.config.stages
+    if stage not in stages:
+        raise UsageError(f"{stage} is not a stage (stages: {', '.join(stages)})")
+
+
+def apply_to_branch(
+    reg: Registry, plan: P, branch: str | None, force: bool = False, sign: bool | None = None
+) -> StageResult[P]:
+    """Put the plan's commit on a new branch from the stage's tip, for review; the stage stays."""
+    if not plan.changes:
+        return StageResult(plan, None)
+    name = branch or review_branch_name(plan.verb, plan.stage, [c.name for c in plan.changes])
+    if name in reg.config.stages or name == plan.stage:
+        raise UsageError(f"--branch {name}: that is a stage; a review branch must be a new branch")
+    checked_out = git.checked_out_branches(reg.repo)
+    if name in checked_out:
+        raise UsageError(f"--branch {name}: that branch is checked out in {checked_out[name]}")
+    commit = git.commit_on_new_branch(
+        reg.repo, name, plan.base, files(plan), plan.message, force=force, sign=sign
+    )
+    return StageResult(plan, commit, branch=name)
+
+
+def apply(reg: Registry, first: P, replan: Callable[[P], P], sign: bool | None = None) -> StageResult[P]:
+    """Commit the plan ``first``; when the branch moved, ``replan`` it on the new tip and try again."""
+    plan = first
+    stage = first.stage
+    for attempt in range(ATTEMPTS):
+        if not plan.changes:
+            return StageResult(plan, None)
+        where = git.checked_out_branches(reg.repo).get(stage)
+        checked_out = where is not None and not reg.bare and os.path.samefile(where, reg.root)
+        if where is not None and not checked_out:
+            raise RegistryError(
+                f"{stage} is checked out in the work tree {where}; run mr from there, "
+                "or check out another branch in it"
+            )
+        changed = files(plan)
+        if checked_out:
+            dirty = [p for p in changed if not git.is_clean(reg.repo, p)]
+            if dirty:
+                raise RegistryError(
+                    f"{', '.join(dirty)}: uncommitted changes on {stage}, which is checked out; "
+                    "commit or stash them first"
+                )
+        if before_swap is not None:
+            before_swap(plan)
+        try:
+            commit = git.commit_files(
+                reg.repo, stage, changed, plan.message, expect=plan.base, create=False, sign=sign
+            )
+        except RefMoved:
+            # someone else got there first: wait a little (so racing writers
+            # spread out), then plan again on the branch as it is now
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+            plan = replan(plan)
+            continue
+        if checked_out:
+            try:
+                git.update_worktree(reg.repo, changed)
+            except GitError as e:
+                raise GitError(f"{stage} is {plan.done} (commit {commit[:12]}), but {e.message}") from None
+        return StageResult(plan, commit, worktree_updated=checked_out)
+    lock = os.path.join(reg.repo.path, "refs", "heads", *stage.split("/")) + ".lock"
+    if os.path.exists(lock):
+        raise GitError(
+            f"{lock} exists: another git process is updating {stage}, or one crashed; "
+            "if none is running, remove the file and try again"
+        )
+    raise GitError(f"{stage} kept moving while committing ({ATTEMPTS} attempts); try again")
+
+
+def land(
+    reg: Registry,
+    plan: P,
+    replan: Callable[[P], P],
+    push: str | None = None,
+    branch: str | None = None,
+    force: bool = False,
+    sign: bool | None = None,
+) -> StageResult[P]:
+    """Commit ``plan`` onto its stage (or, with ``branch``, a review branch: ``""`` names it), then push.
+
+    ``sign`` signs the commit (None: when git would, by ``commit.gpgSign``).
+    """
+    from mr import transport
+
+    if branch is not None:
+        result = apply_to_branch(reg, plan, branch or None, force=force, sign=sign)
+    else:
+        result = apply(reg, plan, replan, sign=sign)
+    pushed = result.branch or result.plan.stage
+    if push is not None and (result.commit is not None or branch is None):
+        try:
+            url = transport.push(reg.repo.path, push, pushed)
+        except MrError as e:
+            done = f"commit {result.commit[:12]}" if result.commit else "nothing new"
+            raise type(e)(f"{pushed} is {plan.done} here ({done}) but not pushed: {e.message}") from None
+        remote = transport.push_url(reg.repo.path, push) or push
+        review = merge_request_url(remote, pushed, plan.stage) if result.branch else None
+        result = replace(result, pushed_to=url, review_url=review)
+    return result
+
+
+def merge_request_url(remote_url: str, branch: str, target: str) -> str | None:
+    """Where GitHub or GitLab opens a merge request from ``branch`` into ``target``."""
+    from urllib.parse import quote
+
+    from mr.urls import strip_credentials
+
+    url = strip_credentials(remote_url)
+    m = re.match(r"^(?:https?://|ssh://(?:[^@/]+@)?|git@)(?P<host>[^/:]+)(?::\d+)?[:/](?P<path>.+?)(?:\.git)?/?$", url)
+    if not m:
+        return None
+    host, path = m.group("host"), m.group("path")
+    if host == "github.com" or host.startswith("github."):
+        return f"https://{host}/{path}/compare/{quote(target)}...{quote(branch, safe='/')}?expand=1"
+    if "gitlab" in host:
+        return (
+            f"https://{host}/{path}/-/merge_requests/new?"
+            f"merge_request%5Bsource_branch%5D={quote(branch, safe='')}"
+            f"&merge_request%5Btarget_branch%5D={quote(target, safe='')}"
+        )
+    return None
