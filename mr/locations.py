@@ -58,10 +58,6 @@ class Location:
     url_rev: tuple[str, ...] = ()
     remote: bool = True
 
-    def path(self, inner: str) -> str:
-        """A project-relative path as a repository path."""
-        return posixpath.join(self.subdir, inner) if self.subdir else inner
-
 
 class NotGitProject(ProjectNotFound):
     """A project location git cannot fetch (``s3://``, ``gs://``, a plain file URL...)."""

@@ -196,3 +196,86 @@ def test_two_projects_in_one_repository_fetch_it_once(
     report = api.verify()
     assert report.ok and len(report.checks) == 2
     assert calls == [f"https://github.com/acme/{hosted}"]
+
+
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        # local paths are the folder as written, for mr.projects to find the repository of
+        ("../models", Location("../models", "", remote=False)),
+        ("/srv/models/ml", Location("/srv/models/ml", "", remote=False)),
+        # too short to name a repository on a hosting site: a plain git remote
+        ("https://github.com/acme", Location("https://github.com/acme", "")),
+        ("https://gitlab.com/acme", Location("https://gitlab.com/acme", "")),
+        ("https://gitlab.com/acme/-/tree/main", Location("https://gitlab.com/acme/-/tree/main", "")),
+        ("https://gitlab.com/acme/mono", Location("https://gitlab.com/acme/mono", "")),
+        ("https://gitlab.com/acme/churn-model.git", Location("https://gitlab.com/acme/churn-model", "")),
+        ("https://gitlab.com/a/b/c/mono/-/tree/v1", Location("https://gitlab.com/a/b/c/mono", "", ("v1",))),
+        ("https://bitbucket.org/acme", Location("https://bitbucket.org/acme", "")),
+        # a query or a fragment: not a web page of the repository, leave it to git
+        ("https://github.com/acme/mono/ml?x=1", Location("https://github.com/acme/mono/ml?x=1", "")),
+        ("https://github.com/acme/mono/ml#top", Location("https://github.com/acme/mono/ml#top", "")),
+        # a '://' later in the URL does not change the scheme
+        ("https://github.com/acme/mono/ml/x://y", Location("https://github.com/acme/mono", "ml/x:/y")),
+        ("HTTPS://github.com/acme/churn-model.git", Location("https://github.com/acme/churn-model", "")),
+        ("http://github.com/acme/churn-model.git/ml", Location("http://github.com/acme/churn-model", "ml")),
+        ("https://github.com/acme/mono/./ml/.", Location("https://github.com/acme/mono", "ml")),
+        ("https://github.com/acme/mono/.", Location("https://github.com/acme/mono", "")),
+        ("https://github.com/acme/mono/ml/../svc", Location("https://github.com/acme/mono", "svc")),
+    ],
+)
+def test_parse_edges(spec: str, expected: Location) -> None:
+    assert locations.parse(spec) == expected
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        (
+            "https://bob:s3cret@github.com/acme/mono/tree",
+            "project https://bob:***@github.com/acme/mono/tree: /tree/ must be followed by a rev",
+        ),
+        (
+            "https://bitbucket.org/acme/mono/src",
+            "project https://bitbucket.org/acme/mono/src: /src/ must be followed by a rev",
+        ),
+        (
+            "https://gitlab.com/acme/mono/-/blob/main/x",
+            "project https://gitlab.com/acme/mono/-/blob/main/x: only /-/tree/REV[/SUBDIR] URLs name a GitLab folder",
+        ),
+        (
+            "https://gitlab.com/acme/mono/-/tree",
+            "project https://gitlab.com/acme/mono/-/tree: only /-/tree/REV[/SUBDIR] URLs name a GitLab folder",
+        ),
+        ("https://github.com/acme/mono/..", "project https://github.com/acme/mono/..: the folder leaves the repository"),
+        (
+            "https://github.com/acme/mono/ml/../..",
+            "project https://github.com/acme/mono/ml/../..: the folder leaves the repository",
+        ),
+        (
+            "s3://key:secret@bucket/p",
+            "project s3://key:***@bucket/p: mr follows links into git projects only "
+            "(s3:// is not a git URL; MLEM objects kept elsewhere are not supported)",
+        ),
+    ],
+)
+def test_refusals_say_exactly_why(spec: str, message: str) -> None:
+    with pytest.raises(ProjectNotFound) as e:
+        locations.parse(spec)
+    assert e.value.message == message
+
+
+def test_a_declared_host_of_an_unknown_kind_is_ignored() -> None:
+    spec = "https://git.corp.example/acme/mono/ml"
+    assert locations.parse(spec, {"git.corp.example": "sourcehut"}) == Location(spec, "")
+    assert locations.parse(spec, {"GIT.corp.example": "github"}) == Location("https://git.corp.example/acme/mono", "ml")
+
+
+def test_split_rev_subfolders_are_normalised_and_checked() -> None:
+    refs = ["main"]
+    assert locations.split_rev("s", ("main", ".", "ml", "."), refs) == ("main", "ml")
+    assert locations.split_rev("s", ("main", "."), refs) == ("main", "")
+    with pytest.raises(ProjectNotFound, match="^project s: the folder leaves the repository$"):
+        locations.split_rev("s", ("main", "..", "x"), refs)
+    with pytest.raises(ProjectNotFound, match="^project t: the folder leaves the repository$"):
+        locations.split_rev("t", ("nope", ".."), refs)

@@ -1,0 +1,190 @@
+"""Mutation testing of the modules whose rules users depend on, with mutmut.
+
+    python benchmarks/mutation.py                  # every scoped module (tens of minutes)
+    python benchmarks/mutation.py locations urls   # some of them
+    python benchmarks/mutation.py --check          # only: is the equivalent-mutant list current? (seconds)
+
+Each module is mutated in a copy of the files git tracks (nothing here is
+touched), against the tests that exercise it. The report gives, per module,
+the mutants made, killed and survived, and the score: killed / (made -
+equivalent). Every survivor not listed in ``mutation-equivalent.txt`` is
+printed with its diff: kill it with a test that checks a value, or list it
+there with one line saying why it cannot change behaviour.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+EQUIVALENT = HERE / "mutation-equivalent.txt"
+
+#: module -> the test files that exercise it (run for each of its mutants)
+MODULES: dict[str, list[str]] = {
+    "locations": ["tests/test_locations.py"],
+    "urls": ["tests/test_git.py", "tests/test_verify.py"],
+    "checks": ["tests/test_verify.py"],
+    "config": ["tests/test_init.py", "tests/test_verify.py"],
+    "linkfile": ["tests/test_linkfile.py", "tests/test_linkfile_fastpath.py"],
+    "promotion": ["tests/test_promote.py", "tests/test_promote_race.py"],
+    "stagecommit": ["tests/test_promote.py", "tests/test_promote_race.py", "tests/test_lifecycle.py"],
+}
+TARGET = 0.90
+
+
+@dataclass(frozen=True)
+class Equivalent:
+    """A survivor that cannot change behaviour: its id, the source line it mutates, and why."""
+
+    mutant: str
+    line: str
+    why: str
+
+
+def read_equivalents(path: Path = EQUIVALENT) -> list[Equivalent]:
+    """``MUTANT-ID | original source line | why`` per line; ``#`` starts a comment."""
+    out = []
+    if not path.exists():
+        return out
+    for n, raw in enumerate(path.read_text().splitlines(), 1):
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        parts = [p.strip() for p in raw.split(" | ")]
+        if len(parts) != 3 or not all(parts):
+            raise SystemExit(f"{path}:{n}: expected 'MUTANT-ID | original line | why'")
+        out.append(Equivalent(*parts))
+    return out
+
+
+def stale_equivalents(entries: list[Equivalent], root: Path = ROOT) -> list[str]:
+    """Entries whose module or source line no longer exists: the code moved on, look again."""
+    problems = []
+    for e in entries:
+        m = re.match(r"mr\.(\w+)\.", e.mutant)
+        module = root / "mr" / f"{m.group(1)}.py" if m else None
+        if module is None or not module.exists():
+            problems.append(f"{e.mutant}: no such module")
+            continue
+        lines = {ln.strip() for ln in module.read_text().splitlines()}
+        if e.line not in lines:
+            problems.append(f"{e.mutant}: the line {e.line!r} is no longer in {module.relative_to(root)}")
+    return problems
+
+
+def copy_tree(dest: Path) -> None:
+    """The files git tracks (and untracked, unignored ones), as they are in the work tree."""
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, capture_output=True, check=True,
+    ).stdout.split(b"\0")
+    for raw in files:
+        if not raw:
+            continue
+        rel = raw.decode()
+        src = ROOT / rel
+        if not src.is_file() or src.is_symlink():
+            continue
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, target)
+
+
+def run_module(module: str, children: int) -> dict[str, str]:
+    """mutant id -> status (killed, survived, no tests, timeout, ...) for one module."""
+    with tempfile.TemporaryDirectory(prefix=f"mr-mutation-{module}-") as tmp:
+        work = Path(tmp)
+        copy_tree(work)
+        cfg = work / "setup.cfg"
+        tests = "\n    ".join(MODULES[module])
+        cfg.write_text(
+            cfg.read_text()
+            + f"\n[mutmut]\nsource_paths = mr/{module}.py\nalso_copy =\n    mr/\n"
+            f"pytest_add_cli_args_test_selection =\n    {tests}\n"
+        )
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+        run = subprocess.run(
+            [sys.executable, "-m", "mutmut", "run", "--max-children", str(children)],
+            cwd=work, env=env, capture_output=True, text=True,
+        )
+        if run.returncode != 0:
+            tail = (run.stdout + run.stderr)[-2000:]
+            raise SystemExit(f"mutmut failed on {module}:\n{tail}")
+        results = subprocess.run(
+            [sys.executable, "-m", "mutmut", "results", "--all", "true"],
+            cwd=work, env=env, capture_output=True, text=True, check=True,
+        ).stdout
+        statuses = {}
+        for line in results.splitlines():
+            m = re.match(r"\s*(mr\.\S+): (.+)$", line)
+            if m:
+                statuses[m.group(1)] = m.group(2).strip()
+        diffs = {}
+        for mutant, status in statuses.items():
+            if status == "survived":
+                shown = subprocess.run(
+                    [sys.executable, "-m", "mutmut", "show", mutant], cwd=work, env=env, capture_output=True, text=True
+                ).stdout
+                diffs[mutant] = "\n".join(
+                    ln for ln in shown.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))
+                )
+        SHOWN.update(diffs)
+        return statuses
+
+
+SHOWN: dict[str, str] = {}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("modules", nargs="*", help=f"modules to mutate (default: {', '.join(MODULES)})")
+    parser.add_argument("--check", action="store_true", help="only check that the equivalent-mutant list is current")
+    parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args()
+    equivalents = read_equivalents()
+    stale = stale_equivalents(equivalents)
+    if args.check or stale:
+        for problem in stale:
+            print(f"{EQUIVALENT.name}: stale: {problem}")
+        print(f"{len(equivalents)} equivalent mutants listed, {len(stale)} stale")
+        return 1 if stale else 0
+    modules = args.modules or list(MODULES)
+    unknown = [m for m in modules if m not in MODULES]
+    if unknown:
+        parser.error(f"not a scoped module: {', '.join(unknown)} (scoped: {', '.join(MODULES)})")
+    listed = {e.mutant for e in equivalents}
+    rows = []
+    failed = False
+    started = time.monotonic()
+    for module in modules:
+        t0 = time.monotonic()
+        statuses = run_module(module, args.max_children)
+        made = len(statuses)
+        killed = sum(1 for s in statuses.values() if s in ("killed", "timeout", "segfault"))
+        equivalent = sum(1 for m, s in statuses.items() if m in listed and s == "survived")
+        survivors = sorted(m for m, s in statuses.items() if s != "killed" and m not in listed
+                           and s not in ("timeout", "segfault"))
+        score = killed / (made - equivalent) if made - equivalent else 1.0
+        failed |= score < TARGET
+        rows.append((module, made, killed, equivalent, len(survivors), score, time.monotonic() - t0))
+        for mutant in survivors:
+            print(f"survivor ({statuses[mutant]}): {mutant}\n{SHOWN.get(mutant, '')}\n")
+    print("| module | mutants | killed | equivalent | survived | score | seconds |")
+    print("|---|---|---|---|---|---|---|")
+    for module, made, killed, equivalent, survived, score, secs in rows:
+        print(f"| {module} | {made} | {killed} | {equivalent} | {survived} | {score:.1%} | {secs:.0f} |")
+    total = sum(r[1] for r in rows)
+    print(f"{total} mutants in {time.monotonic() - started:.0f} s; target {TARGET:.0%} per module")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
