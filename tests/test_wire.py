@@ -1,0 +1,248 @@
+"""mr honours git's own transport configuration, against real servers on 127.0.0.1.
+
+Every fetch, push and listing goes through the ``git`` executable, so what a
+user configured for git (ssh config and known_hosts, credential helpers,
+askpass, extra headers, CA bundles, proxies, insteadOf) must apply to mr as it
+applies to ``git ls-remote`` in the same environment. The servers are in
+``tests/servers.py``; none of this touches the internet.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from mr import api
+from mr.paths import cache_path
+from tests.conftest import GitDaemon
+from tests.helpers import MODEL, commit, git, make_project
+from tests.servers import GitHTTPServer, SSHServer, Trickler
+
+LINK = "link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {project}\nrev: {rev}\n"
+
+
+@pytest.fixture(autouse=True)
+def no_ambient_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing from the machine's own environment steers the wire: no proxy, agent or askpass."""
+    for var in (
+        "http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+        "NO_PROXY", "SSH_AUTH_SOCK", "SSH_AGENT_PID", "SSH_ASKPASS", "DISPLAY", "SSL_CERT_FILE", "SSL_CERT_DIR",
+        "CURL_CA_BUNDLE",
+    ):
+        monkeypatch.delenv(var, raising=False)
+
+
+def add_config(home: Path, text: str) -> None:
+    with open(home / ".gitconfig", "a") as f:
+        f.write(text)
+
+
+def git_config(home: Path, key: str, value: str) -> None:
+    subprocess.run(["git", "config", "--file", str(home / ".gitconfig"), "--add", key, value], check=True)
+
+
+def write_link(registry: Path, name: str, project: str, rev: str = "main") -> Path:
+    path = registry / f"{name}.mlem"
+    path.write_text(LINK.format(project=project, rev=rev))
+    return path
+
+
+def ls_remote(url: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``git ls-remote URL`` as a user would run it here, without a terminal."""
+    return subprocess.run(
+        ["git", "ls-remote", url],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
+        start_new_session=True,
+    )
+
+
+def cache_dir() -> Path:
+    return Path(os.environ["MR_CACHE_DIR"])
+
+
+def cache_entries() -> list[str]:
+    root = cache_dir()
+    if not root.exists():
+        return []
+    found = []
+    for dirpath, dirnames, _ in os.walk(root):
+        for d in dirnames:
+            if (Path(dirpath) / d / "objects").is_dir():
+                found.append(d)
+    return sorted(found)
+
+
+def leftovers() -> list[str]:
+    return sorted(str(p) for p in cache_dir().rglob("*.tmp-*")) if cache_dir().exists() else []
+
+
+def tree_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def assert_verified(mr, links: int, *args: str) -> None:  # type: ignore[no-untyped-def]
+    r = mr("verify", *args)
+    assert (r.code, r.out.strip()) == (0, f"ok: {links} link{'s' if links != 1 else ''} checked, 0 failed"), r.out + r.err
+
+
+def one_line(text: str) -> str:
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+# --------------------------------------------------------------------------- SSH
+
+
+class SSHClient:
+    """ssh configured the way users do it: an ssh_config, a known_hosts file, a key; no agent."""
+
+    def __init__(self, server: SSHServer, folder: Path, home: Path) -> None:
+        self.server = server
+        self.folder = folder
+        self.home = home
+        self.known_hosts = folder / "known_hosts"
+        self.config = folder / "ssh_config"
+        self.known_hosts.write_text("")
+        self.config.write_text(
+            "Host wire-alias\n"
+            "    HostName 127.0.0.1\n"
+            f"    Port {server.port}\n"
+            f"    User {server.user}\n"
+            f"    IdentityFile {server.client_key}\n"
+            "Host *\n"
+            "    IdentitiesOnly yes\n"
+            "    ConnectTimeout 10\n"
+        )
+
+    def command(self, with_key: bool = True) -> str:
+        cmd = (
+            f"ssh -F {self.config} -o UserKnownHostsFile={self.known_hosts} "
+            "-o GlobalKnownHostsFile=/dev/null -o IdentitiesOnly=yes"
+        )
+        return f"{cmd} -i {self.server.client_key}" if with_key else cmd
+
+    def use(self, with_key: bool = True) -> None:
+        """Put this ssh command in the user's git config (core.sshCommand)."""
+        git_config(self.home, "core.sshCommand", self.command(with_key))
+
+    def trust(self, key: Path | None = None) -> None:
+        self.known_hosts.write_text(self.server.known_hosts_line(key))
+
+
+@pytest.fixture
+def ssh(sshd: SSHServer, tmp_path: Path, isolated_git: Path) -> SSHClient:
+    folder = tmp_path / "ssh-client"
+    folder.mkdir()
+    return SSHClient(sshd, folder, isolated_git)
+
+
+@pytest.fixture
+def ssh_project(tmp_path: Path) -> Path:
+    return make_project(tmp_path / "over-ssh")
+
+
+def test_ssh_trusted_host_key_link_and_verify(registry: Path, ssh: SSHClient, ssh_project: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    ssh.use()
+    ssh.trust()
+    url = ssh.server.url(ssh_project)
+    assert ls_remote(url).returncode == 0
+    r = mr("link", "--sp", url, "models/rf", "rf")
+    assert r.code == 0, r.err
+    assert f"project: {url}\n" in (registry / "rf.mlem").read_text()
+    assert_verified(mr, 1)
+
+
+def test_ssh_unknown_host_key_is_refused_and_nothing_cached(registry: Path, ssh: SSHClient, ssh_project: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    ssh.use()  # known_hosts is empty
+    url = ssh.server.url(ssh_project)
+    theirs = ls_remote(url)
+    assert theirs.returncode != 0 and "Host key verification failed" in theirs.stderr
+    r = mr("link", "--sp", url, "models/rf", "rf")
+    assert r.code == 1
+    line = one_line(r.err)
+    assert "host key is not trusted" in line and "known_hosts" in line
+    assert "Traceback" not in r.err
+    assert not (registry / "rf.mlem").exists()
+    assert cache_entries() == [] and leftovers() == []
+    assert ssh.known_hosts.read_text() == ""  # mr never trusts a key on the user's behalf
+
+
+def test_ssh_changed_host_key_is_refused(registry: Path, ssh: SSHClient, ssh_project: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    ssh.use()
+    ssh.trust(ssh.server.other_key)  # someone else's key for this host and port
+    url = ssh.server.url(ssh_project)
+    theirs = ls_remote(url)
+    assert theirs.returncode != 0 and "REMOTE HOST IDENTIFICATION HAS CHANGED" in theirs.stderr
+    write_link(registry, "rf", url)
+    r = mr("verify")
+    assert r.code == 1
+    assert "host key has changed" in r.out
+    assert cache_entries() == []
+
+
+def test_ssh_push_to_unknown_host_is_refused_and_remote_unchanged(
+    registry: Path, ssh: SSHClient, project: Path, tmp_path: Path, mr  # type: ignore[no-untyped-def]
+) -> None:
+    api.link("models/rf", source_project=str(project), target="a")
+    git(registry, "add", "-A")
+    git(registry, "commit", "-qm", "link a")
+    remote = tmp_path / "registry-remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(registry, "push", "-q", str(remote), "dev", "staging", "production")
+    before = git(remote, "rev-parse", "staging")
+    git(registry, "remote", "add", "origin", ssh.server.url(remote))
+    ssh.use()  # the host key is not in known_hosts
+    r = mr("promote", "a", "--to", "staging", "--push", "origin", "--yes")
+    assert r.code == 1
+    assert "host key is not trusted" in r.err and "but not pushed" in r.err
+    assert "Traceback" not in r.err
+    assert git(remote, "rev-parse", "staging") == before
+    # with the key trusted, the same push goes through
+    ssh.trust()
+    r = subprocess.run(["git", "push", "-q", "origin", "staging"], cwd=registry, capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, start_new_session=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert git(remote, "rev-parse", "staging") == git(registry, "rev-parse", "staging") != before
+
+
+def test_ssh_config_host_alias_with_user_port_and_identity_file(
+    registry: Path, ssh: SSHClient, ssh_project: Path, mr  # type: ignore[no-untyped-def]
+) -> None:
+    ssh.use(with_key=False)  # the key, the user and the port come from the alias in the -F file
+    ssh.trust()
+    url = f"wire-alias:{ssh_project}"
+    assert ls_remote(url).returncode == 0
+    r = mr("link", "--sp", url, "models/rf", "rf")
+    assert r.code == 0, r.err
+    assert f"project: {url}\n" in (registry / "rf.mlem").read_text()
+    assert_verified(mr, 1)
+
+
+def test_ssh_key_file_without_agent_via_git_ssh_command(
+    registry: Path, ssh: SSHClient, ssh_project: Path, monkeypatch: pytest.MonkeyPatch, mr  # type: ignore[no-untyped-def]
+) -> None:
+    assert "SSH_AUTH_SOCK" not in os.environ
+    ssh.trust()
+    url = ssh.server.url(ssh_project)
+    # no key: refused, as git is
+    monkeypatch.setenv("GIT_SSH_COMMAND", ssh.command(with_key=False).replace(f"-F {ssh.config}", "-F /dev/null"))
+    assert ls_remote(url).returncode != 0
+    r = mr("link", "--sp", url, "models/rf", "rf")
+    assert r.code == 1 and "authentication failed" in one_line(r.err)
+    # the key file named on GIT_SSH_COMMAND: works
+    monkeypatch.setenv("GIT_SSH_COMMAND", ssh.command(with_key=True).replace(f"-F {ssh.config}", "-F /dev/null"))
+    r = mr("link", "--sp", url, "models/rf", "rf")
+    assert r.code == 0, r.err
+    assert_verified(mr, 1)
