@@ -246,3 +246,214 @@ def test_ssh_key_file_without_agent_via_git_ssh_command(
     r = mr("link", "--sp", url, "models/rf", "rf")
     assert r.code == 0, r.err
     assert_verified(mr, 1)
+
+
+# --------------------------------------------------------------------------- HTTP(S)
+
+
+@pytest.fixture
+def served_http(wire_root: Path, tmp_path: Path) -> tuple[Path, str]:
+    """A model project in the folder the HTTP servers serve: (its path, its name there)."""
+    name = f"{tmp_path.name}"
+    return make_project(wire_root / name), name
+
+
+def test_http_credential_helper_store(
+    registry: Path, isolated_git: Path, http_auth_server: GitHTTPServer, served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+) -> None:
+    _, name = served_http
+    url = http_auth_server.url(name)
+    store = isolated_git / "credentials"
+    store.write_text(f"http://alice:wonderland-42@127.0.0.1:{http_auth_server.port}\n")
+    # no credentials anywhere: refused, as git is
+    r = mr("link", "--sp", url, "models/rf", "rf")
+    assert r.code == 1 and "authentication failed" in one_line(r.err)
+    git_config(isolated_git, "credential.helper", f"store --file={store}")
+    assert ls_remote(url).returncode == 0
+    r = mr("link", "--sp", url, "models/rf", "rf")
+    assert r.code == 0, r.err
+    assert_verified(mr, 1)
+
+
+def test_http_wrong_stored_password_is_rejected_and_forgotten(
+    registry: Path, isolated_git: Path, http_auth_server: GitHTTPServer, served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+) -> None:
+    _, name = served_http
+    url = http_auth_server.url(name)
+    store = isolated_git / "credentials"
+    bad = f"http://alice:not-the-password@127.0.0.1:{http_auth_server.port}\n"
+    kept = "https://bob:other@git.example.com\n"
+    store.write_text(bad + kept)
+    git_config(isolated_git, "credential.helper", f"store --file={store}")
+    write_link(registry, "rf", url)
+    r = mr("verify")
+    assert r.code == 1
+    assert f"rf.mlem:4: error: cannot check: cannot fetch {url}: authentication failed" in r.out
+    assert "not-the-password" not in r.out + r.err
+    # git's `credential reject` removed the bad entry, and only it
+    assert store.read_text() == kept
+
+
+@pytest.mark.parametrize("how", ["GIT_ASKPASS", "core.askPass"])
+def test_http_askpass_program(
+    how: str, registry: Path, isolated_git: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    http_auth_server: GitHTTPServer, served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+) -> None:
+    _, name = served_http
+    url = http_auth_server.url(name)
+    asked = tmp_path / "asked"
+    script = tmp_path / "askpass.sh"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$1" >> {asked}\n'
+        'case "$1" in Username*) echo alice ;; Password*) echo wonderland-42 ;; esac\n'
+    )
+    script.chmod(0o755)
+    if how == "GIT_ASKPASS":
+        monkeypatch.setenv("GIT_ASKPASS", str(script))
+    else:
+        git_config(isolated_git, "core.askPass", str(script))
+    r = mr("link", "--sp", url, "models/rf", "rf")
+    assert r.code == 0, r.err
+    prompts = asked.read_text()
+    assert "Username for 'http://127.0.0.1:" in prompts and "Password for 'http://alice@127.0.0.1:" in prompts
+    assert_verified(mr, 1)
+
+
+@pytest.mark.parametrize("scoped", [False, True], ids=["http.extraHeader", "http.<url>.extraHeader"])
+def test_http_extra_header(
+    scoped: bool, registry: Path, isolated_git: Path, http_header_server: GitHTTPServer,
+    served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+) -> None:
+    _, name = served_http
+    url = http_header_server.url(name)
+    write_link(registry, "rf", url)
+    # without the header: refused, as git is
+    assert ls_remote(url).returncode != 0
+    r = mr("verify")
+    assert r.code == 1 and "authentication failed" in r.out
+    key = f"http.{http_header_server.base}.extraHeader" if scoped else "http.extraHeader"
+    git_config(isolated_git, key, "X-Mr-Token: sesame")
+    assert ls_remote(url).returncode == 0
+    assert_verified(mr, 1)
+    if scoped:
+        # scoped to another URL, the header is not sent
+        text = (isolated_git / ".gitconfig").read_text().replace(http_header_server.base, "http://127.0.0.2:1/")
+        (isolated_git / ".gitconfig").write_text(text)
+        shutil_rmtree(cache_dir())
+        r = mr("verify")
+        assert r.code == 1 and "authentication failed" in r.out
+
+
+def shutil_rmtree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_https_self_signed_ca(
+    registry: Path, isolated_git: Path, monkeypatch: pytest.MonkeyPatch, https_server: GitHTTPServer,
+    served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+) -> None:
+    _, name = served_http
+    url = https_server.url(name)
+    assert url.startswith("https://127.0.0.1:")
+    # untrusted: one line naming the certificate and the setting that fixes it
+    theirs = ls_remote(url)
+    assert theirs.returncode != 0 and "certificate" in theirs.stderr
+    r = mr("link", "--sp", url, "models/rf", "rf")
+    assert r.code == 1
+    line = one_line(r.err)
+    assert "TLS certificate is not trusted" in line and "http.sslCAInfo" in line
+    assert cache_entries() == []
+    # GIT_SSL_CAINFO
+    monkeypatch.setenv("GIT_SSL_CAINFO", str(https_server.ca_file))
+    r = mr("link", "--sp", url, "models/rf", "rf")
+    assert r.code == 0, r.err
+    assert_verified(mr, 1)
+    monkeypatch.delenv("GIT_SSL_CAINFO")
+    shutil_rmtree(cache_dir())
+    assert mr("verify").code == 1
+    # http.sslCAInfo
+    git_config(isolated_git, "http.sslCAInfo", str(https_server.ca_file))
+    assert_verified(mr, 1)
+
+
+def test_https_ssl_verify_false(
+    registry: Path, isolated_git: Path, https_server: GitHTTPServer, served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+) -> None:
+    _, name = served_http
+    url = https_server.url(name)
+    write_link(registry, "rf", url)
+    r = mr("verify")
+    assert r.code == 1 and "TLS certificate is not trusted" in r.out
+    git_config(isolated_git, f"http.{https_server.base}.sslVerify", "false")
+    assert ls_remote(url).returncode == 0
+    assert_verified(mr, 1)
+
+
+@pytest.mark.parametrize("how", ["http.proxy", "http_proxy"])
+def test_http_proxy(
+    how: str, registry: Path, isolated_git: Path, monkeypatch: pytest.MonkeyPatch, http_proxy: GitHTTPServer,
+    served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+) -> None:
+    _, name = served_http
+    url = http_proxy.url(name)
+    assert url.startswith("http://git.internal.invalid/")
+    write_link(registry, "rf", url)
+    # without the proxy the host does not resolve
+    assert ls_remote(url).returncode != 0
+    r = mr("verify")
+    assert r.code == 1 and "the host name does not resolve" in r.out and "http.proxy" in r.out
+    requests = http_proxy.counters.requests
+    proxy = f"http://127.0.0.1:{http_proxy.port}"
+    if how == "http.proxy":
+        git_config(isolated_git, "http.proxy", proxy)
+    else:
+        monkeypatch.setenv("http_proxy", proxy)
+    assert ls_remote(url).returncode == 0
+    assert_verified(mr, 1)
+    assert http_proxy.counters.requests > requests + 1
+    assert any(p.startswith(f"http://git.internal.invalid/{name}/") for p in http_proxy.counters.paths)
+
+
+def test_url_insteadof_maps_a_hosting_url_onto_the_local_server(
+    registry: Path, isolated_git: Path, http_server: GitHTTPServer, wire_root: Path, tmp_path: Path, mr  # type: ignore[no-untyped-def]
+) -> None:
+    org = f"acme-{tmp_path.name}"
+    mono = wire_root / org / "mono"
+    mono.mkdir(parents=True)
+    git(mono, "init", "-q", "-b", "main")
+    commit(mono, {"ml/.mlem.yaml": "", "ml/models/rf.mlem": MODEL, "service/main.py": "print()\n"}, "mono")
+    git_config(isolated_git, f"url.{http_server.base}{org}/.insteadOf", f"https://github.com/{org}/")
+    project = f"https://github.com/{org}/mono/tree/main/ml"
+    assert ls_remote(f"https://github.com/{org}/mono").returncode == 0
+    r = mr("link", "--sp", project, "models/rf", "rf")
+    assert r.code == 0, r.err
+    text = (registry / "rf.mlem").read_text()
+    assert f"project: {project}\n" in text and "path: models/rf.mlem\n" in text
+    assert_verified(mr, 1)
+    assert any(p.startswith(f"/{org}/mono/") for p in http_server.counters.paths)
+
+
+def test_password_in_url_is_used_but_never_shown_or_stored(
+    registry: Path, isolated_git: Path, http_auth_server: GitHTTPServer, served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+) -> None:
+    _, name = served_http
+    clean = http_auth_server.url(name)
+    url = clean.replace("http://", "http://alice:wonderland-42@")
+    git_config(isolated_git, "credential.helper", f"store --file={isolated_git / 'credentials'}")
+    r = mr("link", "--sp", url, "models/rf", "rf")
+    assert r.code == 0, r.err
+    assert "wonderland-42" not in r.out + r.err
+    text = (registry / "rf.mlem").read_text()
+    assert f"project: {clean}\n" in text and "wonderland-42" not in text
+    # nowhere under the cache, and not handed to the user's credential store
+    files = [p for p in cache_dir().rglob("*") if p.is_file()]
+    assert len(files) > 5
+    assert [p for p in files if b"wonderland-42" in p.read_bytes()] == []
+    assert not (isolated_git / "credentials").exists()
+    # a wrong password in the URL: refused, and not printed either
+    r = mr("link", "--sp", url.replace("wonderland-42", "bad-secret-7"), "models/rf", "rf2")
+    assert r.code == 1 and "authentication failed" in one_line(r.err)
+    assert "bad-secret-7" not in r.out + r.err
