@@ -57,6 +57,7 @@ class Counters:
 
     requests: int = 0
     bytes_sent: int = 0
+    #: "METHOD path" of each request, in order
     paths: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -183,7 +184,7 @@ class _BackendHandler(BaseHTTPRequestHandler):
             body = self._read_chunked()
         with owner.counters.lock:
             owner.counters.requests += 1
-            owner.counters.paths.append(self.path)
+            owner.counters.paths.append(f"{self.command} {self.path}")
 
         target = self.path
         if owner.proxy_host is not None:

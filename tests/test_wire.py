@@ -414,7 +414,7 @@ def test_http_proxy(
     assert ls_remote(url).returncode == 0
     assert_verified(mr, 1)
     assert http_proxy.counters.requests > requests + 1
-    assert any(p.startswith(f"http://git.internal.invalid/{name}/") for p in http_proxy.counters.paths)
+    assert f"GET http://git.internal.invalid/{name}/info/refs?service=git-upload-pack" in http_proxy.counters.paths
 
 
 def test_url_insteadof_maps_a_hosting_url_onto_the_local_server(
@@ -433,7 +433,7 @@ def test_url_insteadof_maps_a_hosting_url_onto_the_local_server(
     text = (registry / "rf.mlem").read_text()
     assert f"project: {project}\n" in text and "path: models/rf.mlem\n" in text
     assert_verified(mr, 1)
-    assert any(p.startswith(f"/{org}/mono/") for p in http_server.counters.paths)
+    assert f"GET /{org}/mono/info/refs?service=git-upload-pack" in http_server.counters.paths
 
 
 def test_password_in_url_is_used_but_never_shown_or_stored(
@@ -457,3 +457,97 @@ def test_password_in_url_is_used_but_never_shown_or_stored(
     r = mr("link", "--sp", url.replace("wonderland-42", "bad-secret-7"), "models/rf", "rf2")
     assert r.code == 1 and "authentication failed" in one_line(r.err)
     assert "bad-secret-7" not in r.out + r.err
+
+
+# --------------------------------------------------------------------------- fetching what is read
+
+BIG_COMMITS = 30
+MIB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def big_history(wire_root: Path) -> tuple[Path, list[str]]:
+    """A bare source of 30 commits, each with a distinct 1 MiB random model binary: (path, commit shas)."""
+    path = wire_root / "big.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(path)], check=True)
+    stream = bytearray()
+    for i in range(1, BIG_COMMITS + 1):
+        blob = os.urandom(MIB)
+        meta = f"{MODEL}# version {i}\n".encode()
+        stream += b"blob\nmark :%d\ndata %d\n" % (i, len(blob)) + blob + b"\n"
+        message = b"model %d" % i
+        stream += b"commit refs/heads/main\nmark :%d\n" % (1000 + i)
+        stream += b"committer Test <t@example.com> %d +0000\n" % (1_700_000_000 + i)
+        stream += b"data %d\n%s\n" % (len(message), message)
+        if i > 1:
+            stream += b"from :%d\n" % (999 + i)
+        else:
+            stream += b"M 100644 inline .mlem.yaml\ndata 0\n\n"
+        stream += b"M 100644 :%d models/weights.bin\n" % i
+        stream += b"M 100644 inline models/rf.mlem\ndata %d\n%s\n" % (len(meta), meta)
+    subprocess.run(["git", "fast-import", "--quiet"], input=bytes(stream), cwd=path, check=True, timeout=120)
+    shas = git(path, "rev-list", "--reverse", "main").split()
+    assert len(shas) == BIG_COMMITS
+    return path, shas
+
+
+def packs(entry: Path) -> list[str]:
+    return sorted(p.name for p in (entry / "objects" / "pack").glob("*.pack")) + sorted(
+        str(p.relative_to(entry)) for p in (entry / "objects").glob("??/*")
+    )
+
+
+def test_first_verify_fetches_what_is_read_not_the_history(
+    registry: Path, http_server: GitHTTPServer, big_history: tuple[Path, list[str]], mr  # type: ignore[no-untyped-def]
+) -> None:
+    path, shas = big_history
+    history = tree_size(path)
+    assert history > 25 * MIB
+    url = http_server.url("big.git")
+    write_link(registry, "latest", url)
+    write_link(registry, "first", url, rev=shas[0])  # an old version: one more blob, fetched lazily
+    assert_verified(mr, 2)
+    entry = Path(cache_path(url))
+    assert entry.is_dir()
+    size = tree_size(cache_dir())
+    assert size < 3 * MIB, f"cache holds {size} bytes of a {history}-byte history"
+    # the commits and trees are all there; the binaries are not
+    assert git(entry, "rev-list", "--count", "main") == str(BIG_COMMITS)
+    assert git(entry, "cat-file", "-e", f"{shas[0]}:models/rf.mlem") == ""
+    missing = {m[1:] for m in git(entry, "rev-list", "--objects", "--missing=print", "main").splitlines() if m.startswith("?")}
+    blobs = {
+        line.split()[0]
+        for line in git(path, "cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype)").splitlines()
+        if line.endswith(" blob")
+    }
+    assert len(blobs) == 2 * BIG_COMMITS + 1
+    read = {git(path, "rev-parse", f"{rev}:models/rf.mlem") for rev in ("main", shas[0])}
+    assert blobs - missing == read  # exactly the two meta files verify read
+    # nothing changed: the next run lists the refs and fetches nothing
+    before = packs(entry)
+    http_server.counters.reset()
+    assert_verified(mr, 2)
+    assert packs(entry) == before
+    assert http_server.counters.bytes_sent < 16 * 1024, http_server.counters
+    # one listing (protocol v2: the advertisement, then ls-refs), no fetch
+    assert [p.split("?")[0] for p in http_server.counters.paths] == [
+        "GET /big.git/info/refs", "POST /big.git/git-upload-pack"
+    ]
+
+
+def test_server_without_filter_support_still_works(
+    registry: Path, wire_daemon: GitDaemon, big_history: tuple[Path, list[str]], mr  # type: ignore[no-untyped-def]
+) -> None:
+    path, shas = big_history
+    url = wire_daemon.url("big.git")
+    write_link(registry, "latest", url)
+    write_link(registry, "first", url, rev=shas[0])
+    assert_verified(mr, 2)
+    entry = Path(cache_path(url))
+    # git daemon without uploadpack.allowFilter sends everything: a full clone, and it works
+    assert tree_size(entry) > 25 * MIB
+    missing = git(entry, "rev-list", "--objects", "--missing=print", "main").splitlines()
+    assert [m for m in missing if m.startswith("?")] == []
+    before = packs(entry)
+    assert_verified(mr, 2)
+    assert packs(entry) == before
