@@ -551,3 +551,109 @@ def test_server_without_filter_support_still_works(
     before = packs(entry)
     assert_verified(mr, 2)
     assert packs(entry) == before
+
+
+# --------------------------------------------------------------------------- trickling remotes
+
+
+def run_mr(registry: Path, *args: str, timeout: str) -> subprocess.Popen[str]:
+    """``mr ARGS`` in a process of its own, in ``registry``, with MR_GIT_TIMEOUT=timeout."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "mr", *args],
+        cwd=registry,
+        env={**os.environ, "MR_GIT_TIMEOUT": timeout},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(condition, seconds: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def lock_held(lock: Path) -> bool:
+    if not lock.exists():
+        return False
+    with open(lock, "rb") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return False
+
+
+@pytest.mark.parametrize("server", ["trickler", "stalled_pkt_line"])
+def test_trickling_remote_times_out(
+    server: str, registry: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, mr  # type: ignore[no-untyped-def]
+) -> None:
+    remote: Trickler = request.getfixturevalue(server)
+    monkeypatch.setenv("MR_GIT_TIMEOUT", "2")
+    url = remote.url()
+    write_link(registry, "slow", url)
+    started = time.monotonic()
+    r = mr("verify")
+    elapsed = time.monotonic() - started
+    assert r.code == 1
+    assert f"slow.mlem:4: error: cannot check: cannot fetch {url}: timed out after 2 s" in r.out
+    assert "MR_GIT_TIMEOUT" in r.out
+    assert 1.5 < elapsed < 8, elapsed
+    assert remote.connections >= 1
+    assert cache_entries() == [] and leftovers() == []
+
+
+def test_second_mr_waiting_on_the_cache_lock_gives_up_in_time(registry: Path, trickler: Trickler) -> None:
+    url = trickler.url()
+    write_link(registry, "slow", url)
+    lock = Path(cache_path(url) + ".lock")
+    first = run_mr(registry, "verify", timeout="4")
+    try:
+        wait_for(lambda: lock_held(lock))
+        started = time.monotonic()
+        second = run_mr(registry, "verify", timeout="2")
+        out2, err2 = second.communicate(timeout=30)
+        elapsed = time.monotonic() - started
+        out1, err1 = first.communicate(timeout=30)
+    finally:
+        first.kill()
+    assert second.returncode == 1 and "Traceback" not in err2
+    assert f"cannot fetch {url}: another mr has been fetching it into the cache for 2 s; try again when it is done" in out2
+    assert elapsed < 5, elapsed
+    assert first.returncode == 1 and "Traceback" not in err1
+    assert f"cannot fetch {url}: timed out after 4 s" in out1
+    assert cache_entries() == [] and leftovers() == []
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def test_folder_of_a_killed_mr_is_swept_on_the_next_run(registry: Path, trickler: Trickler) -> None:
+    url = trickler.url()
+    write_link(registry, "slow", url)
+    killed = run_mr(registry, "verify", timeout="60")
+    tmp = Path(f"{cache_path(url)}.tmp-{killed.pid}")
+    try:
+        wait_for(lambda: tmp.exists() and bool(_children(killed.pid)))
+        gits = _children(killed.pid)
+    finally:
+        killed.kill()
+        killed.communicate(timeout=10)
+    for pid in gits:  # git runs in a session of its own: end it too
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert tmp.exists() and leftovers() == [str(tmp)]
+    again = run_mr(registry, "verify", timeout="1")
+    out, err = again.communicate(timeout=30)
+    assert again.returncode == 1 and "timed out after 1 s" in out and "Traceback" not in err
+    assert leftovers() == []
