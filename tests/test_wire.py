@@ -657,3 +657,50 @@ def test_folder_of_a_killed_mr_is_swept_on_the_next_run(registry: Path, trickler
     out, err = again.communicate(timeout=30)
     assert again.returncode == 1 and "timed out after 1 s" in out and "Traceback" not in err
     assert leftovers() == []
+
+
+# --------------------------------------------------------------------------- a damaged cache
+
+
+def _delete_objects(entry: Path) -> None:
+    shutil_rmtree(entry / "objects")
+
+
+def _plain_file(entry: Path) -> None:
+    shutil_rmtree(entry)
+    entry.write_text("not a repository\n")
+
+
+def _foreign(entry: Path) -> None:
+    git(entry, "config", "remote.origin.url", "git://127.0.0.1:1/someone-else")
+
+
+@pytest.mark.parametrize("damage", [_delete_objects, _plain_file, _foreign], ids=["no-objects", "plain-file", "foreign"])
+def test_damaged_cache_entry_is_fetched_again_or_reported_offline(
+    damage, registry: Path, project: Path, served: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+) -> None:
+    _, url = served
+    write_link(registry, "remote", url)
+    api.link("models/rf", source_project=str(project), target="local")
+    assert_verified(mr, 2)
+    entry = Path(cache_path(url))
+    damage(entry)
+    # offline: that project's link is reported, the others still pass
+    r = mr("verify", "--offline")
+    assert r.code == 1 and "Traceback" not in r.out + r.err
+    assert f"remote.mlem:4: error: cannot check: the cache of {url} is damaged ({entry}); run without --offline" in r.out
+    assert "failed: 2 links checked, 1 failed" in r.out
+    assert "local.mlem" not in r.out
+    r = mr("show", "--resolve", "--offline")
+    assert r.code == 1 and "Traceback" not in r.err
+    assert f"remote.mlem:5: error: the cache of {url} is damaged" in r.err
+    # online: fetched again, and healthy
+    sha = git(served[0], "rev-parse", "main")
+    r = mr("show", "--resolve")
+    assert r.code == 0 and f"remote  model  {url}  models/rf.mlem  main  branch  {sha[:12]}" in r.out, r.out + r.err
+    assert_verified(mr, 2)
+    assert (entry / "objects").is_dir()
+    assert git(entry, "config", "remote.origin.url") == url
+    assert git(entry, "rev-parse", "main") == sha
+    assert leftovers() == []
+    assert_verified(mr, 2, "--offline")
