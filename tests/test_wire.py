@@ -704,3 +704,75 @@ def test_damaged_cache_entry_is_fetched_again_or_reported_offline(
     assert git(entry, "rev-parse", "main") == sha
     assert leftovers() == []
     assert_verified(mr, 2, "--offline")
+
+
+# --------------------------------------------------------------------------- refused before any fetch
+
+
+@pytest.mark.parametrize("value", ["-5", "abc", "0", "nan"])
+def test_bad_git_timeout_is_a_usage_error(
+    value: str, registry: Path, served: tuple[Path, str], monkeypatch: pytest.MonkeyPatch, mr  # type: ignore[no-untyped-def]
+) -> None:
+    _, url = served
+    write_link(registry, "remote", url)
+    monkeypatch.setenv("MR_GIT_TIMEOUT", value)
+    r = mr("verify")
+    assert r.code == 2 and "Traceback" not in r.err
+    assert one_line(r.err) == f"mr: error: MR_GIT_TIMEOUT={value}: give a number of seconds above 0"
+    assert cache_entries() == []
+    r = mr("link", "--sp", url, "models/rf", "rf")
+    assert r.code == 2 and "MR_GIT_TIMEOUT" in one_line(r.err)
+    assert not (registry / "rf.mlem").exists()
+
+
+def test_cache_dir_that_is_a_file_is_a_usage_error(
+    registry: Path, served: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mr  # type: ignore[no-untyped-def]
+) -> None:
+    _, url = served
+    not_a_folder = tmp_path / "cache-file"
+    not_a_folder.write_text("x")
+    monkeypatch.setenv("MR_CACHE_DIR", str(not_a_folder))
+    write_link(registry, "remote", url)
+    r = mr("verify")
+    assert r.code == 2 and "Traceback" not in r.err
+    assert f"MR_CACHE_DIR={not_a_folder}: not a folder" in one_line(r.err)
+    assert not_a_folder.read_text() == "x"
+    r = mr("link", "--sp", url, "models/rf", "rf")
+    assert r.code == 2 and "MR_CACHE_DIR" in one_line(r.err)
+    assert not (registry / "rf.mlem").exists()
+
+
+def test_non_git_project_is_refused_in_one_line(registry: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    before = sorted(p.name for p in registry.iterdir())
+    r = mr("link", "--sp", "s3://bucket/p", "models/rf", "rf")
+    assert r.code == 1 and r.out == ""
+    line = one_line(r.err)
+    assert "s3://bucket/p" in line and "mr follows links into git projects only" in line
+    assert sorted(p.name for p in registry.iterdir()) == before
+    assert not cache_dir().exists() or cache_entries() == []
+    # the same project in a link file: that link is reported, on its line
+    write_link(registry, "s3", "s3://bucket/p")
+    r = mr("verify")
+    assert r.code == 1 and "s3.mlem:4: error:" in r.out and "mr follows links into git projects only" in r.out
+    assert "Traceback" not in r.out + r.err
+
+
+def test_ext_transport_never_runs_its_command(
+    registry: Path, isolated_git: Path, tmp_path: Path, mr  # type: ignore[no-untyped-def]
+) -> None:
+    marker = tmp_path / "RAN"
+    # even where the user's git config allows ext::, mr does not let a link name a command
+    git_config(isolated_git, "protocol.ext.allow", "always")
+    spec = f"ext::sh -c touch% {marker}"
+    r = mr("link", "--sp", spec, "models/rf", "rf")
+    assert r.code == 1 and "Traceback" not in r.err
+    assert "mr fetches only file, git, http, https and ssh URLs" in one_line(r.err)
+    write_link(registry, "ext", f"'{spec}'")
+    r = mr("verify")
+    assert r.code == 1 and "ext.mlem:4: error:" in r.out
+    time.sleep(0.2)
+    assert not marker.exists()
+    assert not (registry / "rf.mlem").exists()
+    # the control: git itself, with this configuration, does run it
+    ls_remote(spec)
+    assert marker.exists()
