@@ -417,6 +417,44 @@ def test_http_proxy(
     assert f"GET http://git.internal.invalid/{name}/info/refs?service=git-upload-pack" in http_proxy.counters.paths
 
 
+def test_no_proxy_bypasses_the_proxy(
+    registry: Path, monkeypatch: pytest.MonkeyPatch, http_proxy: GitHTTPServer, served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+) -> None:
+    _, name = served_http
+    write_link(registry, "rf", http_proxy.url(name))
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{http_proxy.port}")
+    monkeypatch.setenv("no_proxy", "git.internal.invalid")
+    http_proxy.counters.reset()
+    r = mr("verify")
+    assert r.code == 1 and "the host name does not resolve" in r.out
+    assert http_proxy.counters.requests == 0
+
+
+def test_push_over_http_with_credential_helper_and_push_insteadof(
+    registry: Path, isolated_git: Path, project: Path, wire_root: Path, tmp_path: Path,
+    http_auth_server: GitHTTPServer, mr  # type: ignore[no-untyped-def]
+) -> None:
+    api.link("models/rf", source_project=str(project), target="a")
+    git(registry, "add", "-A")
+    git(registry, "commit", "-qm", "link a")
+    remote = wire_root / f"{tmp_path.name}-registry.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(registry, "push", "-q", str(remote), "dev", "staging", "production")
+    before = git(remote, "rev-parse", "staging")
+    # fetch from one place, push to the authenticated server, as pushInsteadOf says
+    git(registry, "remote", "add", "origin", f"https://github.com/acme/{remote.name}")
+    git_config(isolated_git, f"url.{http_auth_server.base}.pushInsteadOf", "https://github.com/acme/")
+    store = isolated_git / "credentials"
+    store.write_text(f"http://alice:wonderland-42@127.0.0.1:{http_auth_server.port}\n")
+    git_config(isolated_git, "credential.helper", f"store --file={store}")
+    r = mr("promote", "a", "--to", "staging", "--push", "origin", "--yes")
+    assert r.code == 0, r.out + r.err
+    assert f"pushed staging to {http_auth_server.url(remote.name)}" in r.out
+    after = git(remote, "rev-parse", "staging")
+    assert after != before and after == git(registry, "rev-parse", "staging")
+    assert "wonderland-42" not in r.out + r.err
+
+
 def test_url_insteadof_maps_a_hosting_url_onto_the_local_server(
     registry: Path, isolated_git: Path, http_server: GitHTTPServer, wire_root: Path, tmp_path: Path, mr  # type: ignore[no-untyped-def]
 ) -> None:
