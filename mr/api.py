@@ -453,6 +453,15 @@ def verify(
             progress("projects", fetched, len(specs))
 
     failed = reader.projects.open_all(specs, jobs, fetched_one)
+    # the meta files a partial cache lacks: one fetch per project, not one per link
+    for spec in specs:
+        if spec not in failed:
+            try:
+                reader.projects.open(spec).prefetch(
+                    [(item.rev, item.path) for _, item in pending if item.project == spec]
+                )
+            except MrError:
+                pass  # each read asks again, and says what failed
     for n, (i, item) in enumerate(pending):
         problems = checks.policy_problems(item, config, policy_stage)
         sha = None
