@@ -57,6 +57,8 @@ class Counters:
 
     requests: int = 0
     bytes_sent: int = 0
+    #: requests whose body git sent gzip-compressed
+    gzip_requests: int = 0
     #: "METHOD path" of each request, in order
     paths: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -65,6 +67,7 @@ class Counters:
         with self.lock:
             self.requests = 0
             self.bytes_sent = 0
+            self.gzip_requests = 0
             self.paths = []
 
 
@@ -212,6 +215,8 @@ class _BackendHandler(BaseHTTPRequestHandler):
 
         if self.headers.get("Content-Encoding", "").lower() == "gzip":
             body = gzip.decompress(body)
+            with owner.counters.lock:
+                owner.counters.gzip_requests += 1
         path, _, query = target.partition("?")
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

@@ -814,3 +814,31 @@ def test_ext_transport_never_runs_its_command(
     # the control: git itself, with this configuration, does run it
     ls_remote(spec)
     assert marker.exists()
+
+
+def test_partial_cache_offline_then_old_versions_fetched_on_demand(
+    registry: Path, http_server: GitHTTPServer, big_history: tuple[Path, list[str]], mr  # type: ignore[no-untyped-def]
+) -> None:
+    path, shas = big_history
+    url = http_server.url("big.git")
+    write_link(registry, "latest", url)
+    assert_verified(mr, 1)
+    old = shas[:-1]
+    for i, sha in enumerate(old):
+        write_link(registry, f"v{i + 1}", url, rev=sha)
+    # offline, the versions never read are reported as not cached (never fetched, never a traceback)
+    r = mr("verify", "--offline")
+    assert r.code == 1 and "Traceback" not in r.out + r.err
+    assert f"v1.mlem:3: error: {url}: models/rf.mlem at {shas[0][:12]} is not in the cache (offline)" in r.out, r.out
+    assert f"failed: {BIG_COMMITS} links checked, {BIG_COMMITS - 1} failed" in r.out
+    # online, they are fetched in one request (one round trip, not one per link), and only they
+    http_server.counters.reset()
+    assert_verified(mr, BIG_COMMITS)
+    listing = ["GET /big.git/info/refs", "POST /big.git/git-upload-pack"]
+    assert [p.split("?")[0] for p in http_server.counters.paths] == listing + listing
+    assert http_server.counters.gzip_requests == 1  # 29 wants: git compresses that request body
+    assert tree_size(cache_dir()) < 3 * MIB
+    entry = Path(cache_path(url))
+    for sha in shas:
+        assert git(entry, "cat-file", "-t", f"{sha}:models/rf.mlem") == "blob"
+    assert_verified(mr, BIG_COMMITS, "--offline")
