@@ -224,7 +224,10 @@ def redact_all(text: str) -> str:
 
 def push_url(repo_path: str, remote: str) -> str | None:
     """Where ``git push REMOTE`` sends to (pushInsteadOf and insteadOf applied); None: no such remote."""
-    call = run(["-C", repo_path, "remote", "get-url", "--push", "--", remote], url=remote, check=False)
+    # a URL's password never goes on argv; only remote names have a push URL to look up anyway
+    call = run(
+        ["-C", repo_path, "remote", "get-url", "--push", "--", strip_credentials(remote)], url=remote, check=False
+    )
     return call.out.strip() or None if call.code == 0 else None
 
 
