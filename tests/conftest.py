@@ -144,6 +144,7 @@ from tests.servers import (  # noqa: E402,F401
     http_header_server,
     http_proxy,
     http_server,
+    http_token_server,
     https_server,
     sshd,
     stalled_pkt_line,

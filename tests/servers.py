@@ -474,6 +474,12 @@ def http_auth_server(wire_root: Path) -> Iterator[GitHTTPServer]:
 
 
 @pytest.fixture(scope="module")
+def http_token_server(wire_root: Path) -> Iterator[GitHTTPServer]:
+    """Smart HTTP that takes a token as the user name, with an empty password (as hosting sites do)."""
+    yield from _http(wire_root, user="ghp_wiretoken0123456789", password="")
+
+
+@pytest.fixture(scope="module")
 def http_header_server(wire_root: Path) -> Iterator[GitHTTPServer]:
     """Smart HTTP that serves only requests carrying ``X-Mr-Token: sesame``."""
     yield from _http(wire_root, header=("X-Mr-Token", "sesame"))

@@ -842,3 +842,54 @@ def test_partial_cache_offline_then_old_versions_fetched_on_demand(
     for sha in shas:
         assert git(entry, "cat-file", "-t", f"{sha}:models/rf.mlem") == "blob"
     assert_verified(mr, BIG_COMMITS, "--offline")
+
+
+def test_token_as_user_name_in_url_is_used_but_never_shown_or_stored(
+    registry: Path, http_token_server: GitHTTPServer, served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+) -> None:
+    _, name = served_http
+    token = "ghp_wiretoken0123456789"
+    clean = http_token_server.url(name)
+    r = mr("link", "--sp", clean, "models/rf", "rf")
+    assert r.code == 1 and "authentication failed" in one_line(r.err)
+    r = mr("link", "--sp", clean.replace("http://", f"http://{token}@"), "models/rf", "rf")
+    assert r.code == 0, r.err
+    assert token not in r.out + r.err
+    assert f"project: {clean}\n" in (registry / "rf.mlem").read_text()
+    assert [p for p in cache_dir().rglob("*") if p.is_file() and token.encode() in p.read_bytes()] == []
+
+
+def test_password_in_url_never_on_a_git_command_line(
+    registry: Path, project: Path, wire_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    http_auth_server: GitHTTPServer, served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+) -> None:
+    """Other users of the machine can read every process's argv: a password must never be on one."""
+    argvs: list[list[str]] = []
+    real = subprocess.Popen
+
+    def recording(args, *a, **kw):  # type: ignore[no-untyped-def]
+        argvs.append([str(x) for x in args])
+        return real(args, *a, **kw)
+
+    from mr import transport
+
+    monkeypatch.setattr(transport.subprocess, "Popen", recording)
+    _, name = served_http
+    secret = "wonderland-42"
+    r = mr("link", "--sp", http_auth_server.url(name).replace("http://", f"http://alice:{secret}@"), "models/rf", "rf")
+    assert r.code == 0, r.err
+    # and pushing to a URL that carries it
+    api.link("models/rf", source_project=str(project), target="a")
+    git(registry, "add", "-A")
+    git(registry, "commit", "-qm", "links")
+    remote = wire_root / f"{tmp_path.name}-registry.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(registry, "push", "-q", str(remote), "dev", "staging", "production")
+    push_to = http_auth_server.url(remote.name).replace("http://", f"http://alice:{secret}@")
+    r = mr("promote", "a", "--to", "staging", "--push", push_to, "--yes")
+    assert r.code == 0, r.out + r.err
+    assert f"pushed staging to http://alice:***@127.0.0.1:{http_auth_server.port}/{remote.name}" in r.out
+    assert git(remote, "rev-parse", "staging") == git(registry, "rev-parse", "staging")
+    assert secret not in r.out + r.err
+    assert len(argvs) >= 3
+    assert [a for a in argvs if any(secret in x for x in a)] == []
