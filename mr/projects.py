@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
-from mr import cache, git, locations
+from mr import cache, git, locations, transport
 from mr.errors import GitError, ObjectNotFound, ProjectNotFound, RemoteError, RevNotFound
 from mr.model import LINK_SUFFIX, ResolvedRev
 from mr.urls import is_url, redact
@@ -201,7 +201,17 @@ class Projects:
 
         if groups:
             with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(groups)))) as pool:
-                list(pool.map(one, groups.values()))
+                futures = [pool.submit(one, group) for group in groups.values()]
+                try:
+                    for future in futures:
+                        future.result()
+                except BaseException:
+                    # Ctrl-C: end the fetches still running instead of waiting out their deadline
+                    for future in futures:
+                        future.cancel()
+                    with transport.stopped():
+                        pool.shutdown(wait=True)
+                    raise
         return failed
 
     def cached(self, spec: str) -> Project | None:
