@@ -893,3 +893,47 @@ def test_password_in_url_never_on_a_git_command_line(
     assert secret not in r.out + r.err
     assert len(argvs) >= 3
     assert [a for a in argvs if any(secret in x for x in a)] == []
+
+
+def test_interrupted_fetch_ends_git_and_leaves_nothing(registry: Path, trickler: Trickler) -> None:
+    url = trickler.url()
+    write_link(registry, "slow", url)
+    proc = run_mr(registry, "verify", timeout="60")
+    tmp = Path(f"{cache_path(url)}.tmp-{proc.pid}")
+    gits: list[int] = []
+    others: list[subprocess.Popen[str]] = []
+    try:
+        wait_for(lambda: tmp.exists() and bool(_children(proc.pid)))
+        gits = _children(proc.pid)
+        # a second mr waiting for the cache lock stops waiting at Ctrl-C too
+        waiter = run_mr(registry, "verify", timeout="60")
+        others.append(waiter)
+        time.sleep(1.0)
+        assert waiter.poll() is None and not _children(waiter.pid)
+        started = time.monotonic()
+        waiter.send_signal(signal.SIGINT)
+        _, waiter_err = waiter.communicate(timeout=30)
+        assert waiter.returncode == 130 and "mr: interrupted" in waiter_err, waiter_err
+        assert time.monotonic() - started < 5
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        out, err = proc.communicate(timeout=30)
+        elapsed = time.monotonic() - started
+    finally:
+        for other in others:
+            if other.poll() is None:
+                other.kill()
+                other.communicate(timeout=10)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+            for pid in gits:
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+    assert proc.returncode == 130 and "mr: interrupted" in err and "Traceback" not in err
+    assert elapsed < 5, elapsed
+    for pid in gits:  # git ran in a session of its own: mr must have ended it
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    assert leftovers() == []
