@@ -234,7 +234,7 @@ _EXPLANATIONS: tuple[tuple[str, str], ...] = (
     (r"Connection refused", "the server refused the connection"),
     (r"Connection timed out|Operation timed out", "the connection timed out"),
     (
-        r"Repository not found|does not appear to be a git repository|not found: did you run git update-server-info"
+        r"Repository not found|repository '[^']*' not found|does not appear to be a git repository|not found: did you run git update-server-info"
         r"|returned error: 404|No such file or directory|access denied or repository not exported",
         "no git repository there (or no access to it)",
     ),
