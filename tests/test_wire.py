@@ -121,7 +121,15 @@ class SSHClient:
             f"    Port {server.port}\n"
             f"    User {server.user}\n"
             f"    IdentityFile {server.client_key}\n"
+            "Host wire-behind-jump\n"
+            "    HostName 127.0.0.1\n"
+            f"    Port {server.port}\n"
+            f"    User {server.user}\n"
+            f"    IdentityFile {server.client_key}\n"
+            "    ProxyJump wire-alias\n"
             "Host *\n"
+            f"    UserKnownHostsFile {self.known_hosts}\n"
+            "    GlobalKnownHostsFile /dev/null\n"
             "    IdentitiesOnly yes\n"
             "    ConnectTimeout 10\n"
         )
@@ -230,6 +238,33 @@ def test_ssh_config_host_alias_with_user_port_and_identity_file(
     assert_verified(mr, 1)
 
 
+def test_ssh_proxy_jump_from_ssh_config(registry: Path, ssh: SSHClient, ssh_project: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    ssh.use(with_key=False)
+    ssh.trust()
+    url = f"ssh://wire-behind-jump{ssh_project}"
+    assert ls_remote(url).returncode == 0
+    write_link(registry, "rf", url)
+    assert_verified(mr, 1)
+    assert cache_entries() != []
+
+
+def test_ssh_strict_host_key_checking_accept_new_is_honoured(
+    registry: Path, ssh: SSHClient, ssh_project: Path, mr  # type: ignore[no-untyped-def]
+) -> None:
+    """What the user's ssh config says about unknown keys applies to mr as to git."""
+    git_config(ssh.home, "core.sshCommand", ssh.command() + " -o StrictHostKeyChecking=accept-new")
+    write_link(registry, "rf", ssh.server.url(ssh_project))
+    assert_verified(mr, 1)
+    # ssh recorded the key, exactly as it would for git
+    recorded = ssh.known_hosts.read_text().split()
+    assert recorded[1:3] == ssh.server.known_hosts_line().split()[1:3]
+    # and accept-new still refuses a changed key
+    ssh.trust(ssh.server.other_key)
+    shutil_rmtree(cache_dir())
+    r = mr("verify")
+    assert r.code == 1 and "host key has changed" in r.out
+
+
 def test_ssh_key_file_without_agent_via_git_ssh_command(
     registry: Path, ssh: SSHClient, ssh_project: Path, monkeypatch: pytest.MonkeyPatch, mr  # type: ignore[no-untyped-def]
 ) -> None:
@@ -273,6 +308,14 @@ def test_http_credential_helper_store(
     r = mr("link", "--sp", url, "models/rf", "rf")
     assert r.code == 0, r.err
     assert_verified(mr, 1)
+
+
+def test_http_missing_repository(registry: Path, http_server: GitHTTPServer, mr) -> None:  # type: ignore[no-untyped-def]
+    url = http_server.url("no-such-repository.git")
+    r = mr("link", "--sp", url, "models/rf", "rf")
+    assert r.code == 1
+    assert one_line(r.err) == f"mr: error: cannot fetch {url}: no git repository there (or no access to it)"
+    assert cache_entries() == [] and leftovers() == []
 
 
 def test_http_wrong_stored_password_is_rejected_and_forgotten(
