@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -37,11 +37,6 @@ def no_ambient_transport(monkeypatch: pytest.MonkeyPatch) -> None:
         "CURL_CA_BUNDLE",
     ):
         monkeypatch.delenv(var, raising=False)
-
-
-def add_config(home: Path, text: str) -> None:
-    with open(home / ".gitconfig", "a") as f:
-        f.write(text)
 
 
 def git_config(home: Path, key: str, value: str) -> None:
@@ -260,7 +255,7 @@ def test_ssh_strict_host_key_checking_accept_new_is_honoured(
     assert recorded[1:3] == ssh.server.known_hosts_line().split()[1:3]
     # and accept-new still refuses a changed key
     ssh.trust(ssh.server.other_key)
-    shutil_rmtree(cache_dir())
+    shutil.rmtree(cache_dir())
     r = mr("verify")
     assert r.code == 1 and "host key has changed" in r.out
 
@@ -383,15 +378,9 @@ def test_http_extra_header(
         # scoped to another URL, the header is not sent
         text = (isolated_git / ".gitconfig").read_text().replace(http_header_server.base, "http://127.0.0.2:1/")
         (isolated_git / ".gitconfig").write_text(text)
-        shutil_rmtree(cache_dir())
+        shutil.rmtree(cache_dir())
         r = mr("verify")
         assert r.code == 1 and "authentication failed" in r.out
-
-
-def shutil_rmtree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def test_https_self_signed_ca(
@@ -415,8 +404,9 @@ def test_https_self_signed_ca(
     assert r.code == 0, r.err
     assert_verified(mr, 1)
     monkeypatch.delenv("GIT_SSL_CAINFO")
-    shutil_rmtree(cache_dir())
-    assert mr("verify").code == 1
+    shutil.rmtree(cache_dir())
+    r = mr("verify")
+    assert r.code == 1 and "TLS certificate is not trusted" in r.out
     # http.sslCAInfo
     git_config(isolated_git, "http.sslCAInfo", str(https_server.ca_file))
     assert_verified(mr, 1)
@@ -540,6 +530,58 @@ def test_password_in_url_is_used_but_never_shown_or_stored(
     assert "bad-secret-7" not in r.out + r.err
 
 
+
+def test_token_as_user_name_in_url_is_used_but_never_shown_or_stored(
+    registry: Path, http_token_server: GitHTTPServer, served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+) -> None:
+    _, name = served_http
+    token = "ghp_wiretoken0123456789"
+    clean = http_token_server.url(name)
+    r = mr("link", "--sp", clean, "models/rf", "rf")
+    assert r.code == 1 and "authentication failed" in one_line(r.err)
+    r = mr("link", "--sp", clean.replace("http://", f"http://{token}@"), "models/rf", "rf")
+    assert r.code == 0, r.err
+    assert token not in r.out + r.err
+    assert f"project: {clean}\n" in (registry / "rf.mlem").read_text()
+    assert [p for p in cache_dir().rglob("*") if p.is_file() and token.encode() in p.read_bytes()] == []
+
+
+def test_password_in_url_never_on_a_git_command_line(
+    registry: Path, project: Path, wire_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    http_auth_server: GitHTTPServer, served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+) -> None:
+    """Other users of the machine can read every process's argv: a password must never be on one."""
+    argvs: list[list[str]] = []
+    real = subprocess.Popen
+
+    def recording(args, *a, **kw):  # type: ignore[no-untyped-def]
+        argvs.append([str(x) for x in args])
+        return real(args, *a, **kw)
+
+    from mr import transport
+
+    monkeypatch.setattr(transport.subprocess, "Popen", recording)
+    _, name = served_http
+    secret = "wonderland-42"
+    r = mr("link", "--sp", http_auth_server.url(name).replace("http://", f"http://alice:{secret}@"), "models/rf", "rf")
+    assert r.code == 0, r.err
+    # and pushing to a URL that carries it
+    api.link("models/rf", source_project=str(project), target="a")
+    git(registry, "add", "-A")
+    git(registry, "commit", "-qm", "links")
+    remote = wire_root / f"{tmp_path.name}-registry.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(registry, "push", "-q", str(remote), "dev", "staging", "production")
+    push_to = http_auth_server.url(remote.name).replace("http://", f"http://alice:{secret}@")
+    r = mr("promote", "a", "--to", "staging", "--push", push_to, "--yes")
+    assert r.code == 0, r.out + r.err
+    assert f"pushed staging to http://alice:***@127.0.0.1:{http_auth_server.port}/{remote.name}" in r.out
+    assert git(remote, "rev-parse", "staging") == git(registry, "rev-parse", "staging")
+    assert secret not in r.out + r.err
+    assert len(argvs) >= 3
+    assert [a for a in argvs if any(secret in x for x in a)] == []
+
+
 # --------------------------------------------------------------------------- fetching what is read
 
 BIG_COMMITS = 30
@@ -632,6 +674,35 @@ def test_server_without_filter_support_still_works(
     before = packs(entry)
     assert_verified(mr, 2)
     assert packs(entry) == before
+
+
+
+def test_partial_cache_offline_then_old_versions_fetched_on_demand(
+    registry: Path, http_server: GitHTTPServer, big_history: tuple[Path, list[str]], mr  # type: ignore[no-untyped-def]
+) -> None:
+    path, shas = big_history
+    url = http_server.url("big.git")
+    write_link(registry, "latest", url)
+    assert_verified(mr, 1)
+    old = shas[:-1]
+    for i, sha in enumerate(old):
+        write_link(registry, f"v{i + 1}", url, rev=sha)
+    # offline, the versions never read are reported as not cached (never fetched, never a traceback)
+    r = mr("verify", "--offline")
+    assert r.code == 1 and "Traceback" not in r.out + r.err
+    assert f"v1.mlem:3: error: {url}: models/rf.mlem at {shas[0][:12]} is not in the cache (offline)" in r.out, r.out
+    assert f"failed: {BIG_COMMITS} links checked, {BIG_COMMITS - 1} failed" in r.out
+    # online, they are fetched in one request (one round trip, not one per link), and only they
+    http_server.counters.reset()
+    assert_verified(mr, BIG_COMMITS)
+    listing = ["GET /big.git/info/refs", "POST /big.git/git-upload-pack"]
+    assert [p.split("?")[0] for p in http_server.counters.paths] == listing + listing
+    assert http_server.counters.gzip_requests == 1  # 29 wants: git compresses that request body
+    assert tree_size(cache_dir()) < 3 * MIB
+    entry = Path(cache_path(url))
+    for sha in shas:
+        assert git(entry, "cat-file", "-t", f"{sha}:models/rf.mlem") == "blob"
+    assert_verified(mr, BIG_COMMITS, "--offline")
 
 
 # --------------------------------------------------------------------------- trickling remotes
@@ -740,15 +811,60 @@ def test_folder_of_a_killed_mr_is_swept_on_the_next_run(registry: Path, trickler
     assert leftovers() == []
 
 
+
+def test_interrupted_fetch_ends_git_and_leaves_nothing(registry: Path, trickler: Trickler) -> None:
+    url = trickler.url()
+    write_link(registry, "slow", url)
+    proc = run_mr(registry, "verify", timeout="60")
+    tmp = Path(f"{cache_path(url)}.tmp-{proc.pid}")
+    gits: list[int] = []
+    others: list[subprocess.Popen[str]] = []
+    try:
+        wait_for(lambda: tmp.exists() and bool(_children(proc.pid)))
+        gits = _children(proc.pid)
+        # a second mr waiting for the cache lock stops waiting at Ctrl-C too
+        waiter = run_mr(registry, "verify", timeout="60")
+        others.append(waiter)
+        time.sleep(1.0)
+        assert waiter.poll() is None and not _children(waiter.pid)
+        started = time.monotonic()
+        waiter.send_signal(signal.SIGINT)
+        _, waiter_err = waiter.communicate(timeout=30)
+        assert waiter.returncode == 130 and "mr: interrupted" in waiter_err, waiter_err
+        assert time.monotonic() - started < 5
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        out, err = proc.communicate(timeout=30)
+        elapsed = time.monotonic() - started
+    finally:
+        for other in others:
+            if other.poll() is None:
+                other.kill()
+                other.communicate(timeout=10)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+            for pid in gits:
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+    assert proc.returncode == 130 and "mr: interrupted" in err and "Traceback" not in err
+    assert elapsed < 5, elapsed
+    for pid in gits:  # git ran in a session of its own: mr must have ended it
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    assert leftovers() == []
+
+
 # --------------------------------------------------------------------------- a damaged cache
 
 
 def _delete_objects(entry: Path) -> None:
-    shutil_rmtree(entry / "objects")
+    shutil.rmtree(entry / "objects")
 
 
 def _plain_file(entry: Path) -> None:
-    shutil_rmtree(entry)
+    shutil.rmtree(entry)
     entry.write_text("not a repository\n")
 
 
@@ -857,126 +973,3 @@ def test_ext_transport_never_runs_its_command(
     # the control: git itself, with this configuration, does run it
     ls_remote(spec)
     assert marker.exists()
-
-
-def test_partial_cache_offline_then_old_versions_fetched_on_demand(
-    registry: Path, http_server: GitHTTPServer, big_history: tuple[Path, list[str]], mr  # type: ignore[no-untyped-def]
-) -> None:
-    path, shas = big_history
-    url = http_server.url("big.git")
-    write_link(registry, "latest", url)
-    assert_verified(mr, 1)
-    old = shas[:-1]
-    for i, sha in enumerate(old):
-        write_link(registry, f"v{i + 1}", url, rev=sha)
-    # offline, the versions never read are reported as not cached (never fetched, never a traceback)
-    r = mr("verify", "--offline")
-    assert r.code == 1 and "Traceback" not in r.out + r.err
-    assert f"v1.mlem:3: error: {url}: models/rf.mlem at {shas[0][:12]} is not in the cache (offline)" in r.out, r.out
-    assert f"failed: {BIG_COMMITS} links checked, {BIG_COMMITS - 1} failed" in r.out
-    # online, they are fetched in one request (one round trip, not one per link), and only they
-    http_server.counters.reset()
-    assert_verified(mr, BIG_COMMITS)
-    listing = ["GET /big.git/info/refs", "POST /big.git/git-upload-pack"]
-    assert [p.split("?")[0] for p in http_server.counters.paths] == listing + listing
-    assert http_server.counters.gzip_requests == 1  # 29 wants: git compresses that request body
-    assert tree_size(cache_dir()) < 3 * MIB
-    entry = Path(cache_path(url))
-    for sha in shas:
-        assert git(entry, "cat-file", "-t", f"{sha}:models/rf.mlem") == "blob"
-    assert_verified(mr, BIG_COMMITS, "--offline")
-
-
-def test_token_as_user_name_in_url_is_used_but_never_shown_or_stored(
-    registry: Path, http_token_server: GitHTTPServer, served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
-) -> None:
-    _, name = served_http
-    token = "ghp_wiretoken0123456789"
-    clean = http_token_server.url(name)
-    r = mr("link", "--sp", clean, "models/rf", "rf")
-    assert r.code == 1 and "authentication failed" in one_line(r.err)
-    r = mr("link", "--sp", clean.replace("http://", f"http://{token}@"), "models/rf", "rf")
-    assert r.code == 0, r.err
-    assert token not in r.out + r.err
-    assert f"project: {clean}\n" in (registry / "rf.mlem").read_text()
-    assert [p for p in cache_dir().rglob("*") if p.is_file() and token.encode() in p.read_bytes()] == []
-
-
-def test_password_in_url_never_on_a_git_command_line(
-    registry: Path, project: Path, wire_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    http_auth_server: GitHTTPServer, served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
-) -> None:
-    """Other users of the machine can read every process's argv: a password must never be on one."""
-    argvs: list[list[str]] = []
-    real = subprocess.Popen
-
-    def recording(args, *a, **kw):  # type: ignore[no-untyped-def]
-        argvs.append([str(x) for x in args])
-        return real(args, *a, **kw)
-
-    from mr import transport
-
-    monkeypatch.setattr(transport.subprocess, "Popen", recording)
-    _, name = served_http
-    secret = "wonderland-42"
-    r = mr("link", "--sp", http_auth_server.url(name).replace("http://", f"http://alice:{secret}@"), "models/rf", "rf")
-    assert r.code == 0, r.err
-    # and pushing to a URL that carries it
-    api.link("models/rf", source_project=str(project), target="a")
-    git(registry, "add", "-A")
-    git(registry, "commit", "-qm", "links")
-    remote = wire_root / f"{tmp_path.name}-registry.git"
-    git(tmp_path, "init", "-q", "--bare", str(remote))
-    git(registry, "push", "-q", str(remote), "dev", "staging", "production")
-    push_to = http_auth_server.url(remote.name).replace("http://", f"http://alice:{secret}@")
-    r = mr("promote", "a", "--to", "staging", "--push", push_to, "--yes")
-    assert r.code == 0, r.out + r.err
-    assert f"pushed staging to http://alice:***@127.0.0.1:{http_auth_server.port}/{remote.name}" in r.out
-    assert git(remote, "rev-parse", "staging") == git(registry, "rev-parse", "staging")
-    assert secret not in r.out + r.err
-    assert len(argvs) >= 3
-    assert [a for a in argvs if any(secret in x for x in a)] == []
-
-
-def test_interrupted_fetch_ends_git_and_leaves_nothing(registry: Path, trickler: Trickler) -> None:
-    url = trickler.url()
-    write_link(registry, "slow", url)
-    proc = run_mr(registry, "verify", timeout="60")
-    tmp = Path(f"{cache_path(url)}.tmp-{proc.pid}")
-    gits: list[int] = []
-    others: list[subprocess.Popen[str]] = []
-    try:
-        wait_for(lambda: tmp.exists() and bool(_children(proc.pid)))
-        gits = _children(proc.pid)
-        # a second mr waiting for the cache lock stops waiting at Ctrl-C too
-        waiter = run_mr(registry, "verify", timeout="60")
-        others.append(waiter)
-        time.sleep(1.0)
-        assert waiter.poll() is None and not _children(waiter.pid)
-        started = time.monotonic()
-        waiter.send_signal(signal.SIGINT)
-        _, waiter_err = waiter.communicate(timeout=30)
-        assert waiter.returncode == 130 and "mr: interrupted" in waiter_err, waiter_err
-        assert time.monotonic() - started < 5
-        started = time.monotonic()
-        proc.send_signal(signal.SIGINT)  # Ctrl-C
-        out, err = proc.communicate(timeout=30)
-        elapsed = time.monotonic() - started
-    finally:
-        for other in others:
-            if other.poll() is None:
-                other.kill()
-                other.communicate(timeout=10)
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate(timeout=10)
-            for pid in gits:
-                try:
-                    os.killpg(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-    assert proc.returncode == 130 and "mr: interrupted" in err and "Traceback" not in err
-    assert elapsed < 5, elapsed
-    for pid in gits:  # git ran in a session of its own: mr must have ended it
-        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
-    assert leftovers() == []
