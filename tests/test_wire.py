@@ -305,6 +305,31 @@ def test_http_credential_helper_store(
     assert_verified(mr, 1)
 
 
+def test_registry_read_over_authenticated_http(
+    registry: Path, project: Path, isolated_git: Path, wire_root: Path, tmp_path: Path,
+    http_auth_server: GitHTTPServer, mr  # type: ignore[no-untyped-def]
+) -> None:
+    api.link("models/rf", source_project=str(project), target="a", absolute=True)
+    git(registry, "add", "-A")
+    git(registry, "commit", "-qm", "link a")
+    served = wire_root / f"{tmp_path.name}-registry.git"
+    git(tmp_path, "clone", "-q", "--bare", str(registry), str(served))
+    url = http_auth_server.url(served.name)
+    r = mr("verify", "--registry", url)
+    assert r.code == 1
+    assert one_line(r.err) == (
+        f"mr: error: cannot fetch the registry {url}: authentication failed: configure a git credential "
+        "helper (or http.extraHeader) for it, or load the SSH key into ssh-agent"
+    )
+    store = isolated_git / "credentials"
+    store.write_text(f"http://alice:wonderland-42@127.0.0.1:{http_auth_server.port}\n")
+    git_config(isolated_git, "credential.helper", f"store --file={store}")
+    r = mr("verify", "--registry", url)
+    assert (r.code, r.out) == (0, "ok: 1 link checked, 0 failed\n"), r.err
+    r = mr("show", "--registry", url)
+    assert r.code == 0 and f"a     model  {project}  models/rf.mlem  main  branch" in r.out
+
+
 def test_http_missing_repository(registry: Path, http_server: GitHTTPServer, mr) -> None:  # type: ignore[no-untyped-def]
     url = http_server.url("no-such-repository.git")
     r = mr("link", "--sp", url, "models/rf", "rf")
