@@ -116,6 +116,8 @@ def _locked(path: str, url: str, deadline: float) -> Iterator[None]:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if transport.stopping():
+                    raise RemoteError(f"{redact(url)}: interrupted") from None
                 if time.monotonic() >= deadline:
                     raise RemoteError(
                         f"{redact(url)}: another mr has been fetching it into the cache for "

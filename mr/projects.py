@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
-from mr import cache, git, locations
+from mr import cache, git, locations, transport
 from mr.errors import GitError, ObjectNotFound, ProjectNotFound, RemoteError, RevNotFound
 from mr.model import LINK_SUFFIX, ResolvedRev
 from mr.urls import is_url, redact
@@ -87,6 +87,27 @@ class Project:
             raise ProjectNotFound(f"cannot fetch {what}: {e.message}") from None
         if not all(git.has_object(self.repo, oid) for oid in oids):
             raise ProjectNotFound(f"{self.display}: the server did not send {what}")
+
+
+T = TypeVar("T")
+
+
+def _in_parallel(work: Callable[[T], None], items: list[T], jobs: int) -> None:
+    """``work`` on each item, ``jobs`` at a time; on Ctrl-C the git processes still running end at once."""
+    if not items:
+        return
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(items)))) as pool:
+        futures = [pool.submit(work, item) for item in items]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            # instead of waiting out each fetch's deadline
+            for future in futures:
+                future.cancel()
+            with transport.stopped():
+                pool.shutdown(wait=True)
+            raise
 
 
 class Projects:
@@ -193,9 +214,7 @@ class Projects:
                     if done is not None:
                         done(spec)
 
-        if groups:
-            with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(groups)))) as pool:
-                list(pool.map(one, groups.values()))
+        _in_parallel(one, list(groups.values()), jobs)
         return failed
 
     def prefetch(self, wanted: Mapping[str, list[tuple[str | None, str]]], jobs: int) -> None:
@@ -219,10 +238,7 @@ class Projects:
                 except GitError:
                     pass
 
-        work = [item for item in by_repo.values() if item[1]]
-        if work:
-            with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(work)))) as pool:
-                list(pool.map(one, work))
+        _in_parallel(one, [item for item in by_repo.values() if item[1]], jobs)
 
     def cached(self, spec: str) -> Project | None:
         """The project if it can be opened without the network, else None."""

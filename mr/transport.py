@@ -15,12 +15,15 @@ refuses it in batch use.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
+from typing import Iterator
 from urllib.parse import unquote
 
 from mr.errors import GitError, RemoteError, UsageError
@@ -82,6 +85,36 @@ def _environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+# git processes running now, so that an interrupt caught in one thread can end
+# those that other threads started (each in a session of its own, out of reach
+# of the terminal's Ctrl-C).
+_running: set[subprocess.Popen[bytes]] = set()
+_running_lock = threading.Lock()
+_stopping = threading.Event()
+
+
+@contextlib.contextmanager
+def stopped() -> Iterator[None]:
+    """End every git this process runs, and start none, until the block ends."""
+    _stopping.set()
+    try:
+        with _running_lock:
+            procs = list(_running)
+        for proc in procs:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        yield
+    finally:
+        _stopping.clear()
+
+
+def stopping() -> bool:
+    """Whether mr was interrupted and is ending its git processes."""
+    return _stopping.is_set()
+
+
 def url_credentials(url: str) -> tuple[list[str], dict[str, str]]:
     """git options and environment that hand a URL's own user name and password to git.
 
@@ -130,7 +163,13 @@ def run(
         raise GitError("git is not installed (mr uses it to fetch and push); install git") from None
     except OSError as e:
         raise GitError(f"cannot run git: {e.strerror or e}") from None
+    with _running_lock:
+        _running.add(proc)
+        interrupted = _stopping.is_set()
     try:
+        if interrupted:
+            _kill(proc)
+            raise RemoteError(f"{redact(url)}: interrupted")
         out, err = proc.communicate(timeout=max(0.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         _kill(proc)
@@ -141,6 +180,9 @@ def run(
     except BaseException:
         _kill(proc)
         raise
+    finally:
+        with _running_lock:
+            _running.discard(proc)
     text_err = err.decode("utf-8", "replace")
     if proc.returncode != 0 and check:
         raise RemoteError(f"{redact(url)}: {explain(text_err, url)}")
@@ -192,7 +234,7 @@ _EXPLANATIONS: tuple[tuple[str, str], ...] = (
     (r"Connection refused", "the server refused the connection"),
     (r"Connection timed out|Operation timed out", "the connection timed out"),
     (
-        r"Repository not found|does not appear to be a git repository|not found: did you run git update-server-info"
+        r"Repository not found|repository '[^']*' not found|does not appear to be a git repository|not found: did you run git update-server-info"
         r"|returned error: 404|No such file or directory|access denied or repository not exported",
         "no git repository there (or no access to it)",
     ),
@@ -224,7 +266,10 @@ def redact_all(text: str) -> str:
 
 def push_url(repo_path: str, remote: str) -> str | None:
     """Where ``git push REMOTE`` sends to (pushInsteadOf and insteadOf applied); None: no such remote."""
-    call = run(["-C", repo_path, "remote", "get-url", "--push", "--", remote], url=remote, check=False)
+    # a URL's password never goes on argv; only remote names have a push URL to look up anyway
+    call = run(
+        ["-C", repo_path, "remote", "get-url", "--push", "--", strip_credentials(remote)], url=remote, check=False
+    )
     return call.out.strip() or None if call.code == 0 else None
 
 

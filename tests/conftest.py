@@ -136,3 +136,19 @@ def served(git_daemon: GitDaemon, tmp_path: Path) -> tuple[Path, str]:
     name = tmp_path.name
     path = make_project(git_daemon.base / name)
     return path, git_daemon.url(name)
+
+
+# Real servers on 127.0.0.1 for the wire tests (smart HTTP(S), proxy, sshd, trickling TCP).
+from tests.servers import (  # noqa: E402,F401
+    http_auth_server,
+    http_header_server,
+    http_proxy,
+    http_server,
+    http_token_server,
+    https_server,
+    sshd,
+    stalled_pkt_line,
+    trickler,
+    wire_daemon,
+    wire_root,
+)
