@@ -10,7 +10,7 @@ import os
 from dataclasses import replace
 from typing import TYPE_CHECKING, Callable
 
-from mr import git, linkfile
+from mr import git, linkfile, safefs
 from mr.config import CONFIG_FILE, DEFAULT_STAGES, MLEM_CONFIG_FILE, check_stages, default_text, load_config
 from mr.errors import LinkExists, LinkFileError, MrError, RegistryError, UsageError
 from mr.model import (
@@ -104,6 +104,7 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
     created: list[str] = []
     for name, content in wanted.items():
         full = os.path.join(registry.root, name)
+        safefs.check(registry.root, name)
         if not os.path.lexists(full):
             linkfile.write_atomic(full, content)
             created.append(name)
@@ -112,9 +113,9 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
         full = os.path.join(registry.root, name)
         if head is not None and git.read_at(repo, head, name) is not None:
             continue
-        if os.path.isfile(full) and (name in created or not _tracked(repo, name)):
-            with open(full, "rb") as f:
-                to_commit[name] = f.read()
+        data = safefs.read_in(registry.root, name)
+        if data is not None and (name in created or not _tracked(repo, name)):
+            to_commit[name] = data
     commit = None
     if to_commit:
         message = "Make this repository an mr registry\n\nStages: " + ", ".join(stages) + "\n"
@@ -269,6 +270,8 @@ def link(
             # like MLEM: without a target project the target is a path from here
             target = os.path.relpath(os.path.abspath(target), registry.root)
         name = link_name(target)
+        # never through a symlinked folder, never over a symlink or a FIFO
+        safefs.check(registry.root, name + LINK_SUFFIX)
         if os.path.lexists(registry.path_of(name)) and not force:
             raise LinkExists(f"{name}{LINK_SUFFIX} exists; pass --force to replace it")
     if rev is not None:
@@ -309,14 +312,17 @@ def link(
         return new
     path = registry.path_of(name)
     data = linkfile.dump_new(new)
-    if os.path.lexists(path):
-        with open(path, "rb") as f:
-            old = f.read()
+    old = safefs.read_in(registry.root, name + LINK_SUFFIX)
+    if old is not None:
         try:
             data = linkfile.dump_update(old, f"{name}{LINK_SUFFIX}", new)
         except LinkFileError:
             pass  # --force over a file that is no valid YAML: write it anew
-    linkfile.write_atomic(path, data)
+    safefs.check(registry.root, name + LINK_SUFFIX)  # again: nothing was swapped in meanwhile
+    try:
+        linkfile.write_atomic(path, data)
+    except OSError as e:
+        raise safefs.os_error(e, f"{name}{LINK_SUFFIX}") from None
     return linkfile.load_link(data, f"{name}{LINK_SUFFIX}", name=name)
 
 
@@ -432,6 +438,9 @@ def verify(
         if data is None:
             results[i] = LinkCheck(shown, name, ERROR, (Problem(shown, None, "no such file"),))
             continue
+        if isinstance(data, str):
+            results[i] = LinkCheck(shown, name, ERROR, (Problem(shown, None, data),))
+            continue
         try:
             obj = linkfile.load(data, shown, name=name)
         except LinkFileError as e:
@@ -474,23 +483,33 @@ def verify(
 
 def _verify_inputs(
     reg: Registry, files: list[str] | None, stage: str | None
-) -> list[tuple[str, str | None, bytes | None]]:
-    """``(file as shown, link name, content or None when missing)`` of every file to check."""
+) -> list[tuple[str, str | None, bytes | str | None]]:
+    """``(file as shown, link name, content)`` of every file to check.
+
+    The content is None when the file is missing, and a message (str) when it
+    is no regular file (a symlink, a FIFO): such a file is never read.
+    """
+    out: list[tuple[str, str | None, bytes | str | None]] = []
     if files is None:
-        return [
-            (f"{stage}:{rel}" if stage else rel, rel[: -len(LINK_SUFFIX)], data)
-            for rel, data in reg.files(stage)
-        ]
-    out: list[tuple[str, str | None, bytes | None]] = []
+        regular, unsafe = reg.entries(stage)
+        for rel, what in unsafe:
+            out.append((f"{stage}:{rel}" if stage else rel, rel[: -len(LINK_SUFFIX)], f"{what}; mr never reads or follows it"))
+        out += [(f"{stage}:{rel}" if stage else rel, rel[: -len(LINK_SUFFIX)], data) for rel, data in regular]
+        return sorted(out, key=lambda x: x[0])
     for f in files:
         full = os.path.abspath(f)
         rel = os.path.relpath(full, reg.root).replace(os.sep, "/")
-        name = rel[: -len(LINK_SUFFIX)] if rel.endswith(LINK_SUFFIX) and not rel.startswith("../") else None
+        inside = not (rel == ".." or rel.startswith("../"))
+        name = rel[: -len(LINK_SUFFIX)] if rel.endswith(LINK_SUFFIX) and inside else None
+        data: bytes | str | None
         try:
-            with open(full, "rb") as fh:
-                data: bytes | None = fh.read()
-        except (FileNotFoundError, IsADirectoryError):
+            if inside:
+                safefs.check(reg.root, rel)
+            data = safefs.read_regular(full, f)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             data = None
+        except MrError as e:
+            data = e.message.removeprefix(f"{rel} is ").removeprefix(f"{f} is ")
         out.append((f, name, data))
     return out
 

@@ -78,3 +78,15 @@ class LinkChainError(MrError):
 
 class IdentityError(MrError):
     """No commit identity is configured."""
+
+
+class UnsafePath(MrError):
+    """A path mr would read or write is a symlink, a non-regular file, or leaves the registry."""
+
+
+class PolicyError(MrError):
+    """A link (or a hop of a chain of links) breaks the registry's policy."""
+
+
+class FileSystemError(MrError):
+    """The operating system refused a read or write (disk full, read-only, no permission, name too long)."""

@@ -15,7 +15,7 @@ import re
 import time
 from dataclasses import dataclass, replace
 
-from mr import git, linkfile
+from mr import git, linkfile, safefs
 from mr.errors import GitError, LinkFileError, MrError, RefMoved, RegistryError, UsageError
 from mr.model import LINK_SUFFIX, TRAILER_FROM, TRAILER_LINK, TRAILER_REV, Link, Problem, is_full_sha, pinned
 from mr.registry import Registry, link_name
@@ -185,11 +185,11 @@ def plan(
             continue
         seen.add(name)
         path = name + LINK_SUFFIX
-        data = git.read_at(reg.repo, source_sha, path)
+        data = git.read_at(reg.repo, source_sha, path, where=source)
         if data is None:
             raise RegistryError(f"no link {name} on {source}")
         link = linkfile.load_link(data, f"{source}:{path}", name=name)
-        old = git.read_at(reg.repo, base, path)
+        old = git.read_at(reg.repo, base, path, where=to)
         if link.project is None and link.rev is None:
             # an alias points into the registry itself: it is checked below,
             # against the target stage as this promotion leaves it, and never
@@ -288,6 +288,8 @@ def apply(reg: Registry, first: Promotion) -> PromotionResult:
                     f"{', '.join(dirty)}: uncommitted changes on {to}, which is checked out; "
                     "commit or stash them first"
                 )
+            for p in promotion.changes:
+                safefs.check(reg.root, p.path)  # never write through a symlink in the work tree
         files = {p.path: p.new for p in promotion.changes}
         try:
             commit = git.commit_files(reg.repo, to, files, promotion.message, expect=promotion.base, create=False)

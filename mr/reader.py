@@ -2,7 +2,6 @@
 (project, rev) once, follow chains of links to their end."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,12 +109,9 @@ class Reader:
         return Found(obj=obj, project=project, rev=rev, resolved=resolved, path=path)
 
     def _read_worktree(self, path: str) -> bytes | None:
-        full = os.path.realpath(os.path.join(self.root, path))
-        root = os.path.realpath(self.root)
-        if not full.startswith(root + os.sep) or not os.path.isfile(full):
-            return None
-        with open(full, "rb") as f:
-            return f.read()
+        from mr import safefs
+
+        return safefs.read_in(self.root, path)
 
     def follow(self, found: Found) -> Found:
         """Follow a chain of links from ``found`` to the object at its end."""
