@@ -239,6 +239,7 @@ def link(
     source_repo: str | None = None,
     target_repo: str | None = None,
     external: bool | None = None,
+    allow_local: bool = False,
 ) -> Link:
     """Make a link to the MLEM object ``source``, and write it when ``target`` is given.
 
@@ -250,7 +251,9 @@ def link(
     ``target_project`` (default: the repository around the current
     directory); an existing link is replaced only with ``force``.
     ``external`` (MLEM 0.2) is accepted and has no effect: a registry keeps
-    its links where their names say.
+    its links where their names say. A chain through a remote source may not
+    name a local project unless ``allow_local``; every hop meets the
+    registry's ``allowed_sources`` and the credential rule.
     """
     del external
     if source_project is not None and source_repo is not None and source_project != source_repo:
@@ -279,7 +282,7 @@ def link(
         if problem:
             raise UsageError(f"--rev {rev}: {problem}")
 
-    reader = Reader(registry.root)
+    reader = Reader(registry.root, policy=registry.config, allow_local=allow_local)
     spec = source_project
     if spec is not None and not is_url(spec):
         # a path from here; links record it from the registry root (or absolute)
@@ -344,16 +347,18 @@ def show(
     stage: str | None = None,
     resolve: bool = False,
     offline: bool = False,
+    allow_local: bool = False,
 ) -> ShowResult:
     """The links of the work tree (or of a stage's branch) with the kind of each rev.
 
     Without ``resolve`` nothing is fetched: kinds come from local projects and
     the cache, and are ``ref`` where neither knows. With ``resolve`` each
-    project is fetched once and every rev resolved to its commit.
+    project is fetched once and every rev resolved to its commit. The links
+    of a remote registry may not name local projects unless ``allow_local``.
     """
     reg = Registry.open(registry, remote_ok=True)
     links, bad = reg.links(stage)
-    reader = Reader(reg.root, fetch=resolve and not offline)
+    reader = Reader(reg.root, fetch=resolve and not offline, untrusted_root=reg.remote, allow_local=allow_local)
     problems = [Problem(e.file, e.line, e.detail) for e in bad]
     entries: list[LinkEntry] = []
     for item in links:
@@ -371,6 +376,14 @@ def _kind(
     reader: Reader, reg: Registry, item: Link, stage: str | None, resolve: bool, problems: list[Problem]
 ) -> tuple[str, str | None]:
     rev = item.rev
+    try:
+        reader.check_local(item.project, None, item.file or item.name or "")
+    except MrError as e:
+        # never looked at, not even whether such a repository exists here;
+        # only a command asked to resolve says so
+        if resolve:
+            problems.append(Problem(item.file or "", item.line_of(item.project_field), e.message))
+        return PIN if item.is_pinned else REF, item.rev if item.is_pinned else None
     if rev is None and item.project is None:
         # an alias into the registry itself, at whatever the registry holds
         if resolve:
@@ -410,6 +423,7 @@ def verify(
     offline: bool = False,
     jobs: int = 8,
     progress: Callable[[str, int, int], None] | None = None,
+    allow_local: bool = False,
 ) -> VerifyReport:
     """Check that links resolve, and that they meet the registry's policy.
 
@@ -417,7 +431,10 @@ def verify(
     checks exactly those; else every link of the work tree, or of ``stage``'s
     branch. Each distinct project is opened or fetched once, ``jobs`` at a
     time; ``offline`` uses only the cache. ``progress(phase, done, total)``
-    is called as projects are fetched and links checked.
+    is called as projects are fetched and links checked. Every hop of a
+    chain meets ``allowed_sources`` and the credential rule; a remote
+    registry (or a remote source) may not name local projects unless
+    ``allow_local``.
     """
     from mr import checks
 
@@ -451,8 +468,13 @@ def verify(
             continue
         pending.append((i, obj))
 
-    reader = Reader(reg.root, fetch=not offline, alias_rev=alias_rev)
-    specs = sorted({item.project for _, item in pending if item.project is not None})
+    reader = Reader(
+        reg.root, fetch=not offline, alias_rev=alias_rev, policy=config, untrusted_root=reg.remote, allow_local=allow_local
+    )
+    # a local project a remote registry names is never opened (not even to say it is missing)
+    specs = sorted(
+        {item.project for _, item in pending if item.project is not None and not _untrusted_local(reader, item.project)}
+    )
     fetched = 0
 
     def fetched_one(spec: str) -> None:
@@ -479,6 +501,14 @@ def verify(
         checks=tuple(results[i] for i in sorted(results)),
         unchecked=tuple(redact(s) for s in sorted(failed)),
     )
+
+
+def _untrusted_local(reader: Reader, project: str) -> bool:
+    try:
+        reader.check_local(project, None, "")
+    except MrError:
+        return True
+    return False
 
 
 def _verify_inputs(
@@ -625,6 +655,8 @@ def link_field(name: str, field: str, stage: str | None = None, registry: str | 
         raise UsageError(f"--field {field}: one of {', '.join(FIELDS)}")
     reg = Registry.open(registry, remote_ok=True)
     item = reg.read_link(name, stage)
+    if field in ("sha", "rev") and reg.remote:
+        Reader(reg.root, untrusted_root=True).check_local(item.project, None, item.file or name)
     if field == "type":
         return item.link_type
     if field == "path":

@@ -10,6 +10,7 @@ from mr import git, linkfile, safefs
 from mr.config import CONFIG_FILE, Config, load_config
 from mr.errors import LinkFileError, MrError, RegistryError, UnsafePath, UsageError
 from mr.model import LINK_SUFFIX, Link
+from mr.text import has_control
 from mr.urls import redact
 
 
@@ -26,7 +27,7 @@ def link_name(name: str) -> str:
         raise UsageError(f"{raw}: a link name is a path inside the registry")
     if any(part in (".git", "") for part in norm.split("/")):
         raise UsageError(f"{raw}: a link cannot live under .git")
-    if any(c in norm for c in "\0\n\r"):
+    if has_control(norm):
         raise UsageError(f"{raw!r}: a link name cannot hold control characters")
     return norm
 
@@ -38,6 +39,8 @@ class Registry:
     root: str
     bare: bool
     _config: Config | None = field(default=None, repr=False)
+    #: opened from a URL (--registry URL): its content is a remote's, untrusted
+    remote: bool = False
 
     @classmethod
     def open(cls, path: str | None = None, remote_ok: bool = False) -> Registry:
@@ -54,7 +57,7 @@ class Registry:
                     f"--registry {redact(path)}: a URL works with show and verify; clone the registry to change it"
                 )
             repo = git.fetch(path, git.cache_path(path))
-            return cls(repo=repo, root=git.root(repo), bare=True)
+            return cls(repo=repo, root=git.root(repo), bare=True, remote=True)
         start = os.path.abspath(path or os.getcwd())
         if path is not None and not os.path.exists(start):
             raise RegistryError(f"{path}: no such folder")

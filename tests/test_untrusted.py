@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from mr import api, git as mrgit
-from mr.errors import UnsafePath
 from tests.helpers import git, tag
 from tests.plumbing import commit_on
 
@@ -70,6 +69,8 @@ def test_promote_never_descends_into_a_symlinked_folder_on_the_stage(linked: Pat
 
 
 def test_tree_with_refuses_non_tree_entries_and_changes_only_what_it_names(linked: Path) -> None:
+    from mr.errors import UnsafePath
+
     commit_on(linked, "staging", {"sub": ("link", "/tmp"), "notes.txt": b"keep me\n", "churn.mlem": ("link", "/etc/passwd")})
     repo = mrgit.open_exact(str(linked))
     assert repo is not None
@@ -125,8 +126,188 @@ def test_a_symlinked_mr_yaml_on_a_stage_is_refused_not_defaulted(linked: Path, m
 
 
 def test_verify_of_a_fifo_does_not_hang(linked: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    import signal
+
+    def hung(*_: object) -> None:
+        raise TimeoutError("mr verify hung on a FIFO")
+
     os.mkfifo(linked / "fifo.mlem")
-    r = mr("verify", "fifo.mlem")
-    assert r.code == 1 and "FIFO" in r.out, r.out
-    r = mr("verify")
-    assert r.code == 1 and "fifo.mlem: error: a FIFO" in r.out, r.out
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(10)
+    try:
+        r = mr("verify", "fifo.mlem")
+        assert r.code == 1 and "FIFO" in r.out, r.out
+        r = mr("verify")
+        assert r.code == 1 and "fifo.mlem: error: a FIFO" in r.out, r.out
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+# --- policy on every hop ---------------------------------------------------------------------
+
+
+def test_allowed_sources_are_matched_normalised_on_segment_boundaries() -> None:
+    from mr import checks
+    from mr.config import Config
+    from mr.model import Link
+
+    def ok(project: str, *prefixes: str) -> bool:
+        config = Config(allowed_sources=prefixes)
+        return not checks.policy_problems(Link("model", "m.mlem", project=project), config, None)
+
+    assert not ok("file:///srv/../elsewhere/model", "file:///srv/")
+    assert not ok("file:///srv/./../elsewhere", "file:///srv")
+    assert not ok("http://host/chainsrc-evil/", "http://host/chainsrc")
+    assert not ok("https://github.com/org%2e%2e/x", "https://github.com/org")
+    assert not ok("https://github.com/org/../evil/repo", "https://github.com/org/")
+    assert ok("http://host/chainsrc/model", "http://host/chainsrc")
+    assert ok("HTTPS://GitHub.COM:443//org/./repo.git/", "https://github.com/org/")
+    assert ok("https://github.com/org/repo", "https://github.com/org/repo.git")
+    assert ok("git@github.com:org/repo.git", "ssh://github.com/org")
+    assert not ok("../local", "https://github.com/org")
+
+
+def _chain_source(served: tuple[Path, str], project: str) -> None:
+    from tests.helpers import commit
+
+    path, _ = served
+    chain = f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {project}\nrev: main\n"
+    commit(path, {"models/chain.mlem": chain}, "a chain")
+
+
+def _link_file(registry: Path, name: str, project: str, path: str = "models/chain.mlem") -> None:
+    (registry / f"{name}.mlem").write_text(f"link_type: model\nobject_type: link\npath: {path}\nproject: {project}\nrev: main\n")
+
+
+def test_a_remote_chain_may_not_name_a_local_project(registry: Path, project: Path, served: tuple[Path, str], mr) -> None:  # type: ignore[no-untyped-def]
+    _, url = served
+    _chain_source(served, str(project))  # a local repository on the verifying machine
+    _link_file(registry, "hop", url)
+    r = mr("verify", "hop.mlem")
+    assert r.code == 1 and "names the local project" in r.out, r.out
+    assert mr("verify", "hop.mlem", "--allow-local-projects").code == 0
+    r = mr("link", "--sp", url, "models/chain", "copied")
+    assert r.code == 1 and "names the local project" in r.err, r.err
+    assert not (registry / "copied.mlem").exists()
+    r = mr("link", "--sp", url, "models/chain", "copied", "--allow-local-projects")
+    assert r.code == 0, r.err
+
+
+def test_every_hop_meets_allowed_sources_and_the_credential_rule(registry: Path, served: tuple[Path, str], mr) -> None:  # type: ignore[no-untyped-def]
+    _, url = served
+    (registry / ".mr.yaml").write_text(f"stages: [dev, staging, production]\nallowed_sources: ['{url}']\n")
+    _chain_source(served, "https://user:hunter2@elsewhere.invalid/evil")
+    _link_file(registry, "hop", url)
+    r = mr("verify", "hop.mlem")
+    assert r.code == 1 and "carries a password" in r.out, r.out
+    assert "hunter2" not in r.out + r.err
+    _chain_source(served, "git://127.0.0.1:1/not-allowed")
+    r = mr("verify", "hop.mlem")
+    assert r.code == 1 and "not under allowed_sources" in r.out, r.out
+
+
+def test_a_remote_registry_may_not_name_local_projects(registry: Path, project: Path, git_daemon, mr, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    for i, spec in enumerate((str(project), "~/../" + str(project), os.path.relpath(project, tmp_path / "cache"))):
+        (registry / f"local{i}.mlem").write_text(
+            f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {spec}\nrev: main\n"
+        )
+    git(registry, "add", "-A")
+    git(registry, "commit", "-qm", "local projects")
+    served = git_daemon.base / f"{tmp_path.name}-hostile.git"
+    git(registry, "clone", "-q", "--bare", str(registry), str(served))
+    url = git_daemon.url(served.name)
+    sha = git(project, "rev-parse", "HEAD")
+    r = mr("show", "--registry", url, "--resolve", "--stage", "dev")
+    assert r.code == 1 and sha[:12] not in r.out and "names the local project" in r.err, r.out + r.err
+    r = mr("verify", "--registry", url, "--stage", "dev")
+    assert r.code == 1 and r.out.count("names the local project") == 3, r.out
+    assert sha not in r.out
+    r = mr("show", "local0", "--field", "sha", "--stage", "dev", "--registry", url)
+    assert r.code == 1 and sha not in r.out
+    r = mr("verify", "--registry", url, "--stage", "dev", "--allow-local-projects")
+    assert "names the local project" not in r.out
+
+
+# --- credentials -----------------------------------------------------------------------------------
+
+
+def test_redact_hides_any_password_and_token_parameters() -> None:
+    from mr.urls import credentials_in, redact, strip_credentials
+
+    assert redact("https://user:pa@ssword@host/r") == "https://user:***@host/r"
+    assert redact("https://user:p:a@s/s@host/r").startswith("https://user:***@")
+    assert redact("https://host/r?access_token=abc&x=1") == "https://host/r?access_token=***&x=1"
+    assert redact("https://host/r?private_token=abc") == "https://host/r?private_token=***"
+    assert redact("see https://a:b@c/d, then http://e/f?TOKEN=g") == "see https://a:***@c/d, then http://e/f?TOKEN=***"
+    assert credentials_in("https://host/r?private_token=abc") is not None
+    assert "abc" not in strip_credentials("https://host/r?x=1&access_token=abc")
+    assert "ssword" not in strip_credentials("https://user:pa@ssword@host/r")
+
+
+def test_the_credential_rule_holds_with_no_verify(registry: Path, project: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    (registry / "secret.mlem").write_text(
+        "link_type: model\nobject_type: link\npath: models/rf.mlem\n"
+        "project: https://user:pa@hunter2@example.invalid/repo\nrev: main\n"
+    )
+    git(registry, "add", "-A")
+    git(registry, "commit", "-qm", "secret")
+    tip = git(registry, "rev-parse", "staging")
+    for extra in ((), ("--dry-run",), ("--dry-run", "--json"), ("--yes",)):
+        r = mr("promote", "secret", "--to", "staging", "--no-verify", *extra)
+        assert r.code == 1 and "carries a password" in r.err, r.out + r.err
+        assert "hunter2" not in r.out + r.err
+    assert git(registry, "rev-parse", "staging") == tip
+
+
+def test_token_parameters_are_redacted_in_diffs_and_json(registry: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    commit_on(
+        registry,
+        "staging",
+        {"tok.mlem": b"link_type: model\nobject_type: link\npath: m.mlem\nproject: https://h.invalid/r?private_token=glpat-SECRET\n"},
+    )
+    for args in (("show", "--diff", "dev", "staging"), ("show", "--diff", "dev", "staging", "--json"),
+                 ("show", "--stage", "staging"), ("show", "--stage", "staging", "--json"), ("show", "--all-stages", "--json")):
+        r = mr(*args)
+        assert "glpat-SECRET" not in r.out + r.err and "private_token=***" in r.out, (args, r.out)
+
+
+# --- control characters -------------------------------------------------------------------------------
+
+HOSTILE = "\x1b]0;pwned\x07\x1b[31mred\n fake-row"
+LINK = b"link_type: model\nobject_type: link\npath: models/rf.mlem\nrev: main\nproject: ../models\n"
+
+
+def _raw_controls(text: str) -> list[str]:
+    return sorted({c for c in text if (ord(c) < 32 and c not in "\n") or 0x7F <= ord(c) <= 0x9F})
+
+
+def test_control_characters_in_names_are_escaped(registry: Path, mr, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    commit_on(registry, "staging", {f"{HOSTILE}.mlem": LINK, "[bold]markup[red].mlem": LINK})
+    for color in (False, True):
+        if color:
+            monkeypatch.setenv("FORCE_COLOR", "1")
+            monkeypatch.delenv("NO_COLOR")
+        for args in (("show", "--stage", "staging"), ("show", "--all-stages"), ("show", "--diff", "dev", "staging"),
+                     ("verify", "--stage", "staging", "--offline")):
+            r = mr(*args)
+            if color:  # rich styles with SGR of its own; none of the name's sequences get through
+                assert "\x1b]" not in r.out and "\x07" not in r.out and "\x1b[31m" not in r.out, (args, r.out)
+                assert _raw_controls(r.out.replace("\x1b", "")) == [], (args, r.out)
+            else:
+                assert _raw_controls(r.out) == [] and _raw_controls(r.err) == [], (args, r.out, r.err)
+            assert "fake-row" in r.out and "\n fake-row" not in r.out, (args, r.out)
+            if args[1] != "--diff" and args[0] == "show":
+                assert "[bold]markup[red]" in r.out, (args, r.out)
+    import json
+
+    names = [x["name"] for x in json.loads(mr("show", "--stage", "staging", "--json").out)["links"]]
+    assert f"{HOSTILE}" in names
+
+
+def test_control_characters_in_trailers_are_escaped(registry: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    commit_on(registry, "staging", {"churn.mlem": LINK},
+              message="Promote churn\n\nMr-From: dev\x1b[2J 1234\nMr-Link: churn\nMr-Rev: \x1b]0;pwned\x07main abc\n")
+    r = mr("show", "churn")
+    assert "Mr" not in r.err and _raw_controls(r.out) == [], r.out
+    assert "\\e[2J" in r.out or "\\e]0;pwned" in r.out
