@@ -90,6 +90,12 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
         stages = config.stages
     stages = tuple(stages) if stages else DEFAULT_STAGES
     check_stages(stages, "--stages", None)
+    for stage in stages:
+        for branch in git.branches(repo):
+            if branch.startswith(stage + "/") or stage.startswith(branch + "/"):
+                raise RegistryError(
+                    f"stage {stage} collides with the branch {branch}: git cannot hold a branch and a folder of one name"
+                )
 
     branch = git.head_branch(repo)
     if branch is None:

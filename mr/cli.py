@@ -462,6 +462,9 @@ def main(argv: list[str] | None = None) -> int:
     from mr.text import field, lines
 
     try:
+        from mr import env
+
+        env.check()
         rv = cli.main(args=argv, prog_name="mr", standalone_mode=False)
     except click.ClickException as e:
         e.show()

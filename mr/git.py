@@ -37,6 +37,10 @@ Repo = pygit2.Repository
 DEFAULT_TIMEOUT = 30
 _HEX = re.compile(r"[0-9a-fA-F]{4,40}")
 _BLOB_MODES = (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)
+#: Refs git keeps for itself: never a rev a link can record
+SYMBOLIC_REFS = frozenset(
+    ("HEAD", "FETCH_HEAD", "ORIG_HEAD", "MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "BISECT_HEAD", "REBASE_HEAD", "AUTO_MERGE")
+)
 
 
 def _configure() -> None:
@@ -234,6 +238,8 @@ def rev_problem(rev: str) -> str | None:
     """Why ``rev`` cannot name a branch, tag or commit, or None."""
     if _HEX.fullmatch(rev):
         return None
+    if rev in SYMBOLIC_REFS or rev == "@":
+        return f"{rev} is a symbolic ref that moves with checkouts and fetches; name a branch, tag or commit"
     if rev.startswith("-") or not pygit2.reference_is_valid_name(f"refs/heads/{rev}") or "@{" in rev:
         return "not a branch, tag or commit name"
     return None

@@ -14,6 +14,12 @@ from mr.text import has_control
 from mr.urls import redact
 
 
+#: Limits on link names, inside every file system's (255 bytes a name, with .mlem and a temp suffix).
+MAX_PART_BYTES = 200
+MAX_NAME_BYTES = 1024
+MAX_NAME_DEPTH = 32
+
+
 def link_name(name: str) -> str:
     """A registry-relative link name without ``.mlem``; UsageError when it is no name."""
     raw = name
@@ -27,6 +33,12 @@ def link_name(name: str) -> str:
         raise UsageError(f"{raw}: a link name is a path inside the registry")
     if any(part in (".git", "") for part in norm.split("/")):
         raise UsageError(f"{raw}: a link cannot live under .git")
+    if len(norm.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES or norm.count("/") >= MAX_NAME_DEPTH:
+        raise UsageError(
+            f"{raw[:60]}...: a link name is at most {MAX_NAME_BYTES} bytes and {MAX_NAME_DEPTH} folders deep"
+        )
+    if any(len(part.encode("utf-8", "surrogatepass")) > MAX_PART_BYTES for part in norm.split("/")):
+        raise UsageError(f"{raw[:60]}...: each part of a link name is at most {MAX_PART_BYTES} bytes (a file-system limit)")
     if has_control(norm):
         raise UsageError(f"{raw!r}: a link name cannot hold control characters")
     return norm

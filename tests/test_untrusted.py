@@ -311,3 +311,136 @@ def test_control_characters_in_trailers_are_escaped(registry: Path, mr) -> None:
     r = mr("show", "churn")
     assert "Mr" not in r.err and _raw_controls(r.out) == [], r.out
     assert "\\e[2J" in r.out or "\\e]0;pwned" in r.out
+
+
+# --- names, revs, YAML tags, environment -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "stages", ["dev,a.lock/x", "x,x/y", "dev," + "a" * 300, "HEAD,prod", "dev,FETCH_HEAD", "dev,.hidden", "dev,Dev"]
+)
+def test_stage_names_git_cannot_hold_are_refused_before_anything_is_written(tmp_path: Path, mr, stages: str) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / "reg"
+    r = mr("init", str(target), "--stages", stages)
+    assert r.code in (1, 2) and "error" in r.err and "internal error" not in r.err, r.err
+    assert not target.exists()
+
+
+def test_init_refuses_a_stage_colliding_with_a_branch_and_completes_later(tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / "reg"
+    target.mkdir()
+    git(target, "init", "-q", "-b", "main")
+    git(target, "commit", "-q", "--allow-empty", "-m", "start")
+    git(target, "branch", "x")
+    r = mr("init", str(target), "--stages", "x/y,prod")
+    assert r.code == 1 and "collides with the branch x" in r.err and "internal error" not in r.err, r.err
+    assert not (target / ".mr.yaml").exists() and git(target, "status", "--porcelain") == ""
+    (target / ".mr.yaml").write_text("stages: [dev, prod]\n")  # half made: written, not committed
+    r = mr("init", str(target))
+    assert r.code == 0, r.err
+    assert git(target, "branch", "--list", "dev", "prod").split() == ["dev", "prod"]
+    assert "nothing to do" in mr("init", str(target)).out
+
+
+def test_link_names_beyond_file_system_limits_are_usage_errors(registry: Path, project: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    for name in ("a" * 300, "/".join(["d"] * 3000) + "/x"):
+        r = mr("link", "--sp", str(project), "models/rf", name)
+        assert r.code == 2 and "a link name is" in r.err or "each part of a link name" in r.err, r.err[:300]
+        assert "internal error" not in r.err and "Recursion" not in r.err
+
+
+def test_yaml_tags_are_refused_on_every_node() -> None:
+    from mr import linkfile
+    from mr.config import load_config
+    from mr.errors import LinkFileError
+
+    base = "link_type: model\nobject_type: link\npath: m.mlem\n"
+    for extra in ("params: !!python/object:__main__.X {a: b}\n", "params:\n  a: !!python/name:os.system ''\n",
+                  "params: {a: !local b}\n", "rev: !!python/str v1\n"):
+        with pytest.raises(LinkFileError, match="YAML tag"):
+            linkfile.load((base + extra).encode(), "t.mlem")
+    with pytest.raises(LinkFileError, match="YAML tag"):
+        load_config(b"stages: !!python/tuple [dev, prod]\n")
+
+
+def test_symbolic_refs_are_refused_as_revs(registry: Path, project: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    for rev in ("HEAD", "FETCH_HEAD", "ORIG_HEAD", "@"):
+        r = mr("link", "--sp", str(project), "models/rf", "x", "--rev", rev)
+        assert r.code == 2 and "symbolic ref" in r.err and "branch, tag or commit" in r.err, r.err
+    assert not (registry / "x.mlem").exists()
+
+
+def test_environment_values_are_checked(registry: Path, mr, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("MR_GIT_TIMEOUT", "-5")
+    r = mr("show")
+    assert r.code == 2 and "MR_GIT_TIMEOUT" in r.err, r.err
+    monkeypatch.setenv("MR_GIT_TIMEOUT", "30")
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("MR_CACHE_DIR", str(tmp_path / "a-file" / "cache"))
+    r = mr("show")
+    assert r.code == 2 and "MR_CACHE_DIR" in r.err and "not a folder" in r.err, r.err
+
+
+# --- operating-system failures -------------------------------------------------------------
+
+
+def _namespace_ok(tmp_path: Path) -> bool:
+    import shutil
+    import subprocess
+
+    if shutil.which("unshare") is None:
+        return False
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    r = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", 'mount -t tmpfs -o size=16k tmpfs "$0"', str(probe)],
+        capture_output=True,
+    )
+    return r.returncode == 0
+
+
+def _run_mounted(setup: str, cwd: Path, *args: str) -> tuple[int, str]:
+    """Run mr in a private mount namespace after ``setup`` (mounts vanish with the process)."""
+    import shlex
+    import subprocess
+    import sys
+
+    command = f"{setup} && cd {shlex.quote(str(cwd))} && exec {shlex.quote(sys.executable)} -m mr " + " ".join(
+        shlex.quote(a) for a in args
+    )
+    import mr
+
+    # the mr under test, wherever the current directory is
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(mr.__file__))))
+    r = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", command], capture_output=True, text=True, env=env
+    )
+    return r.returncode, r.stderr
+
+
+def test_read_only_and_full_file_systems_are_one_line_errors(linked: Path, project: Path, tmp_path: Path) -> None:
+    if not _namespace_ok(tmp_path):
+        pytest.skip("no private mount namespace here (unshare/mount not permitted)")
+    import shlex
+
+    reg = shlex.quote(str(linked))
+    ro = f"mount --bind -o ro {reg} {reg}"
+    code, err = _run_mounted(ro, linked, "link", "--sp", str(project), "models/rf", "new")
+    assert code == 1 and "Read-only file system" in err and "new.mlem" in err, err
+    assert len(err.strip().splitlines()) == 1 and "internal error" not in err
+    tip = git(linked, "rev-parse", "staging")
+    code, err = _run_mounted(ro, linked, "promote", "churn", "--to", "staging", "--yes")
+    assert code == 1 and "Read-only file system" in err and "kept moving" not in err and "internal error" not in err, err
+    assert git(linked, "rev-parse", "staging") == tip
+    # a full disk: the registry copied onto a tiny tmpfs, filled up
+    full = tmp_path / "full"
+    full.mkdir()
+    q = shlex.quote(str(full))
+    fill = (
+        f"mount -t tmpfs -o size=4m tmpfs {q} && cp -a {reg} {q}/registry && cp -a {shlex.quote(str(project))} {q}/models"
+        f" && (dd if=/dev/zero of={q}/filler bs=4k 2>/dev/null || true)"
+    )
+    code, err = _run_mounted(fill, full / "registry", "promote", "churn", "--to", "staging", "--yes", "--no-verify")
+    assert code == 1 and "No space left on device" in err, err
+    assert "kept moving" not in err and "internal error" not in err and len(err.strip().splitlines()) == 1
+    assert not any(full.iterdir())  # the tmpfs vanished with the namespace; nothing was written here
