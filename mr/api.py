@@ -91,10 +91,10 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
     stages = tuple(stages) if stages else DEFAULT_STAGES
     check_stages(stages, "--stages", None)
     for stage in stages:
-        for branch in git.branches(repo):
-            if branch.startswith(stage + "/") or stage.startswith(branch + "/"):
+        for other in git.branches(repo):
+            if other.startswith(stage + "/") or stage.startswith(other + "/"):
                 raise RegistryError(
-                    f"stage {stage} collides with the branch {branch}: git cannot hold a branch and a folder of one name"
+                    f"stage {stage} collides with the branch {other}: git cannot hold a branch and a folder of one name"
                 )
 
     branch = git.head_branch(repo)

@@ -15,7 +15,7 @@ from mr.urls import redact
 # C0 and C1 controls, DEL, and the Unicode characters that break or reorder
 # lines (line/paragraph separators, bidirectional overrides and isolates)
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_CONTROL_BUT_NEWLINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\e"}
 
 
@@ -33,7 +33,7 @@ def field(text: object) -> str:
 
 
 def lines(text: object) -> str:
-    """Text of several lines: line breaks (and tabs) kept, every other control character escaped, URLs redacted."""
+    """Text of several lines: line breaks kept, every other control character escaped, URLs redacted."""
     return _CONTROL_BUT_NEWLINE.sub(_escape, redact(str(text)))
 
 
