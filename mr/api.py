@@ -697,10 +697,10 @@ def link_field(name: str, field: str, stage: str | None = None, registry: str | 
 
 
 def outdated(
-    stage: str | None = None, registry: str | None = None, offline: bool = False, jobs: int = 8
+    stage: str | None = None, registry: str | None = None, offline: bool = False, jobs: int = 8, allow_local: bool = False
 ) -> OutdatedReport:
     """Links whose source has moved on: branch tips past the commit recorded at promotion,
     pins whose branch has advanced, tags with newer version tags. Each project is fetched once."""
     from mr import outdated as od
 
-    return od.outdated(Registry.open(registry, remote_ok=True), stage, offline=offline, jobs=jobs)
+    return od.outdated(Registry.open(registry, remote_ok=True), stage, offline=offline, jobs=jobs, allow_local=allow_local)

@@ -244,7 +244,7 @@ def show(
         click.echo(safe(api.link_field(name, field, stage=stage, registry=registry)))
         return 0
     if outdated:
-        report = api.outdated(stage=stage, registry=registry, offline=offline)
+        report = api.outdated(stage=stage, registry=registry, offline=offline, allow_local=allow_local)
         render.outdated(report, as_json)
         return 1 if report.problems or report.unchecked else 0
     if name:

@@ -225,6 +225,8 @@ def test_a_remote_registry_may_not_name_local_projects(registry: Path, project: 
     assert sha not in r.out
     r = mr("show", "local0", "--field", "sha", "--stage", "dev", "--registry", url)
     assert r.code == 1 and sha not in r.out
+    r = mr("show", "--outdated", "--stage", "dev", "--registry", url)
+    assert r.code == 1 and "names the local project" in r.err and sha not in r.out, r.out + r.err
     r = mr("verify", "--registry", url, "--stage", "dev", "--allow-local-projects")
     assert "names the local project" not in r.out
 
