@@ -207,7 +207,7 @@ def read_at(
 
 def tree_files(repo: Repo, sha: str, suffix: str) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
     """Every regular file under commit ``sha`` whose name ends with ``suffix``, with its content;
-    and every other entry with that suffix (a symlink, a submodule, a folder), with what it is."""
+    and every other non-folder entry with that suffix (a symlink, a submodule), with what it is."""
     out: list[tuple[str, bytes]] = []
     unsafe: list[tuple[str, str]] = []
     stack: list[tuple[str, Any]] = [("", repo[sha].peel(pygit2.Tree))]
@@ -216,9 +216,7 @@ def tree_files(repo: Repo, sha: str, suffix: str) -> tuple[list[tuple[str, bytes
         for entry in tree:
             name = prefix + entry.name
             if entry.filemode == FileMode.TREE:
-                stack.append((name + "/", repo[entry.id]))
-                if name.endswith(suffix):
-                    unsafe.append((name, "a folder, not a regular file"))
+                stack.append((name + "/", repo[entry.id]))  # a folder (even one named *.mlem) is walked
             elif entry.filemode in _BLOB_MODES and name.endswith(suffix):
                 out.append((name, repo[entry.id].read_raw()))
             elif name.endswith(suffix):

@@ -110,9 +110,9 @@ class Registry:
         yield from self.entries(stage)[0]
 
     def entries(self, stage: str | None = None) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
-        """Every regular ``.mlem`` file with its content, and every ``.mlem`` entry that is no
-        regular file (a symlink, a FIFO, a folder, a submodule) with what it is; on a stage, or
-        in the work tree. The unsafe ones are never read or followed."""
+        """Every regular ``.mlem`` file with its content, and every ``.mlem`` entry that is
+        neither a regular file nor a real folder (a symlink, a FIFO, a submodule) with what it
+        is; on a stage, or in the work tree. The unsafe ones are never read or followed."""
         if stage is not None or self.bare:
             if stage is None:
                 stage = git.head_branch(self.repo)
@@ -134,10 +134,8 @@ class Registry:
                     found.append((rel, safefs.read_regular(full, rel)))
                 except UnsafePath as e:
                     unsafe.append((rel, e.message.removeprefix(f"{rel} is ").split(";")[0]))
-                except IsADirectoryError:
-                    unsafe.append((rel, "a folder, not a regular file"))
-                except FileNotFoundError:
-                    continue  # removed while walking
+                except (IsADirectoryError, FileNotFoundError):
+                    continue  # a real folder (walked in turn), or removed while walking
         return found, unsafe
 
     def links(self, stage: str | None = None) -> tuple[list[Link], list[LinkFileError]]:

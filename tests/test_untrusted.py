@@ -446,3 +446,10 @@ def test_read_only_and_full_file_systems_are_one_line_errors(linked: Path, proje
     assert code == 1 and "No space left on device" in err, err
     assert "kept moving" not in err and "internal error" not in err and len(err.strip().splitlines()) == 1
     assert not any(full.iterdir())  # the tmpfs vanished with the namespace; nothing was written here
+
+
+def test_a_folder_named_like_a_link_is_walked_not_reported(registry: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    (registry / ".mlem").mkdir()  # MLEM 0.2 kept its objects in a .mlem folder
+    (registry / ".mlem" / "config.yaml").write_text("")
+    r = mr("verify")
+    assert r.code == 0 and "error" not in r.out, r.out
