@@ -10,7 +10,7 @@ import os
 from dataclasses import replace
 from typing import TYPE_CHECKING, Callable
 
-from mr import git, linkfile
+from mr import git, linkfile, safefs
 from mr.config import CONFIG_FILE, DEFAULT_STAGES, MLEM_CONFIG_FILE, check_stages, default_text, load_config
 from mr.errors import LinkExists, LinkFileError, MrError, RegistryError, UsageError
 from mr.model import (
@@ -95,6 +95,12 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
         stages = config.stages
     stages = tuple(stages) if stages else DEFAULT_STAGES
     check_stages(stages, "--stages", None)
+    for stage in stages:
+        for other in git.branches(repo):
+            if other.startswith(stage + "/") or stage.startswith(other + "/"):
+                raise RegistryError(
+                    f"stage {stage} collides with the branch {other}: git cannot hold a branch and a folder of one name"
+                )
 
     branch = git.head_branch(repo)
     if branch is None:
@@ -109,6 +115,7 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
     created: list[str] = []
     for name, content in wanted.items():
         full = os.path.join(registry.root, name)
+        safefs.check(registry.root, name)
         if not os.path.lexists(full):
             linkfile.write_atomic(full, content)
             created.append(name)
@@ -117,9 +124,9 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
         full = os.path.join(registry.root, name)
         if head is not None and git.read_at(repo, head, name) is not None:
             continue
-        if os.path.isfile(full) and (name in created or not _tracked(repo, name)):
-            with open(full, "rb") as f:
-                to_commit[name] = f.read()
+        data = safefs.read_in(registry.root, name)
+        if data is not None and (name in created or not _tracked(repo, name)):
+            to_commit[name] = data
     commit = None
     if to_commit:
         message = "Make this repository an mr registry\n\nStages: " + ", ".join(stages) + "\n"
@@ -243,6 +250,7 @@ def link(
     source_repo: str | None = None,
     target_repo: str | None = None,
     external: bool | None = None,
+    allow_local: bool = False,
 ) -> Link:
     """Make a link to the MLEM object ``source``, and write it when ``target`` is given.
 
@@ -254,7 +262,9 @@ def link(
     ``target_project`` (default: the repository around the current
     directory); an existing link is replaced only with ``force``.
     ``external`` (MLEM 0.2) is accepted and has no effect: a registry keeps
-    its links where their names say.
+    its links where their names say. A chain through a remote source may not
+    name a local project unless ``allow_local``; every hop meets the
+    registry's ``allowed_sources`` and the credential rule.
     """
     del external
     if source_project is not None and source_repo is not None and source_project != source_repo:
@@ -274,6 +284,8 @@ def link(
             # like MLEM: without a target project the target is a path from here
             target = os.path.relpath(os.path.abspath(target), registry.root)
         name = link_name(target)
+        # never through a symlinked folder, never over a symlink or a FIFO
+        safefs.check(registry.root, name + LINK_SUFFIX)
         if os.path.lexists(registry.path_of(name)) and not force:
             raise LinkExists(f"{name}{LINK_SUFFIX} exists; pass --force to replace it")
     if rev is not None:
@@ -281,7 +293,7 @@ def link(
         if problem:
             raise UsageError(f"--rev {rev}: {problem}")
 
-    reader = Reader(registry.root, hosts=registry.config.hosts)
+    reader = Reader(registry.root, policy=registry.config, allow_local=allow_local, hosts=registry.config.hosts)
     spec = source_project
     if spec is not None and not is_url(spec):
         # a path from here; links record it from the registry root (or absolute)
@@ -314,14 +326,17 @@ def link(
         return new
     path = registry.path_of(name)
     data = linkfile.dump_new(new)
-    if os.path.lexists(path):
-        with open(path, "rb") as f:
-            old = f.read()
+    old = safefs.read_in(registry.root, name + LINK_SUFFIX)
+    if old is not None:
         try:
             data = linkfile.dump_update(old, f"{name}{LINK_SUFFIX}", new)
         except LinkFileError:
             pass  # --force over a file that is no valid YAML: write it anew
-    linkfile.write_atomic(path, data)
+    safefs.check(registry.root, name + LINK_SUFFIX)  # again: nothing was swapped in meanwhile
+    try:
+        linkfile.write_atomic(path, data)
+    except OSError as e:
+        raise safefs.os_error(e, f"{name}{LINK_SUFFIX}") from None
     return linkfile.load_link(data, f"{name}{LINK_SUFFIX}", name=name)
 
 
@@ -343,16 +358,24 @@ def show(
     stage: str | None = None,
     resolve: bool = False,
     offline: bool = False,
+    allow_local: bool = False,
 ) -> ShowResult:
     """The links of the work tree (or of a stage's branch) with the kind of each rev.
 
     Without ``resolve`` nothing is fetched: kinds come from local projects and
     the cache, and are ``ref`` where neither knows. With ``resolve`` each
-    project is fetched once and every rev resolved to its commit.
+    project is fetched once and every rev resolved to its commit. The links
+    of a remote registry may not name local projects unless ``allow_local``.
     """
     reg = Registry.open(registry, remote_ok=True)
     links, bad = reg.links(stage)
-    reader = Reader(reg.root, fetch=resolve and not offline, hosts=reg.config.hosts)
+    reader = Reader(
+        reg.root,
+        fetch=resolve and not offline,
+        untrusted_root=reg.remote,
+        allow_local=allow_local,
+        hosts=reg.config.hosts,
+    )
     problems = [Problem(e.file, e.line, e.detail) for e in bad]
     entries: list[LinkEntry] = []
     for item in links:
@@ -371,6 +394,14 @@ def _kind(
     reader: Reader, reg: Registry, item: Link, stage: str | None, resolve: bool, problems: list[Problem]
 ) -> tuple[str, str | None]:
     rev = item.rev
+    try:
+        reader.check_local(item.project, None, item.file or item.name or "")
+    except MrError as e:
+        # never looked at, not even whether such a repository exists here;
+        # only a command asked to resolve says so
+        if resolve:
+            problems.append(Problem(item.file or "", item.line_of(item.project_field), e.message))
+        return PIN if item.is_pinned else REF, item.rev if item.is_pinned else None
     if rev is None and item.project is None:
         # an alias into the registry itself, at whatever the registry holds
         if resolve:
@@ -410,6 +441,7 @@ def verify(
     offline: bool = False,
     jobs: int = 8,
     progress: Callable[[str, int, int], None] | None = None,
+    allow_local: bool = False,
 ) -> VerifyReport:
     """Check that links resolve, and that they meet the registry's policy.
 
@@ -417,7 +449,10 @@ def verify(
     checks exactly those; else every link of the work tree, or of ``stage``'s
     branch. Each distinct project is opened or fetched once, ``jobs`` at a
     time; ``offline`` uses only the cache. ``progress(phase, done, total)``
-    is called as projects are fetched and links checked.
+    is called as projects are fetched and links checked. Every hop of a
+    chain meets ``allowed_sources`` and the credential rule; a remote
+    registry (or a remote source) may not name local projects unless
+    ``allow_local``.
     """
     from mr import checks
 
@@ -438,6 +473,9 @@ def verify(
         if data is None:
             results[i] = LinkCheck(shown, name, ERROR, (Problem(shown, None, "no such file"),))
             continue
+        if isinstance(data, str):
+            results[i] = LinkCheck(shown, name, ERROR, (Problem(shown, None, data),))
+            continue
         try:
             obj = linkfile.load(data, shown, name=name)
         except LinkFileError as e:
@@ -448,8 +486,14 @@ def verify(
             continue
         pending.append((i, obj))
 
-    reader = Reader(reg.root, fetch=not offline, alias_rev=alias_rev, hosts=config.hosts)
-    specs = sorted({item.project for _, item in pending if item.project is not None})
+    reader = Reader(
+        reg.root, fetch=not offline, alias_rev=alias_rev, policy=config, untrusted_root=reg.remote, allow_local=allow_local,
+        hosts=config.hosts,
+    )
+    # a local project a remote registry names is never opened (not even to say it is missing)
+    specs = sorted(
+        {item.project for _, item in pending if item.project is not None and not _untrusted_local(reader, item.project)}
+    )
     fetched = 0
 
     def fetched_one(spec: str) -> None:
@@ -485,25 +529,43 @@ def verify(
     )
 
 
+def _untrusted_local(reader: Reader, project: str) -> bool:
+    try:
+        reader.check_local(project, None, "")
+    except MrError:
+        return True
+    return False
+
+
 def _verify_inputs(
     reg: Registry, files: list[str] | None, stage: str | None
-) -> list[tuple[str, str | None, bytes | None]]:
-    """``(file as shown, link name, content or None when missing)`` of every file to check."""
+) -> list[tuple[str, str | None, bytes | str | None]]:
+    """``(file as shown, link name, content)`` of every file to check.
+
+    The content is None when the file is missing, and a message (str) when it
+    is no regular file (a symlink, a FIFO): such a file is never read.
+    """
+    out: list[tuple[str, str | None, bytes | str | None]] = []
     if files is None:
-        return [
-            (f"{stage}:{rel}" if stage else rel, rel[: -len(LINK_SUFFIX)], data)
-            for rel, data in reg.files(stage)
-        ]
-    out: list[tuple[str, str | None, bytes | None]] = []
+        regular, unsafe = reg.entries(stage)
+        for rel, what in unsafe:
+            out.append((f"{stage}:{rel}" if stage else rel, rel[: -len(LINK_SUFFIX)], f"{what}; mr never reads or follows it"))
+        out += [(f"{stage}:{rel}" if stage else rel, rel[: -len(LINK_SUFFIX)], data) for rel, data in regular]
+        return sorted(out, key=lambda x: x[0])
     for f in files:
         full = os.path.abspath(f)
         rel = os.path.relpath(full, reg.root).replace(os.sep, "/")
-        name = rel[: -len(LINK_SUFFIX)] if rel.endswith(LINK_SUFFIX) and not rel.startswith("../") else None
+        inside = not (rel == ".." or rel.startswith("../"))
+        name = rel[: -len(LINK_SUFFIX)] if rel.endswith(LINK_SUFFIX) and inside else None
+        data: bytes | str | None
         try:
-            with open(full, "rb") as fh:
-                data: bytes | None = fh.read()
-        except (FileNotFoundError, IsADirectoryError):
+            if inside:
+                safefs.check(reg.root, rel)
+            data = safefs.read_regular(full, f)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             data = None
+        except MrError as e:
+            data = e.message.removeprefix(f"{rel} is ").removeprefix(f"{f} is ")
         out.append((f, name, data))
     return out
 
@@ -725,6 +787,8 @@ def link_field(name: str, field: str, stage: str | None = None, registry: str | 
         raise UsageError(f"--field {field}: one of {', '.join(FIELDS)}")
     reg = Registry.open(registry, remote_ok=True)
     item = reg.read_link(name, stage)
+    if field in ("sha", "rev") and reg.remote:
+        Reader(reg.root, untrusted_root=True).check_local(item.project, None, item.file or name)
     if field == "type":
         return item.link_type
     if field == "path":
@@ -759,10 +823,10 @@ def link_field(name: str, field: str, stage: str | None = None, registry: str | 
 
 
 def outdated(
-    stage: str | None = None, registry: str | None = None, offline: bool = False, jobs: int = 8
+    stage: str | None = None, registry: str | None = None, offline: bool = False, jobs: int = 8, allow_local: bool = False
 ) -> OutdatedReport:
     """Links whose source has moved on: branch tips past the commit recorded at promotion,
     pins whose branch has advanced, tags with newer version tags. Each project is fetched once."""
     from mr import outdated as od
 
-    return od.outdated(Registry.open(registry, remote_ok=True), stage, offline=offline, jobs=jobs)
+    return od.outdated(Registry.open(registry, remote_ok=True), stage, offline=offline, jobs=jobs, allow_local=allow_local)

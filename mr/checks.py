@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from mr.config import Config
 from mr.model import Link, Problem
-from mr.urls import credentials_in, is_url, redact, strip_credentials
+from mr.urls import allowed, credentials_in, is_url, redact
 
 
 def problem(link: Link, message: str, key: str | None = None, severity: str = "error") -> Problem:
@@ -18,30 +18,18 @@ def problem(link: Link, message: str, key: str | None = None, severity: str = "e
 
 def policy_problems(link: Link, config: Config, stage: str | None) -> list[Problem]:
     """Registry policy: pins on protected stages, allowed sources, no credentials."""
-    out: list[Problem] = []
+    out = credential_problems(link)
     field = link.project_field
     if link.project is not None:
-        secret = credentials_in(link.project)
-        if secret:
+        if config.allowed_sources and not source_allowed(link.project, config):
             out.append(
                 problem(
                     link,
-                    f"the project URL carries {secret} ({redact(link.project)}); "
-                    "remove it and let git's credential helper or ssh-agent supply it",
+                    f"project {redact(link.project)} is not under allowed_sources "
+                    f"({', '.join(redact(s) for s in config.allowed_sources)})",
                     field,
                 )
             )
-        if config.allowed_sources:
-            plain = strip_credentials(link.project)
-            if not is_url(plain) or not any(plain.startswith(p) for p in config.allowed_sources):
-                out.append(
-                    problem(
-                        link,
-                        f"project {redact(link.project)} is not under allowed_sources "
-                        f"({', '.join(config.allowed_sources)})",
-                        field,
-                    )
-                )
     alias = link.project is None and link.rev is None  # fixed by the stage branch that holds it
     if stage is not None and config.stage_policy(stage).require_pinned and not alias and not _pinned(link):
         rev = link.rev or "(default branch)"
@@ -54,6 +42,43 @@ def policy_problems(link: Link, config: Config, stage: str | None) -> list[Probl
             )
         )
     return out
+
+
+def source_allowed(project: str, config: Config) -> bool:
+    """Whether ``project`` is a URL under ``allowed_sources`` (normalised, on path-segment boundaries)."""
+    if not config.allowed_sources:
+        return True
+    return is_url(project) and allowed(project, config.allowed_sources)
+
+
+def credential_problems(link: Link) -> list[Problem]:
+    """The credential rule alone: static, so it runs even when nothing is resolved (--no-verify)."""
+    secret = credentials_in(link.project) if link.project is not None else None
+    if not secret:
+        return []
+    return [
+        problem(
+            link,
+            f"the project URL carries {secret} ({redact(link.project)}); "
+            "remove it and let git's credential helper or ssh-agent supply it",
+            link.project_field,
+        )
+    ]
+
+
+def hop_problem(link: Link, config: Config | None) -> str | None:
+    """What is wrong with a link met inside a chain: credentials, or a project outside allowed_sources."""
+    if link.project is None:
+        return None
+    secret = credentials_in(link.project)
+    if secret:
+        return f"{link.file or link.path}: the project URL carries {secret} ({redact(link.project)})"
+    if config is not None and not source_allowed(link.project, config):
+        return (
+            f"{link.file or link.path}: project {redact(link.project)} is not under allowed_sources "
+            f"({', '.join(redact(s) for s in config.allowed_sources)})"
+        )
+    return None
 
 
 def _pinned(link: Link) -> bool:

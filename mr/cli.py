@@ -36,6 +36,16 @@ def remote_registry_option(f: F) -> F:
     )(f)
 
 
+def allow_local_option(f: F) -> F:
+    return click.option(
+        "--allow-local-projects",
+        "allow_local",
+        is_flag=True,
+        help="Trust content from a remote (a --registry URL, or a link inside a remote source) "
+        "to name projects on this machine; refused by default.",
+    )(f)
+
+
 def quiet_option(f: F) -> F:
     return click.option("--quiet", "-q", is_flag=True, help="Print only errors.")(f)
 
@@ -111,6 +121,7 @@ def init(path: str, stages: str | None, quiet: bool, as_json: bool) -> None:
     help="Record a local project (or the registry, for an alias) by absolute path.  [default: relative]",
 )
 @click.option("--force", "-f", is_flag=True, help="Replace an existing link (its comments and layout are kept).")
+@allow_local_option
 @registry_option
 @quiet_option
 @json_option
@@ -123,6 +134,7 @@ def link(
     follow_links: bool,
     absolute: bool,
     force: bool,
+    allow_local: bool,
     registry: str | None,
     quiet: bool,
     as_json: bool,
@@ -153,6 +165,7 @@ def link(
         absolute=absolute,
         pin=pin,
         force=force,
+        allow_local=allow_local,
     )
     if not quiet or as_json:
         render.link_result(result, as_json)
@@ -179,6 +192,7 @@ def link(
 )
 @click.option("--outdated", is_flag=True, help="List links whose source has moved on (fetches each project once).")
 @click.option("--offline", is_flag=True, help="With --resolve or --outdated: use only cached projects.")
+@allow_local_option
 @remote_registry_option
 @json_option
 def show(
@@ -190,6 +204,7 @@ def show(
     field: str | None,
     outdated: bool,
     offline: bool,
+    allow_local: bool,
     registry: str | None,
     as_json: bool,
 ) -> int:
@@ -226,10 +241,12 @@ def show(
     if field and name:
         if as_json:
             raise click.UsageError("--field prints a bare value; leave out --json")
-        click.echo(api.link_field(name, field, stage=stage, registry=registry))
+        from mr.text import field as safe
+
+        click.echo(safe(api.link_field(name, field, stage=stage, registry=registry)))
         return 0
     if outdated:
-        report = api.outdated(stage=stage, registry=registry, offline=offline)
+        report = api.outdated(stage=stage, registry=registry, offline=offline, allow_local=allow_local)
         render.outdated(report, as_json)
         return 1 if report.problems or report.unchecked else 0
     if name:
@@ -244,7 +261,7 @@ def show(
         changes = api.stage_diff(diff[0], diff[1], registry=registry)
         render.stage_diff(changes, as_json)
         return 1 if changes.problems else 0
-    result = api.show(registry, stage=stage, resolve=resolve, offline=offline)
+    result = api.show(registry, stage=stage, resolve=resolve, offline=offline, allow_local=allow_local)
     render.show_result(result, as_json)
     return 1 if result.problems else 0
 
@@ -553,6 +570,7 @@ def retire(
     show_default=True,
     help="Projects fetched at once.",
 )
+@allow_local_option
 @remote_registry_option
 @quiet_option
 @click.option("--verbose", "-v", is_flag=True, help="Also list every link checked, with its commit.")
@@ -562,6 +580,7 @@ def verify(
     stage: str | None,
     offline: bool,
     jobs: int,
+    allow_local: bool,
     registry: str | None,
     quiet: bool,
     verbose: bool,
@@ -592,6 +611,7 @@ def verify(
             offline=offline,
             jobs=jobs,
             progress=update,
+            allow_local=allow_local,
         )
     render.verify_report(report, as_json, quiet=quiet, verbose=verbose)
     return 0 if report.ok else 1
@@ -630,8 +650,12 @@ def demo(keep: bool, folder: str | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn every outcome into an exit code."""
     from mr.errors import LinkFileError, MrError, Refused
+    from mr.text import field, lines
 
     try:
+        from mr import env
+
+        env.check()
         rv = cli.main(args=argv, prog_name="mr", standalone_mode=False)
     except click.ClickException as e:
         e.show()
@@ -640,24 +664,32 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("mr: interrupted", err=True)
         return 130
     except LinkFileError as e:
-        where = f"{e.file}:{e.line}" if e.line is not None else e.file
-        click.echo(f"{where}: error: {e.detail}", err=True)
+        where = f"{field(e.file)}:{e.line}" if e.line is not None else field(e.file)
+        click.echo(f"{where}: error: {field(e.detail)}", err=True)
         return e.exit_code
     except MrError as e:
+        from mr.render import problem_line
+
         for problem in e.problems if isinstance(e, Refused) else ():
-            click.echo(str(problem), err=True)
-        click.echo(f"mr: error: {e.message}", err=True)
+            click.echo(problem_line(problem), err=True)
+        click.echo(f"mr: error: {lines(e.message)}", err=True)
         return e.exit_code
     except BrokenPipeError:
         # the reader went away (mr show | head): not an error of ours
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as e:
+        # disk full, read-only file system, no permission, name too long: one line, not a crash
+        from mr.safefs import os_error
+
+        click.echo(f"mr: error: {field(os_error(e).message)}", err=True)
+        return 1
     except Exception as e:  # noqa: BLE001 - the one place unexpected errors are reported
         if os.environ.get("MR_DEBUG"):
             raise
         click.echo(
-            f"mr: internal error: {type(e).__name__}: {e} "
+            f"mr: internal error: {type(e).__name__}: {field(e)} "
             "(this is a bug; rerun with MR_DEBUG=1 for a traceback and report it)",
             err=True,
         )

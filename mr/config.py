@@ -43,12 +43,25 @@ class Config:
         return self.stages[i - 1] if i > 0 else None
 
 
+#: Names git keeps for itself (as refs/heads/HEAD they confuse every git command).
+_RESERVED = ("HEAD", "FETCH_HEAD", "ORIG_HEAD", "MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "BISECT_HEAD", "REBASE_HEAD", "AUTO_MERGE")
+#: Longest stage name: a branch is a file (plus ".lock") under .git/refs/heads.
+MAX_STAGE_LENGTH = 100
+
+
 def stage_problem(name: str) -> str | None:
-    """Why ``name`` cannot be a stage (a branch name), or None."""
+    """Why ``name`` cannot be a stage (a branch name, by git's check-ref-format rules), or None."""
     if not _STAGE.fullmatch(name):
         return "use letters, digits, '.', '_', '-' and '/', starting with a letter or digit"
-    if ".." in name or "//" in name or name.endswith((".", "/", ".lock")) or "/." in name:
+    if len(name) > MAX_STAGE_LENGTH:
+        return f"longer than {MAX_STAGE_LENGTH} characters"
+    if ".." in name or "//" in name or name.endswith((".", "/")):
         return "not a valid git branch name"
+    for part in name.split("/"):
+        if part.startswith(".") or part.endswith(".lock"):
+            return f"not a valid git branch name (a part may not start with '.' or end with '.lock': {part})"
+    if name.upper() in _RESERVED or name.split("/")[0] in _RESERVED:
+        return f"{name} is a name git keeps for itself"
     return None
 
 
@@ -69,6 +82,12 @@ def check_stages(stages: tuple[str, ...], file: str, line: int | None) -> None:
     dupes = sorted({s for s in stages if stages.count(s) > 1})
     if dupes:
         raise ConfigError(file, f"stages: {', '.join(dupes)} named twice", line)
+    for s in stages:
+        for t in stages:
+            if t.startswith(s + "/"):
+                raise ConfigError(file, f"stages {s} and {t} collide: git cannot hold a branch and a folder of one name", line)
+            if s < t and s.lower() == t.lower():
+                raise ConfigError(file, f"stages {s} and {t} differ only in case: they collide on most file systems", line)
 
 
 def load_config(data: bytes | None, file: str = CONFIG_FILE) -> Config:

@@ -115,3 +115,15 @@ class Refused(MrError):
     def __init__(self, message: str, problems: tuple[Problem, ...]) -> None:
         super().__init__(message)
         self.problems = problems
+
+
+class UnsafePath(MrError):
+    """A path mr would read or write is a symlink, a non-regular file, or leaves the registry."""
+
+
+class PolicyError(MrError):
+    """A link (or a hop of a chain of links) breaks the registry's policy."""
+
+
+class FileSystemError(MrError):
+    """The operating system refused a read or write (disk full, read-only, no permission, name too long)."""

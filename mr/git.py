@@ -16,13 +16,18 @@ from typing import Any, Iterator, Mapping
 import pygit2
 from pygit2.enums import ConfigLevel, FileMode, ObjectType
 
-from mr.errors import GitError, IdentityError, RefMoved, RegistryError, RevNotFound, SigningError
+from mr.errors import GitError, IdentityError, RefMoved, RegistryError, RevNotFound, SigningError, UnsafePath
 from mr.model import BRANCH, COMMIT, TAG, ResolvedRev
+from mr.urls import redact
 
 Repo = pygit2.Repository
 
 _HEX = re.compile(r"[0-9a-fA-F]{4,40}")
 _BLOB_MODES = (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)
+#: Refs git keeps for itself: never a rev a link can record
+SYMBOLIC_REFS = frozenset(
+    ("HEAD", "FETCH_HEAD", "ORIG_HEAD", "MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "BISECT_HEAD", "REBASE_HEAD", "AUTO_MERGE")
+)
 
 
 def _configure() -> None:
@@ -125,11 +130,52 @@ def normalize_path(path: str) -> str:
     return posixpath.normpath(path.replace("\\", "/")).lstrip("/")
 
 
-def blob_at(repo: Repo, sha: str, path: str, trees: dict[str, Any] | None = None) -> str | None:
-    """The id of the file ``path`` in commit ``sha``, or None when it is not a file there.
+def _describe(mode: int) -> str:
+    if mode == FileMode.LINK:
+        return "a symlink"
+    if mode == FileMode.TREE:
+        return "a folder"
+    if mode == FileMode.COMMIT:
+        return "a submodule"
+    return "not a regular file"
+
+
+def entry_problem(tree: Any, path: str) -> str | None:
+    """Why ``path`` in ``tree`` is not a regular file reached through real folders, or None (absent is fine).
+
+    A symlink (mode 120000), a submodule or a folder where a file is wanted,
+    or any of them on the way, is named; mr never reads or writes through them.
+    """
+    parts = normalize_path(path).split("/")
+    here = tree
+    for i, part in enumerate(parts):
+        if part not in here:
+            return None
+        entry = here[part]
+        shown = "/".join(parts[: i + 1])
+        if i == len(parts) - 1:
+            if entry.filemode in _BLOB_MODES:
+                return None
+            return f"{shown} is {_describe(entry.filemode)}, not a regular file"
+        if entry.filemode != FileMode.TREE:
+            what = "a symlinked folder" if entry.filemode == FileMode.LINK else _describe(entry.filemode)
+            if entry.filemode in _BLOB_MODES:
+                what = "a file, not a folder"
+            return f"{shown} is {what}; mr never reads or writes through it"
+        here = entry  # a subtree entry is the Tree itself
+    return None
+
+
+def blob_at(
+    repo: Repo, sha: str, path: str, trees: dict[str, Any] | None = None, *, where: str | None = None
+) -> str | None:
+    """The id of the file ``path`` in commit ``sha``, or None when nothing is there.
 
     The blob itself may be missing from a partial clone (``has_object``).
-    ``trees`` caches the root tree of each commit between calls.
+    ``UnsafePath`` when the entry (or a folder on the way) is a symlink, a
+    submodule or a folder: mr never reads through them. ``where`` names the
+    commit in that message (a stage, say). ``trees`` caches the root tree of
+    each commit between calls.
     """
     tree = trees.get(sha) if trees is not None else None
     if tree is None:
@@ -139,8 +185,11 @@ def blob_at(repo: Repo, sha: str, path: str, trees: dict[str, Any] | None = None
     try:
         entry = tree[normalize_path(path)]
     except (KeyError, ValueError):
-        return None
-    if entry.filemode not in _BLOB_MODES:
+        entry = None
+    if entry is None or entry.filemode not in _BLOB_MODES:
+        problem = entry_problem(tree, path)
+        if problem:
+            raise UnsafePath(f"{where}:{problem}" if where else problem)
         return None
     return str(entry.id)
 
@@ -156,25 +205,36 @@ def has_object(repo: Repo, oid: str) -> bool:
         return False
 
 
-def read_at(repo: Repo, sha: str, path: str, trees: dict[str, Any] | None = None) -> bytes | None:
-    """The content of ``path`` in commit ``sha``, or None when it is not a file there."""
-    oid = blob_at(repo, sha, path, trees)
+def read_at(
+    repo: Repo, sha: str, path: str, trees: dict[str, Any] | None = None, *, where: str | None = None
+) -> bytes | None:
+    """The content of ``path`` in commit ``sha``, or None when nothing is there (``blob_at`` for the rules)."""
+    oid = blob_at(repo, sha, path, trees, where=where)
     return None if oid is None else read_blob(repo, oid)
 
 
-def files_at(repo: Repo, sha: str, suffix: str) -> list[tuple[str, bytes]]:
-    """Every file under commit ``sha`` whose name ends with ``suffix``, with its content."""
+def tree_files(repo: Repo, sha: str, suffix: str) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
+    """Every regular file under commit ``sha`` whose name ends with ``suffix``, with its content;
+    and every other non-folder entry with that suffix (a symlink, a submodule), with what it is."""
     out: list[tuple[str, bytes]] = []
+    unsafe: list[tuple[str, str]] = []
     stack: list[tuple[str, Any]] = [("", repo[sha].peel(pygit2.Tree))]
     while stack:
         prefix, tree = stack.pop()
         for entry in tree:
             name = prefix + entry.name
             if entry.filemode == FileMode.TREE:
-                stack.append((name + "/", repo[entry.id]))
+                stack.append((name + "/", repo[entry.id]))  # a folder (even one named *.mlem) is walked
             elif entry.filemode in _BLOB_MODES and name.endswith(suffix):
                 out.append((name, repo[entry.id].read_raw()))
-    return sorted(out)
+            elif name.endswith(suffix):
+                unsafe.append((name, f"{_describe(entry.filemode)}, not a regular file"))
+    return sorted(out), sorted(unsafe)
+
+
+def files_at(repo: Repo, sha: str, suffix: str) -> list[tuple[str, bytes]]:
+    """Every regular file under commit ``sha`` whose name ends with ``suffix``, with its content."""
+    return tree_files(repo, sha, suffix)[0]
 
 
 # --- revs -----------------------------------------------------------------------
@@ -184,6 +244,8 @@ def rev_problem(rev: str) -> str | None:
     """Why ``rev`` cannot name a branch, tag or commit, or None."""
     if _HEX.fullmatch(rev):
         return None
+    if rev in SYMBOLIC_REFS or rev == "@":
+        return f"{rev} is a symbolic ref that moves with checkouts and fetches; name a branch, tag or commit"
     if rev.startswith("-") or not pygit2.reference_is_valid_name(f"refs/heads/{rev}") or "@{" in rev:
         return "not a branch, tag or commit name"
     return None
@@ -294,8 +356,13 @@ def signature(repo: Repo | None, role: str = "AUTHOR") -> Any:
     return pygit2.Signature(name, email)
 
 
-def _tree_with(repo: Repo, base: Any, files: dict[str, bytes]) -> Any:
-    """A new tree: ``base`` (a tree or None) with ``files`` (path -> content) written in."""
+def _tree_with(repo: Repo, base: Any, files: dict[str, bytes], prefix: str = "") -> Any:
+    """A new tree: ``base`` (a tree or None) with ``files`` (path -> content) written in.
+
+    Exactly the named entries change. ``UnsafePath`` when one of them, or a
+    folder on the way, is something else in ``base`` (a symlink, a
+    submodule, a folder where a file goes): it is never replaced or followed.
+    """
     here: dict[str, bytes] = {}
     below: dict[str, dict[str, bytes]] = {}
     for path, data in files.items():
@@ -306,12 +373,23 @@ def _tree_with(repo: Repo, base: Any, files: dict[str, bytes]) -> Any:
             here[head] = data
     builder = repo.TreeBuilder(base) if base is not None else repo.TreeBuilder()
     for name, data in here.items():
-        builder.insert(name, repo.create_blob(data), FileMode.BLOB)
+        mode = FileMode.BLOB
+        if base is not None and name in base:
+            mode = base[name].filemode
+            if mode not in _BLOB_MODES:
+                raise UnsafePath(f"{prefix}{name} is {_describe(mode)}, not a regular file; mr never replaces or follows it")
+        builder.insert(name, repo.create_blob(data), mode)
     for name, sub in below.items():
         existing = None
-        if base is not None and name in base and base[name].type == ObjectType.TREE:
-            existing = repo[base[name].id]
-        builder.insert(name, _tree_with(repo, existing, sub), FileMode.TREE)
+        if base is not None and name in base:
+            entry = base[name]
+            if entry.filemode != FileMode.TREE:
+                what = "a symlinked folder" if entry.filemode == FileMode.LINK else _describe(entry.filemode)
+                if entry.filemode in _BLOB_MODES:
+                    what = "a file, not a folder"
+                raise UnsafePath(f"{prefix}{name} is {what}; mr never replaces or follows it")
+            existing = entry
+        builder.insert(name, _tree_with(repo, existing, sub, f"{prefix}{name}/"), FileMode.TREE)
     return builder.write()
 
 
@@ -348,6 +426,14 @@ def _edited_tree(repo: Repo, base: Any, files: Mapping[str, bytes | None]) -> An
     return _tree_with(repo, base, {normalize_path(p): d for p, d in files.items() if d is not None})
 
 
+def _write_tree(repo: Repo, base: Any, files: Mapping[str, bytes | None]) -> Any:
+    """``_edited_tree``, with an operating-system failure (a full disk) named rather than raised raw."""
+    try:
+        return _edited_tree(repo, base, files)
+    except (pygit2.GitError, OSError) as e:
+        raise GitError(f"cannot write to {repo.path.rstrip('/')}: {redact(str(e))}") from None
+
+
 _CURRENT = "current"
 
 
@@ -371,7 +457,10 @@ def _create_commit(repo: Repo, message: str, tree: Any, parents: list[Any], sign
     author = signature(repo, "AUTHOR")
     committer = signature(repo, "COMMITTER")
     if not wants_signing(repo, sign):
-        return repo.create_commit(None, author, committer, message, tree, parents)
+        try:
+            return repo.create_commit(None, author, committer, message, tree, parents)
+        except (pygit2.GitError, OSError) as e:
+            raise GitError(f"cannot write to {repo.path.rstrip('/')}: {redact(str(e))}") from None
     import subprocess
 
     args = ["git", "-C", repo.path, "commit-tree", "-S", str(tree)]
@@ -392,7 +481,7 @@ def _create_commit(repo: Repo, message: str, tree: Any, parents: list[Any], sign
     if out.returncode != 0:
         lines = [ln for ln in out.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
         detail = lines[-1] if lines else f"git commit-tree exited {out.returncode}"
-        from mr.urls import safe_text
+        from mr.text import field as safe_text
 
         raise SigningError(
             f"signing the commit failed ({safe_text(detail.removeprefix('error: ').removeprefix('fatal: '))}); "
@@ -422,7 +511,7 @@ def commit_on_new_branch(
     if name in repo.references and not force:
         raise GitError(f"branch {branch} exists; pass --force to replace it")
     parent = pygit2.Oid(hex=base)
-    tree = _edited_tree(repo, repo[parent].peel(pygit2.Tree), files)
+    tree = _write_tree(repo, repo[parent].peel(pygit2.Tree), files)
     oid = _create_commit(repo, message, tree, [parent], sign)
     try:
         repo.references.create(name, oid, force=force)
@@ -459,7 +548,7 @@ def commit_files(
     if expect != _CURRENT and (str(parent) if parent is not None else None) != expect:
         raise RefMoved(f"branch {branch} moved")
     base = repo[parent].peel(pygit2.Tree) if parent is not None else None
-    tree = _edited_tree(repo, base, files)
+    tree = _write_tree(repo, base, files)
     oid = _create_commit(repo, message, tree, [parent] if parent else [], sign)
     try:
         if ref is None:
@@ -467,9 +556,21 @@ def commit_files(
         else:
             ref.set_target(oid, f"mr: {message.splitlines()[0]}")
     except (pygit2.GitError, ValueError, OSError, pygit2.AlreadyExistsError) as e:
-        # another writer moved the branch, or holds its lock right now
-        raise RefMoved(f"branch {branch} moved while committing ({e})") from None
+        _raise_ref_failure(repo, name, branch, parent, e)
     return str(oid)
+
+
+def _raise_ref_failure(repo: Repo, name: str, branch: str, parent: Any, e: Exception) -> None:
+    """A lost compare-and-swap is ``RefMoved``; anything else (disk full, read-only) is what it is."""
+    now = repo.references.get(name)
+    tip = now.peel(pygit2.Commit).id if now is not None else None
+    if tip != parent:
+        raise RefMoved(f"branch {branch} moved while committing") from None
+    lock = os.path.join(repo.path, *name.split("/")) + ".lock"
+    if os.path.exists(lock):
+        # another writer holds the branch's lock right now: it is moving
+        raise RefMoved(f"branch {branch} is being updated by another process ({lock})") from None
+    raise GitError(f"cannot update branch {branch}: {redact(str(e))}") from None
 
 
 def stage_in_index(repo: Repo, paths: list[str]) -> None:
@@ -504,7 +605,16 @@ def update_worktree(repo: Repo, files: Mapping[str, bytes | None]) -> None:
     """Make the work tree and index hold ``files`` as HEAD does, as a checkout of them would."""
     from pygit2.enums import CheckoutStrategy
 
+    from mr import safefs
+
     paths = [normalize_path(p) for p in files]
+    root = workdir(repo)
+    for path in paths:
+        # git checkout replaces a symlink rather than writing through it;
+        # libgit2 may not, so such an entry is refused before anything is written
+        problem = safefs.path_problem(root or "", path) if root else None
+        if problem:
+            raise UnsafePath(f"{problem}; the work tree was left alone")
     try:
         repo.checkout_head(strategy=CheckoutStrategy.FORCE, paths=paths)
     except (pygit2.GitError, OSError) as e:

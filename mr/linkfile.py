@@ -251,12 +251,48 @@ def _parse_roundtrip(text: str, file: str, what: str) -> Any:
     except (AssertionError, ValueError, TypeError, OverflowError, RecursionError) as e:
         # ruamel asserts on some inputs (an unknown %YAML version)
         raise LinkFileError(file, f"invalid YAML: {e or type(e).__name__}") from None
+    _check_tags(text, file)
     if doc is None:
         raise LinkFileError(file, f"empty: {what} is a YAML mapping")
     if not isinstance(doc, CommentedMap):
         kind = "a list" if isinstance(doc, list) else "a single value"
         raise LinkFileError(file, f"the document is {kind}; {what} is a YAML mapping", 1)
     return doc
+
+
+#: The tags a safe YAML loader (MLEM's) resolves; anything else (``!!python/object``, ``!local``) is refused.
+_SAFE_TAGS = frozenset(
+    f"tag:yaml.org,2002:{t}"
+    for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "binary", "merge", "set", "omap", "pairs")
+)
+
+
+def _check_tags(text: str, file: str) -> None:
+    """Refuse a YAML tag outside the safe schema on any node, at any depth."""
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # reused anchors: the load already judged them
+            root = _yaml().compose(text)
+    except (YAMLError, AssertionError, ValueError, TypeError, RecursionError):
+        return  # the load that follows (or preceded) reports it
+    stack = [root] if root is not None else []
+    seen: set[int] = set()  # an alias shares its node: each is looked at once (no alias bomb)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        tag = str(getattr(node, "tag", "") or "")
+        if tag and tag not in _SAFE_TAGS:
+            mark = getattr(node, "start_mark", None)
+            line = mark.line + 1 if mark is not None else None
+            raise LinkFileError(file, f"YAML tag {tag.replace('tag:yaml.org,2002:', '!!')} is not allowed (a safe loader refuses it)", line)
+        value = getattr(node, "value", None)
+        if isinstance(value, list):
+            for item in value:
+                stack.extend(item if isinstance(item, tuple) else (item,))
 
 
 def key_line(doc: Any, key: Any) -> int | None:

@@ -67,12 +67,23 @@ def _recorded_sha(reg: Registry, stage: str | None, name: str) -> str | None:
     return None
 
 
-def outdated(reg: Registry, stage: str | None, offline: bool = False, jobs: int = 8) -> OutdatedReport:
+def outdated(
+    reg: Registry, stage: str | None, offline: bool = False, jobs: int = 8, allow_local: bool = False
+) -> OutdatedReport:
     from mr.reader import Reader
 
     links, bad = reg.links(stage)
     problems = [Problem(e.file, e.line, e.detail) for e in bad]
-    reader = Reader(reg.root, fetch=not offline, hosts=reg.config.hosts)
+    reader = Reader(reg.root, fetch=not offline, hosts=reg.config.hosts, untrusted_root=reg.remote, allow_local=allow_local)
+    trusted = []
+    for link in links:
+        try:
+            reader.check_local(link.project, None, link.file or link.name or "")
+        except MrError as e:  # a remote registry naming a path here: never opened
+            problems.append(Problem(link.file or link.name or "", link.line_of(link.project_field), e.message))
+            continue
+        trusted.append(link)
+    links = trusted
     specs = sorted({link.project for link in links if link.project is not None})
     failed = reader.projects.open_all(specs, jobs)
     entries: list[Outdated] = []

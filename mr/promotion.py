@@ -117,7 +117,7 @@ def plan(
     must_pin = target_config.stage_policy(to).require_pinned
     do_pin = must_pin if pin is None else pin
 
-    reader = Reader(reg.root, hosts=target_config.hosts)
+    reader = Reader(reg.root, policy=target_config, hosts=target_config.hosts)
     promoted: list[PromotedLink] = []
     problems: list[Problem] = []
     aliases: list[tuple[int, Link]] = []
@@ -128,11 +128,11 @@ def plan(
             continue
         seen.add(name)
         path = name + LINK_SUFFIX
-        data = git.read_at(reg.repo, source_sha, path)
+        data = git.read_at(reg.repo, source_sha, path, where=source)
         if data is None:
             raise RegistryError(f"no link {name} on {source}")
         link = linkfile.load_link(data, f"{source}:{path}", name=name)
-        old = git.read_at(reg.repo, base, path)
+        old = git.read_at(reg.repo, base, path, where=to)
         if link.project is None and link.rev is None:
             # an alias points into the registry itself: it is checked below,
             # against the target stage as this promotion leaves it, and never
@@ -150,15 +150,18 @@ def plan(
                 new_link = replace(link, rev=sha)
             else:
                 new_link = pinned(link, sha, link.rev or reader.default_branch(link.project))
+        # the policy is static (no network): it holds with --no-verify too
+        problems.extend(checks.policy_problems(new_link, target_config, to))
         if verify:
             problems.extend(found)
-            problems.extend(checks.policy_problems(new_link, target_config, to))
         elif do_pin and sha is None:
             problems.extend(found)  # a rev that does not resolve cannot be pinned
         promoted.append(PromotedLink(name, new_link, sha, old, _content(old, data, path, new_link, to)))
     if aliases and verify:
         overlay = {p.path: p.new for p in promoted}
-        on_target = Reader(reg.root, alias_rev=base, overlay=overlay, alias_label=to, hosts=target_config.hosts)
+        on_target = Reader(
+            reg.root, alias_rev=base, overlay=overlay, alias_label=to, policy=target_config, hosts=target_config.hosts
+        )
         for _, link in aliases:
             verify_target(on_target, link, problems)
             problems.extend(checks.policy_problems(link, target_config, to))

@@ -2,15 +2,15 @@
 (project, rev) once, follow chains of links to their end."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from mr import checks, git, linkfile
+from mr.config import Config
+from mr.errors import LinkChainError, LinkFileError, MrError, ObjectNotFound, PolicyError, RevNotFound
 from mr.projects import Projects
-from mr.errors import LinkChainError, LinkFileError, MrError, ObjectNotFound, RevNotFound
 from mr.model import BRANCH, LINK_SUFFIX, TAG, WARNING, Link, Problem, ResolvedRev
-from mr.urls import redact
+from mr.urls import is_local, redact
 
 #: Longest chain of links followed before giving up.
 MAX_LINK_DEPTH = 16
@@ -38,6 +38,9 @@ class Reader:
         overlay: dict[str, bytes] | None = None,
         alias_label: str | None = None,
         hosts: Mapping[str, str] | None = None,
+        policy: Config | None = None,
+        untrusted_root: bool = False,
+        allow_local: bool = False,
     ) -> None:
         self.root = root
         self.projects = Projects(root, fetch=fetch, hosts=hosts)
@@ -47,8 +50,29 @@ class Reader:
         self.overlay = overlay or {}
         #: how messages name alias_rev (a stage, rather than a SHA)
         self.alias_label = alias_label
+        #: allowed_sources and the credential rule, applied to every hop of a chain
+        self.policy = policy
+        #: the registry itself came from a remote (--registry URL): its links may not name local paths
+        self.untrusted_root = untrusted_root
+        #: the user trusts remote content to name local projects (--allow-local-projects)
+        self.allow_local = allow_local
         self._resolved: dict[tuple[str | None, str], ResolvedRev] = {}
         self._local: git.Repo | None = None
+
+    def from_remote(self, origin: str | None) -> bool:
+        """Whether content read from ``origin`` (None: the registry) came from a remote."""
+        if origin is None:
+            return self.untrusted_root
+        return not is_local(origin)
+
+    def check_local(self, project: str | None, origin: str | None, what: str) -> None:
+        """Refuse a local ``project`` named by content from a remote, unless the user trusts it."""
+        if project is None or self.allow_local or not is_local(project) or not self.from_remote(origin):
+            return
+        raise PolicyError(
+            f"{what} names the local project {project}, but it came from a remote, which may not "
+            "name paths on this machine (--allow-local-projects trusts it)"
+        )
 
     def _local_repo(self) -> git.Repo:
         if self._local is None:
@@ -112,12 +136,9 @@ class Reader:
         return Found(obj=obj, project=project, rev=rev, resolved=resolved, path=path)
 
     def _read_worktree(self, path: str) -> bytes | None:
-        full = os.path.realpath(os.path.join(self.root, path))
-        root = os.path.realpath(self.root)
-        if not full.startswith(root + os.sep) or not os.path.isfile(full):
-            return None
-        with open(full, "rb") as f:
-            return f.read()
+        from mr import safefs
+
+        return safefs.read_in(self.root, path)
 
     def follow(self, found: Found) -> Found:
         """Follow a chain of links from ``found`` to the object at its end."""
@@ -132,6 +153,10 @@ class Reader:
             if len(chain) > MAX_LINK_DEPTH:
                 raise LinkChainError(f"chain of links deeper than {MAX_LINK_DEPTH}: " + " -> ".join(chain[:3]) + " -> ...")
             seen.add(key)
+            problem = checks.hop_problem(link, self.policy)
+            if problem:
+                raise PolicyError(problem)
+            self.check_local(link.project, found.project, f"{redact(found.project) or '.'}:{found.path}")
             if link.project is None:
                 # relative to where this link was read: same project and rev
                 project, rev = found.project, link.rev or found.rev
@@ -144,6 +169,7 @@ class Reader:
 def verify_target(reader: Reader, item: Link, problems: list[Problem]) -> tuple[str | None, Found | None]:
     """Resolve the link and follow it to its object, adding what is wrong to ``problems``."""
     try:
+        reader.check_local(item.project, None, item.file or item.name or item.path)
         found = reader.read(item.project, item.rev, item.path)
     except RevNotFound as e:
         problems.append(checks.problem(item, e.message, "rev"))

@@ -6,11 +6,18 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from mr import git, linkfile
+from mr import git, linkfile, safefs
 from mr.config import CONFIG_FILE, Config, load_config
-from mr.errors import LinkFileError, LinkNotFound, RegistryError, RemoteError, UsageError
+from mr.errors import LinkFileError, LinkNotFound, MrError, RegistryError, RemoteError, UnsafePath, UsageError
 from mr.model import LINK_SUFFIX, Link
+from mr.text import has_control
 from mr.urls import redact
+
+
+#: Limits on link names, inside every file system's (255 bytes a name, with .mlem and a temp suffix).
+MAX_PART_BYTES = 200
+MAX_NAME_BYTES = 1024
+MAX_NAME_DEPTH = 32
 
 
 def link_name(name: str) -> str:
@@ -26,7 +33,13 @@ def link_name(name: str) -> str:
         raise UsageError(f"{raw}: a link name is a path inside the registry")
     if any(part in (".git", "") for part in norm.split("/")):
         raise UsageError(f"{raw}: a link cannot live under .git")
-    if any(c in norm for c in "\0\n\r"):
+    if len(norm.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES or norm.count("/") >= MAX_NAME_DEPTH:
+        raise UsageError(
+            f"{raw[:60]}...: a link name is at most {MAX_NAME_BYTES} bytes and {MAX_NAME_DEPTH} folders deep"
+        )
+    if any(len(part.encode("utf-8", "surrogatepass")) > MAX_PART_BYTES for part in norm.split("/")):
+        raise UsageError(f"{raw[:60]}...: each part of a link name is at most {MAX_PART_BYTES} bytes (a file-system limit)")
+    if has_control(norm):
         raise UsageError(f"{raw!r}: a link name cannot hold control characters")
     return norm
 
@@ -45,6 +58,11 @@ class Registry:
     def display(self) -> str:
         """How messages and reports name the registry: its URL (redacted), else its folder."""
         return redact(self.url) if self.url is not None else self.root
+
+    @property
+    def remote(self) -> bool:
+        """Opened from a URL (--registry URL): its content is a remote's, untrusted."""
+        return self.url is not None
 
     @classmethod
     def open(cls, path: str | None = None, remote_ok: bool = False) -> Registry:
@@ -86,18 +104,14 @@ class Registry:
     def stage_config(self, stage: str) -> Config:
         """``.mr.yaml`` as the stage's own branch has it."""
         sha = self.stage_tip(stage)
-        return load_config(git.read_at(self.repo, sha, CONFIG_FILE), f"{stage}:{CONFIG_FILE}")
+        return load_config(git.read_at(self.repo, sha, CONFIG_FILE, where=stage), f"{stage}:{CONFIG_FILE}")
 
     def _read_head_or_worktree(self, path: str) -> bytes | None:
         if not self.bare:
-            try:
-                with open(os.path.join(self.root, path), "rb") as f:
-                    return f.read()
-            except FileNotFoundError:
-                return None
+            return safefs.read_in(self.root, path)
         branch = git.head_branch(self.repo)
         sha = git.branch_tip(self.repo, branch) if branch else None
-        return git.read_at(self.repo, sha, path) if sha else None
+        return git.read_at(self.repo, sha, path, where=branch) if sha else None
 
     def stage_tip(self, stage: str) -> str:
         sha = git.branch_tip(self.repo, stage)
@@ -110,31 +124,47 @@ class Registry:
         return os.path.join(self.root, *name.split("/")) + LINK_SUFFIX
 
     def files(self, stage: str | None = None) -> Iterator[tuple[str, bytes]]:
-        """``(relative path, content)`` of every ``.mlem`` file: on a stage, or in the work tree."""
+        """``(relative path, content)`` of every regular ``.mlem`` file: on a stage, or in the work tree."""
+        yield from self.entries(stage)[0]
+
+    def entries(self, stage: str | None = None) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
+        """Every regular ``.mlem`` file with its content, and every ``.mlem`` entry that is
+        neither a regular file nor a real folder (a symlink, a FIFO, a submodule) with what it
+        is; on a stage, or in the work tree. The unsafe ones are never read or followed."""
         if stage is not None or self.bare:
             if stage is None:
                 stage = git.head_branch(self.repo)
                 if stage is None or git.branch_tip(self.repo, stage) is None:
-                    return
-            yield from git.files_at(self.repo, self.stage_tip(stage), LINK_SUFFIX)
-            return
+                    return [], []
+            return git.tree_files(self.repo, self.stage_tip(stage), LINK_SUFFIX)
+        found: list[tuple[str, bytes]] = []
+        unsafe: list[tuple[str, str]] = []
+        # os.walk never descends into a symlinked folder (followlinks=False)
         for dirpath, dirnames, filenames in os.walk(self.root):
             dirnames[:] = sorted(d for d in dirnames if d != ".git")
-            for filename in sorted(filenames):
+            names = sorted(filenames) + [d for d in dirnames if d.endswith(LINK_SUFFIX)]
+            for filename in names:
                 if not filename.endswith(LINK_SUFFIX):
                     continue
                 full = os.path.join(dirpath, filename)
                 rel = os.path.relpath(full, self.root).replace(os.sep, "/")
-                if os.path.islink(full) or not os.path.isfile(full):
-                    continue
-                with open(full, "rb") as f:
-                    yield rel, f.read()
+                try:
+                    found.append((rel, safefs.read_regular(full, rel)))
+                except UnsafePath as e:
+                    unsafe.append((rel, e.message.removeprefix(f"{rel} is ").split(";")[0]))
+                except (IsADirectoryError, FileNotFoundError):
+                    continue  # a real folder (walked in turn), or removed while walking
+        return found, unsafe
 
     def links(self, stage: str | None = None) -> tuple[list[Link], list[LinkFileError]]:
         """Every link (files that are other MLEM objects are left out) and every unreadable file."""
         links: list[Link] = []
         problems: list[LinkFileError] = []
-        for rel, data in self.files(stage):
+        regular, unsafe = self.entries(stage)
+        for rel, what in unsafe:
+            shown = f"{stage}:{rel}" if stage else rel
+            problems.append(LinkFileError(shown, f"{what}; mr never reads or writes through it"))
+        for rel, data in regular:
             shown = f"{stage}:{rel}" if stage else rel
             try:
                 obj = linkfile.load(data, shown, name=rel[: -len(LINK_SUFFIX)])
@@ -148,7 +178,7 @@ class Registry:
     def read_link(self, name: str, stage: str | None = None) -> Link:
         rel = link_name(name) + LINK_SUFFIX
         if stage is not None:
-            data = git.read_at(self.repo, self.stage_tip(stage), rel)
+            data = git.read_at(self.repo, self.stage_tip(stage), rel, where=stage)
             shown = f"{stage}:{rel}"
         else:
             data = self._read_head_or_worktree(rel)

@@ -14,6 +14,7 @@ import contextlib
 from typing import Callable, Iterator
 
 from mr.model import ERROR, OK, PIN, SKIPPED, WARNING, InitResult, Link, LinkEntry, Problem, ShowResult, VerifyReport
+from mr.text import field, lines
 from mr.urls import redact
 
 if TYPE_CHECKING:
@@ -38,15 +39,33 @@ def _console() -> Any:
 
 
 def echo(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    """Print a line (or lines): control characters escaped, URLs redacted, whatever the text holds."""
+    sys.stdout.write(lines(text) + "\n")
 
 
 def warn(text: str) -> None:
-    sys.stderr.write(text + "\n")
+    sys.stderr.write(lines(text) + "\n")
+
+
+def _redacted(data: Any) -> Any:
+    if isinstance(data, str):
+        return redact(data)
+    if isinstance(data, dict):
+        return {k: _redacted(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_redacted(v) for v in data]
+    return data
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    """JSON on stdout: every string redacted; control characters escaped as JSON escapes them."""
+    sys.stdout.write(json.dumps(_redacted(data), indent=2, sort_keys=False, ensure_ascii=True) + "\n")
+
+
+def problem_line(problem: Problem) -> str:
+    """``FILE:LINE: severity: message``, each part a single safe line."""
+    where = field(problem.file) + (f":{problem.line}" if problem.line is not None else "")
+    return f"{where}: {problem.severity}: {field(problem.message)}"
 
 
 def link_json(link: Link) -> dict[str, Any]:
@@ -81,13 +100,15 @@ def table(
         from rich.table import Table
         from rich.text import Text
 
-        t = Table(title=title, title_justify="left", header_style="bold")
+        t = Table(title=Text(field(title)) if title else None, title_justify="left", header_style="bold")
         for h in headers:
             t.add_column(h, overflow="fold")
         for row in rows:
-            t.add_row(*(c if markup else Text(c) for c in row))
+            # markup cells were escaped (controls and rich markup) by the caller
+            t.add_row(*(c if markup else Text(field(c)) for c in row))
         _console().print(t)
         return
+    rows = [[field(c) for c in r] for r in rows]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     lines = [headers, *rows]
     for row in lines:
@@ -128,7 +149,7 @@ def link_result(link: Link, as_json: bool) -> None:
         print_json({"version": JSON_VERSION, "link": link_json(link)})
         return
     where = redact(link.project) if link.project else "this registry"
-    echo(f"Saved {link.file}: {link.link_type} {link.path} in {where} at {rev_text(link)}")
+    echo(f"Saved {field(link.file)}: {field(link.link_type)} {field(link.path)} in {field(where)} at {field(rev_text(link))}")
 
 
 def entry_json(entry: LinkEntry) -> dict[str, Any]:
@@ -140,7 +161,7 @@ def entry_json(entry: LinkEntry) -> dict[str, Any]:
 
 def show_result(result: ShowResult, as_json: bool) -> None:
     for problem in result.problems:
-        warn(str(problem))
+        warn(problem_line(problem))
     if as_json:
         print_json(
             {
@@ -154,7 +175,7 @@ def show_result(result: ShowResult, as_json: bool) -> None:
         return
     if not result.entries:
         where = f"stage {result.stage}" if result.stage else "the work tree"
-        warn(f"no links in {where} of {result.registry}")
+        warn(f"no links in {field(where)} of {field(result.registry)}")
         return
     resolved = any(e.sha for e in result.entries)
     headers = ["name", "type", "project", "path", "rev", "kind"] + (["commit"] if resolved else [])
@@ -240,10 +261,10 @@ def verify_report(report: VerifyReport, as_json: bool, quiet: bool = False, verb
     for check in report.checks:
         if verbose:
             sha = f" {check.sha[:12]}" if check.sha else ""
-            echo(f"{check.file}: {check.status}{sha}")
+            echo(f"{field(check.file)}: {check.status}{sha}")
         for p in check.problems:
             if not quiet or p.severity == ERROR:
-                echo(str(p))
+                echo(problem_line(p))
     if quiet:
         return
     counts = {s: sum(1 for c in report.checks if c.status == s) for s in (OK, WARNING, ERROR, SKIPPED)}
@@ -255,14 +276,14 @@ def verify_report(report: VerifyReport, as_json: bool, quiet: bool = False, verb
         parts.append(f"{counts[SKIPPED]} MLEM object{'s' if counts[SKIPPED] != 1 else ''} skipped")
     echo(("ok: " if report.ok else "failed: ") + ", ".join(parts))
     if report.unchecked:
-        echo("not checked: " + ", ".join(report.unchecked))
+        echo("not checked: " + ", ".join(field(u) for u in report.unchecked))
 
 
 
 def diff(text: str) -> None:
     """A unified diff, coloured on a terminal."""
     if not rich_wanted():
-        sys.stdout.write(text)
+        sys.stdout.write(lines(text))
         return
     from rich.text import Text
 
@@ -275,21 +296,21 @@ def diff(text: str) -> None:
             else "cyan" if line.startswith("@@")
             else None
         )
-        console.print(Text(line, style=style or ""))
+        console.print(Text(lines(line), style=style or ""))
 
 
 def promotion_plan(plan: Any) -> None:
     if not plan.changes:
-        echo(f"Nothing to promote: {', '.join(p.name for p in plan.links)} already as on {plan.source}, on {plan.to}")
+        echo(f"Nothing to promote: {', '.join(field(p.name) for p in plan.links)} already as on {plan.source}, on {plan.to}")
         return
-    echo(f"Promote {', '.join(p.name for p in plan.changes)} from {plan.source} ({plan.source_sha[:12]}) to {plan.to}:")
+    echo(f"Promote {', '.join(field(p.name) for p in plan.changes)} from {plan.source} ({plan.source_sha[:12]}) to {plan.to}:")
     for p in plan.changes:
         diff(p.diff(plan.to))
 
 
 def promotion_result(result: Any) -> None:
     plan = result.plan
-    _landed(result, f"Promoted {', '.join(p.name for p in plan.changes)}")
+    _landed(result, f"Promoted {', '.join(field(p.name) for p in plan.changes)}")
 
 
 def _landed(result: StageResult[Any], done: str) -> None:
@@ -327,27 +348,27 @@ def _result_json(result: StageResult[Any] | None, dry_run: bool) -> dict[str, An
 
 def rollback_plan(plan: Rollback) -> None:
     if not plan.changes:
-        names = ", ".join(p.name for p in plan.links)
+        names = ", ".join(field(p.name) for p in plan.links)
         echo(f"Nothing to roll back: {names} already as it was then, on {plan.stage}")
         return
-    echo(f"Roll back {', '.join(p.name for p in plan.changes)} on {plan.stage}:")
+    echo(f"Roll back {', '.join(field(p.name) for p in plan.changes)} on {plan.stage}:")
     for p in plan.changes:
         undone = f"undoes {len(p.undone)} change{'s' if len(p.undone) != 1 else ''}: " + ", ".join(
             u[:12] for u in p.undone
         )
         at = f"{plan.stage} at {p.to_commit[:12]}" if p.to_commit else f"the start of {plan.stage}"
         if p.removed:
-            echo(f"  {p.name}: removed, as {at} did not have it ({undone})")
+            echo(f"  {field(p.name)}: removed, as {at} did not have it ({undone})")
         else:
-            echo(f"  {p.name}: back to {at} ({undone})")
+            echo(f"  {field(p.name)}: back to {at} ({undone})")
     for p in plan.changes:
         diff(p.diff(plan.stage))
 
 
 def rollback_result(result: RollbackResult) -> None:
     plan = result.plan
-    _landed(result, f"Rolled back {', '.join(p.name for p in plan.changes)}")
-    removed = [p.name for p in plan.changes if p.removed]
+    _landed(result, f"Rolled back {', '.join(field(p.name) for p in plan.changes)}")
+    removed = [field(p.name) for p in plan.changes if p.removed]
     if result.commit and removed:
         echo(f"  removed {', '.join(removed)}: {plan.stage} did not have {'it' if len(removed) == 1 else 'them'} then")
 
@@ -378,13 +399,13 @@ def rollback_json(plan: Rollback, result: RollbackResult | None, dry_run: bool =
 
 
 def retirement_plan(plan: Retirement) -> None:
-    echo(f"Retire {', '.join(p.name for p in plan.changes)} from {plan.stage} (other stages keep theirs):")
+    echo(f"Retire {', '.join(field(p.name) for p in plan.changes)} from {plan.stage} (other stages keep theirs):")
     for p in plan.changes:
         diff(p.diff(plan.stage))
 
 
 def retirement_result(result: RetireResult) -> None:
-    _landed(result, f"Retired {', '.join(p.name for p in result.plan.changes)}")
+    _landed(result, f"Retired {', '.join(field(p.name) for p in result.plan.changes)}")
 
 
 def retirement_json(plan: Retirement, result: RetireResult | None, dry_run: bool = False) -> None:
@@ -445,7 +466,7 @@ def cell(link: Link | None) -> str:
 
 def matrix(m: Any, as_json: bool) -> None:
     for p in m.problems:
-        warn(str(p))
+        warn(problem_line(p))
     if as_json:
         print_json(
             {
@@ -465,14 +486,16 @@ def matrix(m: Any, as_json: bool) -> None:
     rows = []
     differs = False
     for name, row in m.rows.items():
-        cells = [name]
+        cells = [_escape(field(name)) if fancy else field(name)]
         for i, link in enumerate(row):
             text = cell(link)
             if i and link != row[i - 1]:
                 differs = True
-                text = f"[yellow bold]{_escape(text)}[/]" if fancy else f"{text} *"
+                text = f"[yellow bold]{_escape(field(text))}[/]" if fancy else f"{field(text)} *"
             elif fancy:
-                text = _escape(text)
+                text = _escape(field(text))
+            else:
+                text = field(text)
             cells.append(text)
         rows.append(cells)
     table(["name", *m.stages], rows, markup=True)
@@ -488,7 +511,7 @@ def _escape(text: str) -> str:
 
 def stage_diff(d: Any, as_json: bool) -> None:
     for p in d.problems:
-        warn(str(p))
+        warn(problem_line(p))
     if as_json:
         print_json(
             {
@@ -509,20 +532,20 @@ def stage_diff(d: Any, as_json: bool) -> None:
         )
         return
     if not d.changes:
-        echo(f"{d.source} and {d.target} hold the same links")
+        echo(f"{field(d.source)} and {field(d.target)} hold the same links")
         return
-    lines = [f"--- {d.source}", f"+++ {d.target}"]
+    out = [f"--- {d.source}", f"+++ {d.target}"]
     for c in d.changes:
         if c.kind == "added":
-            lines.append(f"+ {c.name}: {_summary(c.new)}")
+            out.append(f"+ {field(c.name)}: {field(_summary(c.new))}")
         elif c.kind == "removed":
-            lines.append(f"- {c.name}: {_summary(c.old)}")
+            out.append(f"- {field(c.name)}: {field(_summary(c.old))}")
         else:
-            lines.append(f"@@ {c.name}")
+            out.append(f"@@ {field(c.name)}")
             for f, (a, b) in c.changed_fields().items():
-                lines.append(f"-   {f}: {a if a is not None else '(none)'}")
-                lines.append(f"+   {f}: {b if b is not None else '(none)'}")
-    diff("\n".join(lines) + "\n")
+                out.append(f"-   {f}: {field(a) if a is not None else '(none)'}")
+                out.append(f"+   {f}: {field(b) if b is not None else '(none)'}")
+    diff("\n".join(out) + "\n")
 
 
 def _summary(link: Link) -> str:
@@ -534,7 +557,7 @@ def history(h: LinkHistory, as_json: bool) -> None:
     import datetime as dt
 
     for p in h.problems:
-        warn(str(p))
+        warn(problem_line(p))
 
     def when(e: HistoryEntry) -> str:
         tz = dt.timezone(dt.timedelta(minutes=e.offset))
@@ -580,13 +603,16 @@ def history(h: LinkHistory, as_json: bool) -> None:
         return
     echo("history, newest first:")
     for e in h.history:
-        change = f"{_history_rev(e.rev_before)} -> {_history_rev(e.rev_after)}"
+        change = f"{field(_history_rev(e.rev_before))} -> {field(_history_rev(e.rev_after))}"
         detail = ""
         if e.kind == "promotion" and e.source:
-            detail = f"  from {e.source}@{(e.source_commit or '')[:7]}"
+            detail = f"  from {field(e.source)}@{field((e.source_commit or '')[:7])}"
         elif e.kind == "rollback" and e.rollback_to:
-            detail = f"  to {e.rollback_to[:7]}"
-        echo(f"  {when(e)}  {e.stage:<12} {e.kind:<14} {change}{detail}  by {e.author}  commit {e.commit[:7]}")
+            detail = f"  to {field(e.rollback_to[:7])}"
+        echo(
+            f"  {when(e)}  {field(e.stage):<12} {e.kind:<14} {change}{detail}"
+            f"  by {field(e.author)}  commit {field(e.commit[:7])}"
+        )
 
 
 def _history_rev(rev: str | None) -> str:
@@ -598,9 +624,9 @@ def _history_rev(rev: str | None) -> str:
 
 def outdated(report: Any, as_json: bool) -> None:
     for p in report.problems:
-        warn(str(p))
+        warn(problem_line(p))
     if report.unchecked:
-        warn("not checked (unreachable or not cached): " + ", ".join(redact(u) for u in report.unchecked))
+        warn("not checked (unreachable or not cached): " + ", ".join(field(u) for u in report.unchecked))
     if as_json:
         print_json(
             {

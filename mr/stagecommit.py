@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable, Generic, Protocol, TypeVar
 
-from mr import git
+from mr import git, safefs
 from mr.errors import GitError, MrError, RefMoved, RegistryError, UsageError
 from mr.registry import Registry
 
@@ -171,6 +171,8 @@ def apply(reg: Registry, first: P, replan: Callable[[P], P], sign: bool | None =
                     f"{', '.join(dirty)}: uncommitted changes on {stage}, which is checked out; "
                     "commit or stash them first"
                 )
+            for path in changed:
+                safefs.check(reg.root, path)  # never write through a symlink in the work tree
         if before_swap is not None:
             before_swap(plan)
         try:

@@ -27,10 +27,8 @@ from typing import Iterator
 from urllib.parse import unquote
 
 from mr.errors import GitError, RemoteError, UsageError
-from mr.urls import redact, safe_text, strip_credentials
-
-#: Seconds one network operation may take in all (MR_GIT_TIMEOUT).
-DEFAULT_TIMEOUT = 300.0
+from mr.text import field as safe_text
+from mr.urls import redact, strip_credentials
 
 #: Transports git may use for mr (GIT_ALLOW_PROTOCOL, unless the user set it):
 #: never ``ext::`` or other helpers that run commands named by a link file.
@@ -46,17 +44,10 @@ _USERINFO = re.compile(r"^(?P<scheme>https?://)(?P<userinfo>[^/?#]*)@", re.IGNOR
 
 
 def timeout() -> float:
-    """``MR_GIT_TIMEOUT`` in seconds, checked: a bad value is a usage error."""
-    raw = os.environ.get("MR_GIT_TIMEOUT")
-    if raw is None or raw.strip() == "":
-        return DEFAULT_TIMEOUT
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not value > 0 or value != value or value == float("inf"):
-        raise UsageError(f"MR_GIT_TIMEOUT={safe_text(raw)!s}: give a number of seconds above 0")
-    return value
+    """``MR_GIT_TIMEOUT`` in seconds (``mr.env`` checks it)."""
+    from mr.env import git_timeout
+
+    return git_timeout()
 
 
 @dataclass(frozen=True)

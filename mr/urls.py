@@ -22,53 +22,164 @@ def is_url(spec: str) -> bool:
     return _SCP.match(spec) is not None
 
 
+#: Query parameters that carry a secret (compared case-insensitively).
+TOKEN_PARAMS = (
+    "access_token",
+    "private_token",
+    "job_token",
+    "oauth_token",
+    "auth_token",
+    "token",
+    "api_key",
+    "apikey",
+    "key",
+    "password",
+    "passwd",
+    "secret",
+    "client_secret",
+    "sig",
+    "signature",
+    "x-amz-signature",
+    "x-amz-credential",
+    "x-amz-security-token",
+)
+# scheme:// then the authority (up to the first / ? # or space); its userinfo is
+# everything before the LAST @, so a password may hold @ and : of its own
+_AUTHORITY = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<authority>[^/?#\s]*)")
+_TOKEN = re.compile(
+    r"(?P<key>[?&;](?:" + "|".join(re.escape(t) for t in TOKEN_PARAMS) + r")=)(?P<value>[^&#\s]*)",
+    re.IGNORECASE,
+)
+
+
+def _userinfo(spec: str) -> tuple[str, str, str] | None:
+    """``(scheme, userinfo, rest)`` of a URL that carries user information, else None."""
+    m = _AUTHORITY.match(spec)
+    if not m or "@" not in m.group("authority"):
+        return None
+    userinfo, _, host = m.group("authority").rpartition("@")
+    return m.group("scheme"), userinfo, host + spec[m.end():]
+
+
 def credentials_in(spec: str) -> str | None:
     """What kind of credential ``spec`` carries in its URL, or None."""
-    m = _USERINFO.match(spec)
-    if not m:
+    if _TOKEN.search(spec) and is_url(spec):
+        return "a token in its query string"
+    parts = _userinfo(spec)
+    if parts is None:
         return None
-    scheme = m.group("scheme").lower()
-    userinfo = m.group("userinfo")
+    scheme, userinfo, _ = parts
     if ":" in userinfo:
         return "a password"
-    if scheme.startswith("http") and userinfo:
+    if scheme.lower().startswith("http") and userinfo:
         # https://TOKEN@host is how tokens are usually passed
         return "a user name or token"
     return None
 
 
-def redact(spec: str | None) -> str:
-    """``spec`` with any password or token replaced by ``***``."""
-    if spec is None:
-        return ""
-    m = _USERINFO.match(spec)
-    if not m:
-        return spec
-    scheme, userinfo = m.group("scheme"), m.group("userinfo")
+def _hide(m: re.Match[str]) -> str:
+    scheme, authority = m.group("scheme"), m.group("authority")
+    if "@" not in authority:
+        return m.group(0)
+    userinfo, _, host = authority.rpartition("@")
     if ":" in userinfo:
         user = userinfo.split(":", 1)[0]
         hidden = f"{user}:***" if user else "***"
     elif scheme.lower().startswith("http"):
         hidden = "***"
     else:
-        return spec
-    return f"{scheme}{hidden}@{spec[m.end():]}"
+        return m.group(0)  # ssh://git@host: a user name, no secret
+    return f"{scheme}{hidden}@{host}"
+
+
+def redact(text: str | None) -> str:
+    """``text`` (a URL, or any text holding URLs) with every password and token replaced by ``***``.
+
+    Understands ``user:password@host`` whatever the password holds (``@``
+    and ``:`` included), ``https://TOKEN@host``, and token query parameters
+    (``access_token``, ``private_token``, ``token``, ...). The one function
+    every URL mr prints goes through.
+    """
+    if not text:
+        return ""
+    text = _AUTHORITY.sub(_hide, text)
+    return _TOKEN.sub(lambda m: m.group("key") + "***", text)
 
 
 def strip_credentials(spec: str) -> str:
-    """``spec`` with its user information removed (for an http(s) URL) or its password."""
-    m = _USERINFO.match(spec)
-    if not m:
-        return spec
-    scheme, userinfo = m.group("scheme"), m.group("userinfo")
-    if scheme.lower().startswith("http") or ":" in userinfo:
-        return f"{scheme}{spec[m.end():]}"
+    """``spec`` without its secrets: user information (of an http(s) URL) or password, and token parameters."""
+    parts = _userinfo(spec)
+    if parts is not None:
+        scheme, userinfo, rest = parts
+        if scheme.lower().startswith("http") or ":" in userinfo:
+            spec = f"{scheme}{rest}"
+    if _TOKEN.search(spec):
+        spec = _TOKEN.sub("", spec)
+        if "?" not in spec and "&" in spec:
+            spec = spec.replace("&", "?", 1)
     return spec
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_DEFAULT_PORTS = {"http": "80", "https": "443", "ssh": "22", "git": "9418", "ftp": "21", "ftps": "990"}
+_UNRESERVED_ESCAPE = re.compile(r"%(2[DdEe]|5[Ff]|7[Ee]|[46][1-9A-Fa-f]|[57][0-9Aa]|3[0-9])")
 
 
-def safe_text(text: str) -> str:
-    """``text`` with control characters escaped, safe to print on a terminal."""
-    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1] if m.group(0) not in "\t" else "\\t", text)
+def normalize(spec: str) -> str:
+    """A canonical form of a project URL, for comparing against ``allowed_sources``.
+
+    Credentials and token parameters are dropped; scheme and host lower-cased;
+    default ports dropped; scp syntax (``git@host:org/repo``) read as ssh;
+    percent-escapes of plain characters decoded; ``.`` and ``..`` segments
+    resolved, duplicate slashes collapsed, trailing ``/`` and ``.git`` removed.
+    A local path is normalised as a path.
+    """
+    import posixpath
+
+    spec = strip_credentials(spec.strip())
+    if not is_url(spec):
+        return posixpath.normpath(spec.replace("\\", "/")) if spec else spec
+    m = re.match(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>.*)$", spec)
+    if m:
+        scheme, rest = m.group("scheme").lower(), m.group("rest")
+        authority, slash, path = rest.partition("/")
+        path = slash + path
+    else:  # scp syntax: [user@]host:path
+        scheme = "ssh"
+        authority, _, path = spec.partition(":")
+        path = "/" + path
+    path, _, query = path.partition("?")
+    path = path.split("#", 1)[0]
+    user, at, host = authority.rpartition("@")
+    host = host.lower()
+    if ":" in host and not host.endswith("]"):
+        name, _, port = host.rpartition(":")
+        if port == _DEFAULT_PORTS.get(scheme) or port == "":
+            host = name
+    path = _UNRESERVED_ESCAPE.sub(lambda e: chr(int(e.group(1), 16)), path)
+    path = re.sub(r"/{2,}", "/", path)
+    if path:
+        path = posixpath.normpath(path)
+        while path.startswith("//"):
+            path = path[1:]
+        if path in ("/", "."):
+            path = ""
+    path = re.sub(r"(\.git)?/*$", "", path)
+    out = f"{scheme}://{host}{path}"  # the user name is no part of where the project lives
+    return f"{out}?{query}" if query else out
+
+
+def is_local(spec: str) -> bool:
+    """Whether a project location names something on this machine (a path, or a file:// URL)."""
+    return not is_url(spec) or spec.lower().startswith("file:")
+
+
+def allowed(spec: str, prefixes: tuple[str, ...] | list[str]) -> bool:
+    """Whether ``spec`` is at or under one of ``prefixes``, compared normalised, on path-segment boundaries."""
+    url = normalize(spec)
+    for prefix in prefixes:
+        p = normalize(prefix)
+        if not p:
+            continue
+        if url == p or url.startswith(p + "/") or (p.endswith("/") and url.startswith(p)):
+            return True
+    return False

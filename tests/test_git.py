@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from mr import git
+from mr.errors import ProjectNotFound, RevNotFound, UnsafePath
 from mr.paths import cache_path
 from mr.projects import Projects
-from mr.errors import ProjectNotFound, RevNotFound
 from mr.urls import credentials_in, is_url, redact, strip_credentials
 from tests.conftest import GitDaemon
 from tests.helpers import MODEL, commit, make_project, tag
@@ -79,14 +79,16 @@ def test_resolve_kinds_including_remote_tracking(tmp_path: Path) -> None:
             git.resolve(repo, bad, "clone")
 
 
-def test_read_at_ignores_symlinks_and_folders(tmp_path: Path) -> None:
+def test_read_at_refuses_symlinks_and_folders(tmp_path: Path) -> None:
     src = make_project(tmp_path / "src")
     os.symlink("/etc/passwd", src / "evil.mlem")
     sha = commit(src, {}, "symlink")
     repo = git.open_exact(str(src))
     assert git.read_at(repo, sha, "models/rf.mlem") == MODEL.encode()
-    assert git.read_at(repo, sha, "evil.mlem") is None
-    assert git.read_at(repo, sha, "models") is None
+    with pytest.raises(UnsafePath, match="evil.mlem is a symlink"):
+        git.read_at(repo, sha, "evil.mlem")
+    with pytest.raises(UnsafePath, match="models is a folder"):
+        git.read_at(repo, sha, "models")
     assert git.read_at(repo, sha, "nope.mlem") is None
 
 

@@ -64,7 +64,7 @@ def test_each_resolution_failure_names_file_and_line(registry: Path, project: Pa
         ("object_type: link\nlink_type: model\npath: a.mlem\nproject: ../models\nrev: 1234567\n", "bad.mlem:5", "quote it"),
         ("object_type: link\nlink_type: model\npath: ../../etc/passwd\n", "bad.mlem:3", "escapes its project"),
         ("object_type: link\nlink_type: model\npath: /etc/passwd\n", "bad.mlem:3", "absolute"),
-        ("object_type: !!python/object/apply:os.system [touch PWNED]\n", "bad.mlem:1", "must be a string"),
+        ("object_type: !!python/object/apply:os.system [touch PWNED]\n", "bad.mlem:1", "YAML tag !!python/object/apply:os.system is not allowed"),
     ],
 )
 def test_hostile_files_get_one_line_and_change_nothing(

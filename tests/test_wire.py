@@ -324,9 +324,12 @@ def test_registry_read_over_authenticated_http(
     store = isolated_git / "credentials"
     store.write_text(f"http://alice:wonderland-42@127.0.0.1:{http_auth_server.port}\n")
     git_config(isolated_git, "credential.helper", f"store --file={store}")
+    # the registry came from a remote: its link to a path here is followed only when trusted
     r = mr("verify", "--registry", url)
+    assert r.code == 1 and "--allow-local-projects" in r.out
+    r = mr("verify", "--registry", url, "--allow-local-projects")
     assert (r.code, r.out) == (0, "ok: 1 link checked, 0 failed\n"), r.err
-    r = mr("show", "--registry", url)
+    r = mr("show", "--registry", url, "--allow-local-projects")
     assert r.code == 0 and f"a     model  {project}  models/rf.mlem  main  branch" in r.out
 
 
@@ -940,7 +943,7 @@ def test_bad_git_timeout_is_a_usage_error(
     monkeypatch.setenv("MR_GIT_TIMEOUT", value)
     r = mr("verify")
     assert r.code == 2 and "Traceback" not in r.err
-    assert one_line(r.err) == f"mr: error: MR_GIT_TIMEOUT={value}: give a number of seconds above 0"
+    assert one_line(r.err) == f"mr: error: MR_GIT_TIMEOUT={value}: give a number of seconds above 0 (at most 86400)"
     assert cache_entries() == []
     r = mr("link", "--sp", url, "models/rf", "rf")
     assert r.code == 2 and "MR_GIT_TIMEOUT" in one_line(r.err)

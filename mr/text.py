@@ -1,0 +1,42 @@
+"""Making text from a repository safe to print: no control characters, no secrets.
+
+Names, paths, revs, commit messages and trailers come from repositories
+anyone may have written to. Printed raw, an escape sequence in a file name
+retitles the terminal, recolours or hides output, or forges a table row; a
+URL may carry a password. Kept free of heavy imports: the CLI uses it for
+every error it prints.
+"""
+from __future__ import annotations
+
+import re
+
+from mr.urls import redact
+
+# C0 and C1 controls, DEL, and the Unicode characters that break or reorder
+# lines (line/paragraph separators, bidirectional overrides and isolates)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\e"}
+
+
+def _escape(m: re.Match[str]) -> str:
+    ch = m.group(0)
+    if ch in _NAMED:
+        return _NAMED[ch]
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def field(text: object) -> str:
+    """One value (a name, a path, a rev, a cell): every control character escaped, URLs redacted."""
+    return _CONTROL.sub(_escape, redact(str(text)))
+
+
+def lines(text: object) -> str:
+    """Text of several lines: line breaks kept, every other control character escaped, URLs redacted."""
+    return _CONTROL_BUT_NEWLINE.sub(_escape, redact(str(text)))
+
+
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a character :func:`field` would escape."""
+    return _CONTROL.search(text) is not None
