@@ -40,11 +40,14 @@ from mr.registry import Registry, link_name
 from mr.urls import is_url, redact, strip_credentials
 
 if TYPE_CHECKING:
+    from mr.model import CheckResult, GetResult
     from mr.outdated import OutdatedReport
     from mr.promotion import Promotion, PromotionResult
     from mr.stages import LinkHistory, Matrix, StageDiff
 
 __all__ = [
+    "check_get",
+    "get",
     "init",
     "link",
     "link_field",
@@ -658,3 +661,36 @@ def outdated(
     from mr import outdated as od
 
     return od.outdated(Registry.open(registry, remote_ok=True), stage, offline=offline, jobs=jobs)
+
+
+# --- get ---------------------------------------------------------------------------------
+
+
+def get(
+    name: str,
+    stage: str | None = None,
+    out: str | None = None,
+    registry: str | None = None,
+    force: bool = False,
+) -> GetResult:
+    """Write the object link ``name`` resolves to into the folder ``out`` (default: ``./NAME``'s last part).
+
+    The link is read from the work tree, or from ``stage``'s branch, and
+    followed to its object. The object's meta and every artifact git holds
+    for it are written as they are at the resolved commit, each checked
+    against the size and md5 the meta records, with a receipt
+    ``.mr-get.json``. All or nothing: ``ArtifactsRefused`` (one line per
+    file) and nothing written when any file is missing, differs or is unsafe.
+    An existing folder is replaced only with ``force``. Artifacts outside git
+    (``s3://`` ...) are listed in ``GetResult.external``, not fetched.
+    """
+    from mr import get as getting
+
+    return getting.get(name, stage=stage, out=out, registry=registry, force=force)
+
+
+def check_get(folder: str) -> CheckResult:
+    """Re-verify a folder ``mr get`` wrote against its receipt: changed, missing and extra files."""
+    from mr import get as getting
+
+    return getting.check(folder)

@@ -414,6 +414,74 @@ def verify(
 
 
 @cli.command(context_settings=CONTEXT)
+@click.argument("name", required=False, shell_complete=complete.link_names)
+@click.option(
+    "--stage",
+    "-s",
+    metavar="STAGE",
+    shell_complete=complete.stages,
+    help="Read the link on this stage's branch instead of the work tree.",
+)
+@click.option(
+    "--out", "-o", "out", metavar="DIR", type=click.Path(), help="Where to write (default: ./NAME, its last part)."
+)
+@click.option("--force", "-f", is_flag=True, help="Replace DIR when it exists.")
+@click.option(
+    "--check", "check", metavar="DIR", type=click.Path(), help="Re-verify DIR against its receipt instead."
+)
+@registry_option
+@quiet_option
+@json_option
+def get(
+    name: str | None,
+    stage: str | None,
+    out: str | None,
+    force: bool,
+    check: str | None,
+    registry: str | None,
+    quiet: bool,
+    as_json: bool,
+) -> int:
+    """Write the model (or other object) link NAME resolves to into DIR, every byte checked.
+
+    The link is read from the work tree, or from --stage's branch, and
+    followed to its object. Its .mlem meta and every artifact git holds for
+    it are written into DIR as they are at the resolved commit, in their
+    relative layout (MLEM's load works on DIR), each checked against the size
+    and md5 the meta records. A receipt DIR/.mr-get.json records the
+    registry, stage, commits and every file with its size and md5; --json
+    prints it. All or nothing: a missing, changed or unsafe file is one line
+    naming it, exit 1, and DIR is left as it was.
+
+    mr copies only what git holds: artifacts in object stores (s3://, gs://)
+    are listed with the command that fetches them (MLEM loads them from
+    there); DVC outputs and git-lfs files fail with the dvc get or git lfs
+    command that fetches them.
+
+    --check DIR re-verifies a folder against its receipt: exit 1 and one line
+    per changed, missing or extra file.
+
+    \b
+    Examples:
+      mr get churn --stage production -o /srv/models/churn --force
+      mr get --check /srv/models/churn
+    """
+    from mr import api, render
+
+    if check is not None:
+        if name is not None or stage or out or force:
+            raise click.UsageError("--check DIR goes alone (with --json)")
+        checked = api.check_get(check)
+        render.check_result(checked, as_json, quiet=quiet)
+        return 0 if checked.ok else 1
+    if name is None:
+        raise click.UsageError("give NAME, or --check DIR")
+    result = api.get(name, stage=stage, out=out, registry=registry, force=force)
+    render.get_result(result, as_json, quiet=quiet)
+    return 0
+
+
+@cli.command(context_settings=CONTEXT)
 @click.argument("shell", type=click.Choice(complete.SHELLS))
 def completion(shell: str) -> None:
     """Print the completion script for SHELL (bash, zsh or fish).

@@ -86,3 +86,22 @@ class LinkChainError(MrError):
 
 class IdentityError(MrError):
     """No commit identity is configured."""
+
+
+class OutputExists(MrError):
+    """``mr get`` would replace a folder without ``--force``."""
+
+
+class ArtifactsRefused(MrError):
+    """An object's files failed their checks (missing, wrong size or md5, unsafe); nothing was written.
+
+    ``problems`` holds one line per file, naming it.
+    """
+
+    def __init__(self, message: str, problems: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+class ReceiptError(MrError):
+    """A receipt (``.mr-get.json``) is missing, unreadable or names files it may not."""
