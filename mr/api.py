@@ -408,6 +408,7 @@ def verify(
     offline: bool = False,
     jobs: int = 8,
     progress: Callable[[str, int, int], None] | None = None,
+    artifacts: bool = False,
 ) -> VerifyReport:
     """Check that links resolve, and that they meet the registry's policy.
 
@@ -416,6 +417,10 @@ def verify(
     branch. Each distinct project is opened or fetched once, ``jobs`` at a
     time; ``offline`` uses only the cache. ``progress(phase, done, total)``
     is called as projects are fetched and links checked.
+
+    ``artifacts`` also checks that each target's git-held artifacts exist at
+    the rev with the size its meta records (and md5, for blobs a partial cache
+    had to fetch to learn the size); see ``mr.get.verify_problems``.
     """
     from mr import checks
 
@@ -471,6 +476,8 @@ def verify(
             problems.append(checks.problem(item, f"cannot check: {failed[item.project]}", item.project_field))
         else:
             sha, found = verify_target(reader, item, problems)
+            if artifacts and found is not None and not any(p.severity == ERROR for p in problems):
+                problems.extend(_artifact_problems(reader, reg, item, found, alias_rev))
         status = ERROR if any(p.severity == ERROR for p in problems) else WARNING if problems else OK
         results[i] = LinkCheck(item.file or "", item.name, status, tuple(problems), sha)
         if progress is not None:
@@ -481,6 +488,20 @@ def verify(
         checks=tuple(results[i] for i in sorted(results)),
         unchecked=tuple(redact(s) for s in sorted(failed)),
     )
+
+
+def _artifact_problems(reader: Reader, reg: Registry, item: Link, found: Found, alias_rev: str | None) -> list[Problem]:
+    from mr import checks
+    from mr.get import verify_problems
+
+    if alias_rev is None and item.project is None and item.rev is None:
+        head = git.head_branch(reg.repo)
+        alias_rev = git.branch_tip(reg.repo, head) if head else None
+    try:
+        found_problems = verify_problems(reader, reg, found, alias_rev)
+    except MrError as e:
+        found_problems = [(ERROR, f"artifacts not checked: {e.message}")]
+    return [checks.problem(item, message, "path", severity) for severity, message in found_problems]
 
 
 def _verify_inputs(

@@ -362,6 +362,12 @@ def promote(
 )
 @click.option("--offline", is_flag=True, help="Use only cached projects; report those that are not cached.")
 @click.option(
+    "--artifacts",
+    is_flag=True,
+    help="Also check each target's git-held artifacts exist at the rev with the size its meta records "
+    "(a partial cache fetches their blobs to learn it, and then checks md5 too).",
+)
+@click.option(
     "--jobs",
     "-j",
     type=click.IntRange(1, 64),
@@ -377,6 +383,7 @@ def verify(
     files: tuple[str, ...],
     stage: str | None,
     offline: bool,
+    artifacts: bool,
     jobs: int,
     registry: str | None,
     quiet: bool,
@@ -390,7 +397,10 @@ def verify(
     link, its project is reachable, its rev exists, its path is a MLEM object
     of link_type at that rev (following chains of links), and the registry
     policy holds (pins where a stage requires them, allowed_sources, no
-    credentials in URLs). Problems print as FILE:LINE: error: message.
+    credentials in URLs). With --artifacts, also each target's artifacts that
+    git holds: present at the rev, as large as the meta records (and the md5,
+    where a partial cache fetched the blob to learn its size). Problems print
+    as FILE:LINE: error: message.
     A remote that does not answer fails its links after MR_GIT_TIMEOUT
     seconds (default 300).
     """
@@ -408,6 +418,7 @@ def verify(
             offline=offline,
             jobs=jobs,
             progress=update,
+            artifacts=artifacts,
         )
     render.verify_report(report, as_json, quiet=quiet, verbose=verbose)
     return 0 if report.ok else 1
