@@ -59,8 +59,6 @@ class Source:
     project: Project | None
     display: str
     trees: dict[str, Any] = field(default_factory=dict)
-    #: blobs this run fetched into the cache
-    fetched: set[str] = field(default_factory=set)
 
     @property
     def subdir(self) -> str:
@@ -80,7 +78,6 @@ class Source:
         if self.project is None:
             raise ObjectNotFound(f"this registry lacks the blobs of {what} (a partial clone?); run git fetch")
         self.project.fetch_blobs(lacking, what)
-        self.fetched.update(lacking)
         return lacking
 
     def url(self) -> str:
@@ -551,9 +548,10 @@ def _walk(folder: str) -> Iterator[str]:
 def verify_problems(reader: Reader, reg: Registry, found: Found, alias_commit: str | None) -> list[tuple[str, str]]:
     """``(severity, message)`` for the git-held artifacts of the object ``found`` leads to.
 
-    Sizes come from the blobs' headers; a partial cache has to fetch the
-    blobs to know them (git 2.39 cannot ask a server for a size alone), so
-    those fetched here are hashed as well and their md5 checked.
+    Sizes come from the blobs' headers. A partial cache has to fetch a blob
+    to know its size (git cannot ask a server for a size alone), so for a
+    remote source the bytes are at hand and their md5 is checked too, the
+    same on every run; a local repository's blobs are only sized.
     """
     final = reader.follow(found)
     if not isinstance(final.obj, Mapping):
@@ -567,8 +565,9 @@ def verify_problems(reader: Reader, reg: Registry, found: Found, alias_commit: s
     except (ProjectNotFound, ObjectNotFound) as e:
         return [("error", f"artifacts not checked: {e.message}")]
     out = list(planned.problems)
+    remote = source.project is not None and source.project.remote
     for p in planned.copies:
-        if p.oid not in source.fetched:
+        if not remote:
             continue
         size, md5 = blobs.copy(source.repo.path, p.oid, None)
         if md5 != p.artifact.md5 or size != p.artifact.size:

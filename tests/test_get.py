@@ -473,3 +473,27 @@ def test_remote_get_fetches_only_the_blobs_it_writes(
 
 def _oid(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def test_verify_artifacts_checks_md5_of_blobs_it_fetched(
+    git_daemon: GitDaemon, registry: Path, tmp_path: Path, mr  # type: ignore[no-untyped-def]
+) -> None:
+    name = f"{tmp_path.name}-md5"
+    src = model_project(git_daemon.base / name)
+    git(src, "config", "uploadpack.allowFilter", "true")
+    git(src, "config", "uploadpack.allowAnySHA1InWant", "true")
+    link_and_commit(registry, git_daemon.url(name))
+    assert mr("verify", "--artifacts").code == 0
+
+    (src / "models/rf").write_bytes(WEIGHTS[:-1] + b"Z")  # same size, other bytes
+    git(src, "commit", "-q", "-am", "weights changed, meta not")
+    sha = git(src, "rev-parse", "HEAD")
+    r = mr("verify", "--artifacts")
+    assert r.code == 1
+    assert r.out.splitlines()[0] == (
+        f"churn.mlem:3: error: models/rf (artifact data.pkl): md5 {hashlib.md5(WEIGHTS[:-1] + b'Z').hexdigest()} "
+        f"at {sha[:12]}; the meta records {hashlib.md5(WEIGHTS).hexdigest()}"
+    )
+    # the blob is cached now: a second run says the same, without the network
+    again = mr("verify", "--artifacts", "--offline")
+    assert (again.code, again.out.splitlines()[0]) == (1, r.out.splitlines()[0])
