@@ -440,7 +440,7 @@ def verify(
 @click.option(
     "--check", "check", metavar="DIR", type=click.Path(), help="Re-verify DIR against its receipt instead."
 )
-@registry_option
+@remote_registry_option
 @quiet_option
 @json_option
 def get(
