@@ -150,8 +150,9 @@ def read_blob(repo: Repo, oid: str) -> bytes:
 
 
 def has_object(repo: Repo, oid: str) -> bool:
+    # the object database only: ``oid in repo`` reads the whole object, a 50 MiB blob included
     try:
-        return pygit2.Oid(hex=oid) in repo
+        return bool(repo.odb.exists(pygit2.Oid(hex=oid)))
     except ValueError:
         return False
 

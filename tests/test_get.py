@@ -497,3 +497,17 @@ def test_verify_artifacts_checks_md5_of_blobs_it_fetched(
     # the blob is cached now: a second run says the same, without the network
     again = mr("verify", "--artifacts", "--offline")
     assert (again.code, again.out.splitlines()[0]) == (1, r.out.splitlines()[0])
+
+
+def test_get_an_alias_reads_the_registry_at_the_stage(registry: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    write_files(registry, {"models/rf.mlem": meta({"data.pkl": ("rf", WEIGHTS)}), "models/rf": WEIGHTS})
+    api.link("models/rf", target="latest", target_project=str(registry))
+    git(registry, "add", "-A")
+    git(registry, "commit", "-q", "-m", "a model kept in the registry, and an alias to it")
+    tip = git(registry, "rev-parse", "HEAD")
+    (registry / "models/rf").write_bytes(b"uncommitted")  # the work tree is not what is copied
+    r = mr("get", "latest", "--stage", "dev", "-o", str(tmp_path / "out"), "--json")
+    assert r.code == 0, r.err
+    receipt = json.loads(r.out)
+    assert (receipt["project"], receipt["commit"], receipt["stage_commit"]) == (None, tip, tip)
+    assert (tmp_path / "out" / "rf").read_bytes() == WEIGHTS
