@@ -573,4 +573,5 @@ def check_result(result: CheckResult, as_json: bool, quiet: bool = False) -> Non
         echo(f"ok: {result.checked} file{'s' if result.checked != 1 else ''} as the receipt records")
     else:
         bad = len(result.changed) + len(result.missing) + len(result.extra)
-        echo(f"failed: {bad} file{'s' if bad != 1 else ''} differ from the receipt of {safe_text(result.folder)}")
+        differ = "files differ" if bad != 1 else "file differs"
+        echo(f"failed: {bad} {differ} from the receipt of {safe_text(result.folder)}")
