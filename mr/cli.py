@@ -6,9 +6,10 @@ and tab completion stay quick.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 import click
 
@@ -487,7 +488,8 @@ def get(
         return 0 if checked.ok else 1
     if name is None:
         raise click.UsageError("give NAME, or --check DIR")
-    result = api.get(name, stage=stage, out=out, registry=registry, force=force)
+    with _terminate_as_interrupt():
+        result = api.get(name, stage=stage, out=out, registry=registry, force=force)
     render.get_result(result, as_json, quiet=quiet)
     return 0
 
@@ -520,6 +522,26 @@ def demo(keep: bool, folder: str | None) -> int:
     from mr.demo import run
 
     return run(folder=folder, keep=keep)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM (a deploy system's timeout) like Ctrl-C, so half-written files are cleaned up."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: list[str] | None = None) -> int:
