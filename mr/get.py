@@ -24,6 +24,7 @@ from typing import Any, Iterator, Mapping
 
 from mr import artifacts, blobs, git
 from mr.artifacts import Artifact
+from mr.config import Config
 from mr.errors import (
     ArtifactsRefused,
     MrError,
@@ -260,10 +261,14 @@ def get(
         branch = git.head_branch(reg.repo)
         alias_commit = git.branch_tip(reg.repo, branch) if branch else None
         config = reg.config
+    _check_policy(item, config)
     reader = Reader(reg.root, alias_rev=alias_commit, alias_label=stage, hosts=config.hosts)
     found = reader.follow(reader.read(item.project, item.rev, item.path))
     if isinstance(found.obj, Link):  # follow() ends at an object
         raise ObjectNotFound(f"{name}: the chain of links ends at no object")
+    if found.project is not None and found.project != item.project:
+        # the end of a chain: files are copied from there
+        _check_policy(Link(link_type="model", path=found.path, project=found.project, file=item.file), config)
     source = source_of(reader, reg, found, alias_commit)
     meta = _read(source, found.path)
     shown_out = os.path.relpath(folder) if out is None else out
@@ -322,6 +327,15 @@ def get(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return result
+
+
+def _check_policy(item: Link, config: Config) -> None:
+    """Refuse a project the registry does not allow (allowed_sources), or one whose URL carries credentials."""
+    from mr import checks
+
+    problems = [p for p in checks.policy_problems(item, config, None) if p.severity == "error"]
+    if problems:
+        raise ArtifactsRefused(f"{item.name or item.file}: nothing fetched", tuple(str(p) for p in problems))
 
 
 def _read(source: Source, path: str) -> bytes:

@@ -511,3 +511,14 @@ def test_get_an_alias_reads_the_registry_at_the_stage(registry: Path, tmp_path: 
     receipt = json.loads(r.out)
     assert (receipt["project"], receipt["commit"], receipt["stage_commit"]) == (None, tip, tip)
     assert (tmp_path / "out" / "rf").read_bytes() == WEIGHTS
+
+
+def test_a_source_outside_allowed_sources_is_refused(registry: Path, model: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    link_and_commit(registry, "../models")
+    (registry / ".mr.yaml").write_text("stages: [dev, staging, production]\nallowed_sources: [https://git.example.com/]\n")
+    r = mr("get", "churn", "-o", str(tmp_path / "out"))
+    assert r.code == 1
+    assert r.err.splitlines()[0] == (
+        "churn.mlem:4: error: project ../models is not under allowed_sources (https://git.example.com/)"
+    )
+    assert not os.path.lexists(tmp_path / "out")
