@@ -173,3 +173,40 @@ def heavy_project(path: Path, commits: int, blob_mib: float) -> Path:
     _fast_import(path, bytes(out), bare=True)
     _done(path)
     return path
+
+
+def model_history(path: Path, commits: int, blob_mib: float) -> Path:
+    """A MLEM project whose every commit retrains the model: models/rf.bin (random, ``blob_mib`` MiB) and
+    models/rf.mlem recording its md5 and size as MLEM 0.4.14 does. Streamed into fast-import, so a
+    history of gigabytes never sits in memory."""
+    import hashlib
+
+    if _cached(path):
+        return path
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(path)], check=True)
+    proc = subprocess.Popen(["git", "fast-import", "--quiet"], stdin=subprocess.PIPE, cwd=path)
+    assert proc.stdin is not None
+    size = int(blob_mib * 1024 * 1024)
+    for c in range(commits):
+        weights = os.urandom(size)
+        meta = (
+            "artifacts:\n  data.pkl:\n"
+            f"    hash: {hashlib.md5(weights).hexdigest()}\n    size: {size}\n    uri: rf.bin\n"
+            "object_type: model\nprocessors: {}\nrequirements: []\n"
+        ).encode()
+        head = b"commit refs/heads/main\nmark :%d\n" % (c + 1) + f"committer {IDENT} {WHEN}\n".encode()
+        head += _data(f"retrain {c}".encode())
+        head += b"from :%d\n" % c if c else b"M 100644 inline .mlem.yaml\n" + _data(b"")
+        proc.stdin.write(head)
+        proc.stdin.write(b"M 100644 inline models/rf.mlem\n" + _data(meta))
+        proc.stdin.write(b"M 100644 inline models/rf.bin\n" + b"data %d\n" % size)
+        proc.stdin.write(weights)
+        proc.stdin.write(b"\n")
+        del weights
+    proc.stdin.close()
+    if proc.wait() != 0:
+        raise RuntimeError("git fast-import failed")
+    _done(path)
+    return path

@@ -65,6 +65,11 @@ class Case:
     kind: str
     limit: float
     note: str = ""
+    #: folders weighed after the last mr run, and the most bytes they may hold
+    weigh: list[Path] = field(default_factory=list)
+    disk_limit: int | None = None
+    #: the most memory the mr side may use at its peak, MiB
+    peak_limit_mib: int | None = None
 
 
 def run_once(cmd: Command) -> tuple[float, int]:
@@ -105,6 +110,8 @@ def measure(case: Case, runs: int, warmup: int) -> tuple[Measure, Measure]:
             m.peak_kib = max(m.peak_kib, peak)
     if case.name in CACHE_SIZES:  # weigh the cache the last mr run left
         ours.cache_bytes = du(CACHE_SIZES[case.name])
+    if case.weigh:
+        ours.cache_bytes = sum(du(p) for p in case.weigh if p.exists())
     for cmd in (case.baseline, case.mr):  # leave the fixtures as they were
         if cmd.before:
             cmd.before()
@@ -262,6 +269,56 @@ def cold_verify_case(mr: list[str], env: dict[str, str], short: bool) -> tuple[C
     return case, cache
 
 
+def cold_get_case(mr: list[str], env: dict[str, str], short: bool) -> Case:
+    """mr get of a model whose artifact is large, from a long history of such versions, cache cold.
+
+    The floor is what git alone needs for the same bytes: a blob:none clone,
+    then git cat-file of the meta and the artifact into files.
+    """
+    commits, mib = (4, 0.5) if short else (20, 50.0)
+    served = CACHE / "served"
+    name = f"model-{commits}x{mib:g}.git"
+    generate.model_history(served / name, commits, mib)
+    url = f"{daemon(served)}/{name}"
+    reg = CACHE / f"reg-model-{commits}x{mib:g}"
+    if not (reg / ".done").exists():
+        shutil.rmtree(reg, ignore_errors=True)
+        reg.mkdir(parents=True)
+        git(reg, "init", "-q", "-b", "dev")
+    # the daemon's port changes between runs: the link is written anew each time
+    (reg / "latest.mlem").write_text(
+        f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {url}\nrev: main\n"
+    )
+    (reg / ".done").write_text("")
+    home = Path(env["HOME"])
+    cache, out = home / "get-cache", home / "get-out"
+    floor_dir = home / "get-floor"
+
+    def clear() -> None:
+        shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
+
+    def clear_floor() -> None:
+        shutil.rmtree(floor_dir, ignore_errors=True)
+
+    floor = (
+        f"git clone -q --bare --filter=blob:none {url} {floor_dir}/repo.git && "
+        f"git -C {floor_dir}/repo.git cat-file blob main:models/rf.mlem > {floor_dir}/rf.mlem && "
+        f"git -C {floor_dir}/repo.git cat-file blob main:models/rf.bin > {floor_dir}/rf.bin"
+    )
+    artifact = int(mib * 2**20)
+    return Case(
+        f"cold mr get, {mib:g} MiB artifact, {commits} versions in history",
+        "git clone --filter=blob:none + cat-file of the 2 blobs",
+        Command(["bash", "-c", floor], ROOT, env, clear_floor),
+        Command([*mr, "get", "latest", "-o", str(out), "-q"], reg, dict(env, MR_CACHE_DIR=str(cache)), clear),
+        "max", 1.5,
+        weigh=[cache, out],
+        disk_limit=int(2.2 * artifact),
+        peak_limit_mib=100,
+    )
+
+
 def cases(short: bool, env: dict[str, str]) -> list[Case]:
     mr = mr_command(short)
     py = sys.executable
@@ -315,6 +372,7 @@ def cases(short: bool, env: dict[str, str]) -> list[Case]:
     cold, cold_cache = cold_verify_case(mr, env, short)
     out.append(cold)
     CACHE_SIZES[cold.name] = cold_cache
+    out.append(cold_get_case(mr, env, short))
 
     gto = gto_command(short)
     if gto is not None:
@@ -365,7 +423,16 @@ def main() -> int:
         if case.note and "150 MiB" in case.note:
             ok = ok and ours.peak_kib < 150 * 1024
             target += ", < 150 MiB"
-        if ours.cache_bytes is not None:
+        if case.peak_limit_mib is not None:
+            ok = ok and ours.peak_kib < case.peak_limit_mib * 1024
+            target += f", < {case.peak_limit_mib} MiB"
+        if ours.cache_bytes is not None and case.disk_limit is not None:
+            ok = ok and ours.cache_bytes < case.disk_limit
+            target += (
+                f", cache + output < {case.disk_limit / 2**20:.1f} MiB "
+                f"(was {ours.cache_bytes / 2**20:.1f} MiB)"
+            )
+        elif ours.cache_bytes is not None:
             ok = ok and ours.cache_bytes < 8 * 1024 * 1024
             target += f", cache < 8 MiB (was {ours.cache_bytes / 1024:.0f} KiB)"
         failed += not ok

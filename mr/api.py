@@ -41,11 +41,14 @@ from mr.urls import is_url, redact, strip_credentials
 
 if TYPE_CHECKING:
     from mr.lifecycle import RetireResult, Retirement, Rollback, RollbackResult
+    from mr.model import CheckResult, GetResult
     from mr.outdated import OutdatedReport
     from mr.promotion import Promotion, PromotionResult
     from mr.stages import LinkHistory, Matrix, StageDiff
 
 __all__ = [
+    "check_get",
+    "get",
     "init",
     "link",
     "link_field",
@@ -442,6 +445,7 @@ def verify(
     jobs: int = 8,
     progress: Callable[[str, int, int], None] | None = None,
     allow_local: bool = False,
+    artifacts: bool = False,
 ) -> VerifyReport:
     """Check that links resolve, and that they meet the registry's policy.
 
@@ -453,6 +457,10 @@ def verify(
     chain meets ``allowed_sources`` and the credential rule; a remote
     registry (or a remote source) may not name local projects unless
     ``allow_local``.
+
+    ``artifacts`` also checks that each target's git-held artifacts exist at
+    the rev with the size its meta records (and md5, for blobs a partial cache
+    had to fetch to learn the size); see ``mr.get.verify_problems``.
     """
     from mr import checks
 
@@ -517,6 +525,8 @@ def verify(
             problems.append(checks.problem(item, f"cannot check: {failed[item.project]}", item.project_field))
         else:
             sha, found = verify_target(reader, item, problems)
+            if artifacts and found is not None and not any(p.severity == ERROR for p in problems):
+                problems.extend(_artifact_problems(reader, reg, item, found, alias_rev))
         status = ERROR if any(p.severity == ERROR for p in problems) else WARNING if problems else OK
         results[i] = LinkCheck(item.file or "", item.name, status, tuple(problems), sha)
         if progress is not None:
@@ -535,6 +545,20 @@ def _untrusted_local(reader: Reader, project: str) -> bool:
     except MrError:
         return True
     return False
+
+
+def _artifact_problems(reader: Reader, reg: Registry, item: Link, found: Found, alias_rev: str | None) -> list[Problem]:
+    from mr import checks
+    from mr.get import verify_problems
+
+    if alias_rev is None and item.project is None and item.rev is None:
+        head = git.head_branch(reg.repo)
+        alias_rev = git.branch_tip(reg.repo, head) if head else None
+    try:
+        found_problems = verify_problems(reader, reg, found, alias_rev)
+    except MrError as e:
+        found_problems = [(ERROR, f"artifacts not checked: {e.message}")]
+    return [checks.problem(item, message, "path", severity) for severity, message in found_problems]
 
 
 def _verify_inputs(
@@ -830,3 +854,36 @@ def outdated(
     from mr import outdated as od
 
     return od.outdated(Registry.open(registry, remote_ok=True), stage, offline=offline, jobs=jobs, allow_local=allow_local)
+
+
+# --- get ---------------------------------------------------------------------------------
+
+
+def get(
+    name: str,
+    stage: str | None = None,
+    out: str | None = None,
+    registry: str | None = None,
+    force: bool = False,
+) -> GetResult:
+    """Write the object link ``name`` resolves to into the folder ``out`` (default: ``./NAME``'s last part).
+
+    The link is read from the work tree, or from ``stage``'s branch, and
+    followed to its object. The object's meta and every artifact git holds
+    for it are written as they are at the resolved commit, each checked
+    against the size and md5 the meta records, with a receipt
+    ``.mr-get.json``. All or nothing: ``ArtifactsRefused`` (one line per
+    file) and nothing written when any file is missing, differs or is unsafe.
+    An existing folder is replaced only with ``force``. Artifacts outside git
+    (``s3://`` ...) are listed in ``GetResult.external``, not fetched.
+    """
+    from mr import get as getting
+
+    return getting.get(name, stage=stage, out=out, registry=registry, force=force)
+
+
+def check_get(folder: str) -> CheckResult:
+    """Re-verify a folder ``mr get`` wrote against its receipt: changed, missing and extra files."""
+    from mr import get as getting
+
+    return getting.check(folder)

@@ -34,6 +34,10 @@ _FILTER = "blob:none"
 _REFSPECS = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]
 #: How many object ids one lazy fetch asks for at most (argv stays small).
 _BATCH = 256
+#: git options for fetching blobs: index-pack streams any blob over 1 MiB instead of
+#: holding it whole, and no maintenance runs after each small fetch (the next
+#: refresh of the refs runs it)
+_BLOB_FETCH_OPTIONS = ["-c", "core.bigFileThreshold=1m", "-c", "maintenance.auto=false"]
 
 
 def entry(url: str) -> str:
@@ -84,7 +88,7 @@ def fetch_objects(url: str, path: str, oids: list[str]) -> None:
     for start in range(0, len(oids), _BATCH):
         transport.run(
             [
-                *options, "-c", "fetch.negotiationAlgorithm=noop", "-C", path,
+                *options, *_BLOB_FETCH_OPTIONS, "-c", "fetch.negotiationAlgorithm=noop", "-C", path,
                 "fetch", "--quiet", REMOTE, "--no-tags", "--no-write-fetch-head",
                 "--recurse-submodules=no", f"--filter={_FILTER}", *oids[start : start + _BATCH],
             ],

@@ -6,9 +6,10 @@ and tab completion stay quick.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 import click
 
@@ -563,6 +564,12 @@ def retire(
 )
 @click.option("--offline", is_flag=True, help="Use only cached projects; report those that are not cached.")
 @click.option(
+    "--artifacts",
+    is_flag=True,
+    help="Also check each target's git-held artifacts exist at the rev with the size its meta records "
+    "(a partial cache fetches their blobs to learn it, and then checks md5 too).",
+)
+@click.option(
     "--jobs",
     "-j",
     type=click.IntRange(1, 64),
@@ -579,6 +586,7 @@ def verify(
     files: tuple[str, ...],
     stage: str | None,
     offline: bool,
+    artifacts: bool,
     jobs: int,
     allow_local: bool,
     registry: str | None,
@@ -593,7 +601,10 @@ def verify(
     link, its project is reachable, its rev exists, its path is a MLEM object
     of link_type at that rev (following chains of links), and the registry
     policy holds (pins where a stage requires them, allowed_sources, no
-    credentials in URLs). Problems print as FILE:LINE: error: message.
+    credentials in URLs). With --artifacts, also each target's artifacts that
+    git holds: present at the rev, as large as the meta records (and the md5,
+    where a partial cache fetched the blob to learn its size). Problems print
+    as FILE:LINE: error: message.
     A remote that does not answer fails its links after MR_GIT_TIMEOUT
     seconds (default 300).
     """
@@ -612,9 +623,79 @@ def verify(
             jobs=jobs,
             progress=update,
             allow_local=allow_local,
+            artifacts=artifacts,
         )
     render.verify_report(report, as_json, quiet=quiet, verbose=verbose)
     return 0 if report.ok else 1
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("name", required=False, shell_complete=complete.link_names)
+@click.option(
+    "--stage",
+    "-s",
+    metavar="STAGE",
+    shell_complete=complete.stages,
+    help="Read the link on this stage's branch instead of the work tree.",
+)
+@click.option(
+    "--out", "-o", "out", metavar="DIR", type=click.Path(), help="Where to write (default: ./NAME, its last part)."
+)
+@click.option("--force", "-f", is_flag=True, help="Replace DIR when it exists.")
+@click.option(
+    "--check", "check", metavar="DIR", type=click.Path(), help="Re-verify DIR against its receipt instead."
+)
+@remote_registry_option
+@quiet_option
+@json_option
+def get(
+    name: str | None,
+    stage: str | None,
+    out: str | None,
+    force: bool,
+    check: str | None,
+    registry: str | None,
+    quiet: bool,
+    as_json: bool,
+) -> int:
+    """Write the model (or other object) link NAME resolves to into DIR, every byte checked.
+
+    The link is read from the work tree, or from --stage's branch, and
+    followed to its object. Its .mlem meta and every artifact git holds for
+    it are written into DIR as they are at the resolved commit, in their
+    relative layout (MLEM's load works on DIR), each checked against the size
+    and md5 the meta records. A receipt DIR/.mr-get.json records the
+    registry, stage, commits and every file with its size and md5; --json
+    prints it. All or nothing: a missing, changed or unsafe file is one line
+    naming it, exit 1, and DIR is left as it was.
+
+    mr copies only what git holds: artifacts in object stores (s3://, gs://)
+    are listed with the command that fetches them (MLEM loads them from
+    there); DVC outputs and git-lfs files fail with the dvc get or git lfs
+    command that fetches them.
+
+    --check DIR re-verifies a folder against its receipt: exit 1 and one line
+    per changed, missing or extra file.
+
+    \b
+    Examples:
+      mr get churn --stage production -o /srv/models/churn --force
+      mr get --check /srv/models/churn
+    """
+    from mr import api, render
+
+    if check is not None:
+        if name is not None or stage or out or force:
+            raise click.UsageError("--check DIR goes alone (with --json)")
+        checked = api.check_get(check)
+        render.check_result(checked, as_json, quiet=quiet)
+        return 0 if checked.ok else 1
+    if name is None:
+        raise click.UsageError("give NAME, or --check DIR")
+    with _terminate_as_interrupt():
+        result = api.get(name, stage=stage, out=out, registry=registry, force=force)
+    render.get_result(result, as_json, quiet=quiet)
+    return 0
 
 
 @cli.command(context_settings=CONTEXT)
@@ -647,9 +728,29 @@ def demo(keep: bool, folder: str | None) -> int:
     return run(folder=folder, keep=keep)
 
 
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM (a deploy system's timeout) like Ctrl-C, so half-written files are cleaned up."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn every outcome into an exit code."""
-    from mr.errors import LinkFileError, MrError, Refused
+    from mr.errors import ArtifactsRefused, LinkFileError, MrError, Refused
     from mr.text import field, lines
 
     try:
@@ -670,8 +771,12 @@ def main(argv: list[str] | None = None) -> int:
     except MrError as e:
         from mr.render import problem_line
 
-        for problem in e.problems if isinstance(e, Refused) else ():
-            click.echo(problem_line(problem), err=True)
+        if isinstance(e, Refused):
+            for problem in e.problems:
+                click.echo(problem_line(problem), err=True)
+        elif isinstance(e, ArtifactsRefused):
+            for line in e.problems:
+                click.echo(field(line), err=True)
         click.echo(f"mr: error: {lines(e.message)}", err=True)
         return e.exit_code
     except BrokenPipeError:

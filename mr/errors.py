@@ -117,6 +117,21 @@ class Refused(MrError):
         self.problems = problems
 
 
+class OutputExists(MrError):
+    """``mr get`` would replace a folder without ``--force``."""
+
+
+class ArtifactsRefused(MrError):
+    """An object's files failed their checks (missing, wrong size or md5, unsafe); nothing was written.
+
+    ``problems`` holds one line per file, naming it.
+    """
+
+    def __init__(self, message: str, problems: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
 class UnsafePath(MrError):
     """A path mr would read or write is a symlink, a non-regular file, or leaves the registry."""
 
@@ -127,3 +142,7 @@ class PolicyError(MrError):
 
 class FileSystemError(MrError):
     """The operating system refused a read or write (disk full, read-only, no permission, name too long)."""
+
+
+class ReceiptError(MrError):
+    """A receipt (``.mr-get.json``) is missing, unreadable or names files it may not."""

@@ -199,8 +199,9 @@ def read_blob(repo: Repo, oid: str) -> bytes:
 
 
 def has_object(repo: Repo, oid: str) -> bool:
+    # the object database only: ``oid in repo`` reads the whole object, a 50 MiB blob included
     try:
-        return pygit2.Oid(hex=oid) in repo
+        return bool(repo.odb.exists(pygit2.Oid(hex=oid)))
     except ValueError:
         return False
 
@@ -740,3 +741,65 @@ def is_clean(repo: Repo, path: str) -> bool:
     except KeyError:
         return not os.path.lexists(full)
     return int(flags) == 0
+
+
+# --- artifacts: tree entries and blob sizes ---------------------------------------
+
+# What a path is in a commit's tree, as ``entry_at`` reports it.
+ENTRY_FILE = "file"
+ENTRY_SYMLINK = "symlink"
+ENTRY_SUBMODULE = "submodule"
+ENTRY_FOLDER = "folder"
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """A path in a commit: what it is, and the blob id when it is a file."""
+
+    kind: str  # ENTRY_FILE, ENTRY_SYMLINK, ENTRY_SUBMODULE or ENTRY_FOLDER
+    #: the path that is this kind: the path asked for, or a folder above it that is a symlink or submodule
+    path: str
+    oid: str | None = None
+
+
+def entry_at(repo: Repo, sha: str, path: str, trees: dict[str, Any] | None = None) -> TreeEntry | None:
+    """What ``path`` is in commit ``sha``, walking one folder at a time; None when absent.
+
+    A symlink or submodule on the way is reported as such (never followed).
+    """
+    tree: Any = trees.get(sha) if trees is not None else None
+    if tree is None:
+        tree = repo[sha].peel(pygit2.Tree)
+        if trees is not None:
+            trees[sha] = tree
+    parts = normalize_path(path).split("/")
+    for i, part in enumerate(parts):
+        here = "/".join(parts[: i + 1])
+        try:
+            entry = tree[part]
+        except (KeyError, ValueError):
+            return None
+        mode = entry.filemode
+        if mode == FileMode.LINK:
+            return TreeEntry(ENTRY_SYMLINK, here)
+        if mode == FileMode.COMMIT:
+            return TreeEntry(ENTRY_SUBMODULE, here)
+        last = i == len(parts) - 1
+        if mode == FileMode.TREE:
+            if last:
+                return TreeEntry(ENTRY_FOLDER, here)
+            tree = repo[entry.id]
+            continue
+        if mode in _BLOB_MODES:
+            return TreeEntry(ENTRY_FILE, here, str(entry.id)) if last else None
+        return None
+    return None
+
+
+def blob_size(repo: Repo, oid: str) -> int | None:
+    """The size of blob ``oid`` from its header (the content is not read), or None when absent."""
+    try:
+        _, size = repo.odb.read_header(pygit2.Oid(hex=oid))
+    except (KeyError, ValueError, pygit2.GitError):
+        return None
+    return int(size)

@@ -39,6 +39,7 @@ FILES = [
      "(self-hosted sites whose web URLs name folders: host: github, gitlab or bitbucket)."),
     (".mlem.yaml", "Marks the MLEM project root; mr init creates it empty."),
     ("NAME.mlem", "One link: link_type, object_type, path, project (or repo), rev, params."),
+    ("DIR/.mr\\-get.json", "The receipt mr get leaves in the folder it writes; mr get \\-\\-check reads it."),
 ]
 
 EXAMPLES: dict[str, list[tuple[str, str]]] = {
@@ -91,6 +92,12 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
          "mr verify \\-\\-stage production \\-\\-offline"),
         ("As pre\\-commit runs it:", "mr verify churn.mlem fraud.mlem"),
     ],
+    "get": [
+        ("What production serves, into a folder of the deploy, replacing the last one:",
+         "mr get churn \\-\\-stage production \\-o /srv/models/churn \\-\\-force"),
+        ("Before starting the service, check nothing changed since:", "mr get \\-\\-check /srv/models/churn"),
+        ("The receipt for the deploy log:", "mr get churn \\-\\-stage production \\-o out \\-\\-json > shipped.json"),
+    ],
     "completion": [
         ("Install bash completion for the current user:",
          "mr completion bash > ~/.local/share/bash\\-completion/completions/mr"),
@@ -101,6 +108,23 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
 
 #: Extra sections per command, as (title, [(term, text)]).
 EXTRA: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
+    "get": [
+        (
+            "RECEIPT",
+            [
+                (".mr\\-get.json", 'An object with "version": 1, "registry", "stage", "stage_commit" (the stage '
+                 'branch\'s commit, or null for the work tree), "name", "project" (credentials redacted; null: the '
+                 'registry), "rev", "commit" (where every file was read), "path" (the meta in its project), "meta" '
+                 '(the meta in DIR), "files" (each: "path" in DIR, "size", "md5", "artifact": its name in the meta, '
+                 'null for the meta), "external" (artifacts git does not hold, each: "artifact", "uri", "hint"). '
+                 'mr get \\-\\-json prints the same document.'),
+                ("what git holds", "mr copies only files git holds at the commit. Artifacts in object stores "
+                 "(s3://, gs://, ...) stay where they are (MLEM loads them from there) and are named with the "
+                 "command that copies them; DVC outputs and git\\-lfs files fail with the dvc get or git lfs "
+                 "command that fetches them."),
+            ],
+        )
+    ],
     "show": [
         (
             "JSON OUTPUT",

@@ -203,3 +203,92 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return self.errors == 0
+
+
+#: The receipt ``mr get`` leaves in the folder it writes.
+RECEIPT = ".mr-get.json"
+#: Version of the receipt's JSON document.
+RECEIPT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class GotFile:
+    """A file ``mr get`` wrote: its path inside the folder, size and md5."""
+
+    path: str
+    size: int
+    md5: str
+    #: the artifact's name in the meta (None for the meta file itself)
+    artifact: str | None = None
+
+
+@dataclass(frozen=True)
+class ExternalArtifact:
+    """An artifact git does not hold (``s3://`` ...): named, not fetched."""
+
+    artifact: str
+    uri: str
+    #: what fetches it
+    hint: str
+
+
+@dataclass(frozen=True)
+class GetResult:
+    """What ``mr get`` wrote, as its receipt records it."""
+
+    folder: str
+    registry: str
+    stage: str | None
+    #: the stage branch's commit the link was read at (None: the work tree)
+    stage_commit: str | None
+    name: str
+    #: the object's project (redacted; None: the registry itself)
+    project: str | None
+    rev: str | None
+    #: the commit the object and its files were read at
+    commit: str
+    #: the meta file inside its project
+    path: str
+    #: the meta file inside ``folder``
+    meta: str
+    files: tuple[GotFile, ...]
+    external: tuple[ExternalArtifact, ...] = ()
+
+    def receipt(self) -> dict[str, Any]:
+        """The receipt document (``.mr-get.json``, and ``mr get --json``)."""
+        return {
+            "version": RECEIPT_VERSION,
+            "registry": self.registry,
+            "stage": self.stage,
+            "stage_commit": self.stage_commit,
+            "name": self.name,
+            "project": self.project,
+            "rev": self.rev,
+            "commit": self.commit,
+            "path": self.path,
+            "meta": self.meta,
+            "files": [
+                {"path": f.path, "size": f.size, "md5": f.md5, "artifact": f.artifact} for f in self.files
+            ],
+            "external": [{"artifact": e.artifact, "uri": e.uri, "hint": e.hint} for e in self.external],
+        }
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """``mr get --check``: a folder against its receipt."""
+
+    folder: str
+    #: files whose size or md5 differ from the receipt
+    changed: tuple[str, ...]
+    #: files the receipt lists that are gone
+    missing: tuple[str, ...]
+    #: files (or links, folders' other entries) the receipt does not list
+    extra: tuple[str, ...]
+    #: how many files the receipt lists
+    checked: int
+    commit: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not (self.changed or self.missing or self.extra)

@@ -77,6 +77,10 @@ class Project:
                 out.append(oid)
         return out
 
+    def fetch_blobs(self, oids: list[str], what: str) -> None:
+        """Fetch the blobs ``oids`` the cache lacks, in one request (``what`` names them in messages)."""
+        self._fetch(oids, what)
+
     def _fetch(self, oids: list[str], what: str) -> None:
         if self.url is None:
             where = "the cache (offline)" if self.remote else "the repository (a partial clone?)"

@@ -13,7 +13,21 @@ from typing import TYPE_CHECKING, Any, Sequence
 import contextlib
 from typing import Callable, Iterator
 
-from mr.model import ERROR, OK, PIN, SKIPPED, WARNING, InitResult, Link, LinkEntry, Problem, ShowResult, VerifyReport
+from mr.model import (
+    ERROR,
+    OK,
+    PIN,
+    SKIPPED,
+    WARNING,
+    CheckResult,
+    GetResult,
+    InitResult,
+    Link,
+    LinkEntry,
+    Problem,
+    ShowResult,
+    VerifyReport,
+)
 from mr.text import field, lines
 from mr.urls import redact
 
@@ -666,3 +680,55 @@ def _short(value: str) -> str:
     from mr.model import is_full_sha
 
     return value[:12] if is_full_sha(value) else value
+
+
+
+def get_result(result: GetResult, as_json: bool, quiet: bool = False) -> None:
+    """``mr get``: the receipt as JSON, or a line per file; artifacts outside git on stderr."""
+    from mr.text import field as safe_text
+
+    for e in result.external:
+        warn(f"mr: note: artifact {safe_text(e.artifact)} is not in git, not copied: {e.hint}")
+    if as_json:
+        print_json(result.receipt())
+        return
+    if quiet:
+        return
+    where = f"{result.project}" if result.project else "this registry"
+    echo(
+        f"Wrote {safe_text(result.name)} ({safe_text(result.path)} in {safe_text(where)} at {result.commit[:12]}) "
+        f"to {safe_text(result.folder)}"
+    )
+    for f in result.files:
+        echo(f"  {safe_text(f.path)}  {f.size} bytes  md5 {f.md5}")
+
+
+def check_result(result: CheckResult, as_json: bool, quiet: bool = False) -> None:
+    """``mr get --check``: one line per changed, missing or extra file, then a summary."""
+    from mr.text import field as safe_text
+
+    if as_json:
+        print_json(
+            {
+                "version": JSON_VERSION,
+                "folder": result.folder,
+                "ok": result.ok,
+                "commit": result.commit,
+                "checked": result.checked,
+                "changed": list(result.changed),
+                "missing": list(result.missing),
+                "extra": list(result.extra),
+            }
+        )
+        return
+    for kind, paths in (("changed", result.changed), ("missing", result.missing), ("extra", result.extra)):
+        for p in paths:
+            echo(f"{safe_text(p)}: {kind}")
+    if quiet:
+        return
+    if result.ok:
+        echo(f"ok: {result.checked} file{'s' if result.checked != 1 else ''} as the receipt records")
+    else:
+        bad = len(result.changed) + len(result.missing) + len(result.extra)
+        differ = "files differ" if bad != 1 else "file differs"
+        echo(f"failed: {bad} {differ} from the receipt of {safe_text(result.folder)}")

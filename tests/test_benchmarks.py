@@ -21,5 +21,6 @@ def test_short_mode_runs_every_local_case(tmp_path: Path) -> None:
     cases = [row.split(" | ")[0].lstrip("| ") for row in table[1:]]
     assert any(c.startswith("mr verify") for c in cases)
     assert any(c.startswith("mr promote") for c in cases)
+    assert any(c.startswith("cold mr get") for c in cases)
     assert "mr show --registry URL (second call)" in cases
     assert "mr --help" in cases

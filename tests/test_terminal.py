@@ -50,6 +50,8 @@ def test_completion_values(staged: Path) -> None:
     assert complete(staged, "mr verify ") == ["churn.mlem", "churn/candidate.mlem", "fraud.mlem"]
     assert complete(staged, "mr link --sp ../models --rev ") == ["main", "v1.0"]
     assert complete(staged, "mr completion ") == ["bash", "zsh", "fish"]
+    assert complete(staged, "mr get ch") == ["churn", "churn/candidate"]
+    assert complete(staged, "mr get churn --stage s") == ["staging"]
     (staged / ".mr.yaml").write_text("stages:\n  - qa   # first\n  - live\n")
     assert complete(staged, "mr promote churn --to ") == ["qa", "live"]
     git(staged, "branch", "hotfix")
