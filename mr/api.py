@@ -127,7 +127,8 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
         git.stage_in_index(repo, sorted(to_commit))
     tip = git.branch_tip(repo, branch)
     made: list[str] = []
-    missing = [s for s in stages if git.branch_tip(repo, s) is None]
+    # a stage the remote has (a fresh clone) is read from its remote-tracking branch
+    missing = [s for s in stages if registry.find_stage(s) is None]
     if tip is not None and missing:
         start = tip if commit is not None else _registry_start(repo, tip)
         for stage in missing:
@@ -335,6 +336,29 @@ def _project_value(project: str | None, registry: Registry, absolute: bool) -> s
     return full if absolute else os.path.relpath(full, registry.root)
 
 
+# --- opening the registry ----------------------------------------------------------
+
+
+def _open(registry: str | None, remote: str | None = None, remote_ok: bool = False) -> Registry:
+    """The registry, with ``remote`` (``--remote``) checked and used for stages it lacks locally."""
+    reg = Registry.open(registry, remote_ok=remote_ok)
+    reg.remote_option = remote
+    reg.check_remote()
+    return reg
+
+
+def _fetch_stage(reg: Registry, stage: str, fetch: bool | str) -> None:
+    """Fetch ``stage`` before planning a commit on it: from ``fetch`` when it names a remote."""
+    from mr import stagecommit
+
+    if not fetch:
+        return
+    remote = fetch if isinstance(fetch, str) else reg.remote
+    if remote is None:
+        raise UsageError("--fetch: a registry read by URL has no remote to fetch from")
+    stagecommit.fetch(reg, stage, remote)
+
+
 # --- show ------------------------------------------------------------------------
 
 
@@ -343,14 +367,17 @@ def show(
     stage: str | None = None,
     resolve: bool = False,
     offline: bool = False,
+    remote: str | None = None,
 ) -> ShowResult:
     """The links of the work tree (or of a stage's branch) with the kind of each rev.
 
     Without ``resolve`` nothing is fetched: kinds come from local projects and
     the cache, and are ``ref`` where neither knows. With ``resolve`` each
     project is fetched once and every rev resolved to its commit.
+    A stage without a local branch is read from ``remote``'s tracking branch
+    (default: ``remote:`` in ``.mr.yaml``, the upstream, else origin).
     """
-    reg = Registry.open(registry, remote_ok=True)
+    reg = _open(registry, remote, remote_ok=True)
     links, bad = reg.links(stage)
     reader = Reader(reg.root, fetch=resolve and not offline, hosts=reg.config.hosts)
     problems = [Problem(e.file, e.line, e.detail) for e in bad]
@@ -364,6 +391,7 @@ def show(
         stage=stage if stage is not None or not reg.bare else git.head_branch(reg.repo),
         entries=tuple(sorted(entries, key=lambda e: e.name)),
         problems=tuple(problems),
+        notes=tuple(reg.notes),
     )
 
 
@@ -375,7 +403,7 @@ def _kind(
         # an alias into the registry itself, at whatever the registry holds
         if resolve:
             branch = stage or git.head_branch(reg.repo)
-            sha = git.branch_tip(reg.repo, branch) if branch else None
+            sha = reg.find_stage(branch) if branch else None
             return BRANCH, sha
         return BRANCH, None
     if resolve:
@@ -410,6 +438,8 @@ def verify(
     offline: bool = False,
     jobs: int = 8,
     progress: Callable[[str, int, int], None] | None = None,
+    remote: str | None = None,
+    policy_stage: str | None = None,
 ) -> VerifyReport:
     """Check that links resolve, and that they meet the registry's policy.
 
@@ -418,19 +448,34 @@ def verify(
     branch. Each distinct project is opened or fetched once, ``jobs`` at a
     time; ``offline`` uses only the cache. ``progress(phase, done, total)``
     is called as projects are fetched and links checked.
+
+    A ``stage`` with neither a local nor a remote-tracking branch (a CI
+    checkout of one branch) is fetched from the registry's remote, that
+    branch only, unless ``offline``. Checking the work tree, the policy of
+    ``policy_stage`` applies, else of the checked-out branch when it is a
+    stage, else of the stage a CI job merges into (``GITHUB_BASE_REF``,
+    ``CI_MERGE_REQUEST_TARGET_BRANCH_NAME``).
     """
     from mr import checks
 
-    reg = Registry.open(registry, remote_ok=True)
+    reg = _open(registry, remote, remote_ok=True)
     if stage is not None:
+        if policy_stage is not None:
+            raise UsageError("--policy-stage goes with the work tree; --stage applies that stage's own policy")
+        if reg.find_stage(stage) is None:
+            _fetch_missing_stage(reg, stage, offline)
         config = reg.stage_config(stage)
-        policy_stage: str | None = stage
+        applied: str | None = stage
         alias_rev: str | None = reg.stage_tip(stage)
     else:
-        config = reg.config
         head = git.head_branch(reg.repo)
-        policy_stage = head if head in config.stages else None
+        applied = _policy_stage(reg, head, policy_stage)
+        config = reg.config
+        if applied is not None and applied != head and reg.find_stage(applied) is not None:
+            # the stage a change is headed for decides its policy, as that stage's branch has it
+            config = reg.stage_config(applied)
         alias_rev = git.branch_tip(reg.repo, head) if reg.bare and head else None
+    policy_stage = applied
 
     results: dict[int, LinkCheck] = {}
     pending: list[tuple[int, Link]] = []
@@ -482,7 +527,42 @@ def verify(
         stage=stage,
         checks=tuple(results[i] for i in sorted(results)),
         unchecked=tuple(redact(s) for s in sorted(failed)),
+        notes=tuple(reg.notes),
+        policy_stage=policy_stage,
     )
+
+
+#: CI variables naming the branch a change is merged into, read for a detached HEAD.
+CI_TARGET_VARIABLES = ("GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME")
+
+
+def _policy_stage(reg: Registry, head: str | None, given: str | None) -> str | None:
+    """Whose policy checks the work tree: ``--policy-stage``, HEAD's stage, else the CI's target branch."""
+    stages = reg.config.stages
+    if given is not None:
+        if given not in stages:
+            raise UsageError(f"--policy-stage {given}: not a stage (stages: {', '.join(stages)})")
+        return given
+    if head in stages:
+        return head
+    for var in CI_TARGET_VARIABLES:
+        value = os.environ.get(var, "").strip()
+        if value in stages:
+            return value
+    return None
+
+
+def _fetch_missing_stage(reg: Registry, stage: str, offline: bool) -> None:
+    """Fetch a stage that is neither local nor remote-tracking (a single-branch CI checkout)."""
+    from mr import stagecommit
+
+    remote = reg.remote
+    if remote is None or remote not in git.remotes(reg.repo):
+        raise RegistryError(reg.missing_stage(stage))
+    if offline:
+        raise RegistryError(f"{reg.missing_stage(stage)} (--offline fetches nothing)")
+    if stagecommit.fetch(reg, stage, remote) is None:
+        raise RegistryError(f"no branch {stage} here or on {remote}; is {stage} a stage of this registry?")
 
 
 def _verify_inputs(
@@ -519,16 +599,25 @@ def plan_promotion(
     message: str | None = None,
     verify: bool = True,
     registry: str | None = None,
+    remote: str | None = None,
+    fetch: bool | str = False,
 ) -> Promotion:
     """What promoting ``names`` from ``source`` (default: the stage before) onto ``to`` would change.
 
     Each link is verified first unless ``verify=False``; a failing link
     raises ``PromotionRefused`` with the problems. ``pin`` (default: the
     target stage's ``require_pinned``) stores full SHAs. Nothing is written.
+
+    Stages without a local branch are read from ``remote``'s tracking
+    branches; a local ``to`` behind its remote is refused (``StaleStage``)
+    unless ``fetch`` (True: the registry's remote; a name: that remote, as
+    ``--push`` gives it) fetches it first and plans on the remote's tip.
     """
     from mr import promotion
 
-    return promotion.plan(Registry.open(registry), names, to, source, pin, message, verify)
+    reg = _open(registry, remote)
+    _fetch_stage(reg, to, fetch)
+    return promotion.plan(reg, names, to, source, pin, message, verify)
 
 
 def promote(
@@ -543,6 +632,8 @@ def promote(
     branch: str | None = None,
     force: bool = False,
     sign: bool | None = None,
+    remote: str | None = None,
+    fetch: bool | str = False,
 ) -> PromotionResult:
     """Promote links onto stage ``to`` as one commit (or apply a plan from ``plan_promotion``).
 
@@ -554,18 +645,24 @@ def promote(
     compare-and-swap, rebuilt on the new tip when another promotion landed
     first. When ``to`` is checked out its work tree and index follow (refused
     when a file it touches has uncommitted changes). ``push`` names a remote
-    (or URL) to push the branch to afterwards, fast-forward only. ``sign``
-    signs the commit (None: when git would, by ``commit.gpgSign``).
+    (or URL): the stage is fetched from it, the commit built on its tip and
+    pushed with a lease on that tip; when someone else pushed meanwhile it is
+    built again on the new tip and pushed again. ``fetch`` fetches the stage
+    first without pushing (see ``plan_promotion``). ``sign`` signs the commit
+    (None: when git would, by ``commit.gpgSign``).
     """
     from mr import promotion, stagecommit
 
-    reg = Registry.open(registry)
+    reg = _open(registry, remote)
     if isinstance(names, promotion.Promotion):
         planned = names
     else:
         if to is None:
             raise UsageError("say which stage to promote to")
+        _fetch_stage(reg, to, push or fetch)
         planned = promotion.plan(reg, names, to, source, pin, message, verify)
+    if push is None:
+        _fetch_stage(reg, planned.stage, fetch)
     return stagecommit.land(
         reg, planned, lambda p: promotion.replan(reg, p), push=push, branch=branch, force=force, sign=sign
     )
@@ -582,6 +679,8 @@ def plan_rollback(
     message: str | None = None,
     verify: bool = True,
     registry: str | None = None,
+    remote: str | None = None,
+    fetch: bool | str = False,
 ) -> Rollback:
     """What rolling ``names`` back on ``stage`` would change; nothing is written.
 
@@ -594,7 +693,9 @@ def plan_rollback(
     """
     from mr import lifecycle
 
-    return lifecycle.plan_rollback(Registry.open(registry), names, stage, to, steps, message, verify)
+    reg = _open(registry, remote)
+    _fetch_stage(reg, stage, fetch)
+    return lifecycle.plan_rollback(reg, names, stage, to, steps, message, verify)
 
 
 def rollback(
@@ -609,6 +710,8 @@ def rollback(
     branch: str | None = None,
     force: bool = False,
     sign: bool | None = None,
+    remote: str | None = None,
+    fetch: bool | str = False,
 ) -> RollbackResult:
     """Roll links back on ``stage`` as one commit (or apply a plan from ``plan_rollback``).
 
@@ -621,13 +724,16 @@ def rollback(
     """
     from mr import lifecycle, stagecommit
 
-    reg = Registry.open(registry)
+    reg = _open(registry, remote)
     if isinstance(names, lifecycle.Rollback):
         planned = names
     else:
         if stage is None:
             raise UsageError("say which stage to roll back on")
+        _fetch_stage(reg, stage, push or fetch)
         planned = lifecycle.plan_rollback(reg, names, stage, to, steps, message, verify)
+    if push is None:
+        _fetch_stage(reg, planned.stage, fetch)
     return stagecommit.land(
         reg, planned, lambda p: lifecycle.rebase_rollback(reg, p), push=push, branch=branch, force=force, sign=sign
     )
@@ -639,6 +745,8 @@ def plan_retirement(
     message: str | None = None,
     verify: bool = True,
     registry: str | None = None,
+    remote: str | None = None,
+    fetch: bool | str = False,
 ) -> Retirement:
     """What retiring ``names`` from ``stage`` would remove; nothing is written.
 
@@ -648,7 +756,9 @@ def plan_retirement(
     """
     from mr import lifecycle
 
-    return lifecycle.plan_retirement(Registry.open(registry), names, stage, message, verify)
+    reg = _open(registry, remote)
+    _fetch_stage(reg, stage, fetch)
+    return lifecycle.plan_retirement(reg, names, stage, message, verify)
 
 
 def retire(
@@ -661,6 +771,8 @@ def retire(
     branch: str | None = None,
     force: bool = False,
     sign: bool | None = None,
+    remote: str | None = None,
+    fetch: bool | str = False,
 ) -> RetireResult:
     """Remove links from ``stage`` as one commit (or apply a plan from ``plan_retirement``).
 
@@ -669,13 +781,16 @@ def retire(
     """
     from mr import lifecycle, stagecommit
 
-    reg = Registry.open(registry)
+    reg = _open(registry, remote)
     if isinstance(names, lifecycle.Retirement):
         planned = names
     else:
         if stage is None:
             raise UsageError("say which stage to retire from")
+        _fetch_stage(reg, stage, push or fetch)
         planned = lifecycle.plan_retirement(reg, names, stage, message, verify)
+    if push is None:
+        _fetch_stage(reg, planned.stage, fetch)
     return stagecommit.land(
         reg, planned, lambda p: lifecycle.rebase_retirement(reg, p), push=push, branch=branch, force=force, sign=sign
     )
@@ -684,21 +799,21 @@ def retire(
 # --- stage views ----------------------------------------------------------------------
 
 
-def stage_matrix(registry: str | None = None) -> Matrix:
+def stage_matrix(registry: str | None = None, remote: str | None = None) -> Matrix:
     """Every link against every stage: the link each stage branch holds, or None."""
     from mr import stages
 
-    return stages.matrix(Registry.open(registry, remote_ok=True))
+    return stages.matrix(_open(registry, remote, remote_ok=True))
 
 
-def stage_diff(source: str, target: str, registry: str | None = None) -> StageDiff:
+def stage_diff(source: str, target: str, registry: str | None = None, remote: str | None = None) -> StageDiff:
     """Links added, removed and changed from stage ``source`` to stage ``target``, field by field."""
     from mr import stages
 
-    return stages.diff(Registry.open(registry, remote_ok=True), source, target)
+    return stages.diff(_open(registry, remote, remote_ok=True), source, target)
 
 
-def link_history(name: str, registry: str | None = None) -> LinkHistory:
+def link_history(name: str, registry: str | None = None, remote: str | None = None) -> LinkHistory:
     """A link on each stage, and every commit that changed it on a stage branch, newest first.
 
     Each entry says what kind of change it was (promotion, rollback,
@@ -707,14 +822,16 @@ def link_history(name: str, registry: str | None = None) -> LinkHistory:
     """
     from mr import stages
 
-    return stages.history(Registry.open(registry, remote_ok=True), name)
+    return stages.history(_open(registry, remote, remote_ok=True), name)
 
 
 #: What ``mr show NAME --field`` can print.
 FIELDS = ("rev", "sha", "project", "path", "url", "type")
 
 
-def link_field(name: str, field: str, stage: str | None = None, registry: str | None = None) -> str:
+def link_field(
+    name: str, field: str, stage: str | None = None, registry: str | None = None, remote: str | None = None
+) -> str:
     """One value of a link, for scripts: rev, sha (the resolved commit), project, path, url or type.
 
     ``url`` is the project's URL with credentials removed (``file://`` and an
@@ -723,7 +840,7 @@ def link_field(name: str, field: str, stage: str | None = None, registry: str | 
     """
     if field not in FIELDS:
         raise UsageError(f"--field {field}: one of {', '.join(FIELDS)}")
-    reg = Registry.open(registry, remote_ok=True)
+    reg = _open(registry, remote, remote_ok=True)
     item = reg.read_link(name, stage)
     if field == "type":
         return item.link_type
@@ -752,17 +869,21 @@ def link_field(name: str, field: str, stage: str | None = None, registry: str | 
     rev = item.rev or (reader.default_branch(item.project) if item.project else alias_rev)
     if rev is None:
         branch = git.head_branch(reg.repo)
-        rev = git.branch_tip(reg.repo, branch) if branch else None
+        rev = reg.find_stage(branch) if branch else None
         if rev is None:
             raise RegistryError("the registry has no commit to resolve this alias at")
     return reader.resolve(item.project, rev).sha
 
 
 def outdated(
-    stage: str | None = None, registry: str | None = None, offline: bool = False, jobs: int = 8
+    stage: str | None = None,
+    registry: str | None = None,
+    offline: bool = False,
+    jobs: int = 8,
+    remote: str | None = None,
 ) -> OutdatedReport:
     """Links whose source has moved on: branch tips past the commit recorded at promotion,
     pins whose branch has advanced, tags with newer version tags. Each project is fetched once."""
     from mr import outdated as od
 
-    return od.outdated(Registry.open(registry, remote_ok=True), stage, offline=offline, jobs=jobs)
+    return od.outdated(_open(registry, remote, remote_ok=True), stage, offline=offline, jobs=jobs)

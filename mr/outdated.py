@@ -50,13 +50,14 @@ class OutdatedReport:
     checked: int
     problems: tuple[Problem, ...] = ()
     unchecked: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 def _recorded_sha(reg: Registry, stage: str | None, name: str) -> str | None:
     """The commit the link's rev resolved to when it was last promoted onto ``stage``."""
     if stage is None:
         return None
-    tip = git.branch_tip(reg.repo, stage)
+    tip = reg.find_stage(stage)
     if tip is None:
         return None
     for c in git.log(reg.repo, tip, first_parent=False):
@@ -98,6 +99,7 @@ def outdated(reg: Registry, stage: str | None, offline: bool = False, jobs: int 
         checked,
         tuple(problems),
         tuple(sorted(failed)),
+        tuple(reg.notes),
     )
 
 

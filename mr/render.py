@@ -45,6 +45,14 @@ def warn(text: str) -> None:
     sys.stderr.write(text + "\n")
 
 
+def notes(items: tuple[str, ...]) -> None:
+    """Warnings about the stages read (a local stage behind its remote), on stderr."""
+    from mr.urls import safe_text
+
+    for note in items:
+        warn(f"mr: warning: {safe_text(note)}")
+
+
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
 
@@ -139,6 +147,7 @@ def entry_json(entry: LinkEntry) -> dict[str, Any]:
 
 
 def show_result(result: ShowResult, as_json: bool) -> None:
+    notes(result.notes)
     for problem in result.problems:
         warn(str(problem))
     if as_json:
@@ -214,6 +223,7 @@ def progress(enabled: bool = True) -> Iterator[Callable[[str, int, int], None] |
 
 
 def verify_report(report: VerifyReport, as_json: bool, quiet: bool = False, verbose: bool = False) -> None:
+    notes(report.notes)
     if as_json:
         print_json(
             {
@@ -279,6 +289,7 @@ def diff(text: str) -> None:
 
 
 def promotion_plan(plan: Any) -> None:
+    notes(plan.notes)
     if not plan.changes:
         echo(f"Nothing to promote: {', '.join(p.name for p in plan.links)} already as on {plan.source}, on {plan.to}")
         return
@@ -408,6 +419,7 @@ def retirement_json(plan: Retirement, result: RetireResult | None, dry_run: bool
 
 
 def promotion_json(plan: Any, result: Any, dry_run: bool = False) -> None:
+    notes(plan.notes)
     print_json(
         {
             "version": JSON_VERSION,
@@ -444,6 +456,7 @@ def cell(link: Link | None) -> str:
 
 
 def matrix(m: Any, as_json: bool) -> None:
+    notes(m.notes)
     for p in m.problems:
         warn(str(p))
     if as_json:
@@ -487,6 +500,7 @@ def _escape(text: str) -> str:
 
 
 def stage_diff(d: Any, as_json: bool) -> None:
+    notes(d.notes)
     for p in d.problems:
         warn(str(p))
     if as_json:
@@ -533,6 +547,7 @@ def _summary(link: Link) -> str:
 def history(h: LinkHistory, as_json: bool) -> None:
     import datetime as dt
 
+    notes(h.notes)
     for p in h.problems:
         warn(str(p))
 
@@ -597,6 +612,7 @@ def _history_rev(rev: str | None) -> str:
 
 
 def outdated(report: Any, as_json: bool) -> None:
+    notes(report.notes)
     for p in report.problems:
         warn(str(p))
     if report.unchecked:
