@@ -353,6 +353,7 @@ def _fetch_stage(reg: Registry, stage: str, fetch: bool | str) -> None:
 
     if not fetch:
         return
+    stagecommit.check_stage(reg, stage)  # before its name goes into a refspec
     remote = fetch if isinstance(fetch, str) else reg.remote
     if remote is None:
         raise UsageError("--fetch: a registry read by URL has no remote to fetch from")
@@ -556,6 +557,11 @@ def _fetch_missing_stage(reg: Registry, stage: str, offline: bool) -> None:
     """Fetch a stage that is neither local nor remote-tracking (a single-branch CI checkout)."""
     from mr import stagecommit
 
+    from mr.config import stage_problem
+
+    problem = stage_problem(stage)
+    if problem:
+        raise UsageError(f"--stage {stage!r}: {problem}")
     remote = reg.remote
     if remote is None or remote not in git.remotes(reg.repo):
         raise RegistryError(reg.missing_stage(stage))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -56,7 +56,7 @@ def refs(repo: Path) -> str:
     return git(repo, "for-each-ref", "--format=%(refname) %(objectname)")
 
 
-def view(mr, *args: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def view(mr, *args: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     r = mr("show", *args, "--json")
     assert r.code == 0, r.err
     data = json.loads(r.out)
@@ -76,7 +76,7 @@ def test_fresh_clone_views_equal_the_origin_views(origin: str, registry: Path, t
     mine = {v: view(mr, *v, "--registry", str(fresh)) for v in views}
     assert mine == theirs
     matrix = mine[("--all-stages",)]
-    assert [row["name"] for row in matrix["links"]] == ["churn", "fraud", "scoring"]  # type: ignore[index]
+    assert [row["name"] for row in matrix["links"]] == ["churn", "fraud", "scoring"]
     r = mr("show", "--all-stages", "--registry", str(fresh))
     assert r.code == 0 and r.err == ""
     assert mr("show", "churn", "--field", "rev", "--stage", "staging", "--registry", str(fresh)).out == "v1\n"
@@ -240,6 +240,10 @@ def test_bad_remotes_and_stages(origin: str, tmp_path: Path, mr, monkeypatch: py
     r = mr("verify", "--stage", "qa", "--offline")
     assert r.code == 1 and r.err.count("\n") == 1
     assert "fetch it: git fetch origin qa:refs/remotes/origin/qa (--offline fetches nothing)" in r.err
+    r = mr("verify", "--stage", "qa:refs/heads/dev")
+    assert r.code == 2 and r.err.count("\n") == 1 and "--stage 'qa:refs/heads/dev'" in r.err
+    r = mr("promote", "fraud", "--to", "qa", "--fetch", "--yes")
+    assert r.code == 2 and r.err == "mr: error: qa is not a stage (stages: dev, staging, production)\n"
     r = mr("verify", "--policy-stage", "qa")
     assert r.code == 2 and "not a stage" in r.err
     r = mr("verify", "--policy-stage", "dev", "--stage", "dev")
