@@ -401,6 +401,13 @@ def promote(
     and Mr-Rev trailers that mr show NAME reads. The branch moves by
     compare-and-swap, so concurrent promotions never lose each other.
 
+    A stage without a local branch (a fresh clone) is read from the
+    remote's tracking branch, and its local branch is created there. A
+    local --to behind its remote is refused; --fetch fetches it first.
+    --push REMOTE fetches the stage, builds the commit on the remote's tip
+    and pushes it with a lease on that tip; when a teammate pushed
+    meanwhile, it is built again on their commit and pushed again.
+
     Where the stage is a protected branch, --branch puts the same commit on a
     new branch from the stage's tip instead; push it with --push and merge
     it through review (the URL to open a merge request is printed for GitHub

@@ -67,14 +67,19 @@ def view(mr, *args: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 # --- reading stages through the remote -------------------------------------------------------
 
 
-def test_fresh_clone_views_equal_the_origin_views(origin: str, registry: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
+def test_fresh_clone_views_equal_the_origin_views(origin: str, registry: Path, project: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    commit(project, {"models/rf.mlem": "object_type: model\nprocessors: {}\n"}, "retrain")
+    tag(project, "v2")  # churn's v1 on staging is outdated now
     fresh = clone(origin, tmp_path / "fresh")
     assert git(fresh, "branch", "--format=%(refname:short)") == "dev"
     views = [("--all-stages",), ("--stage", "staging"), ("--stage", "production"), ("churn",),
-             ("--diff", "staging", "production"), ("--diff", "dev", "staging")]
+             ("--diff", "staging", "production"), ("--diff", "dev", "staging"),
+             ("--outdated", "--stage", "staging"), ("--stage", "production", "--resolve")]
     theirs = {v: view(mr, *v) for v in views}
     mine = {v: view(mr, *v, "--registry", str(fresh)) for v in views}
     assert mine == theirs
+    outdated = mine[("--outdated", "--stage", "staging")]
+    assert [(e["name"], e["latest"]) for e in outdated["outdated"]] == [("churn", "v2")]
     matrix = mine[("--all-stages",)]
     assert [row["name"] for row in matrix["links"]] == ["churn", "fraud", "scoring"]
     r = mr("show", "--all-stages", "--registry", str(fresh))
