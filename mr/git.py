@@ -693,3 +693,9 @@ def count_between(repo: Repo, old: str, new: str) -> int:
     """How many commits ``new`` has that ``old`` lacks (``git rev-list --count old..new``)."""
     ahead, _ = repo.ahead_behind(pygit2.Oid(hex=new), pygit2.Oid(hex=old))
     return int(ahead)
+
+
+def set_upstream(repo: Repo, branch: str, remote: str) -> None:
+    """Make ``branch`` track the branch of the same name on ``remote`` (``git branch -u``)."""
+    repo.config[f"branch.{branch}.remote"] = remote
+    repo.config[f"branch.{branch}.merge"] = f"refs/heads/{branch}"

@@ -37,7 +37,11 @@ class StageStatus:
         return self.behind > 0
 
     def describe(self) -> str:
-        """A ``git status``-like sentence naming both commits, and how to update the local branch."""
+        """The warning for a stale stage: ``state()``, and which branch mr reads."""
+        return f"{self.state()}; mr reads the local branch"
+
+    def state(self) -> str:
+        """A ``git status``-like sentence naming both commits."""
         assert self.local is not None and self.tracking is not None
         theirs = f"{self.remote}/{self.stage}"
         both = f"{self.stage} at {self.local[:12]}, {theirs} at {self.tracking[:12]}"
@@ -48,7 +52,7 @@ class StageStatus:
         else:
             s = "s" if self.behind != 1 else ""
             state = f"{self.stage} is {self.behind} commit{s} behind {theirs} ({both})"
-        return f"{state}; mr reads the local branch"
+        return state
 
     def update_hint(self) -> str:
         """How to bring the local branch up to date."""

@@ -139,7 +139,7 @@ def tip(reg: Registry, branch: str) -> str:
     status = reg.stage_status(branch)
     if status.stale:
         raise StaleStage(
-            f"{status.describe().rpartition(';')[0]}: {status.update_hint()}, "
+            f"{status.state()}: {status.update_hint()}, "
             f"or pass --fetch (or --push {status.remote}) to build on {status.remote}/{branch}; nothing was changed"
         )
     if status.tip is None:
@@ -212,6 +212,11 @@ def _catch_up(reg: Registry, stage: str, base: str) -> None:
                 "the remote; commit or stash them first"
             )
     git.set_ref(reg.repo, f"refs/heads/{stage}", base, local, f"mr: fast-forward {stage}")
+    if local is None:
+        # as git checkout does for a branch made from a remote-tracking one, so git pull works on it
+        ref = reg.fetched.get(stage) or reg.tracking_ref(stage)
+        if ref and ref.startswith("refs/remotes/") and git.ref_tip(reg.repo, ref) == base:
+            git.set_upstream(reg.repo, stage, ref[len("refs/remotes/") : -len(stage) - 1])
     if here and changed:
         git.update_worktree(reg.repo, dict.fromkeys(changed))
 

@@ -116,6 +116,7 @@ def test_verify_and_promote_in_a_fresh_clone(origin: str, registry: Path, tmp_pa
     assert r.code == 0, r.err
     # the local branch was created from origin/staging, as git checkout would
     assert git(fresh, "rev-parse", "staging^") == staging
+    assert git(fresh, "rev-parse", "--abbrev-ref", "staging@{upstream}") == "origin/staging"
     assert git(fresh, "show", "staging:fraud.mlem") == git(fresh, "show", "dev:fraud.mlem")
     r = mr("promote", "fraud", "--to", "production", "--push", "origin", "--yes")
     assert r.code == 0, r.err
@@ -304,3 +305,21 @@ def test_verify_in_a_shallow_detached_ci_checkout(ci_checkout: Path, mr, monkeyp
     assert r.code == 0, r.err
     history = json.loads(r.out)["history"]
     assert [(e["stage"], e["kind"]) for e in history] == [("production", "promotion"), ("dev", "direct change")]
+
+
+def test_push_from_a_clone_where_the_stage_is_checked_out_and_behind(origin: str, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    mine = clone(origin, tmp_path / "mine", "-b", "staging")
+    teammate = clone(origin, tmp_path / "teammate")
+    theirs = api.promote(["scoring"], "staging", registry=str(teammate), push="origin").commit
+    monkeypatch.chdir(mine)
+    # an edit of a file the fast-forward does not touch stays as it is
+    (mine / "notes.txt").write_text("mine\n")
+    r = mr("promote", "fraud", "--from", "dev", "--to", "staging", "--push", "origin", "--yes")
+    assert r.code == 0, r.err
+    assert "work tree and index updated" in r.out
+    assert git(mine, "rev-parse", "HEAD^") == theirs
+    assert git(mine, "rev-parse", "HEAD") == git(mine, "ls-remote", origin, "refs/heads/staging").split()[0]
+    # the teammate's file arrived with the fast-forward, the promoted one with the commit
+    assert (mine / "scoring.mlem").read_text() == git(mine, "show", "origin/dev:scoring.mlem") + "\n"
+    assert (mine / "fraud.mlem").read_text() == git(mine, "show", "origin/dev:fraud.mlem") + "\n"
+    assert git(mine, "status", "--porcelain") == "?? notes.txt"
