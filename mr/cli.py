@@ -40,6 +40,7 @@ def remote_option(f: F) -> F:
     return click.option(
         "--remote",
         metavar="NAME",
+        shell_complete=complete.remotes,
         help="The remote whose branches stand in for stages without a local branch "
         "(default: remote in .mr.yaml, else the current branch's upstream, else origin).",
     )(f)
@@ -273,6 +274,7 @@ def stage_commit_options(verb: str) -> Callable[[F], F]:
         click.option(
             "--push",
             metavar="REMOTE",
+            shell_complete=complete.remotes,
             help="Fetch the stage from REMOTE, build the commit on its tip and push it there "
             "(rebuilt and pushed again when someone else pushed meanwhile).",
         ),
@@ -285,6 +287,7 @@ def stage_commit_options(verb: str) -> Callable[[F], F]:
         click.option(
             "--remote",
             metavar="NAME",
+            shell_complete=complete.remotes,
             help="The remote whose branches stand in for stages without a local branch "
             "(default: remote in .mr.yaml, else the upstream, else origin).",
         ),

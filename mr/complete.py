@@ -196,6 +196,24 @@ def branches(ctx: Any, param: Any, incomplete: str) -> list[str]:
     return _items(sorted(set(local) | set(extra)), incomplete)
 
 
+def remotes(ctx: Any, param: Any, incomplete: str) -> list[str]:
+    """The registry's remotes, from its git config file."""
+    root = _registry_root(ctx)
+    if not root:
+        return []
+    git_dir = _git_dir(root)
+    commondir = os.path.join(git_dir, "commondir")
+    if os.path.isfile(commondir):
+        with open(commondir) as fh:
+            git_dir = os.path.normpath(os.path.join(git_dir, fh.read().strip()))
+    try:
+        with open(os.path.join(git_dir, "config")) as f:
+            names = re.findall(r'^\s*\[remote\s+"([^"]+)"\]', f.read(), re.M)
+    except OSError:
+        return []
+    return _items(sorted(set(names)), incomplete)
+
+
 def revs(ctx: Any, param: Any, incomplete: str) -> list[str]:
     """Branches and tags of ``--sp``'s project, when it is local or already cached."""
     project = ctx.params.get("source_project")

@@ -103,6 +103,9 @@ def test_completion_in_a_fresh_clone(origin: str, tmp_path: Path) -> None:
     assert complete.branches(ctx, param, "") == ["dev", "production", "staging"]
     assert complete.stage_link_names(ctx, param, "") == ["churn"]
     assert complete.stage_link_names(ctx, param, "f") == []
+    git(fresh, "remote", "add", "mirror", origin)
+    assert complete.remotes(ctx, param, "") == ["mirror", "origin"]
+    assert complete.remotes(ctx, param, "m") == ["mirror"]
 
 
 def test_verify_and_promote_in_a_fresh_clone(origin: str, registry: Path, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
