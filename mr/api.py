@@ -556,7 +556,6 @@ def _policy_stage(reg: Registry, head: str | None, given: str | None) -> str | N
 def _fetch_missing_stage(reg: Registry, stage: str, offline: bool) -> None:
     """Fetch a stage that is neither local nor remote-tracking (a single-branch CI checkout)."""
     from mr import stagecommit
-
     from mr.config import stage_problem
 
     problem = stage_problem(stage)
@@ -662,13 +661,13 @@ def promote(
     reg = _open(registry, remote)
     if isinstance(names, promotion.Promotion):
         planned = names
+        if push is None:
+            _fetch_stage(reg, planned.stage, fetch)  # made by another call: fetch for this one
     else:
         if to is None:
             raise UsageError("say which stage to promote to")
         _fetch_stage(reg, to, push or fetch)
         planned = promotion.plan(reg, names, to, source, pin, message, verify)
-    if push is None:
-        _fetch_stage(reg, planned.stage, fetch)
     return stagecommit.land(
         reg, planned, lambda p: promotion.replan(reg, p), push=push, branch=branch, force=force, sign=sign
     )
@@ -733,13 +732,13 @@ def rollback(
     reg = _open(registry, remote)
     if isinstance(names, lifecycle.Rollback):
         planned = names
+        if push is None:
+            _fetch_stage(reg, planned.stage, fetch)  # made by another call: fetch for this one
     else:
         if stage is None:
             raise UsageError("say which stage to roll back on")
         _fetch_stage(reg, stage, push or fetch)
         planned = lifecycle.plan_rollback(reg, names, stage, to, steps, message, verify)
-    if push is None:
-        _fetch_stage(reg, planned.stage, fetch)
     return stagecommit.land(
         reg, planned, lambda p: lifecycle.rebase_rollback(reg, p), push=push, branch=branch, force=force, sign=sign
     )
@@ -790,13 +789,13 @@ def retire(
     reg = _open(registry, remote)
     if isinstance(names, lifecycle.Retirement):
         planned = names
+        if push is None:
+            _fetch_stage(reg, planned.stage, fetch)  # made by another call: fetch for this one
     else:
         if stage is None:
             raise UsageError("say which stage to retire from")
         _fetch_stage(reg, stage, push or fetch)
         planned = lifecycle.plan_retirement(reg, names, stage, message, verify)
-    if push is None:
-        _fetch_stage(reg, planned.stage, fetch)
     return stagecommit.land(
         reg, planned, lambda p: lifecycle.rebase_retirement(reg, p), push=push, branch=branch, force=force, sign=sign
     )

@@ -327,6 +327,8 @@ def land(
 
     if branch is None and push is not None:
         return land_remote(reg, plan, replan, push, sign=sign)
+    if branch is None and plan.stage in reg.fetched and tip(reg, plan.stage) != plan.base:
+        plan = replan(plan)  # the stage was fetched again after the plan was made, and moved
     if branch is not None:
         result = apply_to_branch(reg, plan, branch or None, force=force, sign=sign)
     else:

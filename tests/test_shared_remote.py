@@ -326,3 +326,17 @@ def test_push_from_a_clone_where_the_stage_is_checked_out_and_behind(origin: str
     assert (mine / "scoring.mlem").read_text() == git(mine, "show", "origin/dev:scoring.mlem") + "\n"
     assert (mine / "fraud.mlem").read_text() == git(mine, "show", "origin/dev:fraud.mlem") + "\n"
     assert git(mine, "status", "--porcelain") == "?? notes.txt"
+
+
+def test_a_plan_fetched_again_before_it_lands_is_made_again(origin: str, tmp_path: Path) -> None:
+    mine = clone(origin, tmp_path / "mine")
+    git(mine, "branch", "-q", "staging", "origin/staging")
+    teammate = clone(origin, tmp_path / "teammate")
+    first = api.promote(["scoring"], "staging", registry=str(teammate), push="origin").commit
+    plan = api.plan_promotion(["fraud"], "staging", registry=str(mine), fetch=True)
+    assert plan.base == first
+    second = api.retire(["churn"], "staging", registry=str(teammate), push="origin").commit
+    result = api.promote(plan, registry=str(mine), fetch=True)
+    assert result.plan.base == second and result.commit is not None
+    assert git(mine, "rev-parse", "staging^") == second
+    assert git(mine, "ls-tree", "--name-only", "staging").split() == [".mlem.yaml", ".mr.yaml", "fraud.mlem", "scoring.mlem"]
