@@ -137,7 +137,8 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
         git.stage_in_index(repo, sorted(to_commit))
     tip = git.branch_tip(repo, branch)
     made: list[str] = []
-    missing = [s for s in stages if git.branch_tip(repo, s) is None]
+    # a stage the remote has (a fresh clone) is read from its remote-tracking branch
+    missing = [s for s in stages if registry.find_stage(s) is None]
     if tip is not None and missing:
         start = tip if commit is not None else _registry_start(repo, tip)
         for stage in missing:
@@ -353,6 +354,30 @@ def _project_value(project: str | None, registry: Registry, absolute: bool) -> s
     return full if absolute else os.path.relpath(full, registry.root)
 
 
+# --- opening the registry ----------------------------------------------------------
+
+
+def _open(registry: str | None, remote: str | None = None, remote_ok: bool = False) -> Registry:
+    """The registry, with ``remote`` (``--remote``) checked and used for stages it lacks locally."""
+    reg = Registry.open(registry, remote_ok=remote_ok)
+    reg.remote_option = remote
+    reg.check_remote()
+    return reg
+
+
+def _fetch_stage(reg: Registry, stage: str, fetch: bool | str) -> None:
+    """Fetch ``stage`` before planning a commit on it: from ``fetch`` when it names a remote."""
+    from mr import stagecommit
+
+    if not fetch:
+        return
+    stagecommit.check_stage(reg, stage)  # before its name goes into a refspec
+    remote = fetch if isinstance(fetch, str) else reg.remote
+    if remote is None:
+        raise UsageError("--fetch: a registry read by URL has no remote to fetch from")
+    stagecommit.fetch(reg, stage, remote)
+
+
 # --- show ------------------------------------------------------------------------
 
 
@@ -362,6 +387,7 @@ def show(
     resolve: bool = False,
     offline: bool = False,
     allow_local: bool = False,
+    remote: str | None = None,
 ) -> ShowResult:
     """The links of the work tree (or of a stage's branch) with the kind of each rev.
 
@@ -369,13 +395,15 @@ def show(
     the cache, and are ``ref`` where neither knows. With ``resolve`` each
     project is fetched once and every rev resolved to its commit. The links
     of a remote registry may not name local projects unless ``allow_local``.
+    A stage without a local branch is read from ``remote``'s tracking branch
+    (default: ``remote:`` in ``.mr.yaml``, the upstream, else origin).
     """
-    reg = Registry.open(registry, remote_ok=True)
+    reg = _open(registry, remote, remote_ok=True)
     links, bad = reg.links(stage)
     reader = Reader(
         reg.root,
         fetch=resolve and not offline,
-        untrusted_root=reg.remote,
+        untrusted_root=reg.untrusted,
         allow_local=allow_local,
         hosts=reg.config.hosts,
     )
@@ -390,6 +418,7 @@ def show(
         stage=stage if stage is not None or not reg.bare else git.head_branch(reg.repo),
         entries=tuple(sorted(entries, key=lambda e: e.name)),
         problems=tuple(problems),
+        notes=tuple(reg.notes),
     )
 
 
@@ -409,7 +438,7 @@ def _kind(
         # an alias into the registry itself, at whatever the registry holds
         if resolve:
             branch = stage or git.head_branch(reg.repo)
-            sha = git.branch_tip(reg.repo, branch) if branch else None
+            sha = reg.find_stage(branch) if branch else None
             return BRANCH, sha
         return BRANCH, None
     if resolve:
@@ -446,6 +475,8 @@ def verify(
     progress: Callable[[str, int, int], None] | None = None,
     allow_local: bool = False,
     artifacts: bool = False,
+    remote: str | None = None,
+    policy_stage: str | None = None,
 ) -> VerifyReport:
     """Check that links resolve, and that they meet the registry's policy.
 
@@ -461,19 +492,34 @@ def verify(
     ``artifacts`` also checks that each target's git-held artifacts exist at
     the rev with the size its meta records (and md5, for blobs a partial cache
     had to fetch to learn the size); see ``mr.get.verify_problems``.
+
+    A ``stage`` with neither a local nor a remote-tracking branch (a CI
+    checkout of one branch) is fetched from the registry's remote, that
+    branch only, unless ``offline``. Checking the work tree, the policy of
+    ``policy_stage`` applies, else of the checked-out branch when it is a
+    stage, else of the stage a CI job merges into (``GITHUB_BASE_REF``,
+    ``CI_MERGE_REQUEST_TARGET_BRANCH_NAME``).
     """
     from mr import checks
 
-    reg = Registry.open(registry, remote_ok=True)
+    reg = _open(registry, remote, remote_ok=True)
     if stage is not None:
+        if policy_stage is not None:
+            raise UsageError("--policy-stage goes with the work tree; --stage applies that stage's own policy")
+        if reg.find_stage(stage) is None:
+            _fetch_missing_stage(reg, stage, offline)
         config = reg.stage_config(stage)
-        policy_stage: str | None = stage
+        applied: str | None = stage
         alias_rev: str | None = reg.stage_tip(stage)
     else:
-        config = reg.config
         head = git.head_branch(reg.repo)
-        policy_stage = head if head in config.stages else None
+        applied = _policy_stage(reg, head, policy_stage)
+        config = reg.config
+        if applied is not None and applied != head and reg.find_stage(applied) is not None:
+            # the stage a change is headed for decides its policy, as that stage's branch has it
+            config = reg.stage_config(applied)
         alias_rev = git.branch_tip(reg.repo, head) if reg.bare and head else None
+    policy_stage = applied
 
     results: dict[int, LinkCheck] = {}
     pending: list[tuple[int, Link]] = []
@@ -495,7 +541,7 @@ def verify(
         pending.append((i, obj))
 
     reader = Reader(
-        reg.root, fetch=not offline, alias_rev=alias_rev, policy=config, untrusted_root=reg.remote, allow_local=allow_local,
+        reg.root, fetch=not offline, alias_rev=alias_rev, policy=config, untrusted_root=reg.untrusted, allow_local=allow_local,
         hosts=config.hosts,
     )
     # a local project a remote registry names is never opened (not even to say it is missing)
@@ -536,6 +582,8 @@ def verify(
         stage=stage,
         checks=tuple(results[i] for i in sorted(results)),
         unchecked=tuple(redact(s) for s in sorted(failed)),
+        notes=tuple(reg.notes),
+        policy_stage=policy_stage,
     )
 
 
@@ -559,6 +607,43 @@ def _artifact_problems(reader: Reader, reg: Registry, item: Link, found: Found, 
     except MrError as e:
         found_problems = [(ERROR, f"artifacts not checked: {e.message}")]
     return [checks.problem(item, message, "path", severity) for severity, message in found_problems]
+
+
+#: CI variables naming the branch a change is merged into, read for a detached HEAD.
+CI_TARGET_VARIABLES = ("GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME")
+
+
+def _policy_stage(reg: Registry, head: str | None, given: str | None) -> str | None:
+    """Whose policy checks the work tree: ``--policy-stage``, HEAD's stage, else the CI's target branch."""
+    stages = reg.config.stages
+    if given is not None:
+        if given not in stages:
+            raise UsageError(f"--policy-stage {given}: not a stage (stages: {', '.join(stages)})")
+        return given
+    if head in stages:
+        return head
+    for var in CI_TARGET_VARIABLES:
+        value = os.environ.get(var, "").strip()
+        if value in stages:
+            return value
+    return None
+
+
+def _fetch_missing_stage(reg: Registry, stage: str, offline: bool) -> None:
+    """Fetch a stage that is neither local nor remote-tracking (a single-branch CI checkout)."""
+    from mr import stagecommit
+    from mr.config import stage_problem
+
+    problem = stage_problem(stage)
+    if problem:
+        raise UsageError(f"--stage {stage!r}: {problem}")
+    remote = reg.remote
+    if remote is None or remote not in git.remotes(reg.repo):
+        raise RegistryError(reg.missing_stage(stage))
+    if offline:
+        raise RegistryError(f"{reg.missing_stage(stage)} (--offline fetches nothing)")
+    if stagecommit.fetch(reg, stage, remote) is None:
+        raise RegistryError(f"no branch {stage} here or on {remote}; is {stage} a stage of this registry?")
 
 
 def _verify_inputs(
@@ -605,16 +690,25 @@ def plan_promotion(
     message: str | None = None,
     verify: bool = True,
     registry: str | None = None,
+    remote: str | None = None,
+    fetch: bool | str = False,
 ) -> Promotion:
     """What promoting ``names`` from ``source`` (default: the stage before) onto ``to`` would change.
 
     Each link is verified first unless ``verify=False``; a failing link
     raises ``PromotionRefused`` with the problems. ``pin`` (default: the
     target stage's ``require_pinned``) stores full SHAs. Nothing is written.
+
+    Stages without a local branch are read from ``remote``'s tracking
+    branches; a local ``to`` behind its remote is refused (``StaleStage``)
+    unless ``fetch`` (True: the registry's remote; a name: that remote, as
+    ``--push`` gives it) fetches it first and plans on the remote's tip.
     """
     from mr import promotion
 
-    return promotion.plan(Registry.open(registry), names, to, source, pin, message, verify)
+    reg = _open(registry, remote)
+    _fetch_stage(reg, to, fetch)
+    return promotion.plan(reg, names, to, source, pin, message, verify)
 
 
 def promote(
@@ -629,6 +723,8 @@ def promote(
     branch: str | None = None,
     force: bool = False,
     sign: bool | None = None,
+    remote: str | None = None,
+    fetch: bool | str = False,
 ) -> PromotionResult:
     """Promote links onto stage ``to`` as one commit (or apply a plan from ``plan_promotion``).
 
@@ -640,17 +736,23 @@ def promote(
     compare-and-swap, rebuilt on the new tip when another promotion landed
     first. When ``to`` is checked out its work tree and index follow (refused
     when a file it touches has uncommitted changes). ``push`` names a remote
-    (or URL) to push the branch to afterwards, fast-forward only. ``sign``
-    signs the commit (None: when git would, by ``commit.gpgSign``).
+    (or URL): the stage is fetched from it, the commit built on its tip and
+    pushed with a lease on that tip; when someone else pushed meanwhile it is
+    built again on the new tip and pushed again. ``fetch`` fetches the stage
+    first without pushing (see ``plan_promotion``). ``sign`` signs the commit
+    (None: when git would, by ``commit.gpgSign``).
     """
     from mr import promotion, stagecommit
 
-    reg = Registry.open(registry)
+    reg = _open(registry, remote)
     if isinstance(names, promotion.Promotion):
         planned = names
+        if push is None:
+            _fetch_stage(reg, planned.stage, fetch)  # made by another call: fetch for this one
     else:
         if to is None:
             raise UsageError("say which stage to promote to")
+        _fetch_stage(reg, to, push or fetch)
         planned = promotion.plan(reg, names, to, source, pin, message, verify)
     return stagecommit.land(
         reg, planned, lambda p: promotion.replan(reg, p), push=push, branch=branch, force=force, sign=sign
@@ -668,6 +770,8 @@ def plan_rollback(
     message: str | None = None,
     verify: bool = True,
     registry: str | None = None,
+    remote: str | None = None,
+    fetch: bool | str = False,
 ) -> Rollback:
     """What rolling ``names`` back on ``stage`` would change; nothing is written.
 
@@ -680,7 +784,9 @@ def plan_rollback(
     """
     from mr import lifecycle
 
-    return lifecycle.plan_rollback(Registry.open(registry), names, stage, to, steps, message, verify)
+    reg = _open(registry, remote)
+    _fetch_stage(reg, stage, fetch)
+    return lifecycle.plan_rollback(reg, names, stage, to, steps, message, verify)
 
 
 def rollback(
@@ -695,6 +801,8 @@ def rollback(
     branch: str | None = None,
     force: bool = False,
     sign: bool | None = None,
+    remote: str | None = None,
+    fetch: bool | str = False,
 ) -> RollbackResult:
     """Roll links back on ``stage`` as one commit (or apply a plan from ``plan_rollback``).
 
@@ -707,12 +815,15 @@ def rollback(
     """
     from mr import lifecycle, stagecommit
 
-    reg = Registry.open(registry)
+    reg = _open(registry, remote)
     if isinstance(names, lifecycle.Rollback):
         planned = names
+        if push is None:
+            _fetch_stage(reg, planned.stage, fetch)  # made by another call: fetch for this one
     else:
         if stage is None:
             raise UsageError("say which stage to roll back on")
+        _fetch_stage(reg, stage, push or fetch)
         planned = lifecycle.plan_rollback(reg, names, stage, to, steps, message, verify)
     return stagecommit.land(
         reg, planned, lambda p: lifecycle.rebase_rollback(reg, p), push=push, branch=branch, force=force, sign=sign
@@ -725,6 +836,8 @@ def plan_retirement(
     message: str | None = None,
     verify: bool = True,
     registry: str | None = None,
+    remote: str | None = None,
+    fetch: bool | str = False,
 ) -> Retirement:
     """What retiring ``names`` from ``stage`` would remove; nothing is written.
 
@@ -734,7 +847,9 @@ def plan_retirement(
     """
     from mr import lifecycle
 
-    return lifecycle.plan_retirement(Registry.open(registry), names, stage, message, verify)
+    reg = _open(registry, remote)
+    _fetch_stage(reg, stage, fetch)
+    return lifecycle.plan_retirement(reg, names, stage, message, verify)
 
 
 def retire(
@@ -747,6 +862,8 @@ def retire(
     branch: str | None = None,
     force: bool = False,
     sign: bool | None = None,
+    remote: str | None = None,
+    fetch: bool | str = False,
 ) -> RetireResult:
     """Remove links from ``stage`` as one commit (or apply a plan from ``plan_retirement``).
 
@@ -755,12 +872,15 @@ def retire(
     """
     from mr import lifecycle, stagecommit
 
-    reg = Registry.open(registry)
+    reg = _open(registry, remote)
     if isinstance(names, lifecycle.Retirement):
         planned = names
+        if push is None:
+            _fetch_stage(reg, planned.stage, fetch)  # made by another call: fetch for this one
     else:
         if stage is None:
             raise UsageError("say which stage to retire from")
+        _fetch_stage(reg, stage, push or fetch)
         planned = lifecycle.plan_retirement(reg, names, stage, message, verify)
     return stagecommit.land(
         reg, planned, lambda p: lifecycle.rebase_retirement(reg, p), push=push, branch=branch, force=force, sign=sign
@@ -770,21 +890,21 @@ def retire(
 # --- stage views ----------------------------------------------------------------------
 
 
-def stage_matrix(registry: str | None = None) -> Matrix:
+def stage_matrix(registry: str | None = None, remote: str | None = None) -> Matrix:
     """Every link against every stage: the link each stage branch holds, or None."""
     from mr import stages
 
-    return stages.matrix(Registry.open(registry, remote_ok=True))
+    return stages.matrix(_open(registry, remote, remote_ok=True))
 
 
-def stage_diff(source: str, target: str, registry: str | None = None) -> StageDiff:
+def stage_diff(source: str, target: str, registry: str | None = None, remote: str | None = None) -> StageDiff:
     """Links added, removed and changed from stage ``source`` to stage ``target``, field by field."""
     from mr import stages
 
-    return stages.diff(Registry.open(registry, remote_ok=True), source, target)
+    return stages.diff(_open(registry, remote, remote_ok=True), source, target)
 
 
-def link_history(name: str, registry: str | None = None) -> LinkHistory:
+def link_history(name: str, registry: str | None = None, remote: str | None = None) -> LinkHistory:
     """A link on each stage, and every commit that changed it on a stage branch, newest first.
 
     Each entry says what kind of change it was (promotion, rollback,
@@ -793,14 +913,16 @@ def link_history(name: str, registry: str | None = None) -> LinkHistory:
     """
     from mr import stages
 
-    return stages.history(Registry.open(registry, remote_ok=True), name)
+    return stages.history(_open(registry, remote, remote_ok=True), name)
 
 
 #: What ``mr show NAME --field`` can print.
 FIELDS = ("rev", "sha", "project", "path", "url", "type")
 
 
-def link_field(name: str, field: str, stage: str | None = None, registry: str | None = None) -> str:
+def link_field(
+    name: str, field: str, stage: str | None = None, registry: str | None = None, remote: str | None = None
+) -> str:
     """One value of a link, for scripts: rev, sha (the resolved commit), project, path, url or type.
 
     ``url`` is the project's URL with credentials removed (``file://`` and an
@@ -809,9 +931,9 @@ def link_field(name: str, field: str, stage: str | None = None, registry: str | 
     """
     if field not in FIELDS:
         raise UsageError(f"--field {field}: one of {', '.join(FIELDS)}")
-    reg = Registry.open(registry, remote_ok=True)
+    reg = _open(registry, remote, remote_ok=True)
     item = reg.read_link(name, stage)
-    if field in ("sha", "rev") and reg.remote:
+    if field in ("sha", "rev") and reg.untrusted:
         Reader(reg.root, untrusted_root=True).check_local(item.project, None, item.file or name)
     if field == "type":
         return item.link_type
@@ -840,20 +962,27 @@ def link_field(name: str, field: str, stage: str | None = None, registry: str | 
     rev = item.rev or (reader.default_branch(item.project) if item.project else alias_rev)
     if rev is None:
         branch = git.head_branch(reg.repo)
-        rev = git.branch_tip(reg.repo, branch) if branch else None
+        rev = reg.find_stage(branch) if branch else None
         if rev is None:
             raise RegistryError("the registry has no commit to resolve this alias at")
     return reader.resolve(item.project, rev).sha
 
 
 def outdated(
-    stage: str | None = None, registry: str | None = None, offline: bool = False, jobs: int = 8, allow_local: bool = False
+    stage: str | None = None,
+    registry: str | None = None,
+    offline: bool = False,
+    jobs: int = 8,
+    allow_local: bool = False,
+    remote: str | None = None,
 ) -> OutdatedReport:
     """Links whose source has moved on: branch tips past the commit recorded at promotion,
     pins whose branch has advanced, tags with newer version tags. Each project is fetched once."""
     from mr import outdated as od
 
-    return od.outdated(Registry.open(registry, remote_ok=True), stage, offline=offline, jobs=jobs, allow_local=allow_local)
+    return od.outdated(
+        _open(registry, remote, remote_ok=True), stage, offline=offline, jobs=jobs, allow_local=allow_local
+    )
 
 
 # --- get ---------------------------------------------------------------------------------

@@ -47,6 +47,16 @@ def allow_local_option(f: F) -> F:
     )(f)
 
 
+def remote_option(f: F) -> F:
+    return click.option(
+        "--remote",
+        metavar="NAME",
+        shell_complete=complete.remotes,
+        help="The remote whose branches stand in for stages without a local branch "
+        "(default: remote in .mr.yaml, else the current branch's upstream, else origin).",
+    )(f)
+
+
 def quiet_option(f: F) -> F:
     return click.option("--quiet", "-q", is_flag=True, help="Print only errors.")(f)
 
@@ -194,6 +204,7 @@ def link(
 @click.option("--outdated", is_flag=True, help="List links whose source has moved on (fetches each project once).")
 @click.option("--offline", is_flag=True, help="With --resolve or --outdated: use only cached projects.")
 @allow_local_option
+@remote_option
 @remote_registry_option
 @json_option
 def show(
@@ -206,6 +217,7 @@ def show(
     outdated: bool,
     offline: bool,
     allow_local: bool,
+    remote: str | None,
     registry: str | None,
     as_json: bool,
 ) -> int:
@@ -224,6 +236,10 @@ def show(
     whose source moved on: a branch past the commit recorded when the link
     was promoted, a pin whose branch advanced, a tag with newer version tags.
     Exits 1 when a file cannot be read or a value is missing.
+
+    A stage without a local branch is read from the remote's tracking branch
+    (origin/staging), as git checkout would find it; a local stage behind
+    it is read all the same, with a warning naming both commits.
 
     With --json every view prints one JSON document with "version": 1; the
     fields of each are listed in mr-show(1).
@@ -244,25 +260,25 @@ def show(
             raise click.UsageError("--field prints a bare value; leave out --json")
         from mr.text import field as safe
 
-        click.echo(safe(api.link_field(name, field, stage=stage, registry=registry)))
+        click.echo(safe(api.link_field(name, field, stage=stage, registry=registry, remote=remote)))
         return 0
     if outdated:
-        report = api.outdated(stage=stage, registry=registry, offline=offline, allow_local=allow_local)
+        report = api.outdated(stage=stage, registry=registry, offline=offline, allow_local=allow_local, remote=remote)
         render.outdated(report, as_json)
         return 1 if report.problems or report.unchecked else 0
     if name:
-        history = api.link_history(name, registry=registry)
+        history = api.link_history(name, registry=registry, remote=remote)
         render.history(history, as_json)
         return 1 if history.problems else 0
     if all_stages:
-        matrix = api.stage_matrix(registry)
+        matrix = api.stage_matrix(registry, remote=remote)
         render.matrix(matrix, as_json)
         return 1 if any(p.severity == "error" for p in matrix.problems) else 0
     if diff:
-        changes = api.stage_diff(diff[0], diff[1], registry=registry)
+        changes = api.stage_diff(diff[0], diff[1], registry=registry, remote=remote)
         render.stage_diff(changes, as_json)
         return 1 if changes.problems else 0
-    result = api.show(registry, stage=stage, resolve=resolve, offline=offline, allow_local=allow_local)
+    result = api.show(registry, stage=stage, resolve=resolve, offline=offline, allow_local=allow_local, remote=remote)
     render.show_result(result, as_json)
     return 1 if result.problems else 0
 
@@ -273,7 +289,26 @@ def stage_commit_options(verb: str) -> Callable[[F], F]:
         click.option("-m", "--message", metavar="TEXT", help="Added to the commit message."),
         click.option("--dry-run", "-n", is_flag=True, help="Show what would change; change nothing."),
         click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal."),
-        click.option("--push", metavar="REMOTE", help="Push the stage branch to REMOTE afterwards (fast-forward only)."),
+        click.option(
+            "--push",
+            metavar="REMOTE",
+            shell_complete=complete.remotes,
+            help="Fetch the stage from REMOTE, build the commit on its tip and push it there "
+            "(rebuilt and pushed again when someone else pushed meanwhile).",
+        ),
+        click.option(
+            "--fetch",
+            is_flag=True,
+            help="Fetch the stage from the remote first and build on its tip (a local stage "
+            "behind its remote is refused otherwise).",
+        ),
+        click.option(
+            "--remote",
+            metavar="NAME",
+            shell_complete=complete.remotes,
+            help="The remote whose branches stand in for stages without a local branch "
+            "(default: remote in .mr.yaml, else the upstream, else origin).",
+        ),
         click.option(
             "--branch",
             "review_branch",
@@ -368,6 +403,8 @@ def promote(
     dry_run: bool,
     yes: bool,
     push: str | None,
+    fetch: bool,
+    remote: str | None,
     review_branch: str | None,
     force: bool,
     sign: bool | None,
@@ -385,6 +422,13 @@ def promote(
     and Mr-Rev trailers that mr show NAME reads. The branch moves by
     compare-and-swap, so concurrent promotions never lose each other.
 
+    A stage without a local branch (a fresh clone) is read from the
+    remote's tracking branch, and its local branch is created there. A
+    local --to behind its remote is refused; --fetch fetches it first.
+    --push REMOTE fetches the stage, builds the commit on the remote's tip
+    and pushes it with a lease on that tip; when a teammate pushed
+    meanwhile, it is built again on their commit and pushed again.
+
     Where the stage is a protected branch, --branch puts the same commit on a
     new branch from the stage's tip instead; push it with --push and merge
     it through review (the URL to open a merge request is printed for GitHub
@@ -400,11 +444,15 @@ def promote(
     if force and review_branch is None:
         raise click.UsageError("--force goes with --branch")
     plan = api.plan_promotion(
-        list(names), to, source=source, pin=pin, message=message, verify=not no_verify, registry=registry
+        list(names), to, source=source, pin=pin, message=message, verify=not no_verify, registry=registry,
+        remote=remote, fetch=push or fetch,
     )
     return land(
         plan,
-        lambda: api.promote(plan, push=push, registry=registry, branch=review_branch, force=force, sign=sign),
+        lambda: api.promote(
+            plan, push=push, registry=registry, branch=review_branch, force=force, sign=sign, remote=remote,
+            fetch=fetch,
+        ),
         lambda: render.promotion_plan(plan),
         render.promotion_result,
         lambda result: render.promotion_json(plan if result is None else result.plan, result, dry_run=dry_run),
@@ -444,6 +492,8 @@ def rollback(
     dry_run: bool,
     yes: bool,
     push: str | None,
+    fetch: bool,
+    remote: str | None,
     review_branch: str | None,
     force: bool,
     sign: bool | None,
@@ -477,11 +527,15 @@ def rollback(
     if force and review_branch is None:
         raise click.UsageError("--force goes with --branch")
     plan = api.plan_rollback(
-        list(names), stage, to=to, steps=steps, message=message, verify=not no_verify, registry=registry
+        list(names), stage, to=to, steps=steps, message=message, verify=not no_verify, registry=registry,
+        remote=remote, fetch=push or fetch,
     )
     return land(
         plan,
-        lambda: api.rollback(plan, push=push, registry=registry, branch=review_branch, force=force, sign=sign),
+        lambda: api.rollback(
+            plan, push=push, registry=registry, branch=review_branch, force=force, sign=sign, remote=remote,
+            fetch=fetch,
+        ),
         lambda: render.rollback_plan(plan),
         render.rollback_result,
         lambda result: render.rollback_json(plan if result is None else result.plan, result, dry_run=dry_run),
@@ -511,6 +565,8 @@ def retire(
     dry_run: bool,
     yes: bool,
     push: str | None,
+    fetch: bool,
+    remote: str | None,
     review_branch: str | None,
     force: bool,
     sign: bool | None,
@@ -535,10 +591,16 @@ def retire(
 
     if force and review_branch is None:
         raise click.UsageError("--force goes with --branch")
-    plan = api.plan_retirement(list(names), stage, message=message, verify=not no_verify, registry=registry)
+    plan = api.plan_retirement(
+        list(names), stage, message=message, verify=not no_verify, registry=registry, remote=remote,
+        fetch=push or fetch,
+    )
     return land(
         plan,
-        lambda: api.retire(plan, push=push, registry=registry, branch=review_branch, force=force, sign=sign),
+        lambda: api.retire(
+            plan, push=push, registry=registry, branch=review_branch, force=force, sign=sign, remote=remote,
+            fetch=fetch,
+        ),
         lambda: render.retirement_plan(plan),
         render.retirement_result,
         lambda result: render.retirement_json(plan if result is None else result.plan, result, dry_run=dry_run),
@@ -562,7 +624,19 @@ def retire(
     shell_complete=complete.stages,
     help="Check the links on this stage's branch, with its own policy.",
 )
-@click.option("--offline", is_flag=True, help="Use only cached projects; report those that are not cached.")
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Use only cached projects; report those that are not cached. A --stage missing here is not fetched.",
+)
+@click.option(
+    "--policy-stage",
+    metavar="STAGE",
+    shell_complete=complete.stages,
+    help="Checking the work tree, apply this stage's policy (default: the checked-out branch when it is a "
+    "stage, else $GITHUB_BASE_REF or $CI_MERGE_REQUEST_TARGET_BRANCH_NAME).",
+)
+@remote_option
 @click.option(
     "--artifacts",
     is_flag=True,
@@ -589,6 +663,8 @@ def verify(
     artifacts: bool,
     jobs: int,
     allow_local: bool,
+    policy_stage: str | None,
+    remote: str | None,
     registry: str | None,
     quiet: bool,
     verbose: bool,
@@ -605,6 +681,12 @@ def verify(
     git holds: present at the rev, as large as the meta records (and the md5,
     where a partial cache fetched the blob to learn its size). Problems print
     as FILE:LINE: error: message.
+
+    --stage S reads S's local branch, else the remote's tracking branch; in a
+    checkout of one branch (CI) it fetches S alone from the remote, unless
+    --offline. For a detached HEAD (CI) the policy applied to the work tree
+    is --policy-stage's, else that of the branch the CI merges into
+    (GITHUB_BASE_REF, CI_MERGE_REQUEST_TARGET_BRANCH_NAME).
     A remote that does not answer fails its links after MR_GIT_TIMEOUT
     seconds (default 300).
     """
@@ -624,6 +706,8 @@ def verify(
             progress=update,
             allow_local=allow_local,
             artifacts=artifacts,
+            remote=remote,
+            policy_stage=policy_stage,
         )
     render.verify_report(report, as_json, quiet=quiet, verbose=verbose)
     return 0 if report.ok else 1

@@ -10,6 +10,7 @@ import re
 from typing import Any, Iterator
 
 SHELLS = ("bash", "zsh", "fish")
+CONFIG_NAME = ".mr.yaml"
 
 
 def _registry_root(ctx: Any) -> str | None:
@@ -88,6 +89,38 @@ def _stages(root: str) -> list[str]:
     return list(DEFAULT_STAGES)
 
 
+def _remote(root: str) -> str:
+    """The registry's remote as mr reads it: ``remote:`` in ``.mr.yaml``, the upstream, else origin."""
+    try:
+        with open(os.path.join(root, CONFIG_NAME)) as f:
+            found = re.search(r"^remote:\s*['\"]?([A-Za-z0-9][A-Za-z0-9._/-]*)", f.read(), re.M)
+        if found:
+            return found.group(1)
+    except OSError:
+        pass
+    git_dir = _git_dir(root)
+    try:
+        with open(os.path.join(git_dir, "HEAD")) as f:
+            head = f.read().strip()
+    except OSError:
+        return "origin"
+    if head.startswith("ref: refs/heads/"):
+        import subprocess
+
+        branch = head[len("ref: refs/heads/") :]
+        try:
+            out = subprocess.run(
+                ["git", "-C", root, "config", "--get", f"branch.{branch}.remote"],
+                capture_output=True, timeout=5, check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return "origin"
+        value = out.stdout.decode("utf-8", "replace").strip()
+        if out.returncode == 0 and value and value != ".":
+            return value
+    return "origin"
+
+
 def _items(values: list[str], incomplete: str) -> list[str]:
     return [v for v in values if v.startswith(incomplete)]
 
@@ -104,7 +137,7 @@ def _stage_link_names(root: str, stage: str) -> list[str] | None:
     """Link names on a stage's branch (or its remote-tracking branch), from ``git ls-tree``."""
     import subprocess
 
-    for ref in (f"refs/heads/{stage}", f"refs/remotes/origin/{stage}"):
+    for ref in (f"refs/heads/{stage}", f"refs/remotes/{_remote(root)}/{stage}"):
         try:
             out = subprocess.run(
                 ["git", "-C", root, "ls-tree", "-r", "-z", "--name-only", ref, "--"],
@@ -150,8 +183,35 @@ def stages(ctx: Any, param: Any, incomplete: str) -> list[str]:
 
 
 def branches(ctx: Any, param: Any, incomplete: str) -> list[str]:
+    """Local branches, and the stages only the remote has (a fresh clone)."""
     root = _registry_root(ctx)
-    return _items(refs(_git_dir(root), "heads"), incomplete) if root else []
+    if not root:
+        return []
+    git_dir = _git_dir(root)
+    local = refs(git_dir, "heads")
+    remote = _remote(root)
+    tracked = [r[len(remote) + 1 :] for r in refs(git_dir, "remotes") if r.startswith(f"{remote}/")]
+    stages = set(_stages(root))
+    extra = [b for b in tracked if b in stages and b not in local]
+    return _items(sorted(set(local) | set(extra)), incomplete)
+
+
+def remotes(ctx: Any, param: Any, incomplete: str) -> list[str]:
+    """The registry's remotes, from its git config file."""
+    root = _registry_root(ctx)
+    if not root:
+        return []
+    git_dir = _git_dir(root)
+    commondir = os.path.join(git_dir, "commondir")
+    if os.path.isfile(commondir):
+        with open(commondir) as fh:
+            git_dir = os.path.normpath(os.path.join(git_dir, fh.read().strip()))
+    try:
+        with open(os.path.join(git_dir, "config")) as f:
+            names = re.findall(r'^\s*\[remote\s+"([^"]+)"\]', f.read(), re.M)
+    except OSError:
+        return []
+    return _items(sorted(set(names)), incomplete)
 
 
 def revs(ctx: Any, param: Any, incomplete: str) -> list[str]:

@@ -11,12 +11,13 @@ CONFIG_FILE = ".mr.yaml"
 MLEM_CONFIG_FILE = ".mlem.yaml"
 DEFAULT_STAGES = ("dev", "staging", "production")
 LINK_FORMATS = ("project", "repo")
-_KEYS = ("stages", "link_format", "policy", "allowed_sources", "hosts")
+_KEYS = ("stages", "link_format", "policy", "allowed_sources", "hosts", "remote")
 #: What a host in ``hosts`` may be: whose web URLs it serves.
 HOST_KINDS = ("github", "gitlab", "bitbucket")
 _POLICY_KEYS = ("require_pinned",)
 # What git accepts in a branch name, minus what would confuse a shell or YAML.
 _STAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
+_REMOTE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class Config:
     allowed_sources: tuple[str, ...] = ()
     #: self-hosted hosting sites whose web URLs name folders and revs: host -> github | gitlab | bitbucket
     hosts: Mapping[str, str] = field(default_factory=dict)
+    #: the shared remote whose stage branches the team uses (None: the upstream, else origin)
+    remote: str | None = None
 
     def stage_policy(self, stage: str) -> StagePolicy:
         return self.policy.get(stage, StagePolicy())
@@ -131,7 +134,25 @@ def load_config(data: bytes | None, file: str = CONFIG_FILE) -> Config:
         kwargs["allowed_sources"] = tuple(raw)
     if "hosts" in doc and doc["hosts"] is not None:
         kwargs["hosts"] = _hosts(doc["hosts"], file, key_line(doc, "hosts"))
+    if "remote" in doc and doc["remote"] is not None:
+        kwargs["remote"] = _remote(doc["remote"], file, key_line(doc, "remote"))
     return Config(**kwargs)
+
+
+def remote_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a git remote's name, or None."""
+    if not _REMOTE.fullmatch(name) or ".." in name or name.endswith((".", ".lock")) or "/." in name:
+        return "a remote's name (git remote -v lists them): letters, digits, '.', '_', '-' and '/'"
+    return None
+
+
+def _remote(raw: Any, file: str, line: int | None) -> str:
+    if not isinstance(raw, str):
+        raise ConfigError(file, "remote must be the name of a git remote, such as origin", line)
+    problem = remote_problem(raw)
+    if problem:
+        raise ConfigError(file, f"remote {raw!r}: {problem}", line)
+    return raw
 
 
 def _hosts(raw: Any, file: str, line: int | None) -> dict[str, str]:

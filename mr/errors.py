@@ -61,6 +61,14 @@ class RemoteError(GitError):
     """A fetch, push or listing of a remote failed (unreachable, refused, timed out)."""
 
 
+class PushRaced(RemoteError):
+    """A push was refused because the remote's branch moved since it was fetched."""
+
+
+class StaleStage(RegistryError):
+    """A local stage branch lacks commits its remote-tracking branch has; nothing was changed."""
+
+
 class SigningError(GitError):
     """A commit could not be signed as configured; nothing was committed."""
 

@@ -803,3 +803,72 @@ def blob_size(repo: Repo, oid: str) -> int | None:
     except (KeyError, ValueError, pygit2.GitError):
         return None
     return int(size)
+
+
+# --- remote-tracking branches ------------------------------------------------
+
+
+def ref_tip(repo: Repo, ref: str) -> str | None:
+    """The commit the full ref name ``ref`` points at, or None when there is no such ref."""
+    found = repo.references.get(ref)
+    if found is None:
+        return None
+    try:
+        return str(found.peel(pygit2.Commit).id)
+    except (pygit2.GitError, KeyError, ValueError):
+        return None
+
+
+def remotes(repo: Repo) -> list[str]:
+    """The names of the configured remotes."""
+    return sorted(r.name for r in repo.remotes if r.name)
+
+
+def upstream_remote(repo: Repo) -> str | None:
+    """The remote the current branch tracks (``branch.<name>.remote``), or None."""
+    branch = head_branch(repo)
+    if branch is None:
+        return None
+    value = config_value(repo, f"branch.{branch}.remote")
+    return value if value and value != "." else None
+
+
+def set_ref(repo: Repo, ref: str, sha: str, old: str | None, message: str) -> None:
+    """Move ``ref`` from ``old`` (None: it must not exist) to ``sha`` by compare-and-swap; RefMoved if it moved."""
+    current = ref_tip(repo, ref)
+    if current != old:
+        raise RefMoved(f"{ref} moved")
+    try:
+        if old is None:
+            repo.references.create(ref, pygit2.Oid(hex=sha))
+        else:
+            repo.references[ref].set_target(pygit2.Oid(hex=sha), message)
+    except (pygit2.GitError, ValueError, OSError, pygit2.AlreadyExistsError) as e:
+        raise RefMoved(f"{ref} moved ({e})") from None
+
+
+def changed_paths(repo: Repo, a: str, b: str) -> list[str]:
+    """Paths whose content differs between commits ``a`` and ``b``."""
+    diff = repo.diff(pygit2.Oid(hex=a), pygit2.Oid(hex=b))
+    out: set[str] = set()
+    for delta in diff.deltas:
+        out.add(delta.old_file.path)
+        out.add(delta.new_file.path)
+    return sorted(out)
+
+
+def is_shallow(repo: Repo) -> bool:
+    """Whether the repository is a shallow clone (its history stops at a boundary)."""
+    return bool(repo.is_shallow)
+
+
+def count_between(repo: Repo, old: str, new: str) -> int:
+    """How many commits ``new`` has that ``old`` lacks (``git rev-list --count old..new``)."""
+    ahead, _ = repo.ahead_behind(pygit2.Oid(hex=new), pygit2.Oid(hex=old))
+    return int(ahead)
+
+
+def set_upstream(repo: Repo, branch: str, remote: str) -> None:
+    """Make ``branch`` track the branch of the same name on ``remote`` (``git branch -u``)."""
+    repo.config[f"branch.{branch}.remote"] = remote
+    repo.config[f"branch.{branch}.merge"] = f"refs/heads/{branch}"

@@ -31,12 +31,16 @@ ENVIRONMENT = [
     ("GIT_AUTHOR_NAME, GIT_AUTHOR_EMAIL, GIT_COMMITTER_NAME, GIT_COMMITTER_EMAIL",
      "The identity of commits mr makes; git config user.name and user.email otherwise."),
     ("HOME, XDG_CONFIG_HOME", "Where git configuration is read from, as git itself does."),
+    ("GITHUB_BASE_REF, CI_MERGE_REQUEST_TARGET_BRANCH_NAME",
+     "mr verify at a detached HEAD (a CI checkout): the stage whose policy applies to the work tree, "
+     "unless --policy-stage names one."),
 ]
 
 FILES = [
     (".mr.yaml", "Registry settings: stages (branches, in promotion order), link_format "
-     "(project or repo), policy per stage (require_pinned), allowed_sources and hosts "
-     "(self-hosted sites whose web URLs name folders: host: github, gitlab or bitbucket)."),
+     "(project or repo), policy per stage (require_pinned), allowed_sources, hosts "
+     "(self-hosted sites whose web URLs name folders: host: github, gitlab or bitbucket) and remote "
+     "(the shared remote whose branches stand in for stages without a local branch)."),
     (".mlem.yaml", "Marks the MLEM project root; mr init creates it empty."),
     ("NAME.mlem", "One link: link_type, object_type, path, project (or repo), rev, params."),
     ("DIR/.mr\\-get.json", "The receipt mr get leaves in the folder it writes; mr get \\-\\-check reads it."),
@@ -73,6 +77,8 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("Look first, then promote without a prompt and push:",
          "mr promote churn \\-\\-to production \\-\\-dry\\-run\n"
          "mr promote churn \\-\\-to production \\-\\-yes \\-\\-push origin"),
+        ("From a fresh clone, onto the stage as the shared remote has it (fetched first):",
+         "mr promote churn \\-\\-to staging \\-\\-fetch"),
     ],
     "rollback": [
         ("Put churn back on production as it was before its last change:",
@@ -91,6 +97,8 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("The production branch, under its own policy, from the cache only:",
          "mr verify \\-\\-stage production \\-\\-offline"),
         ("As pre\\-commit runs it:", "mr verify churn.mlem fraud.mlem"),
+        ("In CI at a detached HEAD, under the policy of the stage the change merges into:",
+         "mr verify \\-\\-policy\\-stage production"),
     ],
     "get": [
         ("What production serves, into a folder of the deploy, replacing the last one:",

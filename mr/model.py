@@ -141,6 +141,8 @@ class ShowResult:
     entries: tuple[LinkEntry, ...]
     #: files that could not be read as links, revs that could not be resolved
     problems: tuple[Problem, ...] = ()
+    #: warnings about the stages read (a local stage behind its remote)
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,10 @@ class VerifyReport:
     checks: tuple[LinkCheck, ...]
     #: projects that could not be checked (unreachable, or not cached offline)
     unchecked: tuple[str, ...] = ()
+    #: warnings about the stages read (a local stage behind its remote)
+    notes: tuple[str, ...] = ()
+    #: the stage whose policy applied (None: none)
+    policy_stage: str | None = None
 
     @property
     def errors(self) -> int:

@@ -50,13 +50,14 @@ class OutdatedReport:
     checked: int
     problems: tuple[Problem, ...] = ()
     unchecked: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 def _recorded_sha(reg: Registry, stage: str | None, name: str) -> str | None:
     """The commit the link's rev resolved to when it was last promoted onto ``stage``."""
     if stage is None:
         return None
-    tip = git.branch_tip(reg.repo, stage)
+    tip = reg.find_stage(stage)
     if tip is None:
         return None
     for c in git.log(reg.repo, tip, first_parent=False):
@@ -74,7 +75,7 @@ def outdated(
 
     links, bad = reg.links(stage)
     problems = [Problem(e.file, e.line, e.detail) for e in bad]
-    reader = Reader(reg.root, fetch=not offline, hosts=reg.config.hosts, untrusted_root=reg.remote, allow_local=allow_local)
+    reader = Reader(reg.root, fetch=not offline, hosts=reg.config.hosts, untrusted_root=reg.untrusted, allow_local=allow_local)
     trusted = []
     for link in links:
         try:
@@ -109,6 +110,7 @@ def outdated(
         checked,
         tuple(problems),
         tuple(sorted(failed)),
+        tuple(reg.notes),
     )
 
 

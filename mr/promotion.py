@@ -59,6 +59,8 @@ class Promotion:
     message: str
     #: what was asked, so the plan can be made again on a moved branch
     request: tuple[tuple[str, ...], bool | None, str | None, bool] = ((), None, None, True)
+    #: warnings about the stages read (a source stage behind its remote)
+    notes: tuple[str, ...] = ()
 
     @property
     def changes(self) -> tuple[PromotedLink, ...]:
@@ -112,7 +114,7 @@ def plan(
     if source == to:
         raise UsageError(f"--from and --to are both {to}")
     base = stagecommit.tip(reg, to)
-    source_sha = stagecommit.tip(reg, source)
+    source_sha = reg.stage_tip(source)
     target_config = reg.stage_config(to)
     must_pin = target_config.stage_policy(to).require_pinned
     do_pin = must_pin if pin is None else pin
@@ -170,7 +172,7 @@ def plan(
         raise PromotionRefused(f"nothing promoted: {len(errors)} problem(s) with the links", errors)
     text = _message(promoted, source, source_sha, to, message)
     request = (tuple(names), pin, message, verify)
-    return Promotion(to, source, source_sha, base, tuple(promoted), text, request)
+    return Promotion(to, source, source_sha, base, tuple(promoted), text, request, tuple(reg.notes))
 
 
 def _content(old: bytes | None, source: bytes, path: str, link: Link, to: str) -> bytes:

@@ -10,8 +10,61 @@ from mr import git, linkfile, safefs
 from mr.config import CONFIG_FILE, Config, load_config
 from mr.errors import LinkFileError, LinkNotFound, MrError, RegistryError, RemoteError, UnsafePath, UsageError
 from mr.model import LINK_SUFFIX, Link
+from mr.text import field as safe_text
 from mr.text import has_control
 from mr.urls import redact
+
+
+@dataclass(frozen=True)
+class StageStatus:
+    """A stage's local branch against its remote-tracking branch, as ``git status`` compares them."""
+
+    stage: str
+    remote: str | None
+    #: the local branch's commit, and the remote-tracking branch's (None: absent)
+    local: str | None
+    tracking: str | None
+    #: commits the remote-tracking branch has that the local one lacks, and the other way round
+    behind: int = 0
+    ahead: int = 0
+
+    @property
+    def tip(self) -> str | None:
+        """What the stage is read at: the local branch, else the remote-tracking one."""
+        return self.local if self.local is not None else self.tracking
+
+    @property
+    def stale(self) -> bool:
+        """The local branch lacks commits of its remote-tracking branch (behind, or diverged)."""
+        return self.behind > 0
+
+    def describe(self) -> str:
+        """The warning for a stale stage: ``state()``, and which branch mr reads."""
+        return f"{self.state()}; mr reads the local branch"
+
+    def state(self) -> str:
+        """A ``git status``-like sentence naming both commits."""
+        assert self.local is not None and self.tracking is not None
+        theirs = f"{self.remote}/{self.stage}"
+        both = f"{self.stage} at {self.local[:12]}, {theirs} at {self.tracking[:12]}"
+        if self.ahead:
+            state = (
+                f"{self.stage} and {theirs} have diverged ({self.ahead} and {self.behind} different commits; {both})"
+            )
+        else:
+            s = "s" if self.behind != 1 else ""
+            state = f"{self.stage} is {self.behind} commit{s} behind {theirs} ({both})"
+        return state
+
+    def update_hint(self) -> str:
+        """How to bring the local branch up to date."""
+        theirs = f"{self.remote}/{self.stage}"
+        if self.ahead:
+            return f"reconcile them (git checkout {self.stage} && git pull --rebase {self.remote} {self.stage}), then push"
+        return (
+            f"update it: git fetch {self.remote} && git branch -f {self.stage} {theirs} "
+            f"(git pull --ff-only where it is checked out)"
+        )
 
 
 #: Limits on link names, inside every file system's (255 bytes a name, with .mlem and a temp suffix).
@@ -53,6 +106,15 @@ class Registry:
     _config: Config | None = field(default=None, repr=False)
     #: the URL it was fetched from, for a registry read through the cache
     url: str | None = None
+    #: the remote named with ``--remote``, which wins over ``.mr.yaml`` and the upstream
+    remote_option: str | None = None
+    #: warnings about stages read here (a local stage behind its remote), once per stage
+    notes: list[str] = field(default_factory=list, repr=False)
+    _noted: set[str] = field(default_factory=set, repr=False)
+    #: stage -> the ref it was fetched into by this command (``stagecommit.fetch``)
+    fetched: dict[str, str] = field(default_factory=dict, repr=False)
+    #: stage -> the commit this command reads it at: the fetched tip a commit is built on
+    at: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def display(self) -> str:
@@ -60,7 +122,7 @@ class Registry:
         return redact(self.url) if self.url is not None else self.root
 
     @property
-    def remote(self) -> bool:
+    def untrusted(self) -> bool:
         """Opened from a URL (--registry URL): its content is a remote's, untrusted."""
         return self.url is not None
 
@@ -113,12 +175,77 @@ class Registry:
         sha = git.branch_tip(self.repo, branch) if branch else None
         return git.read_at(self.repo, sha, path, where=branch) if sha else None
 
+    @property
+    def remote(self) -> str | None:
+        """The remote whose tracking branches stand in for stages without a local branch.
+
+        ``--remote``, else ``remote:`` in ``.mr.yaml``, else the upstream of the
+        current branch, else ``origin``; None for a registry read by URL.
+        """
+        if self.url is not None:
+            return None
+        if self.remote_option is not None:
+            return self.remote_option
+        return self.config.remote or git.upstream_remote(self.repo) or "origin"
+
+    def check_remote(self) -> None:
+        """Refuse a ``--remote`` that names no configured remote."""
+        name = self.remote_option
+        if name is None:
+            return
+        if self.url is not None:
+            raise UsageError(f"--remote {safe_text(name)}: a registry read by URL has no remotes")
+        known = git.remotes(self.repo)
+        if name not in known:
+            listed = ", ".join(known) or "none"
+            raise RegistryError(f"--remote {safe_text(name)}: no such remote (remotes: {listed}; git remote -v lists them)")
+
+    def tracking_ref(self, stage: str, remote: str | None = None) -> str | None:
+        """``refs/remotes/<remote>/<stage>`` for the registry's remote (or ``remote``)."""
+        remote = remote or self.remote
+        return f"refs/remotes/{remote}/{stage}" if remote else None
+
+    def stage_status(self, stage: str) -> StageStatus:
+        """Where a stage can be read: its local branch, its remote-tracking branch, both or neither."""
+        local = git.branch_tip(self.repo, stage)
+        ref = self.tracking_ref(stage)
+        tracking = git.ref_tip(self.repo, ref) if ref else None
+        behind = ahead = 0
+        if local is not None and tracking is not None and local != tracking:
+            behind = git.count_between(self.repo, local, tracking)
+            ahead = git.count_between(self.repo, tracking, local)
+        return StageStatus(stage, self.remote, local, tracking, behind, ahead)
+
+    def find_stage(self, stage: str) -> str | None:
+        """The commit a stage is read at (its local branch, else its remote-tracking branch), or None.
+
+        A local branch behind or diverged from its remote-tracking branch is
+        noted once, in ``notes``.
+        """
+        if stage in self.at:
+            return self.at[stage]
+        status = self.stage_status(stage)
+        if status.stale and stage not in self._noted:
+            self._noted.add(stage)
+            self.notes.append(status.describe())
+        return status.tip
+
     def stage_tip(self, stage: str) -> str:
-        sha = git.branch_tip(self.repo, stage)
+        sha = self.find_stage(stage)
         if sha is None:
-            known = ", ".join(git.branches(self.repo)) or "none"
-            raise RegistryError(f"no branch {stage} in {self.root} (branches: {known})")
+            raise RegistryError(self.missing_stage(stage))
         return sha
+
+    def missing_stage(self, stage: str) -> str:
+        """Why a stage cannot be read, and what to fetch."""
+        known = ", ".join(git.branches(self.repo)) or "none"
+        remote = self.remote
+        if remote is None or remote not in git.remotes(self.repo):
+            return f"no branch {stage} in {self.display} (branches: {known})"
+        return (
+            f"no branch {stage} in {self.display}, nor {remote}/{stage} (branches: {known}); "
+            f"fetch it: git fetch {remote} {stage}:refs/remotes/{remote}/{stage}"
+        )
 
     def path_of(self, name: str) -> str:
         return os.path.join(self.root, *name.split("/")) + LINK_SUFFIX

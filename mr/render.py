@@ -71,6 +71,14 @@ def _redacted(data: Any) -> Any:
     return data
 
 
+def notes(items: tuple[str, ...]) -> None:
+    """Warnings about the stages read (a local stage behind its remote), on stderr."""
+    from mr.text import field as safe_text
+
+    for note in items:
+        warn(f"mr: warning: {safe_text(note)}")
+
+
 def print_json(data: Any) -> None:
     """JSON on stdout: every string redacted; control characters escaped as JSON escapes them."""
     sys.stdout.write(json.dumps(_redacted(data), indent=2, sort_keys=False, ensure_ascii=True) + "\n")
@@ -174,6 +182,7 @@ def entry_json(entry: LinkEntry) -> dict[str, Any]:
 
 
 def show_result(result: ShowResult, as_json: bool) -> None:
+    notes(result.notes)
     for problem in result.problems:
         warn(problem_line(problem))
     if as_json:
@@ -249,6 +258,7 @@ def progress(enabled: bool = True) -> Iterator[Callable[[str, int, int], None] |
 
 
 def verify_report(report: VerifyReport, as_json: bool, quiet: bool = False, verbose: bool = False) -> None:
+    notes(report.notes)
     if as_json:
         print_json(
             {
@@ -314,6 +324,7 @@ def diff(text: str) -> None:
 
 
 def promotion_plan(plan: Any) -> None:
+    notes(plan.notes)
     if not plan.changes:
         echo(f"Nothing to promote: {', '.join(field(p.name) for p in plan.links)} already as on {plan.source}, on {plan.to}")
         return
@@ -443,6 +454,7 @@ def retirement_json(plan: Retirement, result: RetireResult | None, dry_run: bool
 
 
 def promotion_json(plan: Any, result: Any, dry_run: bool = False) -> None:
+    notes(plan.notes)
     print_json(
         {
             "version": JSON_VERSION,
@@ -479,6 +491,7 @@ def cell(link: Link | None) -> str:
 
 
 def matrix(m: Any, as_json: bool) -> None:
+    notes(m.notes)
     for p in m.problems:
         warn(problem_line(p))
     if as_json:
@@ -524,6 +537,7 @@ def _escape(text: str) -> str:
 
 
 def stage_diff(d: Any, as_json: bool) -> None:
+    notes(d.notes)
     for p in d.problems:
         warn(problem_line(p))
     if as_json:
@@ -570,6 +584,7 @@ def _summary(link: Link) -> str:
 def history(h: LinkHistory, as_json: bool) -> None:
     import datetime as dt
 
+    notes(h.notes)
     for p in h.problems:
         warn(problem_line(p))
 
@@ -637,6 +652,7 @@ def _history_rev(rev: str | None) -> str:
 
 
 def outdated(report: Any, as_json: bool) -> None:
+    notes(report.notes)
     for p in report.problems:
         warn(problem_line(p))
     if report.unchecked:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Generic, Protocol, TypeVar
 
 from mr import git, safefs
-from mr.errors import GitError, MrError, RefMoved, RegistryError, UsageError
+from mr.errors import GitError, MrError, RefMoved, RegistryError, RemoteError, StaleStage, UsageError
 from mr.registry import Registry
 
 #: How many times a commit is rebuilt when the branch moved under it.
@@ -27,6 +27,10 @@ ATTEMPTS = 8
 #: Called just before the branch is moved, with the plan about to land. A seam
 #: for tests, which use it to make another writer win the race.
 before_swap: Callable[[object], None] | None = None
+
+#: Called after the commit is made here and before it is pushed (``--push``).
+#: A seam for tests, which use it to make a teammate's push win the race.
+before_push: Callable[[object], None] | None = None
 
 
 class Changed(Protocol):
@@ -119,10 +123,117 @@ def review_branch_name(verb: str, stage: str, names: list[str]) -> str:
 
 
 def tip(reg: Registry, branch: str) -> str:
-    sha = git.branch_tip(reg.repo, branch)
-    if sha is None:
+    """The tip a commit on stage ``branch`` is built on.
+
+    Its local branch, else its remote-tracking branch (the local branch is
+    created there when the commit lands). A local branch that lacks commits of
+    its remote-tracking branch is refused (``StaleStage``) unless the stage was
+    fetched by this command (``fetch``): then the remote's tip is built on and
+    the local branch fast-forwarded to it first.
+    """
+    ref = reg.fetched.get(branch)
+    if ref is not None:
+        # the rest of the command (policy, other files) reads the stage there too
+        reg.at[branch] = _fetched_tip(reg, branch, ref)
+        return reg.at[branch]
+    status = reg.stage_status(branch)
+    if status.stale:
+        raise StaleStage(
+            f"{status.state()}: {status.update_hint()}, "
+            f"or pass --fetch (or --push {status.remote}) to build on {status.remote}/{branch}; nothing was changed"
+        )
+    if status.tip is None:
         raise RegistryError(f"no branch {branch}; 'mr init' creates the branches of every stage in .mr.yaml")
-    return sha
+    return status.tip
+
+
+def _fetched_tip(reg: Registry, stage: str, ref: str) -> str:
+    local = git.branch_tip(reg.repo, stage)
+    theirs = git.ref_tip(reg.repo, ref)
+    if theirs is None:
+        # the remote has no such branch yet: pushing creates it
+        if local is None:
+            raise RegistryError(f"no branch {stage} here or on the remote; 'mr init' creates the stage branches")
+        return local
+    if local is None or local == theirs or git.is_ancestor(reg.repo, local, theirs):
+        return theirs
+    if git.is_ancestor(reg.repo, theirs, local):
+        return local  # commits made here and not pushed yet: they are pushed along
+    name = ref.removeprefix("refs/remotes/")
+    raise StaleStage(
+        f"{stage} and {name} have diverged ({stage} at {local[:12]}, {name} at {theirs[:12]}): "
+        f"{stage} has commits the remote lacks; push or reset them first "
+        f"(git log {name}..{stage} lists them); nothing was changed"
+    )
+
+
+def tracking_ref(reg: Registry, remote: str, stage: str) -> str:
+    """Where ``fetch`` keeps the remote's stage: the remote-tracking branch of a named remote."""
+    if remote in git.remotes(reg.repo):
+        return f"refs/remotes/{remote}/{stage}"
+    # a URL or path given to --push: a ref of mr's own, outside the branch namespaces
+    return f"refs/mr/fetched/{stage}"
+
+
+def fetch(reg: Registry, stage: str, remote: str) -> str | None:
+    """Fetch ``stage`` from ``remote``; ``tip`` then builds on it. The remote's tip, or None when it lacks the stage."""
+    from mr import transport
+
+    ref = tracking_ref(reg, remote, stage)
+    found = transport.fetch_branch(reg.repo.path, remote, stage, ref, shallow=git.is_shallow(reg.repo))
+    reg.fetched[stage] = ref
+    return git.ref_tip(reg.repo, ref) if found else None
+
+
+def _checked_out_here(reg: Registry, stage: str) -> bool:
+    where = git.checked_out_branches(reg.repo).get(stage)
+    if where is not None and (reg.bare or not os.path.samefile(where, reg.root)):
+        raise RegistryError(
+            f"{stage} is checked out in the work tree {where}; run mr from there, "
+            "or check out another branch in it"
+        )
+    return where is not None
+
+
+def _catch_up(reg: Registry, stage: str, base: str) -> None:
+    """Create the local branch at ``base``, or fast-forward it there, as ``git checkout``/``git pull`` would."""
+    local = git.branch_tip(reg.repo, stage)
+    if local == base:
+        return
+    if local is not None and not git.is_ancestor(reg.repo, local, base):
+        return  # moved elsewhere: the compare-and-swap notices and the plan is made again
+    changed = git.changed_paths(reg.repo, local, base) if local is not None else []
+    here = _checked_out_here(reg, stage)
+    if here:
+        dirty = [p for p in changed if not git.is_clean(reg.repo, p)]
+        if dirty:
+            raise RegistryError(
+                f"{', '.join(dirty)}: uncommitted changes on {stage}, which is checked out and behind "
+                "the remote; commit or stash them first"
+            )
+    git.set_ref(reg.repo, f"refs/heads/{stage}", base, local, f"mr: fast-forward {stage}")
+    if local is None:
+        # as git checkout does for a branch made from a remote-tracking one, so git pull works on it
+        ref = reg.fetched.get(stage) or reg.tracking_ref(stage)
+        if ref and ref.startswith("refs/remotes/") and git.ref_tip(reg.repo, ref) == base:
+            git.set_upstream(reg.repo, stage, ref[len("refs/remotes/") : -len(stage) - 1])
+    if here and changed:
+        git.update_worktree(reg.repo, dict.fromkeys(changed))
+
+
+def _undo(reg: Registry, result: StageResult[P]) -> None:
+    """Take back a commit that was not pushed: the stage goes back to the commit it was built on."""
+    if result.commit is None:
+        return
+    stage = result.plan.stage
+    try:
+        git.set_ref(reg.repo, f"refs/heads/{stage}", result.plan.base, result.commit, f"mr: retry {stage}")
+    except RefMoved:
+        raise GitError(
+            f"{stage} moved here while pushing; the commit {result.commit[:12]} is on it but not pushed"
+        ) from None
+    if result.worktree_updated:
+        git.update_worktree(reg.repo, files(result.plan))
 
 
 def check_stage(reg: Registry, stage: str) -> None:
@@ -176,6 +287,7 @@ def apply(reg: Registry, first: P, replan: Callable[[P], P], sign: bool | None =
         if before_swap is not None:
             before_swap(plan)
         try:
+            _catch_up(reg, stage, plan.base)
             commit = git.commit_files(
                 reg.repo, stage, changed, plan.message, expect=plan.base, create=False, sign=sign
             )
@@ -215,6 +327,10 @@ def land(
     """
     from mr import transport
 
+    if branch is None and push is not None:
+        return land_remote(reg, plan, replan, push, sign=sign)
+    if branch is None and plan.stage in reg.fetched and tip(reg, plan.stage) != plan.base:
+        plan = replan(plan)  # the stage was fetched again after the plan was made, and moved
     if branch is not None:
         result = apply_to_branch(reg, plan, branch or None, force=force, sign=sign)
     else:
@@ -230,6 +346,44 @@ def land(
         review = merge_request_url(remote, pushed, plan.stage) if result.branch else None
         result = replace(result, pushed_to=url, review_url=review)
     return result
+
+
+def land_remote(reg: Registry, plan: P, replan: Callable[[P], P], remote: str, sign: bool | None = None) -> StageResult[P]:
+    """Commit ``plan`` on ``remote``'s tip of its stage and push it there, with a lease on that tip.
+
+    The stage is fetched first and the commit built on the remote's tip (the
+    local branch created or fast-forwarded there). When the push is refused
+    because someone else pushed meanwhile, the commit is taken back, the stage
+    fetched again, the plan made again on the new tip and pushed again, like
+    the local compare-and-swap.
+    """
+    from mr import transport
+    from mr.errors import PushRaced
+
+    stage = plan.stage
+    for attempt in range(ATTEMPTS):
+        theirs = fetch(reg, stage, remote)
+        if tip(reg, stage) != plan.base:
+            plan = replan(plan)
+        result = apply(reg, plan, replan, sign=sign)
+        if before_push is not None:
+            before_push(result.plan)
+        try:
+            url = transport.push_lease(reg.repo.path, remote, stage, expect=theirs)
+        except PushRaced:
+            _undo(reg, result)
+            plan = result.plan
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+            continue
+        except MrError as e:
+            done = f"commit {result.commit[:12]}" if result.commit else "nothing new"
+            raise type(e)(f"{stage} is {plan.done} here ({done}) but not pushed: {e.message}") from None
+        ref = reg.fetched.get(stage)
+        pushed = git.branch_tip(reg.repo, stage)
+        if ref is not None and pushed is not None and ref.startswith("refs/mr/"):
+            git.set_ref(reg.repo, ref, pushed, git.ref_tip(reg.repo, ref), "mr: pushed")
+        return replace(result, pushed_to=url)
+    raise RemoteError(f"{stage} kept moving on {remote} while pushing ({ATTEMPTS} attempts); try again")
 
 
 def merge_request_url(remote_url: str, branch: str, target: str) -> str | None:

@@ -46,6 +46,8 @@ class Matrix:
     #: link name -> one Link (or None where the stage lacks it) per stage
     rows: dict[str, tuple[Link | None, ...]]
     problems: tuple[Problem, ...] = ()
+    #: warnings about the stages read (a local stage behind its remote)
+    notes: tuple[str, ...] = ()
 
 
 def matrix(reg: Registry) -> Matrix:
@@ -54,7 +56,7 @@ def matrix(reg: Registry) -> Matrix:
     per_stage: list[dict[str, Link]] = []
     problems: list[Problem] = []
     for stage in stages:
-        if git.branch_tip(reg.repo, stage) is None:
+        if reg.find_stage(stage) is None:
             per_stage.append({})
             problems.append(Problem(stage, None, f"no branch {stage} (mr init creates it)", "warning"))
             continue
@@ -63,7 +65,7 @@ def matrix(reg: Registry) -> Matrix:
         per_stage.append({link.name or "": link for link in links})
     names = sorted({n for s in per_stage for n in s})
     rows = {n: tuple(s.get(n) for s in per_stage) for n in names}
-    return Matrix(stages, rows, tuple(problems))
+    return Matrix(stages, rows, tuple(problems), tuple(reg.notes))
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class StageDiff:
     target: str
     changes: tuple[LinkChange, ...]
     problems: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 def diff(reg: Registry, source: str, target: str) -> StageDiff:
@@ -102,7 +105,7 @@ def diff(reg: Registry, source: str, target: str) -> StageDiff:
         if before is None or after is None or before != after:
             changes.append(LinkChange(name or "", before, after))
     problems = tuple(Problem(e.file, e.line, e.detail) for e in (*bad_a, *bad_b))
-    return StageDiff(source, target, tuple(changes), problems)
+    return StageDiff(source, target, tuple(changes), problems, tuple(reg.notes))
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,7 @@ class LinkHistory:
     #: every commit that changed the link on a stage branch, newest first
     history: tuple[HistoryEntry, ...]
     problems: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 def parse_trailers(message: str) -> list[tuple[str, str]]:
@@ -233,7 +237,7 @@ def history(reg: Registry, name: str) -> LinkHistory:
     problems: list[Problem] = []
     tips: list[tuple[str, str]] = []
     for stage in reg.config.stages:
-        tip = git.branch_tip(reg.repo, stage)
+        tip = reg.find_stage(stage)
         if tip is None:
             per_stage.append((stage, None))
             continue
@@ -278,4 +282,4 @@ def history(reg: Registry, name: str) -> LinkHistory:
     entries = [e for _, e in sorted(keyed, key=lambda k: k[0])]
     if all(link is None for _, link in per_stage) and not entries:
         raise LinkNotFound(f"no link {name} on any stage ({', '.join(reg.config.stages)})")
-    return LinkHistory(name, tuple(per_stage), tuple(entries), tuple(problems))
+    return LinkHistory(name, tuple(per_stage), tuple(entries), tuple(problems), tuple(reg.notes))

@@ -264,32 +264,50 @@ def push_url(repo_path: str, remote: str) -> str | None:
     return call.out.strip() or None if call.code == 0 else None
 
 
+@dataclass(frozen=True)
+class Remote:
+    """A remote as git will reach it: the URL (insteadOf applied, for messages), and what goes on argv."""
+
+    #: the URL git talks to (for messages; may carry a password: redact it)
+    url: str
+    #: what names the remote on git's command line: a remote's name, or the URL without its password
+    target: str
+    #: git options and environment that carry a URL's own credentials
+    options: list[str]
+    env: dict[str, str]
+
+
+def _remote(repo_path: str, remote: str, *, push: bool, option: str) -> Remote:
+    """``remote`` (a remote's name, a URL or a path) resolved for a fetch or a push; refused when it is none."""
+    from mr.urls import is_url
+
+    if remote.startswith("-"):
+        raise UsageError(f"{option} {safe_text(remote)}: not a remote name or URL")
+    url = push_url(repo_path, remote) if push else fetch_url(repo_path, remote)
+    if url is None:
+        if not (is_url(remote) or os.path.isdir(remote)):
+            raise GitError(f"no remote {safe_text(remote)} (git remote -v lists them)")
+        url = remote
+    options, env = url_credentials(remote)
+    return Remote(url, strip_credentials(remote) if options else remote, options, env)
+
+
 def push(repo_path: str, remote: str, branch: str) -> str:
     """Push ``branch`` to ``remote`` (a remote's name, a URL or a path), fast-forward only.
 
     Returns the URL pushed to, credentials redacted.
     """
-    from mr.urls import is_url
-
-    if remote.startswith("-"):
-        raise UsageError(f"--push {safe_text(remote)}: not a remote name or URL")
-    url = push_url(repo_path, remote)
-    if url is None:
-        if not (is_url(remote) or os.path.isdir(remote)):
-            raise GitError(f"no remote {safe_text(remote)} (git remote -v lists them)")
-        url = remote
+    to = _remote(repo_path, remote, push=True, option="--push")
     ref = f"refs/heads/{branch}"
-    options, env = url_credentials(remote)
-    target = strip_credentials(remote) if options else remote
     call = run(
-        [*options, "-C", repo_path, "push", "--porcelain", "--", target, f"{ref}:{ref}"],
-        url=url,
-        env=env,
+        [*to.options, "-C", repo_path, "push", "--porcelain", "--", to.target, f"{ref}:{ref}"],
+        url=to.url,
+        env=to.env,
         check=False,
     )
     if call.code != 0:
-        raise RemoteError(f"{redact(url)}: {_push_refusal(call.out) or explain(call.err, url)}")
-    return redact(url)
+        raise RemoteError(f"{redact(to.url)}: {_push_refusal(call.out) or explain(call.err, to.url)}")
+    return redact(to.url)
 
 
 def _push_refusal(porcelain: str) -> str | None:
@@ -306,3 +324,65 @@ def _push_refusal(porcelain: str) -> str | None:
             hint = " (someone else pushed first: fetch, then promote again)"
         return f"refused the push: {safe_text(reason)}{hint}"
     return None
+
+
+def fetch_url(repo_path: str, remote: str) -> str | None:
+    """Where ``git fetch REMOTE`` fetches from (insteadOf applied); None: no such remote."""
+    call = run(["-C", repo_path, "remote", "get-url", "--", strip_credentials(remote)], url=remote, check=False)
+    return call.out.strip() or None if call.code == 0 else None
+
+
+def fetch_branch(repo_path: str, remote: str, branch: str, ref: str, shallow: bool = False) -> bool:
+    """Fetch ``remote``'s branch ``branch`` into ``ref`` (forced, as a remote-tracking branch is).
+
+    Only that branch is fetched, without tags; ``shallow`` fetches its tip
+    alone (``--depth=1``, for a shallow clone). False when the remote has no
+    such branch.
+    """
+    src = _remote(repo_path, remote, push=False, option="--remote")
+    depth = ["--depth=1"] if shallow else []
+    call = run(
+        [*src.options, "-C", repo_path, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", *depth,
+         "--", src.target, f"+refs/heads/{branch}:{ref}"],
+        url=src.url,
+        env=src.env,
+        check=False,
+    )
+    if call.code != 0:
+        if re.search(r"couldn't find remote ref", call.err):
+            return False
+        raise RemoteError(f"{redact(src.url)}: {explain(call.err, src.url)}")
+    return True
+
+
+def push_lease(repo_path: str, remote: str, branch: str, expect: str | None) -> str:
+    """Push ``branch`` to ``remote`` only if the remote's branch is still at ``expect`` (None: absent).
+
+    Returns the URL pushed to, credentials redacted; raises ``PushRaced`` when
+    the remote's branch moved since it was fetched.
+    """
+    from mr.errors import PushRaced
+
+    to = _remote(repo_path, remote, push=True, option="--push")
+    url = to.url
+    ref = f"refs/heads/{branch}"
+    # The commit was built on ``expect``, the remote's tip as just fetched, so
+    # the push is a fast-forward. The lease states the condition explicitly:
+    # the server moves its branch only if it still points at ``expect`` (it
+    # compares and updates under its own ref lock), so a teammate's push that
+    # lands between our fetch and our push is refused ("stale info") rather
+    # than overwritten, and we fetch, rebuild and try again. An empty lease
+    # means "the branch must not exist yet".
+    lease = f"--force-with-lease={ref}:{expect or ''}"
+    call = run(
+        [*to.options, "-C", repo_path, "push", "--porcelain", lease, "--", to.target, f"{ref}:{ref}"],
+        url=url,
+        env=to.env,
+        check=False,
+    )
+    if call.code != 0:
+        refusal = _push_refusal(call.out)
+        if refusal is not None and re.search(r"stale info|fetch first|non-fast-forward", refusal):
+            raise PushRaced(f"{redact(url)}: {refusal}")
+        raise RemoteError(f"{redact(url)}: {refusal or explain(call.err, url)}")
+    return redact(url)

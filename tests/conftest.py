@@ -81,8 +81,10 @@ def _free_port() -> int:
 class GitDaemon:
     """A real ``git daemon`` on 127.0.0.1 serving every repository under ``base``."""
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, push: bool = False) -> None:
         self.base = base
+        #: serve receive-pack too, so clones can push
+        self.push = push
         self.port = _free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -94,6 +96,7 @@ class GitDaemon:
             [
                 "git", "daemon", "--reuseaddr", "--export-all", "--informative-errors",
                 f"--base-path={self.base}", "--listen=127.0.0.1", f"--port={self.port}",
+                *(["--enable=receive-pack"] if self.push else []),
                 str(self.base),
             ],
             stdout=subprocess.DEVNULL,

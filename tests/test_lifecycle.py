@@ -429,15 +429,23 @@ def test_push(released: Path, remote: Path, tmp_path: Path, mr) -> None:  # type
     r = mr("retire", "churn", "--stage", "staging", "--push", "origin")
     assert r.code == 0 and "pushed staging to" in r.out
     assert git(remote, "rev-parse", "staging") == git(released, "rev-parse", "staging")
-    # someone else moved the remote's production: the rollback lands here, the push is refused
+    # someone else moved the remote's production: the rollback is built on their commit
     other = tmp_path / "other"
     git(tmp_path, "clone", "-q", "-b", "production", str(remote), str(other))
-    commit(other, {"note.txt": "theirs\n"}, "theirs")
+    theirs = commit(other, {"note.txt": "theirs\n"}, "theirs")
     git(other, "push", "-q", "origin", "production")
+    r = mr("rollback", "churn", "--stage", "production", "--push", "origin")
+    assert r.code == 0, r.err
+    assert git(remote, "rev-parse", "production^") == theirs
+    assert git(remote, "rev-parse", "production") == git(released, "rev-parse", "production")
+    # a push the remote refuses for another reason leaves the commit here and says so
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho protected >&2\nexit 1\n")
+    hook.chmod(0o755)
     r = mr("rollback", "churn", "--stage", "production", "--push", "origin")
     assert r.code == 1 and "Traceback" not in r.err
     assert "production is rolled back here (commit" in r.err and "but not pushed" in r.err
-    assert git(remote, "rev-parse", "production") == git(other, "rev-parse", "HEAD")
+    assert git(remote, "rev-parse", "production") != git(released, "rev-parse", "production")
 
 
 # --- bad input ------------------------------------------------------------------------

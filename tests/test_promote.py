@@ -201,7 +201,7 @@ def test_missing_target_branch(linked: Path) -> None:
     assert api.promote(["a"], "staging").commit
 
 
-def test_push_to_a_bare_remote_and_a_refused_push(linked: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
+def test_push_to_a_bare_remote_builds_on_what_others_pushed(linked: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", str(remote))
     git(linked, "remote", "add", "origin", str(remote))
@@ -210,15 +210,18 @@ def test_push_to_a_bare_remote_and_a_refused_push(linked: Path, tmp_path: Path, 
     assert r.code == 0, r.err
     assert "pushed staging to" in r.out
     assert git(remote, "rev-parse", "staging") == git(linked, "rev-parse", "staging")
-    # someone else moved the remote's staging: a fast-forward is no longer possible
+    # someone else moved the remote's staging: the promotion is fetched and built on their commit
     other = tmp_path / "other"
     git(tmp_path, "clone", "-q", "-b", "staging", str(remote), str(other))
-    commit(other, {"note.txt": "theirs\n"}, "theirs")
+    theirs = commit(other, {"note.txt": "theirs\n"}, "theirs")
     git(other, "push", "-q", "origin", "staging")
     r = mr("promote", "b", "--to", "staging", "--push", "origin")
-    assert r.code == 1 and "Traceback" not in r.err
-    assert "staging is promoted here (commit" in r.err and "but not pushed" in r.err
-    assert git(remote, "rev-parse", "staging") == git(other, "rev-parse", "HEAD")
+    assert r.code == 0, r.err
+    assert "pushed staging to" in r.out and "behind" not in r.err
+    assert git(remote, "rev-parse", "staging") == git(linked, "rev-parse", "staging")
+    assert git(remote, "rev-parse", "staging^") == theirs
+    assert git(remote, "show", "staging:note.txt") == "theirs"
+    assert git(remote, "show", "staging:b.mlem") == git(linked, "show", "dev:b.mlem")
 
 
 PROMOTE = """

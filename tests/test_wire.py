@@ -207,16 +207,18 @@ def test_ssh_push_to_unknown_host_is_refused_and_remote_unchanged(
     before = git(remote, "rev-parse", "staging")
     git(registry, "remote", "add", "origin", ssh.server.url(remote))
     ssh.use()  # the host key is not in known_hosts
+    local_before = git(registry, "rev-parse", "staging")
     r = mr("promote", "a", "--to", "staging", "--push", "origin", "--yes")
     assert r.code == 1
-    assert "host key is not trusted" in r.err and "but not pushed" in r.err
+    # --push fetches the stage first: refused there, before anything is committed
+    assert "host key is not trusted" in r.err and len(r.err.strip().splitlines()) == 1
     assert "Traceback" not in r.err
     assert git(remote, "rev-parse", "staging") == before
-    # with the key trusted, the same push goes through
+    assert git(registry, "rev-parse", "staging") == local_before
+    # with the key trusted, the same promotion lands on the remote
     ssh.trust()
-    r = subprocess.run(["git", "push", "-q", "origin", "staging"], cwd=registry, capture_output=True, text=True,
-                       stdin=subprocess.DEVNULL, start_new_session=True, timeout=60)
-    assert r.returncode == 0, r.stderr
+    r = mr("promote", "a", "--to", "staging", "--push", "origin", "--yes")
+    assert r.code == 0, r.err
     assert git(remote, "rev-parse", "staging") == git(registry, "rev-parse", "staging") != before
 
 
@@ -502,11 +504,17 @@ def test_push_over_http_with_credential_helper_and_push_insteadof(
     git(tmp_path, "init", "-q", "--bare", str(remote))
     git(registry, "push", "-q", str(remote), "dev", "staging", "production")
     before = git(remote, "rev-parse", "staging")
-    # fetch from one place, push to the authenticated server, as pushInsteadOf says
+    # the remote's URL is rewritten for fetching (insteadOf: --push fetches the
+    # stage first) and, by pushInsteadOf, for pushing; the message names the push URL
     git(registry, "remote", "add", "origin", f"https://github.com/acme/{remote.name}")
+    fetch_base = http_auth_server.base.replace("127.0.0.1", "localhost")
+    git_config(isolated_git, f"url.{fetch_base}.insteadOf", "https://github.com/acme/")
     git_config(isolated_git, f"url.{http_auth_server.base}.pushInsteadOf", "https://github.com/acme/")
     store = isolated_git / "credentials"
-    store.write_text(f"http://alice:wonderland-42@127.0.0.1:{http_auth_server.port}\n")
+    store.write_text(
+        f"http://alice:wonderland-42@127.0.0.1:{http_auth_server.port}\n"
+        f"http://alice:wonderland-42@localhost:{http_auth_server.port}\n"
+    )
     git_config(isolated_git, "credential.helper", f"store --file={store}")
     r = mr("promote", "a", "--to", "staging", "--push", "origin", "--yes")
     assert r.code == 0, r.out + r.err

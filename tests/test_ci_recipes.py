@@ -1,0 +1,153 @@
+"""The CI recipes mr ships, run as written in a simulated CI checkout.
+
+The GitHub Action's and the GitLab template's shell steps are read from their
+YAML and run with bash in a shallow, single-branch clone at a detached HEAD
+(as actions/checkout and GitLab runners leave it), with the CI's variables
+set. Installing mr with pip would need a package index for its build
+dependencies, which tests never reach, so the install step runs with
+``MR_SKIP_INSTALL=1`` (which both recipes support, for runner images that
+have mr already) and uses the mr under test; the requirement it would install
+is checked to name this repository at an existing commit.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.helpers import git
+from tests.test_shared_remote import ci_checkout, origin, push_daemon  # noqa: F401 - fixtures
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load(path: Path) -> Any:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe").load(path.read_text())
+
+
+def expand(value: str, context: dict[str, str]) -> str:
+    """GitHub's ``${{ a || b }}`` expressions over plain context values, as the runner expands them."""
+
+    def one(m: re.Match[str]) -> str:
+        for name in m.group(1).split("||"):
+            found = context.get(name.strip(), "")
+            if found:
+                return found
+        return ""
+
+    return re.sub(r"\$\{\{\s*(.*?)\s*\}\}", one, value)
+
+
+def ci_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    # the mr under test, in place of the one pip would install
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env["PATH"]
+    env["MR_SKIP_INSTALL"] = "1"
+    env.update(extra)
+    return env
+
+
+def head() -> str:
+    return git(ROOT, "rev-parse", "HEAD")
+
+
+def run_action(cwd: Path, inputs: dict[str, str], **env: str) -> list[subprocess.CompletedProcess[str]]:
+    action = load(ROOT / "action.yml")
+    context = {f"inputs.{k}": str(inputs.get(k, spec.get("default", ""))) for k, spec in action["inputs"].items()}
+    context["github.action_ref"] = head()
+    context["github.action_repository"] = ROOT.name
+    environment = ci_env(GITHUB_SERVER_URL=f"file://{ROOT.parent}", **env)
+    done = []
+    for step in action["runs"]["steps"]:
+        if "run" not in step:
+            assert step["uses"].startswith("actions/setup-python@")
+            continue
+        assert step["shell"] == "bash" and "${{" not in step["run"]  # values come in through env
+        step_env = {k: expand(str(v), context) for k, v in (step.get("env") or {}).items()}
+        script = cwd.parent / "step.sh"
+        script.write_text(step["run"])
+        # what the runner runs for shell: bash
+        proc = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=cwd, env={**environment, **step_env}, capture_output=True, text=True, timeout=120,
+        )
+        done.append(proc)
+        if proc.returncode != 0:
+            break
+    return done
+
+
+def run_gitlab(cwd: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+    template = load(ROOT / "ci" / "gitlab-mr-verify.yml")
+    job = template[".mr-verify"]
+    env = ci_env(**{k: str(v) for k, v in job["variables"].items()})
+    env.update(variables)
+    script = cwd.parent / "job.sh"
+    # the runner runs a job's script lines one after another in one shell
+    script.write_text("\n".join(job["script"]) + "\n")
+    return subprocess.run(["bash", "-e", str(script)], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_the_github_action_checks_a_pull_request(ci_checkout: Path) -> None:  # noqa: F811
+    steps = run_action(ci_checkout, {}, GITHUB_BASE_REF="staging")
+    assert [s.returncode for s in steps] == [0, 0], steps[-1].stderr
+    requirement = f"git+file://{ROOT}@{head()}"
+    assert steps[0].stdout.splitlines()[0] == f"mr: installing {requirement}"
+    assert git(ROOT, "cat-file", "-t", f"{head()}^{{commit}}") == "commit"
+    assert steps[1].stdout.splitlines()[-1] == "ok: 3 links checked, 0 failed"
+    # a change headed for production is held to production's policy: pins
+    steps = run_action(ci_checkout, {}, GITHUB_BASE_REF="production")
+    assert steps[1].returncode == 1
+    assert steps[1].stdout.splitlines()[-1] == "failed: 3 links checked, 3 failed"
+    assert "churn.mlem:5: error: stage production requires pinned links" in steps[1].stdout
+
+
+def test_the_github_action_checks_a_stage_it_fetches(ci_checkout: Path) -> None:  # noqa: F811
+    steps = run_action(ci_checkout, {"stage": "production", "args": "--offline --quiet"})
+    assert steps[1].returncode == 1
+    assert "git fetch origin production:refs/remotes/origin/production" in steps[1].stderr
+    steps = run_action(ci_checkout, {"stage": "production", "args": "--verbose"})
+    assert [s.returncode for s in steps] == [0, 0], steps[-1].stderr
+    assert steps[1].stdout.splitlines()[-1] == "ok: 1 link checked, 0 failed"
+    assert git(ci_checkout, "rev-parse", "--verify", "-q", "refs/remotes/origin/production")
+
+
+def test_the_gitlab_template_checks_a_merge_request(ci_checkout: Path) -> None:  # noqa: F811
+    version = head()
+    job = run_gitlab(
+        ci_checkout,
+        MR_REPOSITORY=f"file://{ROOT}",
+        MR_VERSION=version,
+        CI_MERGE_REQUEST_TARGET_BRANCH_NAME="staging",
+    )
+    assert job.returncode == 0, job.stderr
+    lines = job.stdout.splitlines()
+    assert lines[0] == f"mr: installing git+file://{ROOT}@{version}"
+    assert lines[-1] == "ok: 3 links checked, 0 failed"
+    job = run_gitlab(ci_checkout, MR_STAGE="production", CI_MERGE_REQUEST_TARGET_BRANCH_NAME="production")
+    assert job.returncode == 0, job.stderr
+    assert job.stdout.splitlines()[0] == "mr: installing git+https://github.com/OWNER/mr@v0.1.0"
+    assert job.stdout.splitlines()[-1] == "ok: 1 link checked, 0 failed"
+    job = run_gitlab(ci_checkout, CI_MERGE_REQUEST_TARGET_BRANCH_NAME="production")
+    assert job.returncode == 1 and job.stdout.splitlines()[-1] == "failed: 3 links checked, 3 failed"
+
+
+def test_every_install_line_of_the_readme_names_something_that_exists() -> None:
+    path = "README.md"
+    text = (ROOT / path).read_text()
+    lines = [ln for ln in text.splitlines() if re.search(r"\bpipx? install\b", ln)]
+    assert lines
+    for line in lines:
+        target = re.search(r"\bpipx? install\s+(?:-[-\w]+\s+)*(\S+)", line)
+        assert target, line
+        what = target.group(1).strip("\"'")
+        # a git URL at a ref, a wheel built by python -m build, or this checkout
+        ok = what.startswith("git+") and "@" in what or what.endswith(".whl") or what in (".", "-e", "'.[test]'")
+        ok = ok or what.startswith((".[", "dist/"))
+        assert ok, f"{path}: {line.strip()}"
+        assert "mr-registry" not in what or what.endswith(".whl"), line

@@ -1,0 +1,342 @@
+"""A registry shared through a remote: fresh clones, teammates pushing, stale stages, CI checkouts.
+
+The remote is a bare repository served by a real ``git daemon`` (receive-pack
+enabled, so clones push over git://); every clone is made with git itself.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from mr import api, stagecommit
+from tests.conftest import GitDaemon
+from tests.helpers import commit, git, tag
+
+STAGES = ("dev", "staging", "production")
+
+
+@pytest.fixture(scope="module")
+def push_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitDaemon]:
+    daemon = GitDaemon(tmp_path_factory.mktemp("shared"), push=True)
+    daemon.start()
+    yield daemon
+    daemon.stop()
+
+
+@pytest.fixture
+def origin(registry: Path, project: Path, push_daemon: GitDaemon, tmp_path: Path) -> str:
+    """A registry with churn on every stage and fraud on dev, pushed to a served bare repository: its URL."""
+    tag(project, "v1")
+    api.link("models/rf", source_project=str(project), rev="v1", target="churn")
+    api.link("models/rf", source_project=str(project), rev="main", target="fraud")
+    api.link("models/rf", source_project=str(project), rev="v1", target="scoring")
+    git(registry, "add", "-A")
+    git(registry, "commit", "-q", "-m", "links")
+    api.promote(["churn"], "staging")
+    api.promote(["churn"], "production")
+    name = tmp_path.name + ".git"
+    bare = push_daemon.base / name
+    git(push_daemon.base, "init", "-q", "--bare", "--initial-branch=dev", str(bare))
+    url = push_daemon.url(name)
+    git(registry, "remote", "add", "origin", url)
+    git(registry, "push", "-q", "origin", *STAGES)
+    git(registry, "branch", "-q", "--set-upstream-to=origin/dev", "dev")
+    return url
+
+
+def clone(url: str, where: Path, *args: str) -> Path:
+    git(where.parent, "clone", "-q", *args, url, str(where))
+    return where
+
+
+def refs(repo: Path) -> str:
+    return git(repo, "for-each-ref", "--format=%(refname) %(objectname)")
+
+
+def view(mr, *args: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    r = mr("show", *args, "--json")
+    assert r.code == 0, r.err
+    data = json.loads(r.out)
+    data.pop("registry", None)  # where each clone lives
+    return dict(data)
+
+
+# --- reading stages through the remote -------------------------------------------------------
+
+
+def test_fresh_clone_views_equal_the_origin_views(origin: str, registry: Path, project: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    commit(project, {"models/rf.mlem": "object_type: model\nprocessors: {}\n"}, "retrain")
+    tag(project, "v2")  # churn's v1 on staging is outdated now
+    fresh = clone(origin, tmp_path / "fresh")
+    assert git(fresh, "branch", "--format=%(refname:short)") == "dev"
+    views = [("--all-stages",), ("--stage", "staging"), ("--stage", "production"), ("churn",),
+             ("--diff", "staging", "production"), ("--diff", "dev", "staging"),
+             ("--outdated", "--stage", "staging"), ("--stage", "production", "--resolve")]
+    theirs = {v: view(mr, *v) for v in views}
+    mine = {v: view(mr, *v, "--registry", str(fresh)) for v in views}
+    assert mine == theirs
+    outdated = mine[("--outdated", "--stage", "staging")]
+    assert [(e["name"], e["latest"]) for e in outdated["outdated"]] == [("churn", "v2")]
+    matrix = mine[("--all-stages",)]
+    assert [row["name"] for row in matrix["links"]] == ["churn", "fraud", "scoring"]
+    r = mr("show", "--all-stages", "--registry", str(fresh))
+    assert r.code == 0 and r.err == ""
+    assert mr("show", "churn", "--field", "rev", "--stage", "staging", "--registry", str(fresh)).out == "v1\n"
+    # reading created no branch
+    assert git(fresh, "branch", "--format=%(refname:short)") == "dev"
+    # nor does mr init: the stages are on the remote already
+    api.init(str(fresh))
+    assert git(fresh, "branch", "--format=%(refname:short)") == "dev"
+
+
+def test_completion_in_a_fresh_clone(origin: str, tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from mr import complete
+
+    fresh = clone(origin, tmp_path / "fresh")
+    ctx = SimpleNamespace(params={"registry": str(fresh), "stage": "production", "names": ()}, parent=None)
+    param = SimpleNamespace(name="names", multiple=False, nargs=-1)
+    assert complete.branches(ctx, param, "") == ["dev", "production", "staging"]
+    assert complete.stage_link_names(ctx, param, "") == ["churn"]
+    assert complete.stage_link_names(ctx, param, "f") == []
+    git(fresh, "remote", "add", "mirror", origin)
+    assert complete.remotes(ctx, param, "") == ["mirror", "origin"]
+    assert complete.remotes(ctx, param, "m") == ["mirror"]
+
+
+def test_verify_and_promote_in_a_fresh_clone(origin: str, registry: Path, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    fresh = clone(origin, tmp_path / "fresh")
+    monkeypatch.chdir(fresh)
+    r = mr("verify", "--stage", "production", "--offline")
+    assert r.code == 0, r.out + r.err
+    assert "1 link checked" in r.out
+    staging = git(fresh, "rev-parse", "origin/staging")
+    r = mr("promote", "fraud", "--to", "staging", "--yes")
+    assert r.code == 0, r.err
+    # the local branch was created from origin/staging, as git checkout would
+    assert git(fresh, "rev-parse", "staging^") == staging
+    assert git(fresh, "rev-parse", "--abbrev-ref", "staging@{upstream}") == "origin/staging"
+    assert git(fresh, "show", "staging:fraud.mlem") == git(fresh, "show", "dev:fraud.mlem")
+    r = mr("promote", "fraud", "--to", "production", "--push", "origin", "--yes")
+    assert r.code == 0, r.err
+    assert git(registry, "ls-remote", origin, "refs/heads/production").split()[0] == git(fresh, "rev-parse", "production")
+    assert git(fresh, "show", "production:fraud.mlem").startswith("link_type: model")
+
+
+def test_two_clones_promoting_to_one_stage_through_push_both_land(origin: str, tmp_path: Path) -> None:
+    alice = clone(origin, tmp_path / "alice")
+    bob = clone(origin, tmp_path / "bob")
+    raced: list[str] = []
+
+    def bob_pushes_first(plan: object) -> None:
+        # called once alice's commit is made and before it is pushed: bob wins the race
+        stagecommit.before_push = None
+        result = api.promote(["scoring"], "staging", registry=str(bob), push="origin")
+        assert result.commit is not None
+        raced.append(result.commit)
+
+    stagecommit.before_push = bob_pushes_first
+    try:
+        result = api.promote(["fraud"], "staging", registry=str(alice), push="origin")
+    finally:
+        stagecommit.before_push = None
+    assert len(raced) == 1
+    # alice's push was refused, so her promotion was built again on bob's and pushed
+    assert result.commit is not None and result.plan.base == raced[0]
+    remote_tip = git(alice, "ls-remote", origin, "refs/heads/staging").split()[0]
+    assert remote_tip == result.commit == git(alice, "rev-parse", "staging")
+    assert git(alice, "rev-parse", "staging^") == raced[0]
+    assert git(alice, "log", "--format=%s", "-2", "staging").splitlines() == [
+        "Promote fraud to staging",
+        "Promote scoring to staging",
+    ]
+    files = git(alice, "ls-tree", "--name-only", "staging").split()
+    assert {"churn.mlem", "fraud.mlem", "scoring.mlem"} <= set(files)
+
+
+def test_a_stale_local_stage_is_warned_about_and_refused(origin: str, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    mine = clone(origin, tmp_path / "mine")
+    git(mine, "branch", "-q", "staging", "origin/staging")
+    teammate = clone(origin, tmp_path / "teammate")
+    theirs = api.promote(["scoring"], "staging", registry=str(teammate), push="origin").commit
+    assert theirs is not None
+    monkeypatch.chdir(mine)
+    git(mine, "fetch", "-q", "origin")
+    old = git(mine, "rev-parse", "staging")
+    warning = (
+        f"mr: warning: staging is 1 commit behind origin/staging (staging at {old[:12]}, "
+        f"origin/staging at {theirs[:12]}); mr reads the local branch\n"
+    )
+    r = mr("show", "--all-stages")
+    assert r.code == 0 and r.err == warning
+    matrix = json.loads(mr("show", "--all-stages", "--json").out)
+    assert [row["name"] for row in matrix["links"] if row["stages"]["staging"]] == ["churn"]
+    r = mr("show", "--stage", "staging")
+    assert r.err == warning
+    r = mr("verify", "--stage", "staging")
+    assert r.code == 0 and r.err == warning
+    before = refs(mine)
+    r = mr("promote", "fraud", "--to", "staging", "--yes")
+    assert r.code == 1 and "Traceback" not in r.err
+    assert r.err.splitlines()[-1] == (
+        f"mr: error: staging is 1 commit behind origin/staging (staging at {old[:12]}, origin/staging at "
+        f"{theirs[:12]}): update it: git fetch origin && git branch -f staging origin/staging (git pull --ff-only "
+        "where it is checked out), or pass --fetch (or --push origin) to build on origin/staging; nothing was changed"
+    )
+    assert refs(mine) == before
+    r = mr("retire", "churn", "--stage", "staging", "--yes")
+    assert r.code == 1 and "behind origin/staging" in r.err and refs(mine) == before
+    r = mr("promote", "fraud", "--to", "staging", "--fetch", "--yes")
+    assert r.code == 0, r.err
+    assert git(mine, "rev-parse", "staging^") == theirs
+    assert git(mine, "show", "staging:scoring.mlem") == git(mine, "show", "dev:scoring.mlem")
+    # the fast-forwarded branch is no longer behind: nothing to warn about
+    assert mr("show", "--stage", "staging").err == ""
+
+
+def test_a_diverged_stage_is_refused_by_push(origin: str, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    mine = clone(origin, tmp_path / "mine")
+    git(mine, "branch", "-q", "staging", "origin/staging")
+    api.promote(["fraud"], "staging", registry=str(mine))  # here only
+    teammate = clone(origin, tmp_path / "teammate")
+    api.promote(["scoring"], "staging", registry=str(teammate), push="origin")
+    monkeypatch.chdir(mine)
+    git(mine, "fetch", "-q", "origin")
+    r = mr("show", "--stage", "staging")
+    assert "staging and origin/staging have diverged (1 and 1 different commits;" in r.err
+    before = refs(mine)
+    remote = git(mine, "ls-remote", origin, "refs/heads/staging")
+    r = mr("promote", "churn", "--to", "staging", "--push", "origin", "--yes", "--no-verify")
+    assert r.code == 1 and "Traceback" not in r.err
+    assert "staging and origin/staging have diverged" in r.err and "nothing was changed" in r.err
+    assert refs(mine) == before and git(mine, "ls-remote", origin, "refs/heads/staging") == remote
+
+
+def test_remote_option_and_setting(origin: str, registry: Path, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    fresh = clone(origin, tmp_path / "fresh", "--origin", "shared")
+    monkeypatch.chdir(fresh)
+    # the upstream of the current branch names the remote
+    assert view(mr, "--stage", "production") == view(mr, "--stage", "production", "--remote", "shared")
+    git(fresh, "remote", "add", "mirror", origin)
+    git(fresh, "fetch", "-q", "mirror")
+    git(fresh, "branch", "-q", "--unset-upstream")
+    r = mr("show", "--stage", "production")
+    assert r.code == 1 and r.err.startswith("mr: error: no branch production in ")
+    assert "fetch it: git fetch origin production:refs/remotes/origin/production" not in r.err
+    assert view(mr, "--stage", "production", "--remote", "mirror")["links"]
+    (fresh / ".mr.yaml").write_text((fresh / ".mr.yaml").read_text() + "remote: mirror\n")
+    assert view(mr, "--stage", "production") == view(mr, "--stage", "production", "--remote", "shared")
+    (fresh / ".mr.yaml").write_text((fresh / ".mr.yaml").read_text() + "remote: [1]\n")
+    r = mr("show", "--stage", "production")
+    assert r.code == 1 and ".mr.yaml" in r.err
+
+
+def test_bad_remotes_and_stages(origin: str, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    fresh = clone(origin, tmp_path / "fresh")
+    monkeypatch.chdir(fresh)
+    before = refs(fresh)
+    r = mr("show", "--all-stages", "--remote", "nope")
+    assert (r.code, r.out) == (1, "")
+    assert r.err == "mr: error: --remote nope: no such remote (remotes: origin; git remote -v lists them)\n"
+    r = mr("promote", "fraud", "--to", "staging", "--remote", "nope", "--yes")
+    assert r.code == 1 and r.err.count("\n") == 1 and "no such remote" in r.err
+    r = mr("verify", "--stage", "qa")
+    assert r.code == 1 and r.err == "mr: error: no branch qa here or on origin; is qa a stage of this registry?\n"
+    r = mr("verify", "--stage", "qa", "--offline")
+    assert r.code == 1 and r.err.count("\n") == 1
+    assert "fetch it: git fetch origin qa:refs/remotes/origin/qa (--offline fetches nothing)" in r.err
+    r = mr("verify", "--stage", "qa:refs/heads/dev")
+    assert r.code == 2 and r.err.count("\n") == 1 and "--stage 'qa:refs/heads/dev'" in r.err
+    r = mr("promote", "fraud", "--to", "qa", "--fetch", "--yes")
+    assert r.code == 2 and r.err == "mr: error: qa is not a stage (stages: dev, staging, production)\n"
+    r = mr("verify", "--policy-stage", "qa")
+    assert r.code == 2 and "not a stage" in r.err
+    r = mr("verify", "--policy-stage", "dev", "--stage", "dev")
+    assert r.code == 2 and r.err.count("\n") == 1
+    assert refs(fresh) == before
+
+
+# --- a CI checkout: shallow, one branch, detached HEAD ---------------------------------
+
+
+@pytest.fixture
+def ci_checkout(origin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """What actions/checkout makes: a shallow clone of one branch at a detached HEAD."""
+    ci = tmp_path / "ci"
+    ci.mkdir()
+    git(ci, "init", "-q")
+    git(ci, "remote", "add", "origin", origin)
+    git(ci, "fetch", "-q", "--no-tags", "--depth=1", "origin", "+refs/heads/dev:refs/remotes/origin/dev")
+    git(ci, "checkout", "-q", "--detach", "origin/dev")
+    monkeypatch.chdir(ci)
+    return ci
+
+
+def test_verify_in_a_shallow_detached_ci_checkout(ci_checkout: Path, mr, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    assert git(ci_checkout, "rev-parse", "--is-shallow-repository") == "true"
+    r = mr("verify")
+    assert r.code == 0 and "3 links checked, 0 failed" in r.out
+    # production requires pins: a change headed there is checked against that policy
+    monkeypatch.setenv("GITHUB_BASE_REF", "production")
+    r = mr("verify", "--json")
+    report = json.loads(r.out)
+    assert r.code == 1 and report["errors"] == 3
+    assert "pin" in report["links"][0]["problems"][0]["message"]
+    monkeypatch.delenv("GITHUB_BASE_REF")
+    monkeypatch.setenv("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "staging")
+    assert mr("verify").code == 0
+    assert mr("verify", "--policy-stage", "production").code == 1
+    # the stage it needs is not here: --offline says what to fetch, else it is fetched (that branch only)
+    r = mr("verify", "--stage", "production", "--offline")
+    assert r.code == 1 and r.err == (
+        f"mr: error: no branch production in {ci_checkout}, nor origin/production (branches: none); "
+        "fetch it: git fetch origin production:refs/remotes/origin/production (--offline fetches nothing)\n"
+    )
+    r = mr("verify", "--stage", "production")
+    assert r.code == 0, r.err
+    assert "1 link checked, 0 failed" in r.out
+    assert git(ci_checkout, "for-each-ref", "--format=%(refname)") == (
+        "refs/remotes/origin/dev\nrefs/remotes/origin/production"
+    )
+    assert git(ci_checkout, "rev-parse", "--is-shallow-repository") == "true"
+    # history stops at the shallow boundary: each fetched tip is all there is
+    r = mr("show", "churn", "--json")
+    assert r.code == 0, r.err
+    history = json.loads(r.out)["history"]
+    assert [(e["stage"], e["kind"]) for e in history] == [("production", "promotion"), ("dev", "direct change")]
+
+
+def test_push_from_a_clone_where_the_stage_is_checked_out_and_behind(origin: str, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    mine = clone(origin, tmp_path / "mine", "-b", "staging")
+    teammate = clone(origin, tmp_path / "teammate")
+    theirs = api.promote(["scoring"], "staging", registry=str(teammate), push="origin").commit
+    monkeypatch.chdir(mine)
+    # an edit of a file the fast-forward does not touch stays as it is
+    (mine / "notes.txt").write_text("mine\n")
+    r = mr("promote", "fraud", "--from", "dev", "--to", "staging", "--push", "origin", "--yes")
+    assert r.code == 0, r.err
+    assert "work tree and index updated" in r.out
+    assert git(mine, "rev-parse", "HEAD^") == theirs
+    assert git(mine, "rev-parse", "HEAD") == git(mine, "ls-remote", origin, "refs/heads/staging").split()[0]
+    # the teammate's file arrived with the fast-forward, the promoted one with the commit
+    assert (mine / "scoring.mlem").read_text() == git(mine, "show", "origin/dev:scoring.mlem") + "\n"
+    assert (mine / "fraud.mlem").read_text() == git(mine, "show", "origin/dev:fraud.mlem") + "\n"
+    assert git(mine, "status", "--porcelain") == "?? notes.txt"
+
+
+def test_a_plan_fetched_again_before_it_lands_is_made_again(origin: str, tmp_path: Path) -> None:
+    mine = clone(origin, tmp_path / "mine")
+    git(mine, "branch", "-q", "staging", "origin/staging")
+    teammate = clone(origin, tmp_path / "teammate")
+    first = api.promote(["scoring"], "staging", registry=str(teammate), push="origin").commit
+    plan = api.plan_promotion(["fraud"], "staging", registry=str(mine), fetch=True)
+    assert plan.base == first
+    second = api.retire(["churn"], "staging", registry=str(teammate), push="origin").commit
+    result = api.promote(plan, registry=str(mine), fetch=True)
+    assert result.plan.base == second and result.commit is not None
+    assert git(mine, "rev-parse", "staging^") == second
+    assert git(mine, "ls-tree", "--name-only", "staging").split() == [".mlem.yaml", ".mr.yaml", "fraud.mlem", "scoring.mlem"]
