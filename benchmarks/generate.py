@@ -3,6 +3,7 @@
 Every fixture lives in a folder named by its parameters under the cache
 folder; a folder that exists with a ``.done`` marker is reused as it is.
 """
+
 from __future__ import annotations
 
 import os
@@ -56,7 +57,9 @@ def project(path: Path, models: int, tags: int = 2) -> Path:
     return path
 
 
-def registry(path: Path, links: int, projects: int, stages: int = 3, history: int = 1, bare_projects: Path | None = None) -> Path:
+def registry(
+    path: Path, links: int, projects: int, stages: int = 3, history: int = 1, bare_projects: Path | None = None
+) -> Path:
     """A registry of ``links`` links spread over ``projects`` projects, ``history`` commits deep.
 
     The projects are built beside it (``projects/p0`` ...). Every stage branch
@@ -78,8 +81,7 @@ def registry(path: Path, links: int, projects: int, stages: int = 3, history: in
         p = i % projects
         m = i // projects
         return (
-            f"link_type: model\nobject_type: link\npath: models/m{m}.mlem\n"
-            f"project: {base / f'p{p}'}\nrev: {rev}\n"
+            f"link_type: model\nobject_type: link\npath: models/m{m}.mlem\nproject: {base / f'p{p}'}\nrev: {rev}\n"
         ).encode()
 
     out += b"commit refs/heads/s0\nmark :1\n" + f"committer {IDENT} {WHEN}\n".encode() + _data(b"links")
@@ -127,11 +129,15 @@ def gto_repo(path: Path, artifacts: int = 50, versions: int = 5, assignments: in
     stages = ["dev", "staging", "prod"]
     for a in range(artifacts):
         for v in range(versions):
-            out += f"tag a{a}@v0.0.{v + 1}\nfrom :{v + 1}\ntagger {IDENT} {WHEN}\n".encode() + _data(b"Registering version")
+            out += f"tag a{a}@v0.0.{v + 1}\nfrom :{v + 1}\ntagger {IDENT} {WHEN}\n".encode() + _data(
+                b"Registering version"
+            )
         for n in range(assignments):
             stage = stages[n % len(stages)]
             v = n % versions
-            out += f"tag a{a}#{stage}#{n + 1}\nfrom :{v + 1}\ntagger {IDENT} {WHEN}\n".encode() + _data(b"Assigning stage")
+            out += f"tag a{a}#{stage}#{n + 1}\nfrom :{v + 1}\ntagger {IDENT} {WHEN}\n".encode() + _data(
+                b"Assigning stage"
+            )
     _fast_import(path, bytes(out))
     subprocess.run(["git", "checkout", "-q", "-f", "main"], cwd=path, check=True)
     _done(path)

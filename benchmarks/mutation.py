@@ -11,6 +11,7 @@ equivalent). Every survivor not listed in ``mutation-equivalent.txt`` is
 printed with its diff: kill it with a test that checks a value, or list it
 there with one line saying why it cannot change behaviour.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -84,7 +85,9 @@ def copy_tree(dest: Path) -> None:
     """The files git tracks (and untracked, unignored ones), as they are in the work tree."""
     files = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
     ).stdout.split(b"\0")
     for raw in files:
         if not raw:
@@ -106,21 +109,27 @@ def run_module(module: str, children: int) -> dict[str, str]:
         cfg = work / "setup.cfg"
         tests = "\n    ".join(MODULES[module])
         cfg.write_text(
-            cfg.read_text()
-            + f"\n[mutmut]\nsource_paths = mr/{module}.py\nalso_copy =\n    mr/\n"
+            cfg.read_text() + f"\n[mutmut]\nsource_paths = mr/{module}.py\nalso_copy =\n    mr/\n"
             f"pytest_add_cli_args_test_selection =\n    {tests}\n"
         )
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
         run = subprocess.run(
             [sys.executable, "-m", "mutmut", "run", "--max-children", str(children)],
-            cwd=work, env=env, capture_output=True, text=True,
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
         )
         if run.returncode != 0:
             tail = (run.stdout + run.stderr)[-2000:]
             raise SystemExit(f"mutmut failed on {module}:\n{tail}")
         results = subprocess.run(
             [sys.executable, "-m", "mutmut", "results", "--all", "true"],
-            cwd=work, env=env, capture_output=True, text=True, check=True,
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         statuses = {}
         for line in results.splitlines():
@@ -170,8 +179,9 @@ def main() -> int:
         made = len(statuses)
         killed = sum(1 for s in statuses.values() if s in ("killed", "timeout", "segfault"))
         equivalent = sum(1 for m, s in statuses.items() if m in listed and s == "survived")
-        survivors = sorted(m for m, s in statuses.items() if s != "killed" and m not in listed
-                           and s not in ("timeout", "segfault"))
+        survivors = sorted(
+            m for m, s in statuses.items() if s != "killed" and m not in listed and s not in ("timeout", "segfault")
+        )
         score = killed / (made - equivalent) if made - equivalent else 1.0
         failed |= score < TARGET
         rows.append((module, made, killed, equivalent, len(survivors), score, time.monotonic() - t0))

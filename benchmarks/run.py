@@ -9,6 +9,7 @@ of each, the ratio of the medians and the target it should meet. Fixtures
 are built with git fast-import under benchmarks/.cache (reused between runs);
 GTO 1.10.1 is installed into a virtual environment of its own there.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,9 +21,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import generate  # noqa: E402
@@ -214,9 +215,22 @@ def daemon(base: Path) -> str:
 
     port = free_port()
     proc = subprocess.Popen(
-        ["git", "-c", "uploadpack.allowFilter=true", "-c", "uploadpack.allowAnySHA1InWant=true", "daemon",
-         "--reuseaddr", "--export-all", f"--base-path={base}", "--listen=127.0.0.1", f"--port={port}", str(base)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "git",
+            "-c",
+            "uploadpack.allowFilter=true",
+            "-c",
+            "uploadpack.allowAnySHA1InWant=true",
+            "daemon",
+            "--reuseaddr",
+            "--export-all",
+            f"--base-path={base}",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            str(base),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     atexit.register(proc.terminate)
     deadline = time.monotonic() + 10
@@ -264,7 +278,9 @@ def cold_verify_case(mr: list[str], env: dict[str, str], short: bool) -> tuple[C
         "git clone --filter=blob:none + cat-file",
         Command(["bash", "-c", floor], ROOT, env, clear_floor),
         Command([*mr, "verify", "-q"], reg, dict(env, MR_CACHE_DIR=str(cache)), clear_cache),
-        "max", 3.0, note="cache under 8 MiB",
+        "max",
+        3.0,
+        note="cache under 8 MiB",
     )
     return case, cache
 
@@ -312,7 +328,8 @@ def cold_get_case(mr: list[str], env: dict[str, str], short: bool) -> Case:
         "git clone --filter=blob:none + cat-file of the 2 blobs",
         Command(["bash", "-c", floor], ROOT, env, clear_floor),
         Command([*mr, "get", "latest", "-o", str(out), "-q"], reg, dict(env, MR_CACHE_DIR=str(cache)), clear),
-        "max", 1.5,
+        "max",
+        1.5,
         weigh=[cache, out],
         disk_limit=int(2.2 * artifact),
         peak_limit_mib=100,
@@ -333,16 +350,48 @@ def cases(short: bool, env: dict[str, str]) -> list[Case]:
 
     if not short:
         py = str(CACHE / "mr-venv" / "bin" / "python")  # the same interpreter and site as mr
-    out.append(Case("mr --help", "python -c 'import click'", Command([py, "-c", "import click"], ROOT),
-                    Command([*mr, "--help"], ROOT, env), "max", 1.5))
+    out.append(
+        Case(
+            "mr --help",
+            "python -c 'import click'",
+            Command([py, "-c", "import click"], ROOT),
+            Command([*mr, "--help"], ROOT, env),
+            "max",
+            1.5,
+        )
+    )
     complete_env = dict(env, COMP_WORDS="mr promote l1", COMP_CWORD="2", _MR_COMPLETE="bash_complete")
-    out.append(Case("complete a link name (50 links)", "python -c 'import click'", Command([py, "-c", "import click"], show50),
-                    Command(mr, show50, complete_env), "max", 2.0))
-    out.append(Case(f"mr verify, {n1k} links, {p1k} projects", "git cat-file --batch per project",
-                    cat_file_script(reg1k), Command([*mr, "verify", "-q"], reg1k, env), "max", 5.0))
-    out.append(Case(f"mr verify, {n10k} links, {p10k} projects", f"mr verify at {n1k} links",
-                    Command([*mr, "verify", "-q"], reg1k, env), Command([*mr, "verify", "-q"], reg10k, env),
-                    "max", 12.0 if not small else 12.0, note="peak memory under 150 MiB"))
+    out.append(
+        Case(
+            "complete a link name (50 links)",
+            "python -c 'import click'",
+            Command([py, "-c", "import click"], show50),
+            Command(mr, show50, complete_env),
+            "max",
+            2.0,
+        )
+    )
+    out.append(
+        Case(
+            f"mr verify, {n1k} links, {p1k} projects",
+            "git cat-file --batch per project",
+            cat_file_script(reg1k),
+            Command([*mr, "verify", "-q"], reg1k, env),
+            "max",
+            5.0,
+        )
+    )
+    out.append(
+        Case(
+            f"mr verify, {n10k} links, {p10k} projects",
+            f"mr verify at {n1k} links",
+            Command([*mr, "verify", "-q"], reg1k, env),
+            Command([*mr, "verify", "-q"], reg10k, env),
+            "max",
+            12.0 if not small else 12.0,
+            note="peak memory under 150 MiB",
+        )
+    )
 
     # promote: history length must not matter
     deep = generate.registry(CACHE / f"reg-{n10k}-{p10k}-h1000", n10k, p10k, history=1000 if not small else 50)
@@ -356,12 +405,16 @@ def cases(short: bool, env: dict[str, str]) -> list[Case]:
 
         return reset
 
-    out.append(Case(
-        f"mr promote 1 link, {n10k} links, {'1000' if not small else '50'} commits", "the same with 10 commits",
-        Command([*mr, "promote", "l0", "--to", "s1", "--yes", "-q"], shallow, env, resetter(shallow)),
-        Command([*mr, "promote", "l0", "--to", "s1", "--yes", "-q"], deep, env, resetter(deep)),
-        "max", 1.3,
-    ))
+    out.append(
+        Case(
+            f"mr promote 1 link, {n10k} links, {'1000' if not small else '50'} commits",
+            "the same with 10 commits",
+            Command([*mr, "promote", "l0", "--to", "s1", "--yes", "-q"], shallow, env, resetter(shallow)),
+            Command([*mr, "promote", "l0", "--to", "s1", "--yes", "-q"], deep, env, resetter(deep)),
+            "max",
+            1.3,
+        )
+    )
 
     local_show = Command([*mr, "show"], show50, env)
     url = f"file://{show50}"
@@ -377,11 +430,26 @@ def cases(short: bool, env: dict[str, str]) -> list[Case]:
     gto = gto_command(short)
     if gto is not None:
         repo = generate.gto_repo(CACHE / "gto-50x5")
-        out.append(Case("mr --help", "gto --help", Command([*gto, "--help"], ROOT, env), Command([*mr, "--help"], ROOT, env), "faster", 6.0))
-        out.append(Case(
-            "mr show --all-stages, 50 links, 3 stages", f"gto show, 50 artifacts ({generate.tag_count(repo)} tags)",
-            Command([*gto, "show"], repo, env), Command([*mr, "show", "--all-stages"], show50, env), "faster", 10.0,
-        ))
+        out.append(
+            Case(
+                "mr --help",
+                "gto --help",
+                Command([*gto, "--help"], ROOT, env),
+                Command([*mr, "--help"], ROOT, env),
+                "faster",
+                6.0,
+            )
+        )
+        out.append(
+            Case(
+                "mr show --all-stages, 50 links, 3 stages",
+                f"gto show, 50 artifacts ({generate.tag_count(repo)} tags)",
+                Command([*gto, "show"], repo, env),
+                Command([*mr, "show", "--all-stages"], show50, env),
+                "faster",
+                10.0,
+            )
+        )
         original = set(git(repo, "tag").split())
 
         def drop_tag() -> None:
@@ -389,12 +457,18 @@ def cases(short: bool, env: dict[str, str]) -> list[Case]:
             for extra in set(git(repo, "tag").split()) - original:
                 git(repo, "tag", "-d", extra)
 
-        out.append(Case(
-            "mr promote 1 link", f"gto assign, {generate.tag_count(repo)} tags",
-            Command([*gto, "assign", "a0", "--version", "v0.0.2", "--stage", "prod", "--force"], repo, env, drop_tag),
-            Command([*mr, "promote", "l0", "--to", "s1", "--yes", "-q"], show50, env, resetter(show50)),
-            "faster", 10.0,
-        ))
+        out.append(
+            Case(
+                "mr promote 1 link",
+                f"gto assign, {generate.tag_count(repo)} tags",
+                Command(
+                    [*gto, "assign", "a0", "--version", "v0.0.2", "--stage", "prod", "--force"], repo, env, drop_tag
+                ),
+                Command([*mr, "promote", "l0", "--to", "s1", "--yes", "-q"], show50, env, resetter(show50)),
+                "faster",
+                10.0,
+            )
+        )
     return out
 
 
@@ -410,8 +484,10 @@ def main() -> int:
     env = isolated_env(Path(tempfile.mkdtemp(prefix="mr-bench-home-")))
     os.environ.update(env)
 
-    print(f"# {platform.node()}: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, {runs} runs after {warmup} warm-up")
+    print(
+        f"# {platform.node()}: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {runs} runs after {warmup} warm-up"
+    )
     header = ["case", "baseline", "baseline median", "mr median (min-max)", "mr peak", "ratio", "target", "met"]
     rows = []
     failed = 0
@@ -428,24 +504,23 @@ def main() -> int:
             target += f", < {case.peak_limit_mib} MiB"
         if ours.cache_bytes is not None and case.disk_limit is not None:
             ok = ok and ours.cache_bytes < case.disk_limit
-            target += (
-                f", cache + output < {case.disk_limit / 2**20:.1f} MiB "
-                f"(was {ours.cache_bytes / 2**20:.1f} MiB)"
-            )
+            target += f", cache + output < {case.disk_limit / 2**20:.1f} MiB (was {ours.cache_bytes / 2**20:.1f} MiB)"
         elif ours.cache_bytes is not None:
             ok = ok and ours.cache_bytes < 8 * 1024 * 1024
             target += f", cache < 8 MiB (was {ours.cache_bytes / 1024:.0f} KiB)"
         failed += not ok
-        rows.append([
-            case.name,
-            case.baseline_name,
-            f"{base.median * 1000:.0f} ms",
-            f"{ours.median * 1000:.0f} ms ({min(ours.times) * 1000:.0f}-{max(ours.times) * 1000:.0f})",
-            f"{ours.peak_kib / 1024:.0f} MiB",
-            ratio,
-            target,
-            "yes" if ok else "NO",
-        ])
+        rows.append(
+            [
+                case.name,
+                case.baseline_name,
+                f"{base.median * 1000:.0f} ms",
+                f"{ours.median * 1000:.0f} ms ({min(ours.times) * 1000:.0f}-{max(ours.times) * 1000:.0f})",
+                f"{ours.peak_kib / 1024:.0f} MiB",
+                ratio,
+                target,
+                "yes" if ok else "NO",
+            ]
+        )
         print(f"# {case.name}: {ratio}", file=sys.stderr, flush=True)
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))

@@ -4,11 +4,13 @@ Functions here never print and never exit; they return frozen dataclasses
 from ``mr.model`` and raise ``mr.errors.MrError`` subclasses. ``link`` and
 ``load_meta`` take MLEM's parameter names (and MLEM 0.2's older ones).
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from mr import git, linkfile, safefs
 from mr.config import CONFIG_FILE, DEFAULT_STAGES, MLEM_CONFIG_FILE, check_stages, default_text, load_config
@@ -17,30 +19,29 @@ from mr.model import (
     BRANCH,
     COMMIT,
     ERROR,
-    OK,
-    SKIPPED,
-    WARNING,
-    LinkCheck,
-    VerifyReport,
     LINK_SUFFIX,
+    OK,
     PIN,
     REF,
-    Problem,
+    SKIPPED,
+    WARNING,
     InitResult,
     Link,
+    LinkCheck,
     LinkEntry,
     Meta,
+    Problem,
     ShowResult,
+    VerifyReport,
     is_full_sha,
     pinned,
 )
 from mr.reader import Found, Reader, verify_target
 from mr.registry import Registry, link_name
-
 from mr.urls import is_url, redact, strip_credentials
 
 if TYPE_CHECKING:
-    from mr.lifecycle import RetireResult, Retirement, Rollback, RollbackResult
+    from mr.lifecycle import Retirement, RetireResult, Rollback, RollbackResult
     from mr.model import CheckResult, GetResult
     from mr.outdated import OutdatedReport
     from mr.promotion import Promotion, PromotionResult
@@ -92,8 +93,7 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
         config = load_config(existing, CONFIG_FILE)
         if stages and tuple(stages) != config.stages:
             raise RegistryError(
-                f"{CONFIG_FILE} already names stages {', '.join(config.stages)}; "
-                "edit it to change them"
+                f"{CONFIG_FILE} already names stages {', '.join(config.stages)}; edit it to change them"
             )
         stages = config.stages
     stages = tuple(stages) if stages else DEFAULT_STAGES
@@ -281,8 +281,7 @@ def link(
     if target is not None:
         if registry.bare:
             raise RegistryError(
-                f"{registry.root} is a bare repository: write links in a clone "
-                "(mr promote commits to bare registries)"
+                f"{registry.root} is a bare repository: write links in a clone (mr promote commits to bare registries)"
             )
         if target_project is None:
             # like MLEM: without a target project the target is a path from here
@@ -541,7 +540,12 @@ def verify(
         pending.append((i, obj))
 
     reader = Reader(
-        reg.root, fetch=not offline, alias_rev=alias_rev, policy=config, untrusted_root=reg.untrusted, allow_local=allow_local,
+        reg.root,
+        fetch=not offline,
+        alias_rev=alias_rev,
+        policy=config,
+        untrusted_root=reg.untrusted,
+        allow_local=allow_local,
         hosts=config.hosts,
     )
     # a local project a remote registry names is never opened (not even to say it is missing)
@@ -658,7 +662,9 @@ def _verify_inputs(
     if files is None:
         regular, unsafe = reg.entries(stage)
         for rel, what in unsafe:
-            out.append((f"{stage}:{rel}" if stage else rel, rel[: -len(LINK_SUFFIX)], f"{what}; mr never reads or follows it"))
+            out.append(
+                (f"{stage}:{rel}" if stage else rel, rel[: -len(LINK_SUFFIX)], f"{what}; mr never reads or follows it")
+            )
         out += [(f"{stage}:{rel}" if stage else rel, rel[: -len(LINK_SUFFIX)], data) for rel, data in regular]
         return sorted(out, key=lambda x: x[0])
     for f in files:

@@ -13,12 +13,14 @@ A relative ``uri`` names a file of the same project; one with a scheme
 path, ``file://``, ``..`` above the project root, control characters) is
 refused.
 """
+
 from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 _MD5 = re.compile(r"[0-9a-f]{32}")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")

@@ -4,6 +4,7 @@ pygit2 would hand back a blob as one bytes object; artifacts are large, so
 they are copied in chunks from git's stdout instead. ``cat-file blob`` never
 applies filters, so nothing of the source (smudge, LFS) runs.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,15 +24,24 @@ CHUNK = 1024 * 1024
 #: in memory, and maps the pack through small windows: its memory stays a few MiB
 #: whatever the blob's size.
 _STREAMING = [
-    "-c", "core.bigFileThreshold=1m",
-    "-c", "core.packedGitWindowSize=1m",
-    "-c", "core.packedGitLimit=16m",
+    "-c",
+    "core.bigFileThreshold=1m",
+    "-c",
+    "core.packedGitWindowSize=1m",
+    "-c",
+    "core.packedGitLimit=16m",
 ]
 
 
 def _environment() -> dict[str, str]:
     env = dict(os.environ)
-    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES"):
+    for var in (
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    ):
         env.pop(var, None)
     # the blobs were fetched first: a missing one is an error, not a download
     env["GIT_NO_LAZY_FETCH"] = "1"

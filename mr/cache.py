@@ -12,6 +12,7 @@ Entries heal: a fetch has an overall deadline, the per-entry lock is waited
 for a bounded time, a temporary folder left by a killed run is removed, and
 an entry that is damaged or belongs to another URL is fetched again.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -21,7 +22,7 @@ import os
 import re
 import shutil
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 from mr import git, transport
 from mr.errors import GitError, ProjectNotFound, RemoteError
@@ -88,9 +89,20 @@ def fetch_objects(url: str, path: str, oids: list[str]) -> None:
     for start in range(0, len(oids), _BATCH):
         transport.run(
             [
-                *options, *_BLOB_FETCH_OPTIONS, "-c", "fetch.negotiationAlgorithm=noop", "-C", path,
-                "fetch", "--quiet", REMOTE, "--no-tags", "--no-write-fetch-head",
-                "--recurse-submodules=no", f"--filter={_FILTER}", *oids[start : start + _BATCH],
+                *options,
+                *_BLOB_FETCH_OPTIONS,
+                "-c",
+                "fetch.negotiationAlgorithm=noop",
+                "-C",
+                path,
+                "fetch",
+                "--quiet",
+                REMOTE,
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--recurse-submodules=no",
+                f"--filter={_FILTER}",
+                *oids[start : start + _BATCH],
             ],
             url=url,
             deadline=deadline,

@@ -4,6 +4,7 @@ The rules here need no git and no network; the ones that do (the rev exists,
 the target is a MLEM object of the right type) live in ``mr.api.verify``,
 which feeds what it learns back through these helpers.
 """
+
 from __future__ import annotations
 
 from mr.config import Config

@@ -4,12 +4,14 @@ Only click is imported at start-up; everything heavy (pygit2, rich,
 ruamel.yaml) is imported inside the command that needs it, so ``mr --help``
 and tab completion stay quick.
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
 import sys
-from typing import Any, Callable, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import click
 
@@ -194,7 +196,12 @@ def link(
 @click.option("--resolve", is_flag=True, help="Fetch each project once and add the commit each rev points at.")
 @click.option("--all-stages", "-a", is_flag=True, help="A matrix of links against stages.")
 @click.option(
-    "--diff", "diff", nargs=2, metavar="FROM TO", shell_complete=complete.stages, help="What differs from stage FROM to stage TO."
+    "--diff",
+    "diff",
+    nargs=2,
+    metavar="FROM TO",
+    shell_complete=complete.stages,
+    help="What differs from stage FROM to stage TO.",
 )
 @click.option(
     "--field",
@@ -376,7 +383,9 @@ def land(
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("names", nargs=-1, required=True, metavar="NAME...", shell_complete=complete.link_names)
-@click.option("--to", "to", required=True, metavar="STAGE", shell_complete=complete.stages, help="The stage to promote onto.")
+@click.option(
+    "--to", "to", required=True, metavar="STAGE", shell_complete=complete.stages, help="The stage to promote onto."
+)
 @click.option(
     "--from",
     "source",
@@ -444,13 +453,26 @@ def promote(
     if force and review_branch is None:
         raise click.UsageError("--force goes with --branch")
     plan = api.plan_promotion(
-        list(names), to, source=source, pin=pin, message=message, verify=not no_verify, registry=registry,
-        remote=remote, fetch=push or fetch,
+        list(names),
+        to,
+        source=source,
+        pin=pin,
+        message=message,
+        verify=not no_verify,
+        registry=registry,
+        remote=remote,
+        fetch=push or fetch,
     )
     return land(
         plan,
         lambda: api.promote(
-            plan, push=push, registry=registry, branch=review_branch, force=force, sign=sign, remote=remote,
+            plan,
+            push=push,
+            registry=registry,
+            branch=review_branch,
+            force=force,
+            sign=sign,
+            remote=remote,
             fetch=fetch,
         ),
         lambda: render.promotion_plan(plan),
@@ -469,7 +491,9 @@ def promote(
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("names", nargs=-1, required=True, metavar="NAME...", shell_complete=complete.stage_link_names)
-@click.option("--stage", "-s", required=True, metavar="STAGE", shell_complete=complete.stages, help="The stage to roll back on.")
+@click.option(
+    "--stage", "-s", required=True, metavar="STAGE", shell_complete=complete.stages, help="The stage to roll back on."
+)
 @click.option(
     "--to",
     "to",
@@ -479,7 +503,9 @@ def promote(
 )
 @click.option("--steps", type=int, metavar="N", help="Go back N changes of each link on the stage (default: 1).")
 @stage_commit_options("rollback")
-@click.option("--no-verify", is_flag=True, help="Skip checking that each old target still resolves (the policy still holds).")
+@click.option(
+    "--no-verify", is_flag=True, help="Skip checking that each old target still resolves (the policy still holds)."
+)
 @registry_option
 @quiet_option
 @json_option
@@ -527,13 +553,26 @@ def rollback(
     if force and review_branch is None:
         raise click.UsageError("--force goes with --branch")
     plan = api.plan_rollback(
-        list(names), stage, to=to, steps=steps, message=message, verify=not no_verify, registry=registry,
-        remote=remote, fetch=push or fetch,
+        list(names),
+        stage,
+        to=to,
+        steps=steps,
+        message=message,
+        verify=not no_verify,
+        registry=registry,
+        remote=remote,
+        fetch=push or fetch,
     )
     return land(
         plan,
         lambda: api.rollback(
-            plan, push=push, registry=registry, branch=review_branch, force=force, sign=sign, remote=remote,
+            plan,
+            push=push,
+            registry=registry,
+            branch=review_branch,
+            force=force,
+            sign=sign,
+            remote=remote,
             fetch=fetch,
         ),
         lambda: render.rollback_plan(plan),
@@ -552,9 +591,18 @@ def rollback(
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("names", nargs=-1, required=True, metavar="NAME...", shell_complete=complete.stage_link_names)
-@click.option("--stage", "-s", required=True, metavar="STAGE", shell_complete=complete.stages, help="The stage to retire the links from.")
+@click.option(
+    "--stage",
+    "-s",
+    required=True,
+    metavar="STAGE",
+    shell_complete=complete.stages,
+    help="The stage to retire the links from.",
+)
 @stage_commit_options("retire")
-@click.option("--no-verify", is_flag=True, help="Skip checking that no alias left on the stage points at a retired link.")
+@click.option(
+    "--no-verify", is_flag=True, help="Skip checking that no alias left on the stage points at a retired link."
+)
 @registry_option
 @quiet_option
 @json_option
@@ -592,13 +640,24 @@ def retire(
     if force and review_branch is None:
         raise click.UsageError("--force goes with --branch")
     plan = api.plan_retirement(
-        list(names), stage, message=message, verify=not no_verify, registry=registry, remote=remote,
+        list(names),
+        stage,
+        message=message,
+        verify=not no_verify,
+        registry=registry,
+        remote=remote,
         fetch=push or fetch,
     )
     return land(
         plan,
         lambda: api.retire(
-            plan, push=push, registry=registry, branch=review_branch, force=force, sign=sign, remote=remote,
+            plan,
+            push=push,
+            registry=registry,
+            branch=review_branch,
+            force=force,
+            sign=sign,
+            remote=remote,
             fetch=fetch,
         ),
         lambda: render.retirement_plan(plan),
@@ -726,9 +785,7 @@ def verify(
     "--out", "-o", "out", metavar="DIR", type=click.Path(), help="Where to write (default: ./NAME, its last part)."
 )
 @click.option("--force", "-f", is_flag=True, help="Replace DIR when it exists.")
-@click.option(
-    "--check", "check", metavar="DIR", type=click.Path(), help="Re-verify DIR against its receipt instead."
-)
+@click.option("--check", "check", metavar="DIR", type=click.Path(), help="Re-verify DIR against its receipt instead.")
 @remote_registry_option
 @quiet_option
 @json_option
@@ -800,7 +857,9 @@ def completion(shell: str) -> None:
 
 @cli.command(context_settings=CONTEXT)
 @click.option("--keep", is_flag=True, help="Keep the demo folder instead of removing it.")
-@click.option("--dir", "folder", type=click.Path(file_okay=False), help="Build the demo here (must be empty or absent).")
+@click.option(
+    "--dir", "folder", type=click.Path(file_okay=False), help="Build the demo here (must be empty or absent)."
+)
 def demo(keep: bool, folder: str | None) -> int:
     """Build two model projects and a registry, and run mr on them.
 

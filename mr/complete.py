@@ -3,11 +3,13 @@
 Completion runs on every Tab: this module imports nothing heavy (no pygit2,
 rich or ruamel.yaml) and reads refs and settings as plain files.
 """
+
 from __future__ import annotations
 
 import os
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 SHELLS = ("bash", "zsh", "fish")
 CONFIG_NAME = ".mr.yaml"
@@ -111,7 +113,9 @@ def _remote(root: str) -> str:
         try:
             out = subprocess.run(
                 ["git", "-C", root, "config", "--get", f"branch.{branch}.remote"],
-                capture_output=True, timeout=5, check=False,
+                capture_output=True,
+                timeout=5,
+                check=False,
             )
         except (OSError, subprocess.TimeoutExpired):
             return "origin"

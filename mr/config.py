@@ -1,9 +1,11 @@
 """``.mr.yaml``: the registry's settings."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from mr.errors import ConfigError
 
@@ -47,7 +49,17 @@ class Config:
 
 
 #: Names git keeps for itself (as refs/heads/HEAD they confuse every git command).
-_RESERVED = ("HEAD", "FETCH_HEAD", "ORIG_HEAD", "MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "BISECT_HEAD", "REBASE_HEAD", "AUTO_MERGE")
+_RESERVED = (
+    "HEAD",
+    "FETCH_HEAD",
+    "ORIG_HEAD",
+    "MERGE_HEAD",
+    "CHERRY_PICK_HEAD",
+    "REVERT_HEAD",
+    "BISECT_HEAD",
+    "REBASE_HEAD",
+    "AUTO_MERGE",
+)
 #: Longest stage name: a branch is a file (plus ".lock") under .git/refs/heads.
 MAX_STAGE_LENGTH = 100
 
@@ -88,9 +100,13 @@ def check_stages(stages: tuple[str, ...], file: str, line: int | None) -> None:
     for s in stages:
         for t in stages:
             if t.startswith(s + "/"):
-                raise ConfigError(file, f"stages {s} and {t} collide: git cannot hold a branch and a folder of one name", line)
+                raise ConfigError(
+                    file, f"stages {s} and {t} collide: git cannot hold a branch and a folder of one name", line
+                )
             if s < t and s.lower() == t.lower():
-                raise ConfigError(file, f"stages {s} and {t} differ only in case: they collide on most file systems", line)
+                raise ConfigError(
+                    file, f"stages {s} and {t} differ only in case: they collide on most file systems", line
+                )
 
 
 def load_config(data: bytes | None, file: str = CONFIG_FILE) -> Config:
@@ -104,9 +120,7 @@ def load_config(data: bytes | None, file: str = CONFIG_FILE) -> Config:
     doc = parse_mapping(data, file, what=CONFIG_FILE)
     for key in doc:
         if key not in _KEYS:
-            raise ConfigError(
-                file, f"unknown setting {key}: known are {', '.join(_KEYS)}", key_line(doc, key)
-            )
+            raise ConfigError(file, f"unknown setting {key}: known are {', '.join(_KEYS)}", key_line(doc, key))
     kwargs: dict[str, Any] = {}
     if "stages" in doc:
         line = key_line(doc, "stages")
@@ -119,18 +133,14 @@ def load_config(data: bytes | None, file: str = CONFIG_FILE) -> Config:
     if "link_format" in doc:
         fmt = doc["link_format"]
         if fmt not in LINK_FORMATS:
-            raise ConfigError(
-                file, f"link_format must be project or repo, not {fmt!r}", key_line(doc, "link_format")
-            )
+            raise ConfigError(file, f"link_format must be project or repo, not {fmt!r}", key_line(doc, "link_format"))
         kwargs["link_format"] = fmt
     if "policy" in doc and doc["policy"] is not None:
         kwargs["policy"] = _policy(doc["policy"], file, key_line(doc, "policy"))
     if "allowed_sources" in doc and doc["allowed_sources"] is not None:
         raw = doc["allowed_sources"]
         if not isinstance(raw, list) or not all(isinstance(s, str) and s for s in raw):
-            raise ConfigError(
-                file, "allowed_sources must be a list of URL prefixes", key_line(doc, "allowed_sources")
-            )
+            raise ConfigError(file, "allowed_sources must be a list of URL prefixes", key_line(doc, "allowed_sources"))
         kwargs["allowed_sources"] = tuple(raw)
     if "hosts" in doc and doc["hosts"] is not None:
         kwargs["hosts"] = _hosts(doc["hosts"], file, key_line(doc, "hosts"))
@@ -192,9 +202,7 @@ def _policy(raw: Any, file: str, line: int | None) -> dict[str, StagePolicy]:
                     key_line(settings, key) or sline,
                 )
             if not isinstance(value, bool):
-                raise ConfigError(
-                    file, f"policy.{stage}.{key} must be true or false", key_line(settings, key) or sline
-                )
+                raise ConfigError(file, f"policy.{stage}.{key} must be true or false", key_line(settings, key) or sline)
         out[str(stage)] = StagePolicy(require_pinned=bool(settings.get("require_pinned", False)))
     return out
 

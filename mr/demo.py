@@ -1,4 +1,5 @@
 """``mr demo``: two model projects and a registry, built and used step by step."""
+
 from __future__ import annotations
 
 import os
@@ -25,7 +26,9 @@ def _say(text: str) -> None:
     sys.stdout.flush()
 
 
-def _project(path: str, history: list[tuple[str, dict[str, str], list[str]]], side: tuple[str, dict[str, str]] | None) -> None:
+def _project(
+    path: str, history: list[tuple[str, dict[str, str], list[str]]], side: tuple[str, dict[str, str]] | None
+) -> None:
     """A model project: commits on main (each with its tags), then a side branch."""
     from mr import git
 
@@ -90,7 +93,20 @@ def run(folder: str | None = None, keep: bool = False) -> int:
             (["mr", "init"], True),
             (["mr", "link", "--sp", "../churn-model", "models/rf", "churn"], True),
             (["mr", "link", "--sp", "../churn-model", "--rev", "v1.0.0", "models/rf", "churn-stable"], True),
-            (["mr", "link", "--sp", "../churn-model", "--rev", "experiment", "--pin", "models/xgb", "churn/candidate"], True),
+            (
+                [
+                    "mr",
+                    "link",
+                    "--sp",
+                    "../churn-model",
+                    "--rev",
+                    "experiment",
+                    "--pin",
+                    "models/xgb",
+                    "churn/candidate",
+                ],
+                True,
+            ),
             (["mr", "link", "--sp", "../fraud-model", "--rev", "v0.1.0", "models/gbm", "fraud"], True),
             (["mr", "link", "--sp", "../fraud-model", "data/train.mlem", "fraud-data"], True),
             (["mr", "link", "--no-follow-links", "churn", "champion"], True),

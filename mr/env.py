@@ -1,4 +1,5 @@
 """Environment variables mr reads, checked once before a command runs."""
+
 from __future__ import annotations
 
 import math

@@ -3,6 +3,7 @@
 Every error mr expects carries the message a user reads and the exit code the
 CLI returns. The library raises them; only the CLI turns them into output.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

@@ -3,6 +3,7 @@
 Run ``python -m mr.generate`` from the repository root after changing the
 CLI; the tests fail while ``man/`` or ``completions/`` are stale.
 """
+
 from __future__ import annotations
 
 import os

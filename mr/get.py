@@ -11,6 +11,7 @@ records where every byte came from; ``check`` re-verifies a folder against it.
 mr copies only what git holds. Artifacts in object stores (``s3://`` ...),
 DVC outputs and git-lfs files are named with the command that fetches them.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,9 @@ import posixpath
 import shutil
 import stat
 import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from mr import artifacts, blobs, git
 from mr.artifacts import Artifact
@@ -485,7 +487,9 @@ def _load_receipt(folder: str) -> dict[str, Any]:
         path, size, md5 = entry.get("path"), entry.get("size"), entry.get("md5")
         if not isinstance(path, str) or _receipt_path_problem(path):
             shown = safe_text(str(path))
-            raise ReceiptError(f"{where}: path {shown} is refused: {_receipt_path_problem(str(path)) or 'not a string'}")
+            raise ReceiptError(
+                f"{where}: path {shown} is refused: {_receipt_path_problem(str(path)) or 'not a string'}"
+            )
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise ReceiptError(f"{where}: size is not a number of bytes")
         if not isinstance(md5, str) or len(md5) != _MD5_LEN or any(c not in "0123456789abcdef" for c in md5):
@@ -587,9 +591,10 @@ def verify_problems(reader: Reader, reg: Registry, found: Found, alias_commit: s
         size, md5 = blobs.copy(source.repo.path, p.oid, None)
         if md5 != p.artifact.md5 or size != p.artifact.size:
             out.append(
-                ("error", f"{safe_text(p.artifact.path or '')} (artifact {safe_text(p.artifact.name)}): md5 {md5} at "
-                 f"{source.commit[:12]}; the meta records {p.artifact.md5}")
+                (
+                    "error",
+                    f"{safe_text(p.artifact.path or '')} (artifact {safe_text(p.artifact.name)}): md5 {md5} at "
+                    f"{source.commit[:12]}; the meta records {p.artifact.md5}",
+                )
             )
     return out
-
-

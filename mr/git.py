@@ -5,13 +5,15 @@ remote) is ``mr.transport``'s, through the git executable. Sources are only
 ever read as git objects: nothing is checked out from them, so no hook,
 filter or LFS smudge of theirs ever runs.
 """
+
 from __future__ import annotations
 
 import os
 import posixpath
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import pygit2
 from pygit2.enums import ConfigLevel, FileMode, ObjectType
@@ -26,7 +28,17 @@ _HEX = re.compile(r"[0-9a-fA-F]{4,40}")
 _BLOB_MODES = (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)
 #: Refs git keeps for itself: never a rev a link can record
 SYMBOLIC_REFS = frozenset(
-    ("HEAD", "FETCH_HEAD", "ORIG_HEAD", "MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "BISECT_HEAD", "REBASE_HEAD", "AUTO_MERGE")
+    (
+        "HEAD",
+        "FETCH_HEAD",
+        "ORIG_HEAD",
+        "MERGE_HEAD",
+        "CHERRY_PICK_HEAD",
+        "REVERT_HEAD",
+        "BISECT_HEAD",
+        "REBASE_HEAD",
+        "AUTO_MERGE",
+    )
 )
 
 
@@ -56,9 +68,7 @@ def discover(start: str) -> Repo:
     _configure()
     found = pygit2.discover_repository(start)
     if found is None:
-        raise RegistryError(
-            f"{start}: not inside a git repository; run 'mr init' there, or pass --registry PATH"
-        )
+        raise RegistryError(f"{start}: not inside a git repository; run 'mr init' there, or pass --registry PATH")
     return Repo(found)
 
 
@@ -378,7 +388,9 @@ def _tree_with(repo: Repo, base: Any, files: dict[str, bytes], prefix: str = "")
         if base is not None and name in base:
             mode = base[name].filemode
             if mode not in _BLOB_MODES:
-                raise UnsafePath(f"{prefix}{name} is {_describe(mode)}, not a regular file; mr never replaces or follows it")
+                raise UnsafePath(
+                    f"{prefix}{name} is {_describe(mode)}, not a regular file; mr never replaces or follows it"
+                )
         builder.insert(name, repo.create_blob(data), mode)
     for name, sub in below.items():
         existing = None
@@ -592,7 +604,7 @@ def checkout_head(repo: Repo) -> None:
     """Make the work tree and index match HEAD (for repositories mr just built)."""
     from pygit2.enums import CheckoutStrategy
 
-    repo.checkout_head(strategy=CheckoutStrategy.FORCE)
+    repo.checkout_head(strategy=CheckoutStrategy.FORCE)  # type: ignore[no-untyped-call]
 
 
 def is_ancestor(repo: Repo, ancestor: str, descendant: str) -> bool:
@@ -617,7 +629,7 @@ def update_worktree(repo: Repo, files: Mapping[str, bytes | None]) -> None:
         if problem:
             raise UnsafePath(f"{problem}; the work tree was left alone")
     try:
-        repo.checkout_head(strategy=CheckoutStrategy.FORCE, paths=paths)
+        repo.checkout_head(strategy=CheckoutStrategy.FORCE, paths=paths)  # type: ignore[no-untyped-call]
     except (pygit2.GitError, OSError) as e:
         raise GitError(f"the work tree could not be updated ({e}); run: git checkout -- {' '.join(paths)}") from None
 

@@ -7,6 +7,7 @@ planned against the content the user was shown: when another writer changes
 one of their files before the branch moves, they are refused rather than
 undo that change unseen; changes to other files are simply built upon.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace

@@ -6,6 +6,7 @@ the file and line. Writing keeps an edited file's comments, key order and
 quoting, and quotes every scalar that a YAML 1.1 reader (MLEM's PyYAML) or a
 YAML 1.2 reader would not read back as the same string.
 """
+
 from __future__ import annotations
 
 import io
@@ -15,7 +16,8 @@ import re
 import sys
 import tempfile
 import warnings
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from mr.errors import LinkFileError
 from mr.model import PINNED_FROM, Link
@@ -263,7 +265,21 @@ def _parse_roundtrip(text: str, file: str, what: str) -> Any:
 #: The tags a safe YAML loader (MLEM's) resolves; anything else (``!!python/object``, ``!local``) is refused.
 _SAFE_TAGS = frozenset(
     f"tag:yaml.org,2002:{t}"
-    for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "binary", "merge", "set", "omap", "pairs")
+    for t in (
+        "str",
+        "int",
+        "float",
+        "bool",
+        "null",
+        "map",
+        "seq",
+        "timestamp",
+        "binary",
+        "merge",
+        "set",
+        "omap",
+        "pairs",
+    )
 )
 
 
@@ -288,7 +304,11 @@ def _check_tags(text: str, file: str) -> None:
         if tag and tag not in _SAFE_TAGS:
             mark = getattr(node, "start_mark", None)
             line = mark.line + 1 if mark is not None else None
-            raise LinkFileError(file, f"YAML tag {tag.replace('tag:yaml.org,2002:', '!!')} is not allowed (a safe loader refuses it)", line)
+            raise LinkFileError(
+                file,
+                f"YAML tag {tag.replace('tag:yaml.org,2002:', '!!')} is not allowed (a safe loader refuses it)",
+                line,
+            )
         value = getattr(node, "value", None)
         if isinstance(value, list):
             for item in value:
@@ -336,8 +356,7 @@ def check_string(doc: Any, key: str, text: str, file: str, where: str = "") -> s
         if not _is_quoted(value) and needs_quotes(value):
             raise LinkFileError(
                 file,
-                f"{name}: {value} is not read as a string by every YAML reader; "
-                f"quote it: {key}: '{value}'",
+                f"{name}: {value} is not read as a string by every YAML reader; quote it: {key}: '{value}'",
                 line or None,
             )
         return value
@@ -348,9 +367,7 @@ def check_string(doc: Any, key: str, text: str, file: str, where: str = "") -> s
         kind = "a mapping" if isinstance(value, dict) else "a list"
         raise LinkFileError(file, f"{name} must be a string, not {kind}", line or None)
     raw = raw or _raw_value(text, doc, key)
-    raise LinkFileError(
-        file, f"{name} must be a string; quote it: {key}: '{raw}'", line or None
-    )
+    raise LinkFileError(file, f"{name} must be a string; quote it: {key}: '{raw}'", line or None)
 
 
 def load(data: bytes, file: str, name: str | None = None) -> Link | dict[str, Any]:
@@ -372,9 +389,7 @@ def load_link(data: bytes, file: str, name: str | None = None) -> Link:
     """Read a file that must be a link."""
     obj = load(data, file, name)
     if not isinstance(obj, Link):
-        raise LinkFileError(
-            file, f"not a link: it is a MLEM object of type {obj.get('object_type')}", 1
-        )
+        raise LinkFileError(file, f"not a link: it is a MLEM object of type {obj.get('object_type')}", 1)
     return obj
 
 
@@ -410,19 +425,14 @@ def _link_from(doc: Any, text: str, file: str, name: str | None) -> Link:
         raw = doc["params"]
         if raw is not None:
             if not isinstance(raw, dict):
-                raise LinkFileError(
-                    file, "params must be a mapping of strings", key_line(doc, "params")
-                )
+                raise LinkFileError(file, "params must be a mapping of strings", key_line(doc, "params"))
             for k in raw:
                 if not isinstance(k, str):
-                    raise LinkFileError(
-                        file, f"params key {k!r} must be a string", key_line(raw, k)
-                    )
+                    raise LinkFileError(file, f"params key {k!r} must be a string", key_line(raw, k))
                 if not _is_quoted(k) and needs_quotes(k):
                     raise LinkFileError(
                         file,
-                        f"params key {k} is not read as a string by every YAML reader; "
-                        f"quote it: '{k}': ...",
+                        f"params key {k} is not read as a string by every YAML reader; quote it: '{k}': ...",
                         key_line(raw, k),
                     )
                 params[k] = check_string(raw, k, text, file, where="params.")

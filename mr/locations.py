@@ -20,12 +20,13 @@ names a rev too, the field wins, as in MLEM.
 
 Kept free of heavy imports.
 """
+
 from __future__ import annotations
 
 import posixpath
-import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Literal, Mapping
+from typing import Literal
 from urllib.parse import urlsplit
 
 from mr.errors import ProjectNotFound
@@ -147,5 +148,3 @@ def split_rev(spec: str, url_rev: tuple[str, ...], refs: Iterable[str]) -> tuple
         if candidate in names:
             return candidate, _subdir(spec, url_rev[n:])
     return url_rev[0], _subdir(spec, url_rev[1:])
-
-

@@ -3,9 +3,11 @@
 ``mr.1`` and one page per command; ``python -m mr.generate`` writes them
 into ``man/``.
 """
+
 from __future__ import annotations
 
 import re
+
 import click
 
 from mr import __version__
@@ -21,26 +23,38 @@ EXIT_STATUS = [
 ]
 
 ENVIRONMENT = [
-    ("MR_CACHE_DIR", "Where bare caches of remote projects and registries are kept "
-     "(default: $XDG_CACHE_HOME/mr, or ~/.cache/mr)."),
-    ("MR_GIT_TIMEOUT", "Seconds one fetch, push or listing of a remote may take in all (default: 300); "
-     "git and what it started are stopped after that."),
+    (
+        "MR_CACHE_DIR",
+        "Where bare caches of remote projects and registries are kept (default: $XDG_CACHE_HOME/mr, or ~/.cache/mr).",
+    ),
+    (
+        "MR_GIT_TIMEOUT",
+        "Seconds one fetch, push or listing of a remote may take in all (default: 300); "
+        "git and what it started are stopped after that.",
+    ),
     ("MR_DEBUG", "When set, an unexpected error prints its traceback."),
     ("NO_COLOR", "When set, no colour is used, even on a terminal."),
     ("FORCE_COLOR", "When set, tables and colour are used even when output is not a terminal."),
-    ("GIT_AUTHOR_NAME, GIT_AUTHOR_EMAIL, GIT_COMMITTER_NAME, GIT_COMMITTER_EMAIL",
-     "The identity of commits mr makes; git config user.name and user.email otherwise."),
+    (
+        "GIT_AUTHOR_NAME, GIT_AUTHOR_EMAIL, GIT_COMMITTER_NAME, GIT_COMMITTER_EMAIL",
+        "The identity of commits mr makes; git config user.name and user.email otherwise.",
+    ),
     ("HOME, XDG_CONFIG_HOME", "Where git configuration is read from, as git itself does."),
-    ("GITHUB_BASE_REF, CI_MERGE_REQUEST_TARGET_BRANCH_NAME",
-     "mr verify at a detached HEAD (a CI checkout): the stage whose policy applies to the work tree, "
-     "unless --policy-stage names one."),
+    (
+        "GITHUB_BASE_REF, CI_MERGE_REQUEST_TARGET_BRANCH_NAME",
+        "mr verify at a detached HEAD (a CI checkout): the stage whose policy applies to the work tree, "
+        "unless --policy-stage names one.",
+    ),
 ]
 
 FILES = [
-    (".mr.yaml", "Registry settings: stages (branches, in promotion order), link_format "
-     "(project or repo), policy per stage (require_pinned), allowed_sources, hosts "
-     "(self-hosted sites whose web URLs name folders: host: github, gitlab or bitbucket) and remote "
-     "(the shared remote whose branches stand in for stages without a local branch)."),
+    (
+        ".mr.yaml",
+        "Registry settings: stages (branches, in promotion order), link_format "
+        "(project or repo), policy per stage (require_pinned), allowed_sources, hosts "
+        "(self-hosted sites whose web URLs name folders: host: github, gitlab or bitbucket) and remote "
+        "(the shared remote whose branches stand in for stages without a local branch).",
+    ),
     (".mlem.yaml", "Marks the MLEM project root; mr init creates it empty."),
     ("NAME.mlem", "One link: link_type, object_type, path, project (or repo), rev, params."),
     ("DIR/.mr\\-get.json", "The receipt mr get leaves in the folder it writes; mr get \\-\\-check reads it."),
@@ -48,18 +62,24 @@ FILES = [
 
 EXAMPLES: dict[str, list[tuple[str, str]]] = {
     "": [
-        ("Make a registry, link a model and promote it:",
-         "mr init\nmr link \\-\\-sp https://github.com/org/churn models/rf churn\n"
-         "git add churn.mlem && git commit \\-m 'Link churn'\nmr promote churn \\-\\-to staging"),
+        (
+            "Make a registry, link a model and promote it:",
+            "mr init\nmr link \\-\\-sp https://github.com/org/churn models/rf churn\n"
+            "git add churn.mlem && git commit \\-m 'Link churn'\nmr promote churn \\-\\-to staging",
+        ),
     ],
     "init": [
         ("A registry with two stages:", "mr init registry \\-\\-stages qa,prod"),
     ],
     "link": [
-        ("Link a model at a project's default branch:",
-         "mr link \\-\\-sp https://github.com/org/churn models/rf first\\-model"),
-        ("Pin a tag (the SHA is stored, the tag kept in params.pinned_from):",
-         "mr link \\-\\-sp ../churn \\-\\-rev v1.2.0 \\-\\-pin models/rf churn\\-prod"),
+        (
+            "Link a model at a project's default branch:",
+            "mr link \\-\\-sp https://github.com/org/churn models/rf first\\-model",
+        ),
+        (
+            "Pin a tag (the SHA is stored, the tag kept in params.pinned_from):",
+            "mr link \\-\\-sp ../churn \\-\\-rev v1.2.0 \\-\\-pin models/rf churn\\-prod",
+        ),
         ("An alias to an object kept in the registry:", "mr link models/rf latest"),
     ],
     "show": [
@@ -72,43 +92,60 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
     ],
     "promote": [
         ("Promote two links to staging from the stage before it:", "mr promote churn fraud \\-\\-to staging"),
-        ("Onto a review branch where production is protected:",
-         "mr promote churn \\-\\-to production \\-\\-branch \\-\\-push origin"),
-        ("Look first, then promote without a prompt and push:",
-         "mr promote churn \\-\\-to production \\-\\-dry\\-run\n"
-         "mr promote churn \\-\\-to production \\-\\-yes \\-\\-push origin"),
-        ("From a fresh clone, onto the stage as the shared remote has it (fetched first):",
-         "mr promote churn \\-\\-to staging \\-\\-fetch"),
+        (
+            "Onto a review branch where production is protected:",
+            "mr promote churn \\-\\-to production \\-\\-branch \\-\\-push origin",
+        ),
+        (
+            "Look first, then promote without a prompt and push:",
+            "mr promote churn \\-\\-to production \\-\\-dry\\-run\n"
+            "mr promote churn \\-\\-to production \\-\\-yes \\-\\-push origin",
+        ),
+        (
+            "From a fresh clone, onto the stage as the shared remote has it (fetched first):",
+            "mr promote churn \\-\\-to staging \\-\\-fetch",
+        ),
     ],
     "rollback": [
-        ("Put churn back on production as it was before its last change:",
-         "mr rollback churn \\-\\-stage production"),
+        ("Put churn back on production as it was before its last change:", "mr rollback churn \\-\\-stage production"),
         ("Two changes back, then push:", "mr rollback churn \\-\\-stage production \\-\\-steps 2 \\-\\-push origin"),
-        ("As production had it at a commit, through review:",
-         "mr rollback churn \\-\\-stage production \\-\\-to 3f2a9c1 \\-\\-branch \\-\\-push origin"),
+        (
+            "As production had it at a commit, through review:",
+            "mr rollback churn \\-\\-stage production \\-\\-to 3f2a9c1 \\-\\-branch \\-\\-push origin",
+        ),
     ],
     "retire": [
-        ("Take a link off production (the other stages keep theirs):",
-         "mr retire churn\\-legacy \\-\\-stage production"),
+        (
+            "Take a link off production (the other stages keep theirs):",
+            "mr retire churn\\-legacy \\-\\-stage production",
+        ),
         ("Bring it back:", "mr rollback churn\\-legacy \\-\\-stage production"),
     ],
     "verify": [
         ("Every link of the work tree:", "mr verify"),
-        ("The production branch, under its own policy, from the cache only:",
-         "mr verify \\-\\-stage production \\-\\-offline"),
+        (
+            "The production branch, under its own policy, from the cache only:",
+            "mr verify \\-\\-stage production \\-\\-offline",
+        ),
         ("As pre\\-commit runs it:", "mr verify churn.mlem fraud.mlem"),
-        ("In CI at a detached HEAD, under the policy of the stage the change merges into:",
-         "mr verify \\-\\-policy\\-stage production"),
+        (
+            "In CI at a detached HEAD, under the policy of the stage the change merges into:",
+            "mr verify \\-\\-policy\\-stage production",
+        ),
     ],
     "get": [
-        ("What production serves, into a folder of the deploy, replacing the last one:",
-         "mr get churn \\-\\-stage production \\-o /srv/models/churn \\-\\-force"),
+        (
+            "What production serves, into a folder of the deploy, replacing the last one:",
+            "mr get churn \\-\\-stage production \\-o /srv/models/churn \\-\\-force",
+        ),
         ("Before starting the service, check nothing changed since:", "mr get \\-\\-check /srv/models/churn"),
         ("The receipt for the deploy log:", "mr get churn \\-\\-stage production \\-o out \\-\\-json > shipped.json"),
     ],
     "completion": [
-        ("Install bash completion for the current user:",
-         "mr completion bash > ~/.local/share/bash\\-completion/completions/mr"),
+        (
+            "Install bash completion for the current user:",
+            "mr completion bash > ~/.local/share/bash\\-completion/completions/mr",
+        ),
     ],
     "demo": [("Build the demo and keep it:", "mr demo \\-\\-keep")],
 }
@@ -120,16 +157,22 @@ EXTRA: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
         (
             "RECEIPT",
             [
-                (".mr\\-get.json", 'An object with "version": 1, "registry", "stage", "stage_commit" (the stage '
-                 'branch\'s commit, or null for the work tree), "name", "project" (credentials redacted; null: the '
-                 'registry), "rev", "commit" (where every file was read), "path" (the meta in its project), "meta" '
-                 '(the meta in DIR), "files" (each: "path" in DIR, "size", "md5", "artifact": its name in the meta, '
-                 'null for the meta), "external" (artifacts git does not hold, each: "artifact", "uri", "hint"). '
-                 'mr get \\-\\-json prints the same document.'),
-                ("what git holds", "mr copies only files git holds at the commit. Artifacts in object stores "
-                 "(s3://, gs://, ...) stay where they are (MLEM loads them from there) and are named with the "
-                 "command that copies them; DVC outputs and git\\-lfs files fail with the dvc get or git lfs "
-                 "command that fetches them."),
+                (
+                    ".mr\\-get.json",
+                    'An object with "version": 1, "registry", "stage", "stage_commit" (the stage '
+                    'branch\'s commit, or null for the work tree), "name", "project" (credentials redacted; null: the '
+                    'registry), "rev", "commit" (where every file was read), "path" (the meta in its project), "meta" '
+                    '(the meta in DIR), "files" (each: "path" in DIR, "size", "md5", "artifact": its name in the meta, '
+                    'null for the meta), "external" (artifacts git does not hold, each: "artifact", "uri", "hint"). '
+                    "mr get \\-\\-json prints the same document.",
+                ),
+                (
+                    "what git holds",
+                    "mr copies only files git holds at the commit. Artifacts in object stores "
+                    "(s3://, gs://, ...) stay where they are (MLEM loads them from there) and are named with the "
+                    "command that copies them; DVC outputs and git\\-lfs files fail with the dvc get or git lfs "
+                    "command that fetches them.",
+                ),
             ],
         )
     ],
@@ -138,20 +181,34 @@ EXTRA: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
             "JSON OUTPUT",
             [
                 ("every document", 'An object with "version": 1. Fields are only ever added within a version.'),
-                ("mr show", '"registry", "stage", "links" (each: "name", "file", "link_type", "project" '
-                 '(credentials redacted), "path", "rev", "pinned_from", "params", "rev_kind" '
-                 '(branch, tag, commit, pin or ref), "sha"), "problems" (each: "file", "line", '
-                 '"severity", "message").'),
-                ("mr show \\-\\-all\\-stages", '"stages", "links" (each: "name", "stages": stage to a link '
-                 'as above, or null).'),
-                ("mr show \\-\\-diff", '"from", "to", "changes" (each: "name", "change" (added, removed, '
-                 'changed), "from", "to", "fields": field to {"from", "to"}).'),
-                ("mr show NAME", '"name", "stages": stage to a link or null, "history", newest first (each: '
-                 '"stage", "commit", "kind" (promotion, rollback, retirement or direct change), "author", '
-                 '"email", "time", "rev_before", "rev_after" (the rev, PINNED_FROM@SHA for a pin, null when '
-                 'absent), "from", "from_commit", "rev", "sha" (promotions), "rollback_to" (rollbacks)).'),
-                ("mr show \\-\\-outdated", '"stage", "checked", "outdated" (each: "name", "kind" (branch, pin, '
-                 'tag), "rev", "pinned_from", "current", "latest", "detail"), "unchecked_projects".'),
+                (
+                    "mr show",
+                    '"registry", "stage", "links" (each: "name", "file", "link_type", "project" '
+                    '(credentials redacted), "path", "rev", "pinned_from", "params", "rev_kind" '
+                    '(branch, tag, commit, pin or ref), "sha"), "problems" (each: "file", "line", '
+                    '"severity", "message").',
+                ),
+                (
+                    "mr show \\-\\-all\\-stages",
+                    '"stages", "links" (each: "name", "stages": stage to a link as above, or null).',
+                ),
+                (
+                    "mr show \\-\\-diff",
+                    '"from", "to", "changes" (each: "name", "change" (added, removed, '
+                    'changed), "from", "to", "fields": field to {"from", "to"}).',
+                ),
+                (
+                    "mr show NAME",
+                    '"name", "stages": stage to a link or null, "history", newest first (each: '
+                    '"stage", "commit", "kind" (promotion, rollback, retirement or direct change), "author", '
+                    '"email", "time", "rev_before", "rev_after" (the rev, PINNED_FROM@SHA for a pin, null when '
+                    'absent), "from", "from_commit", "rev", "sha" (promotions), "rollback_to" (rollbacks)).',
+                ),
+                (
+                    "mr show \\-\\-outdated",
+                    '"stage", "checked", "outdated" (each: "name", "kind" (branch, pin, '
+                    'tag), "rev", "pinned_from", "current", "latest", "detail"), "unchecked_projects".',
+                ),
             ],
         )
     ],

@@ -1,9 +1,11 @@
 """Frozen dataclasses passed between mr's layers."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 LINK_SUFFIX = ".mlem"
 #: ``params`` key where a pin keeps the symbolic rev it was taken from.
@@ -273,9 +275,7 @@ class GetResult:
             "commit": self.commit,
             "path": self.path,
             "meta": self.meta,
-            "files": [
-                {"path": f.path, "size": f.size, "md5": f.md5, "artifact": f.artifact} for f in self.files
-            ],
+            "files": [{"path": f.path, "size": f.size, "md5": f.md5, "artifact": f.artifact} for f in self.files],
             "external": [{"artifact": e.artifact, "uri": e.uri, "hint": e.hint} for e in self.external],
         }
 

@@ -1,4 +1,5 @@
 """``mr show --outdated``: links whose source has moved on since they were recorded."""
+
 from __future__ import annotations
 
 import re
@@ -75,7 +76,9 @@ def outdated(
 
     links, bad = reg.links(stage)
     problems = [Problem(e.file, e.line, e.detail) for e in bad]
-    reader = Reader(reg.root, fetch=not offline, hosts=reg.config.hosts, untrusted_root=reg.untrusted, allow_local=allow_local)
+    reader = Reader(
+        reg.root, fetch=not offline, hosts=reg.config.hosts, untrusted_root=reg.untrusted, allow_local=allow_local
+    )
     trusted = []
     for link in links:
         try:
@@ -158,5 +161,11 @@ def _newer_tag(name: str, link: Link, project: Project, tag: str, current: str, 
         return None
     latest = max(newer)[1]
     count = len(newer)
-    return Outdated(name, link, kind, tag if kind == "tag" else current, latest,
-                    f"{count} newer version tag{'s' if count != 1 else ''} than {tag}")
+    return Outdated(
+        name,
+        link,
+        kind,
+        tag if kind == "tag" else current,
+        latest,
+        f"{count} newer version tag{'s' if count != 1 else ''} than {tag}",
+    )

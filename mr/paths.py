@@ -1,4 +1,5 @@
 """Where mr keeps its caches: light enough for the completion path."""
+
 from __future__ import annotations
 
 import hashlib

@@ -3,12 +3,14 @@
 A project is a folder inside a git repository (``mr.locations`` says which);
 several projects in one repository share one open repository and one fetch.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from mr import cache, git, locations, transport
 from mr.errors import GitError, ObjectNotFound, ProjectNotFound, RemoteError, RevNotFound
@@ -188,9 +190,7 @@ class Projects:
         self._repos[url] = opened
         return opened
 
-    def open_all(
-        self, specs: list[str], jobs: int, done: Callable[[str], None] | None = None
-    ) -> dict[str, str]:
+    def open_all(self, specs: list[str], jobs: int, done: Callable[[str], None] | None = None) -> dict[str, str]:
         """Open (and fetch) ``specs`` in parallel, each repository once; return the error of each that failed.
 
         ``done`` is called with each spec as it finishes.

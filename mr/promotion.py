@@ -5,6 +5,7 @@ stage's files and policy) and computes the new file contents; ``mr.stagecommit``
 commits it (in memory, moved by compare-and-swap, planned again on a moved
 branch), as it does rollbacks and retirements.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -15,8 +16,17 @@ from mr.model import LINK_SUFFIX, TRAILER_FROM, TRAILER_LINK, TRAILER_REV, Link,
 from mr.registry import Registry, link_name
 from mr.stagecommit import StageResult, merge_request_url
 
-__all__ = ["PromotedLink", "Promotion", "PromotionRefused", "PromotionResult", "apply", "apply_to_branch",
-           "merge_request_url", "plan", "review_branch_name"]
+__all__ = [
+    "PromotedLink",
+    "Promotion",
+    "PromotionRefused",
+    "PromotionResult",
+    "apply",
+    "apply_to_branch",
+    "merge_request_url",
+    "plan",
+    "review_branch_name",
+]
 
 
 class PromotionRefused(Refused):
@@ -99,8 +109,8 @@ def plan(
     verify: bool = True,
 ) -> Promotion:
     """Work out what promoting ``names`` onto ``to`` changes; change nothing."""
-    from mr.reader import Reader, verify_target
     from mr import checks
+    from mr.reader import Reader, verify_target
 
     if not names:
         raise UsageError("name at least one link to promote")

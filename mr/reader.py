@@ -1,19 +1,22 @@
 """Reading MLEM objects across projects: open each project once, resolve each
 (project, rev) once, follow chains of links to their end."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from mr import checks, git, linkfile
 from mr.config import Config
 from mr.errors import LinkChainError, LinkFileError, MrError, ObjectNotFound, PolicyError, RevNotFound
-from mr.projects import Projects
 from mr.model import BRANCH, LINK_SUFFIX, TAG, WARNING, Link, Problem, ResolvedRev
+from mr.projects import Projects
 from mr.urls import is_local, redact
 
 #: Longest chain of links followed before giving up.
 MAX_LINK_DEPTH = 16
+
 
 @dataclass(frozen=True)
 class Found:
@@ -151,7 +154,9 @@ class Reader:
             if key in seen:
                 raise LinkChainError("links form a cycle: " + " -> ".join(chain))
             if len(chain) > MAX_LINK_DEPTH:
-                raise LinkChainError(f"chain of links deeper than {MAX_LINK_DEPTH}: " + " -> ".join(chain[:3]) + " -> ...")
+                raise LinkChainError(
+                    f"chain of links deeper than {MAX_LINK_DEPTH}: " + " -> ".join(chain[:3]) + " -> ..."
+                )
             seen.add(key)
             problem = checks.hop_problem(link, self.policy)
             if problem:

@@ -1,14 +1,15 @@
 """A registry opened for one command: its repository, settings and link files."""
+
 from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from mr import git, linkfile, safefs
 from mr.config import CONFIG_FILE, Config, load_config
-from mr.errors import LinkFileError, LinkNotFound, MrError, RegistryError, RemoteError, UnsafePath, UsageError
+from mr.errors import LinkFileError, LinkNotFound, RegistryError, RemoteError, UnsafePath, UsageError
 from mr.model import LINK_SUFFIX, Link
 from mr.text import field as safe_text
 from mr.text import has_control
@@ -60,7 +61,9 @@ class StageStatus:
         """How to bring the local branch up to date."""
         theirs = f"{self.remote}/{self.stage}"
         if self.ahead:
-            return f"reconcile them (git checkout {self.stage} && git pull --rebase {self.remote} {self.stage}), then push"
+            return (
+                f"reconcile them (git checkout {self.stage} && git pull --rebase {self.remote} {self.stage}), then push"
+            )
         return (
             f"update it: git fetch {self.remote} && git branch -f {self.stage} {theirs} "
             f"(git pull --ff-only where it is checked out)"
@@ -91,7 +94,9 @@ def link_name(name: str) -> str:
             f"{raw[:60]}...: a link name is at most {MAX_NAME_BYTES} bytes and {MAX_NAME_DEPTH} folders deep"
         )
     if any(len(part.encode("utf-8", "surrogatepass")) > MAX_PART_BYTES for part in norm.split("/")):
-        raise UsageError(f"{raw[:60]}...: each part of a link name is at most {MAX_PART_BYTES} bytes (a file-system limit)")
+        raise UsageError(
+            f"{raw[:60]}...: each part of a link name is at most {MAX_PART_BYTES} bytes (a file-system limit)"
+        )
     if has_control(norm):
         raise UsageError(f"{raw!r}: a link name cannot hold control characters")
     return norm
@@ -198,7 +203,9 @@ class Registry:
         known = git.remotes(self.repo)
         if name not in known:
             listed = ", ".join(known) or "none"
-            raise RegistryError(f"--remote {safe_text(name)}: no such remote (remotes: {listed}; git remote -v lists them)")
+            raise RegistryError(
+                f"--remote {safe_text(name)}: no such remote (remotes: {listed}; git remote -v lists them)"
+            )
 
     def tracking_ref(self, stage: str, remote: str | None = None) -> str | None:
         """``refs/remotes/<remote>/<stage>`` for the registry's remote (or ``remote``)."""

@@ -3,15 +3,15 @@
 The only module that imports rich, and only when stdout is a terminal (or
 FORCE_COLOR asks for it): piped output never pays for it.
 """
+
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Sequence
-
-import contextlib
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from mr.model import (
     ERROR,
@@ -32,7 +32,7 @@ from mr.text import field, lines
 from mr.urls import redact
 
 if TYPE_CHECKING:
-    from mr.lifecycle import RetireResult, Retirement, Rollback, RollbackResult
+    from mr.lifecycle import Retirement, RetireResult, Rollback, RollbackResult
     from mr.stagecommit import StageResult
     from mr.stages import HistoryEntry, LinkHistory
 
@@ -134,7 +134,7 @@ def table(
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     lines = [headers, *rows]
     for row in lines:
-        echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip())
 
 
 # --- per command ----------------------------------------------------------------
@@ -171,7 +171,9 @@ def link_result(link: Link, as_json: bool) -> None:
         print_json({"version": JSON_VERSION, "link": link_json(link)})
         return
     where = redact(link.project) if link.project else "this registry"
-    echo(f"Saved {field(link.file)}: {field(link.link_type)} {field(link.path)} in {field(where)} at {field(rev_text(link))}")
+    echo(
+        f"Saved {field(link.file)}: {field(link.link_type)} {field(link.path)} in {field(where)} at {field(rev_text(link))}"
+    )
 
 
 def entry_json(entry: LinkEntry) -> dict[str, Any]:
@@ -227,7 +229,6 @@ def problem_json(problem: Problem) -> dict[str, Any]:
         "severity": problem.severity,
         "message": problem.message,
     }
-
 
 
 @contextlib.contextmanager
@@ -303,7 +304,6 @@ def verify_report(report: VerifyReport, as_json: bool, quiet: bool = False, verb
         echo("not checked: " + ", ".join(field(u) for u in report.unchecked))
 
 
-
 def diff(text: str) -> None:
     """A unified diff, coloured on a terminal."""
     if not rich_wanted():
@@ -314,10 +314,14 @@ def diff(text: str) -> None:
     console = _console()
     for line in text.splitlines():
         style = (
-            "bold" if line.startswith(("---", "+++"))
-            else "green" if line.startswith("+")
-            else "red" if line.startswith("-")
-            else "cyan" if line.startswith("@@")
+            "bold"
+            if line.startswith(("---", "+++"))
+            else "green"
+            if line.startswith("+")
+            else "red"
+            if line.startswith("-")
+            else "cyan"
+            if line.startswith("@@")
             else None
         )
         console.print(Text(lines(line), style=style or ""))
@@ -326,9 +330,13 @@ def diff(text: str) -> None:
 def promotion_plan(plan: Any) -> None:
     notes(plan.notes)
     if not plan.changes:
-        echo(f"Nothing to promote: {', '.join(field(p.name) for p in plan.links)} already as on {plan.source}, on {plan.to}")
+        echo(
+            f"Nothing to promote: {', '.join(field(p.name) for p in plan.links)} already as on {plan.source}, on {plan.to}"
+        )
         return
-    echo(f"Promote {', '.join(field(p.name) for p in plan.changes)} from {plan.source} ({plan.source_sha[:12]}) to {plan.to}:")
+    echo(
+        f"Promote {', '.join(field(p.name) for p in plan.changes)} from {plan.source} ({plan.source_sha[:12]}) to {plan.to}:"
+    )
     for p in plan.changes:
         diff(p.diff(plan.to))
 
@@ -481,7 +489,6 @@ def promotion_json(plan: Any, result: Any, dry_run: bool = False) -> None:
     )
 
 
-
 def cell(link: Link | None) -> str:
     if link is None:
         return "-"
@@ -500,7 +507,10 @@ def matrix(m: Any, as_json: bool) -> None:
                 "version": JSON_VERSION,
                 "stages": list(m.stages),
                 "links": [
-                    {"name": name, "stages": {s: (link_json(l) if l else None) for s, l in zip(m.stages, row)}}
+                    {
+                        "name": name,
+                        "stages": {s: (link_json(x) if x else None) for s, x in zip(m.stages, row, strict=False)},
+                    }
                     for name, row in m.rows.items()
                 ],
             }
@@ -597,7 +607,7 @@ def history(h: LinkHistory, as_json: bool) -> None:
             {
                 "version": JSON_VERSION,
                 "name": h.name,
-                "stages": {s: (link_json(l) if l else None) for s, l in h.stages},
+                "stages": {s: (link_json(x) if x else None) for s, x in h.stages},
                 "history": [
                     {
                         "stage": e.stage,
@@ -624,7 +634,15 @@ def history(h: LinkHistory, as_json: bool) -> None:
         if link is None:
             rows.append([stage, "-", "", "", ""])
         else:
-            rows.append([stage, cell(link), redact(link.project) if link.project else "(this registry)", link.path, link.link_type])
+            rows.append(
+                [
+                    stage,
+                    cell(link),
+                    redact(link.project) if link.project else "(this registry)",
+                    link.path,
+                    link.link_type,
+                ]
+            )
     table(["stage", "rev", "project", "path", "type"], rows, title=h.name if rich_wanted() else None)
     echo("")
     if not h.history:
@@ -685,10 +703,7 @@ def outdated(report: Any, as_json: bool) -> None:
         else:
             echo("no link could be checked")
         return
-    rows = [
-        [e.name, e.kind, cell(e.link), _short(e.current), _short(e.latest), e.detail]
-        for e in report.entries
-    ]
+    rows = [[e.name, e.kind, cell(e.link), _short(e.current), _short(e.latest), e.detail] for e in report.entries]
     table(["name", "kind", "rev", "at", "now", "what moved"], rows)
 
 
@@ -696,7 +711,6 @@ def _short(value: str) -> str:
     from mr.model import is_full_sha
 
     return value[:12] if is_full_sha(value) else value
-
 
 
 def get_result(result: GetResult, as_json: bool, quiet: bool = False) -> None:

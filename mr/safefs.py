@@ -6,6 +6,7 @@ or a FIFO that blocks a reader forever. Every path mr reads or writes under
 the registry root goes through here: each component must be a real folder,
 the last a regular file (or absent, to be created).
 """
+
 from __future__ import annotations
 
 import errno

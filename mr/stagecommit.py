@@ -7,6 +7,7 @@ writer moved the branch first, the work tree updated when the stage is
 checked out, and pushed. ``--branch`` puts the same commit on a new branch
 from the stage's tip instead, for review.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -14,8 +15,9 @@ import os
 import random
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from mr import git, safefs
 from mr.errors import GitError, MrError, RefMoved, RegistryError, RemoteError, StaleStage, UsageError
@@ -189,8 +191,7 @@ def _checked_out_here(reg: Registry, stage: str) -> bool:
     where = git.checked_out_branches(reg.repo).get(stage)
     if where is not None and (reg.bare or not os.path.samefile(where, reg.root)):
         raise RegistryError(
-            f"{stage} is checked out in the work tree {where}; run mr from there, "
-            "or check out another branch in it"
+            f"{stage} is checked out in the work tree {where}; run mr from there, or check out another branch in it"
         )
     return where is not None
 
@@ -254,9 +255,7 @@ def apply_to_branch(
     checked_out = git.checked_out_branches(reg.repo)
     if name in checked_out:
         raise UsageError(f"--branch {name}: that branch is checked out in {checked_out[name]}")
-    commit = git.commit_on_new_branch(
-        reg.repo, name, plan.base, files(plan), plan.message, force=force, sign=sign
-    )
+    commit = git.commit_on_new_branch(reg.repo, name, plan.base, files(plan), plan.message, force=force, sign=sign)
     return StageResult(plan, commit, branch=name)
 
 
@@ -271,8 +270,7 @@ def apply(reg: Registry, first: P, replan: Callable[[P], P], sign: bool | None =
         checked_out = where is not None and not reg.bare and os.path.samefile(where, reg.root)
         if where is not None and not checked_out:
             raise RegistryError(
-                f"{stage} is checked out in the work tree {where}; run mr from there, "
-                "or check out another branch in it"
+                f"{stage} is checked out in the work tree {where}; run mr from there, or check out another branch in it"
             )
         changed = files(plan)
         if checked_out:
@@ -288,9 +286,7 @@ def apply(reg: Registry, first: P, replan: Callable[[P], P], sign: bool | None =
             before_swap(plan)
         try:
             _catch_up(reg, stage, plan.base)
-            commit = git.commit_files(
-                reg.repo, stage, changed, plan.message, expect=plan.base, create=False, sign=sign
-            )
+            commit = git.commit_files(reg.repo, stage, changed, plan.message, expect=plan.base, create=False, sign=sign)
         except RefMoved:
             # someone else got there first: wait a little (so racing writers
             # spread out), then plan again on the branch as it is now
@@ -348,7 +344,9 @@ def land(
     return result
 
 
-def land_remote(reg: Registry, plan: P, replan: Callable[[P], P], remote: str, sign: bool | None = None) -> StageResult[P]:
+def land_remote(
+    reg: Registry, plan: P, replan: Callable[[P], P], remote: str, sign: bool | None = None
+) -> StageResult[P]:
     """Commit ``plan`` on ``remote``'s tip of its stage and push it there, with a lease on that tip.
 
     The stage is fetched first and the commit built on the remote's tip (the

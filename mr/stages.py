@@ -1,4 +1,5 @@
 """Views across stage branches: the matrix, the diff between two stages, a link's history."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -261,24 +262,27 @@ def history(reg: Registry, name: str) -> LinkHistory:
         # first (links flow that way), then the walk's order (children first)
         key = (-c.commit_time, -order[stage], i)
         what = recorded(c.message, name) or Recorded("direct change")
-        keyed.append((key,
-            HistoryEntry(
-                stage,
-                c.sha,
-                c.author,
-                c.email,
-                c.time,
-                c.offset,
-                what.kind,
-                rev_text(change.before, f"{c.sha[:12]}^:{path}"),
-                rev_text(change.after, f"{c.sha[:12]}:{path}"),
-                what.source,
-                what.source_commit,
-                what.rev,
-                what.sha,
-                what.rollback_to,
-            ),
-        ))
+        keyed.append(
+            (
+                key,
+                HistoryEntry(
+                    stage,
+                    c.sha,
+                    c.author,
+                    c.email,
+                    c.time,
+                    c.offset,
+                    what.kind,
+                    rev_text(change.before, f"{c.sha[:12]}^:{path}"),
+                    rev_text(change.after, f"{c.sha[:12]}:{path}"),
+                    what.source,
+                    what.source_commit,
+                    what.rev,
+                    what.sha,
+                    what.rollback_to,
+                ),
+            )
+        )
     entries = [e for _, e in sorted(keyed, key=lambda k: k[0])]
     if all(link is None for _, link in per_stage) and not entries:
         raise LinkNotFound(f"no link {name} on any stage ({', '.join(reg.config.stages)})")

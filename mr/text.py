@@ -6,6 +6,7 @@ retitles the terminal, recolours or hides output, or forges a table row; a
 URL may carry a password. Kept free of heavy imports: the CLI uses it for
 every error it prints.
 """
+
 from __future__ import annotations
 
 import re

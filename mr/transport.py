@@ -13,6 +13,7 @@ without a terminal, so it never prompts: credentials come from helpers,
 askpass programs or ssh-agent, and an unknown host key is refused as ssh
 refuses it in batch use.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -22,8 +23,8 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 from urllib.parse import unquote
 
 from mr.errors import GitError, RemoteError, UsageError
@@ -342,8 +343,19 @@ def fetch_branch(repo_path: str, remote: str, branch: str, ref: str, shallow: bo
     src = _remote(repo_path, remote, push=False, option="--remote")
     depth = ["--depth=1"] if shallow else []
     call = run(
-        [*src.options, "-C", repo_path, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", *depth,
-         "--", src.target, f"+refs/heads/{branch}:{ref}"],
+        [
+            *src.options,
+            "-C",
+            repo_path,
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            *depth,
+            "--",
+            src.target,
+            f"+refs/heads/{branch}:{ref}",
+        ],
         url=src.url,
         env=src.env,
         check=False,

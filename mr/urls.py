@@ -2,6 +2,7 @@
 
 Kept free of heavy imports: the CLI uses it to print any URL.
 """
+
 from __future__ import annotations
 
 import re
@@ -58,7 +59,7 @@ def _userinfo(spec: str) -> tuple[str, str, str] | None:
     if not m or "@" not in m.group("authority"):
         return None
     userinfo, _, host = m.group("authority").rpartition("@")
-    return m.group("scheme"), userinfo, host + spec[m.end():]
+    return m.group("scheme"), userinfo, host + spec[m.end() :]
 
 
 def credentials_in(spec: str) -> str | None:

@@ -5,8 +5,8 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pygit2
 import pytest
@@ -24,7 +24,7 @@ def isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (home / ".gitconfig").write_text(
         "[user]\n\tname = Test User\n\temail = test@example.com\n"
         "[init]\n\tdefaultBranch = main\n"
-        "[protocol \"file\"]\n\tallow = always\n"
+        '[protocol "file"]\n\tallow = always\n'
     )
     for var in list(os.environ):
         if var.startswith(("GIT_", "MR_")) or var in ("EMAIL", "FORCE_COLOR", "XDG_CONFIG_HOME"):
@@ -94,8 +94,14 @@ class GitDaemon:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [
-                "git", "daemon", "--reuseaddr", "--export-all", "--informative-errors",
-                f"--base-path={self.base}", "--listen=127.0.0.1", f"--port={self.port}",
+                "git",
+                "daemon",
+                "--reuseaddr",
+                "--export-all",
+                "--informative-errors",
+                f"--base-path={self.base}",
+                "--listen=127.0.0.1",
+                f"--port={self.port}",
                 *(["--enable=receive-pack"] if self.push else []),
                 str(self.base),
             ],

@@ -3,6 +3,7 @@
 Fixtures are made with git itself, not with mr's own git module, so a bug
 there cannot hide behind a matching bug here.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -14,9 +15,7 @@ DATA = "object_type: data\nreader: {}\n"
 
 
 def git(cwd: Path | str, *args: str) -> str:
-    out = subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
-    )
+    out = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
     return out.stdout.strip()
 
 

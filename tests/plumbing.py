@@ -1,5 +1,6 @@
 """Building hostile trees with git plumbing (hash-object, mktree, commit-tree): entries a
 work tree could not hold, symlinks committed as mode 120000, names with control characters."""
+
 from __future__ import annotations
 
 import subprocess

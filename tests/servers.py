@@ -3,6 +3,7 @@
 Every server binds a free port on 127.0.0.1, waits a bounded time to come up,
 and is stopped by its fixture's teardown. Nothing here touches the internet.
 """
+
 from __future__ import annotations
 
 import base64
@@ -14,10 +15,10 @@ import ssl
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -193,7 +194,9 @@ class _BackendHandler(BaseHTTPRequestHandler):
         if owner.proxy_host is not None:
             parts = urlsplit(target)
             if parts.scheme != "http" or parts.hostname != owner.proxy_host:
-                self._send(502, [("Content-Type", "text/plain")], b"this proxy only reaches " + owner.proxy_host.encode())
+                self._send(
+                    502, [("Content-Type", "text/plain")], b"this proxy only reaches " + owner.proxy_host.encode()
+                )
                 return
             target = parts.path + (f"?{parts.query}" if parts.query else "")
         elif "://" in target:
@@ -276,12 +279,43 @@ def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
     def openssl(*args: str) -> None:
         subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
 
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca),
-            "-days", "2", "-subj", "/CN=mr test CA", "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        str(ca_key),
+        "-out",
+        str(ca),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=mr test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    )
     openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", "/CN=127.0.0.1")
-    openssl("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
-            "-out", str(cert), "-days", "2", "-extfile", str(ext))
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        str(csr),
+        "-CA",
+        str(ca),
+        "-CAkey",
+        str(ca_key),
+        "-CAcreateserial",
+        "-out",
+        str(cert),
+        "-days",
+        "2",
+        "-extfile",
+        str(ext),
+    )
     return ca, cert, key
 
 
@@ -312,8 +346,12 @@ class SSHServer:
         sshd = shutil.which("sshd") or "/usr/sbin/sshd"
         self.folder.mkdir(parents=True, exist_ok=True)
         for key in (self.host_key, self.client_key, self.other_key):
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", key.name, "-f", str(key)],
-                           check=True, capture_output=True, timeout=30)
+            subprocess.run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", key.name, "-f", str(key)],
+                check=True,
+                capture_output=True,
+                timeout=30,
+            )
         authorized = self.folder / "authorized_keys"
         authorized.write_text(Path(f"{self.client_key}.pub").read_text())
         os.chmod(authorized, 0o600)
@@ -407,7 +445,7 @@ class Trickler:
         while not self._stop.is_set():
             try:
                 client, _ = self._sock.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             self.connections += 1
             self._clients.append(client)
@@ -500,7 +538,7 @@ def http_proxy(wire_root: Path) -> Iterator[GitHTTPServer]:
 
 
 @pytest.fixture(scope="module")
-def wire_daemon(wire_root: Path) -> Iterator["GitDaemon"]:
+def wire_daemon(wire_root: Path) -> Iterator[GitDaemon]:
     """``git daemon`` over the same repositories, without filter support."""
     from tests.conftest import GitDaemon
 

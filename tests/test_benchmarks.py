@@ -1,4 +1,5 @@
 """The benchmark harness runs (a smoke test: no timing is asserted here)."""
+
 from __future__ import annotations
 
 import os
@@ -13,7 +14,10 @@ def test_short_mode_runs_every_local_case(tmp_path: Path) -> None:
     env = dict(os.environ, MR_BENCH_CACHE=str(tmp_path / "cache"))
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--short"],
-        capture_output=True, text=True, env=env, timeout=600,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     table = [line for line in out.stdout.splitlines() if line.startswith("| ")]

@@ -9,6 +9,7 @@ dependencies, which tests never reach, so the install step runs with
 have mr already) and uses the mr under test; the requirement it would install
 is checked to name this repository at an existing commit.
 """
+
 from __future__ import annotations
 
 import os
@@ -74,7 +75,11 @@ def run_action(cwd: Path, inputs: dict[str, str], **env: str) -> list[subprocess
         # what the runner runs for shell: bash
         proc = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-            cwd=cwd, env={**environment, **step_env}, capture_output=True, text=True, timeout=120,
+            cwd=cwd,
+            env={**environment, **step_env},
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         done.append(proc)
         if proc.returncode != 0:

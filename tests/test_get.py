@@ -1,4 +1,5 @@
 """mr get: a link's object and its artifacts into a folder, every byte checked, with a receipt."""
+
 from __future__ import annotations
 
 import hashlib
@@ -19,8 +20,9 @@ WEIGHTS = b"\x00weights\xff" * 40
 VOCAB = b"alpha\nbeta\n"
 
 
-def meta(artifacts: dict[str, tuple[str, bytes]], *, size: dict[str, int] | None = None,
-         md5: dict[str, str] | None = None) -> str:
+def meta(
+    artifacts: dict[str, tuple[str, bytes]], *, size: dict[str, int] | None = None, md5: dict[str, str] | None = None
+) -> str:
     """A model meta as MLEM 0.4.14 writes it (sorted keys), its artifacts' md5 and size taken from the bytes."""
     lines = ["artifacts:"]
     for name, (uri, data) in sorted(artifacts.items()):
@@ -31,8 +33,16 @@ def meta(artifacts: dict[str, tuple[str, bytes]], *, size: dict[str, int] | None
             f"    uri: {uri}",
         ]
     lines += [
-        "call_orders:", "  predict:", "  - - model", "    - predict",
-        "object_type: model", "processors:", "  model:", "    io:", "      type: pickle", "    type: callable",
+        "call_orders:",
+        "  predict:",
+        "  - - model",
+        "    - predict",
+        "object_type: model",
+        "processors:",
+        "  model:",
+        "    io:",
+        "      type: pickle",
+        "    type: callable",
         "requirements: []",
     ]
     return "\n".join(lines) + "\n"
@@ -147,12 +157,15 @@ def test_existing_folder_needs_force(registry: Path, model: Path, mr, tmp_path: 
 
 
 def test_layout_keeps_artifacts_outside_the_meta_folder(registry: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
-    model_project(tmp_path / "models", {
-        "models/rf.mlem": meta({"data.pkl": ("rf/weights.bin", WEIGHTS), "vocab": ("../shared/vocab.txt", VOCAB)}),
-        "models/rf": None,
-        "models/rf/weights.bin": WEIGHTS,
-        "shared/vocab.txt": VOCAB,
-    })
+    model_project(
+        tmp_path / "models",
+        {
+            "models/rf.mlem": meta({"data.pkl": ("rf/weights.bin", WEIGHTS), "vocab": ("../shared/vocab.txt", VOCAB)}),
+            "models/rf": None,
+            "models/rf/weights.bin": WEIGHTS,
+            "shared/vocab.txt": VOCAB,
+        },
+    )
     link_and_commit(registry, "../models")
     out = tmp_path / "out"
     r = mr("get", "churn", "-o", str(out), "--json")
@@ -224,9 +237,12 @@ def test_lfs_pointer_is_reported_with_the_command(registry: Path, tmp_path: Path
 
 
 def test_s3_artifact_is_named_not_fetched(registry: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
-    model_project(tmp_path / "models", {
-        "models/rf.mlem": meta({"data.pkl": ("rf", WEIGHTS), "big": ("s3://bucket/models/big.bin", b"x" * 9)}),
-    })
+    model_project(
+        tmp_path / "models",
+        {
+            "models/rf.mlem": meta({"data.pkl": ("rf", WEIGHTS), "big": ("s3://bucket/models/big.bin", b"x" * 9)}),
+        },
+    )
     link_and_commit(registry, "../models")
     out = tmp_path / "out"
     r = mr("get", "churn", "-o", str(out))
@@ -241,11 +257,14 @@ def test_s3_artifact_is_named_not_fetched(registry: Path, tmp_path: Path, mr) ->
 
 
 def test_dvc_outputs_are_reported_with_dvc_get(registry: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
-    src = model_project(tmp_path / "models", {
-        "models/rf.mlem": meta({"data.pkl": ("rf", WEIGHTS), "emb": ("emb.npy", b"e" * 5)}),
-        "models/rf.dvc": "outs:\n- md5: 1\n  path: rf\n",
-        "dvc.lock": "schema: '2.0'\nstages:\n  train:\n    cmd: python train.py\n    outs:\n    - path: models/emb.npy\n      md5: x\n",
-    })
+    src = model_project(
+        tmp_path / "models",
+        {
+            "models/rf.mlem": meta({"data.pkl": ("rf", WEIGHTS), "emb": ("emb.npy", b"e" * 5)}),
+            "models/rf.dvc": "outs:\n- md5: 1\n  path: rf\n",
+            "dvc.lock": "schema: '2.0'\nstages:\n  train:\n    cmd: python train.py\n    outs:\n    - path: models/emb.npy\n      md5: x\n",
+        },
+    )
     git(src, "rm", "-q", "--cached", "models/rf")
     git(src, "commit", "-q", "-m", "rf is tracked by dvc")
     sha = git(src, "rev-parse", "HEAD")
@@ -280,13 +299,18 @@ def test_hostile_uris_are_refused(registry: Path, tmp_path: Path, mr, uri: str, 
 
 
 def test_symlinks_and_submodules_in_the_source_tree_are_refused(registry: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
-    src = model_project(tmp_path / "models", {
-        "models/rf.mlem": meta({
-            "a": ("etc/passwd", b"root:x:0:0\n"),  # through a symlinked folder
-            "b": ("weights", WEIGHTS),  # itself a symlink
-            "c": ("sub/file", b"x"),  # inside a submodule
-        }),
-    })
+    src = model_project(
+        tmp_path / "models",
+        {
+            "models/rf.mlem": meta(
+                {
+                    "a": ("etc/passwd", b"root:x:0:0\n"),  # through a symlinked folder
+                    "b": ("weights", WEIGHTS),  # itself a symlink
+                    "c": ("sub/file", b"x"),  # inside a submodule
+                }
+            ),
+        },
+    )
     os.symlink("/etc", src / "models" / "etc")
     os.symlink("../outside", src / "models" / "weights")
     git(src, "add", "-A")
@@ -330,10 +354,13 @@ def test_artifacts_refused_carries_one_line_per_file(registry: Path, tmp_path: P
 
 
 def test_check_detects_changed_missing_and_extra(registry: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
-    model_project(tmp_path / "models", {
-        "models/rf.mlem": meta({"data.pkl": ("rf", WEIGHTS), "vocab": ("vocab.txt", VOCAB)}),
-        "models/vocab.txt": VOCAB,
-    })
+    model_project(
+        tmp_path / "models",
+        {
+            "models/rf.mlem": meta({"data.pkl": ("rf", WEIGHTS), "vocab": ("vocab.txt", VOCAB)}),
+            "models/vocab.txt": VOCAB,
+        },
+    )
     link_and_commit(registry, "../models")
     out = tmp_path / "out"
     assert mr("get", "churn", "-o", str(out)).code == 0
@@ -355,7 +382,10 @@ def test_check_detects_changed_missing_and_extra(registry: Path, tmp_path: Path,
     ]
     checked = api.check_get(str(out))
     assert (checked.changed, checked.missing, checked.extra, checked.ok) == (
-        ("rf",), ("vocab.txt",), ("extra.bin", "sneaky"), False
+        ("rf",),
+        ("vocab.txt",),
+        ("extra.bin", "sneaky"),
+        False,
     )
 
 
@@ -458,12 +488,15 @@ def test_remote_get_fetches_only_the_blobs_it_writes(  # type: ignore[no-untyped
     # one 1 MiB version of 6 (random bytes do not compress), plus commits, trees and the meta
     assert mib < cached < mib + 256 * 1024
     blobs_in_cache = [
-        data for data in versions
+        data
+        for data in versions
         if subprocess.run(
             ["git", "cat-file", "-e", _oid(data)],
-            cwd=next(cache.glob("projects/*.git")), capture_output=True,
+            cwd=next(cache.glob("projects/*.git")),
+            capture_output=True,
             env=dict(os.environ, GIT_NO_LAZY_FETCH="1"),
-        ).returncode == 0
+        ).returncode
+        == 0
     ]
     assert blobs_in_cache == [versions[-1]]
 
@@ -515,7 +548,9 @@ def test_get_an_alias_reads_the_registry_at_the_stage(registry: Path, tmp_path: 
 
 def test_a_source_outside_allowed_sources_is_refused(registry: Path, model: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
     link_and_commit(registry, "../models")
-    (registry / ".mr.yaml").write_text("stages: [dev, staging, production]\nallowed_sources: [https://git.example.com/]\n")
+    (registry / ".mr.yaml").write_text(
+        "stages: [dev, staging, production]\nallowed_sources: [https://git.example.com/]\n"
+    )
     r = mr("get", "churn", "-o", str(tmp_path / "out"))
     assert r.code == 1
     assert r.err.splitlines()[0] == (

@@ -2,6 +2,7 @@
 
 MLEM runs in its own interpreter, named by MR_MLEM_PYTHON; without it this is skipped.
 """
+
 from __future__ import annotations
 
 import json

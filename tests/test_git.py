@@ -185,8 +185,12 @@ def test_commit_files_deletes_paths_and_empty_folders(tmp_path: Path) -> None:
     assert repo is not None
     tip = run_git(root, "rev-parse", "main")
     sha = git.commit_files(
-        repo, "main", {"team/deep/b.mlem": None, "c.mlem": None, "new.mlem": b"n\n", "gone/never.mlem": None},
-        "delete", expect=tip, create=False,
+        repo,
+        "main",
+        {"team/deep/b.mlem": None, "c.mlem": None, "new.mlem": b"n\n", "gone/never.mlem": None},
+        "delete",
+        expect=tip,
+        create=False,
     )
     assert run_git(root, "rev-parse", "main") == sha
     files = run_git(root, "ls-tree", "-r", "--name-only", "main").split()

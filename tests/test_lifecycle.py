@@ -1,10 +1,11 @@
 """Rollback, retirement, and the history of every change to a link on a stage."""
+
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -82,7 +83,9 @@ def test_rollback_restores_the_file_byte_for_byte(released: Path, versions: dict
     assert f"churn: back to production at {v1_commit[:12]} (undoes 1 change: {v2_commit[:12]})" in r.out
     assert "Rolled back churn on production: commit" in r.out
     # byte for byte, comments included (git show strips nothing but the final newline)
-    assert git(released, "cat-file", "-p", "production:churn.mlem") == git(released, "cat-file", "-p", f"{v1_commit}:churn.mlem")
+    assert git(released, "cat-file", "-p", "production:churn.mlem") == git(
+        released, "cat-file", "-p", f"{v1_commit}:churn.mlem"
+    )
     assert git(released, "rev-parse", "production:churn.mlem") == git(released, "rev-parse", f"{v1_commit}:churn.mlem")
     assert git(released, "rev-parse", "production^") == v2_commit
     assert git(released, "rev-parse", "staging") == staging  # other stages untouched
@@ -107,7 +110,10 @@ def test_rollback_restores_the_file_byte_for_byte(released: Path, versions: dict
     out = mr("show", "churn").out
     assert f"production   rollback       v2@{versions['v2'][:7]} -> v1@{versions['v1'][:7]}  to {v1_commit[:7]}" in out
     data = json.loads(mr("show", "churn", "--json").out)
-    assert [(e["stage"], e["kind"]) for e in data["history"]][:2] == [("production", "rollback"), ("production", "promotion")]
+    assert [(e["stage"], e["kind"]) for e in data["history"]][:2] == [
+        ("production", "rollback"),
+        ("production", "promotion"),
+    ]
     assert data["history"][0]["rollback_to"] == v1_commit and data["history"][0]["rev_after"] == f"v1@{versions['v1']}"
 
     # a second rollback undoes the first
@@ -143,7 +149,9 @@ def test_steps_and_to(released: Path, project: Path, versions: dict[str, str], m
     assert tips(released) == before
 
 
-def test_rolling_back_a_first_promotion_removes_the_link(registry: Path, project: Path, versions: dict[str, str], mr) -> None:  # type: ignore[no-untyped-def]
+def test_rolling_back_a_first_promotion_removes_the_link(
+    registry: Path, project: Path, versions: dict[str, str], mr
+) -> None:  # type: ignore[no-untyped-def]
     api.link("models/rf", source_project=str(project), rev="v1", target="fresh")
     commit_all(registry)
     api.promote(["fresh"], "staging")
@@ -172,7 +180,7 @@ def test_rollback_never_unpins_a_pinned_stage(released: Path, project: Path, ver
     # a hand commit put an unpinned link on production; a promotion then pinned it again
     git(released, "checkout", "-q", "production")
     (released / "churn.mlem").write_text(
-        f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: ../models\nrev: v2\n"
+        "link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: ../models\nrev: v2\n"
     )
     commit_all(released, "hotfix: unpinned")
     git(released, "checkout", "-q", "dev")
@@ -281,7 +289,9 @@ def test_promotion_racing_a_rollback_of_another_link(released: Path, project: Pa
     assert "pinned_from: v3" in show_file(released, "production", "fraud.mlem")
 
 
-def test_rollback_racing_a_promotion_of_the_same_link_is_refused(released: Path, project: Path, race: list[object]) -> None:
+def test_rollback_racing_a_promotion_of_the_same_link_is_refused(
+    released: Path, project: Path, race: list[object]
+) -> None:
     api.link("models/rf", source_project=str(project), rev="v3", target="churn", force=True)
     commit_all(released)
     api.promote(["churn"], "staging")
@@ -417,7 +427,9 @@ def test_rollback_and_retire_through_review_branches(released: Path, remote: Pat
     assert mr("rollback", "churn", "--stage", "production", "--force").code == 2
 
     data = json.loads(mr("retire", "churn", "--stage", "production", "--branch", "--json").out)
-    assert data["branch"] == "retire/production/churn" and data["commit"] == git(released, "rev-parse", "retire/production/churn")
+    assert data["branch"] == "retire/production/churn" and data["commit"] == git(
+        released, "rev-parse", "retire/production/churn"
+    )
     assert git(released, "rev-parse", "production") == prod
 
 
@@ -454,14 +466,42 @@ def test_push(released: Path, remote: Path, tmp_path: Path, mr) -> None:  # type
 @pytest.mark.parametrize(
     "args, code, message",
     [
-        (["rollback", "nope", "--stage", "production"], 1, "mr: error: no link nope on production: nothing to roll back"),
+        (
+            ["rollback", "nope", "--stage", "production"],
+            1,
+            "mr: error: no link nope on production: nothing to roll back",
+        ),
         (["rollback", "churn", "--stage", "qa"], 2, "mr: error: qa is not a stage (stages: dev, staging, production)"),
-        (["rollback", "churn", "--stage", "production", "--steps", "0"], 2, "mr: error: --steps 0: give 1 or more changes to go back"),
-        (["rollback", "churn", "--stage", "production", "--steps", "-1"], 2, "mr: error: --steps -1: give 1 or more changes to go back"),
-        (["rollback", "churn", "--stage", "production", "--to", "dev"], 2, "is not on production (git log production lists its commits)"),
-        (["rollback", "churn", "--stage", "production", "--to", "0000000"], 2, "mr: error: --to 0000000: no such commit in the registry"),
-        (["rollback", "churn", "--stage", "production", "--to", "production~1", "--steps", "1"], 2, "mr: error: give --to or --steps, not both"),
-        (["rollback", "churn", "--stage", "production", "--steps", "9"], 1, "mr: error: churn changed only 2 times on production; --steps 9 goes further back than that"),
+        (
+            ["rollback", "churn", "--stage", "production", "--steps", "0"],
+            2,
+            "mr: error: --steps 0: give 1 or more changes to go back",
+        ),
+        (
+            ["rollback", "churn", "--stage", "production", "--steps", "-1"],
+            2,
+            "mr: error: --steps -1: give 1 or more changes to go back",
+        ),
+        (
+            ["rollback", "churn", "--stage", "production", "--to", "dev"],
+            2,
+            "is not on production (git log production lists its commits)",
+        ),
+        (
+            ["rollback", "churn", "--stage", "production", "--to", "0000000"],
+            2,
+            "mr: error: --to 0000000: no such commit in the registry",
+        ),
+        (
+            ["rollback", "churn", "--stage", "production", "--to", "production~1", "--steps", "1"],
+            2,
+            "mr: error: give --to or --steps, not both",
+        ),
+        (
+            ["rollback", "churn", "--stage", "production", "--steps", "9"],
+            1,
+            "mr: error: churn changed only 2 times on production; --steps 9 goes further back than that",
+        ),
         (["retire", "nope", "--stage", "production"], 1, "mr: error: no link nope on production"),
         (["retire", "churn", "--stage", "qa"], 2, "mr: error: qa is not a stage (stages: dev, staging, production)"),
         (["retire", "../x", "--stage", "production"], 2, "a link name is a path inside the registry"),
@@ -508,10 +548,19 @@ def test_completion_lists_the_stage_links(released: Path, project: Path) -> None
     commit_all(released)
 
     def complete(words: str) -> list[str]:
-        env = dict(os.environ, _MR_COMPLETE="bash_complete", COMP_WORDS=words, COMP_CWORD=str(len(words.split()) - (0 if words.endswith(" ") else 1)))
+        env = dict(
+            os.environ,
+            _MR_COMPLETE="bash_complete",
+            COMP_WORDS=words,
+            COMP_CWORD=str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+        )
         out = subprocess.run(
             [sys.executable, "-c", "from mr.cli import cli; cli(prog_name='mr')"],
-            env=env, cwd=released, capture_output=True, text=True, check=False,
+            env=env,
+            cwd=released,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         return [line.split(",", 1)[1] for line in out.stdout.splitlines() if "," in line]
 
@@ -520,7 +569,9 @@ def test_completion_lists_the_stage_links(released: Path, project: Path) -> None
     assert complete("mr rollback --stage pro") == ["production"]
 
 
-def test_bare_registry_and_nested_names(registry: Path, project: Path, versions: dict[str, str], tmp_path: Path) -> None:
+def test_bare_registry_and_nested_names(
+    registry: Path, project: Path, versions: dict[str, str], tmp_path: Path
+) -> None:
     api.link("models/rf", source_project=str(project), rev="v1", target="team/churn")
     commit_all(registry)
     api.promote(["team/churn"], "staging")

@@ -142,7 +142,9 @@ def test_missing_project(registry: Path, tmp_path: Path) -> None:
 def test_existing_link_needs_force_and_force_keeps_layout(registry: Path, project: Path) -> None:
     tag(project, "v2")
     path = registry / "m.mlem"
-    path.write_text("# deployed by the ops team\nlink_type: model\nobject_type: link\npath: \"models/rf.mlem\"\nrepo: ../models\nrev: main  # moving\n")
+    path.write_text(
+        '# deployed by the ops team\nlink_type: model\nobject_type: link\npath: "models/rf.mlem"\nrepo: ../models\nrev: main  # moving\n'
+    )
     before = path.read_text()
     with pytest.raises(LinkExists, match="--force"):
         api.link("models/rf", source_project=str(project), rev="v2", target="m")
@@ -270,7 +272,9 @@ def test_source_made_with_pytest_git(registry: Path, git_repo) -> None:  # type:
     assert (link.rev, link.link_type) == (branch, "model")
 
 
-def test_bare_registry_show_reads_head_and_link_is_refused(tmp_path: Path, registry: Path, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bare_registry_show_reads_head_and_link_is_refused(
+    tmp_path: Path, registry: Path, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from mr.errors import RegistryError
 
     api.link("models/rf", source_project=str(project), target="m", absolute=True)
@@ -288,7 +292,9 @@ def test_bare_registry_show_reads_head_and_link_is_refused(tmp_path: Path, regis
 
 def test_show_without_resolve_does_not_fetch(registry: Path, served: tuple[Path, str]) -> None:
     _, url = served
-    (registry / "r.mlem").write_text(f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {url}\nrev: main\n")
+    (registry / "r.mlem").write_text(
+        f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {url}\nrev: main\n"
+    )
     (entry,) = api.show().entries
     assert entry.kind == "ref" and entry.sha is None
     (entry,) = api.show(resolve=True).entries
@@ -299,7 +305,9 @@ def test_show_without_resolve_does_not_fetch(registry: Path, served: tuple[Path,
 
 def test_show_resolve_reports_broken_link_as_problem(registry: Path, project: Path) -> None:
     api.link("models/rf", source_project=str(project), target="m")
-    (registry / "gone.mlem").write_text("link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: ../models\nrev: nope\n")
+    (registry / "gone.mlem").write_text(
+        "link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: ../models\nrev: nope\n"
+    )
     result = api.show(resolve=True)
     assert [e.name for e in result.entries] == ["gone", "m"]
     (problem,) = result.problems

@@ -4,6 +4,7 @@ Everything here works on bytes and temporary files; no git repository is
 involved. Checks against MLEM's own YAML reader (PyYAML, YAML 1.1) run in the
 interpreter named by MR_MLEM_PYTHON and are skipped without it.
 """
+
 from __future__ import annotations
 
 import io
@@ -36,13 +37,43 @@ HEAD = b"link_type: model\nobject_type: link\npath: models/rf.mlem\n"
 
 #: revs some YAML reader (1.1 or 1.2) would not read back as the same string
 QUOTED_REVS = [
-    "1234567", "1e10", "0123", "yes", "Yes", "on", "off", "no", "y", "n", "null", "~",
-    "true", "2024-01-01", "2024-01-01T10:00:00Z", "1_000", "0x1f", "0o17", "1:20",
-    "1.0", ".5", ".inf", ".nan", "=", "<<", "",
+    "1234567",
+    "1e10",
+    "0123",
+    "yes",
+    "Yes",
+    "on",
+    "off",
+    "no",
+    "y",
+    "n",
+    "null",
+    "~",
+    "true",
+    "2024-01-01",
+    "2024-01-01T10:00:00Z",
+    "1_000",
+    "0x1f",
+    "0o17",
+    "1:20",
+    "1.0",
+    ".5",
+    ".inf",
+    ".nan",
+    "=",
+    "<<",
+    "",
 ]
 #: revs every YAML reader reads as this string when written plain
 PLAIN_REVS = [
-    "main", "v1.2.0", "5-deploy-meta", "deadbeef", SHA, "feature/x", "1e", "e10",
+    "main",
+    "v1.2.0",
+    "5-deploy-meta",
+    "deadbeef",
+    SHA,
+    "feature/x",
+    "1e",
+    "e10",
 ]
 
 
@@ -94,6 +125,7 @@ def test_no_quotes_for_plain_strings(rev: str) -> None:
 @pytest.mark.parametrize("rev", QUOTED_REVS[:-1])
 def test_every_value_said_to_need_quotes_is_not_a_plain_string_somewhere(rev: str) -> None:
     """The table above is right: each of these, written plain, is no string to 1.1 or 1.2."""
+
     def plain(version: tuple[int, int] | None) -> Any:
         try:
             return read_with(version, f"rev: {rev}\n".encode())["rev"]
@@ -153,8 +185,12 @@ def test_revs_read_back_as_strings_by_pyyaml() -> None:
     revs = ROUND_TRIP_REVS + ["0_9", "1_0e5", "1.0e10", "-.5", "089", "0b101", "+1", "1:20.5", "2024-1-1"]
     texts = [linkfile.dump_new(link(rev=r)).decode() for r in revs]
     out = subprocess.run(
-        [MLEM_PYTHON, "-c", PYYAML_TYPES], input=json.dumps(texts),
-        capture_output=True, text=True, check=True, timeout=60,
+        [MLEM_PYTHON, "-c", PYYAML_TYPES],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     assert json.loads(out.stdout) == [["str", r] for r in revs]
 
@@ -222,11 +258,21 @@ REJECTS: list[tuple[str, bytes, int | None, str]] = [
     ("too-large", HEAD + b"# " + b"x" * (linkfile.MAX_SIZE + 1) + b"\n", None, "too large"),
     ("duplicate-rev", HEAD + b"rev: main\nrev: v1\n", 5, "duplicate"),
     ("duplicate-link_type", b"link_type: model\nobject_type: link\nlink_type: data\npath: m.mlem\n", 3, "duplicate"),
-    ("duplicate-params-key", b"link_type: model\nobject_type: link\nparams:\n  a: x\n  a: y\npath: m.mlem\n", 5, "duplicate"),
+    (
+        "duplicate-params-key",
+        b"link_type: model\nobject_type: link\nparams:\n  a: x\n  a: y\npath: m.mlem\n",
+        5,
+        "duplicate",
+    ),
     ("second-document", HEAD + b"---\nobject_type: model\n", 4, "invalid YAML"),
     ("undefined-alias", HEAD + b"rev: *nowhere\n", 4, "invalid YAML"),
     ("bomb-under-unknown-key", HEAD + b"lols:\n" + bomb("  ").encode(), 4, "lols"),
-    ("bomb-under-params", b"link_type: model\nobject_type: link\nparams:\n" + bomb("  ").encode() + b"path: m.mlem\n", 5, "params.l1"),
+    (
+        "bomb-under-params",
+        b"link_type: model\nobject_type: link\nparams:\n" + bomb("  ").encode() + b"path: m.mlem\n",
+        5,
+        "params.l1",
+    ),
 ]
 
 
@@ -558,8 +604,11 @@ EDITED = (
 
 
 def test_dump_update_with_nothing_changed_is_byte_identical() -> None:
-    for data in (EDITED, (FIXTURES / "latest.mlem").read_bytes(),
-                 HEAD + b"params: {pinned_from: main}\nproject: '../m'\nrev: \"" + SHA.encode() + b'"\n'):
+    for data in (
+        EDITED,
+        (FIXTURES / "latest.mlem").read_bytes(),
+        HEAD + b"params: {pinned_from: main}\nproject: '../m'\nrev: \"" + SHA.encode() + b'"\n',
+    ):
         assert linkfile.dump_update(data, "f.mlem", linkfile.load_link(data, "f.mlem")) == data
 
 
@@ -634,7 +683,10 @@ def test_dump_update_keeps_other_params_when_pinning() -> None:
 def test_dump_update_alias_drops_project_and_rev() -> None:
     old = linkfile.load_link(EDITED, "f.mlem")
     new = linkfile.dump_update(EDITED, "f.mlem", replace(old, project=None, rev=None))
-    assert new == b"# production churn model\nlink_type: model  # what it is\nobject_type: \"link\"\npath: 'models/rf.mlem'\n# where it comes from\n"
+    assert (
+        new
+        == b"# production churn model\nlink_type: model  # what it is\nobject_type: \"link\"\npath: 'models/rf.mlem'\n# where it comes from\n"
+    )
     assert linkfile.load_link(new, "f.mlem") == link()
 
 
@@ -730,7 +782,9 @@ scalars = st.one_of(
     st.floats(),
     st.booleans(),
     st.none(),
-    st.sampled_from(["link", "model", "models/rf.mlem", "../x.mlem", "/abs.mlem", "yes", "1e10", "2024-01-01", "~", ""]),
+    st.sampled_from(
+        ["link", "model", "models/rf.mlem", "../x.mlem", "/abs.mlem", "yes", "1e10", "2024-01-01", "~", ""]
+    ),
 )
 values = st.recursive(
     scalars,
@@ -744,10 +798,45 @@ documents = st.dictionaries(
     st.one_of(st.sampled_from(KNOWN_KEYS), st.text(max_size=10), st.integers()), values, max_size=6
 )
 YAML_BITS = [
-    "object_type: link\n", "link_type: model\n", "path: m.mlem\n", "rev: ", "params:\n", "  a: b\n",
-    "'", '"', "[", "]", "{", "}", ",", "&a ", "*a", "!!", "!!python/name:os.system ", "? ", ": ",
-    "- ", "\t", "  ", "\n", "#", "1", "e", ".", "<<: ", "|\n", ">\n", "\ufeff", "---\n", "...\n",
-    "%YAML 1.1\n", "%TAG ! x\n", "\\", "\x00", "\x85", "\u2028",
+    "object_type: link\n",
+    "link_type: model\n",
+    "path: m.mlem\n",
+    "rev: ",
+    "params:\n",
+    "  a: b\n",
+    "'",
+    '"',
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    "&a ",
+    "*a",
+    "!!",
+    "!!python/name:os.system ",
+    "? ",
+    ": ",
+    "- ",
+    "\t",
+    "  ",
+    "\n",
+    "#",
+    "1",
+    "e",
+    ".",
+    "<<: ",
+    "|\n",
+    ">\n",
+    "\ufeff",
+    "---\n",
+    "...\n",
+    "%YAML 1.1\n",
+    "%TAG ! x\n",
+    "\\",
+    "\x00",
+    "\x85",
+    "\u2028",
 ]
 raw_inputs = st.one_of(
     st.binary(max_size=200),
@@ -790,9 +879,9 @@ def test_load_of_any_bytes_gives_link_dict_or_link_file_error(data: bytes) -> No
         only_link_dict_or_error(data)
 
 
-field_text = st.text(
-    st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=30
-).filter(lambda s: s.strip() != "")
+field_text = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=30).filter(
+    lambda s: s.strip() != ""
+)
 path_text = field_text.filter(lambda p: linkfile.path_problem(p) is None)
 
 
@@ -809,7 +898,11 @@ def test_dump_new_then_load_gives_the_same_link(
     link_type: str, path: str, project: str | None, rev: str | None, params: dict[str, str], field: str
 ) -> None:
     made = Link(
-        link_type=link_type, path=path, project=project, rev=rev, params=params,
+        link_type=link_type,
+        path=path,
+        project=project,
+        rev=rev,
+        params=params,
         project_field=field if project is not None else "project",
     )
     data = linkfile.dump_new(made)

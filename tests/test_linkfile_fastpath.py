@@ -1,4 +1,5 @@
 """The fast reader of flat link files must agree with ruamel.yaml wherever it answers."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,14 +19,36 @@ value = st.one_of(
     plain.map(lambda v: f" {v}"),
     quoted_text.map(lambda v: " '" + v.replace("'", "''") + "'"),
     quoted_text.filter(lambda v: '"' not in v and "\\" not in v).map(lambda v: f' "{v}"'),
-    st.sampled_from([" {}", " []", " link", " model", " main", " 0123", " yes", " ~", " [a, b]", " [ x ,y ]", " [1, 2]", " [a,]", " true", " False", " TRUE", " on"]),
+    st.sampled_from(
+        [
+            " {}",
+            " []",
+            " link",
+            " model",
+            " main",
+            " 0123",
+            " yes",
+            " ~",
+            " [a, b]",
+            " [ x ,y ]",
+            " [1, 2]",
+            " [a,]",
+            " true",
+            " False",
+            " TRUE",
+            " on",
+        ]
+    ),
     st.lists(plain, max_size=3).map(lambda xs: " [" + ", ".join(xs) + "]"),
 )
 comment = st.sampled_from(["", "  # note", " #x"])
 line = st.one_of(
-    st.tuples(st.sampled_from(["", "", "  ", "    ", "      ", " "]), st.sampled_from(KEYS) | st.from_regex(r"[a-z_]{1,6}", fullmatch=True), value, comment).map(
-        lambda t: f"{t[0]}{t[1]}:{t[2]}{t[3]}"
-    ),
+    st.tuples(
+        st.sampled_from(["", "", "  ", "    ", "      ", " "]),
+        st.sampled_from(KEYS) | st.from_regex(r"[a-z_]{1,6}", fullmatch=True),
+        value,
+        comment,
+    ).map(lambda t: f"{t[0]}{t[1]}:{t[2]}{t[3]}"),
     st.sampled_from(["", "# comment", "  # indented comment"]),
 )
 documents = st.lists(line, min_size=1, max_size=9).map(lambda ls: "\n".join(ls) + "\n")

@@ -1,4 +1,5 @@
 """Project locations: monorepo sub-folders, hosting web URLs, non-git URIs."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -61,9 +62,7 @@ def test_non_git_uris_are_refused(spec: str) -> None:
         locations.parse(spec)
 
 
-@pytest.mark.parametrize(
-    "spec", ["https://github.com/acme/mono/../../etc", "https://github.com/acme/mono/tree"]
-)
+@pytest.mark.parametrize("spec", ["https://github.com/acme/mono/../../etc", "https://github.com/acme/mono/tree"])
 def test_bad_hosting_urls(spec: str) -> None:
     with pytest.raises(ProjectNotFound):
         locations.parse(spec)
@@ -108,7 +107,9 @@ def test_subfolder_path_cannot_leave_the_project(registry: Path, mono: Path, mr)
 
 
 def test_subfolder_path_is_relative_to_the_project_not_the_repository(
-    registry: Path, mono: Path, mr  # type: ignore[no-untyped-def]
+    registry: Path,
+    mono: Path,
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     commit(mono, {"models/rf.mlem": MODEL.replace("model", "data")})  # a decoy at the repository root
     (registry / "rf.mlem").write_text(
@@ -163,7 +164,12 @@ def hosted(git_daemon: GitDaemon, tmp_path: Path, isolated_git: Path) -> str:
     ],
 )
 def test_hosting_urls_through_insteadof(
-    registry: Path, hosted: str, project: str, rev: str | None, expected_rev: str, mr  # type: ignore[no-untyped-def]
+    registry: Path,
+    hosted: str,
+    project: str,
+    rev: str | None,
+    expected_rev: str,
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     spec = project.format(name=hosted)
     link = api.link("models/rf", source_project=spec, rev=rev, target="rf")
@@ -247,7 +253,10 @@ def test_parse_edges(spec: str, expected: Location) -> None:
             "https://gitlab.com/acme/mono/-/tree",
             "project https://gitlab.com/acme/mono/-/tree: only /-/tree/REV[/SUBDIR] URLs name a GitLab folder",
         ),
-        ("https://github.com/acme/mono/..", "project https://github.com/acme/mono/..: the folder leaves the repository"),
+        (
+            "https://github.com/acme/mono/..",
+            "project https://github.com/acme/mono/..: the folder leaves the repository",
+        ),
         (
             "https://github.com/acme/mono/ml/../..",
             "project https://github.com/acme/mono/ml/../..: the folder leaves the repository",

@@ -5,6 +5,7 @@ writes links with ``mlem.api.link`` and mr reads them. MLEM runs in its own
 interpreter, named by MR_MLEM_PYTHON; without it these tests are skipped.
 Each test starts MLEM once (about a second) for all of its files.
 """
+
 from __future__ import annotations
 
 import json
@@ -73,7 +74,12 @@ def run_mlem(script: str, cwd: Path, stdin: str = "") -> str:
     env = dict(os.environ, MLEM_NO_ANALYTICS="true", MLEM_TESTS="true")
     done = subprocess.run(
         [MLEM_PYTHON, "-c", script],
-        input=stdin, cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
+        input=stdin,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -96,9 +102,7 @@ def as_mlem_sees_it(link: Link) -> dict[str, Any]:
         "link_type": link.link_type,
         "params": dict(link.params),
         # PyYAML itself read every field as a string (pydantic would coerce 1234567)
-        "yaml_types": {
-            key: "dict" if isinstance(value, dict) else "str" for key, value in link.to_dict().items()
-        },
+        "yaml_types": {key: "dict" if isinstance(value, dict) else "str" for key, value in link.to_dict().items()},
     }
 
 
@@ -128,18 +132,29 @@ def test_mlem_reads_the_links_mr_writes(registry: Path, project: Path) -> None:
     api.link("models/rf", source_project=src, rev="main", target="edited", pin=True, force=True)
     # the repo: field of MLEM 0.2, which 0.4 no longer reads
     (registry / "old-repo.mlem").write_bytes(
-        linkfile.dump_new(Link(link_type="model", path="models/rf.mlem", project="../models", rev="main", project_field="repo"))
+        linkfile.dump_new(
+            Link(link_type="model", path="models/rf.mlem", project="../models", rev="main", project_field="repo")
+        )
     )
 
-    names = ["plain", "branch", "tag", *[f"tricky/{i}" for i in range(len(TRICKY_REVS))],
-             "pinned-branch", "pinned-tag", "absolute", "alias", "edited"]
+    names = [
+        "plain",
+        "branch",
+        "tag",
+        *[f"tricky/{i}" for i in range(len(TRICKY_REVS))],
+        "pinned-branch",
+        "pinned-tag",
+        "absolute",
+        "alias",
+        "edited",
+    ]
     files = {name: registry / f"{name}.mlem" for name in names}
     ours = {name: linkfile.load_link(path.read_bytes(), path.name) for name, path in files.items()}
     requests = [(path, False) for path in files.values()]
     requests += [(registry / "alias.mlem", True), (registry / "old-repo.mlem", False)]
     seen = mlem_load(registry, requests)
-    theirs = dict(zip(names, seen))
-    alias_followed, old_repo = seen[len(names):]
+    theirs = dict(zip(names, seen, strict=False))
+    alias_followed, old_repo = seen[len(names) :]
 
     for name in names:
         assert theirs[name] == as_mlem_sees_it(ours[name]), name

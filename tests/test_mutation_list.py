@@ -1,5 +1,6 @@
 """The reviewed list of equivalent mutants stays true to the code (mutation testing itself is
 ``python benchmarks/mutation.py``, too slow for every run)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -21,8 +22,7 @@ def test_every_listed_equivalent_mutant_names_a_line_still_in_the_code() -> None
 def test_a_stale_entry_is_reported(tmp_path: Path) -> None:
     listed = tmp_path / "eq.txt"
     listed.write_text(
-        "mr.locations.x_parse__mutmut_1 | this line is not in the module | why\n"
-        "mr.nosuch.x_f__mutmut_1 | x = 1 | why\n"
+        "mr.locations.x_parse__mutmut_1 | this line is not in the module | why\nmr.nosuch.x_f__mutmut_1 | x = 1 | why\n"
     )
     problems = mutation.stale_equivalents(mutation.read_equivalents(listed))
     assert problems == [

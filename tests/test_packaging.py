@@ -1,4 +1,5 @@
 """The wheel, installed in fresh virtual environments by pip and by pipx."""
+
 from __future__ import annotations
 
 import os
@@ -26,10 +27,13 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     src = tmp_path_factory.mktemp("src")
     # build from a copy: a build must not depend on (or litter) the checkout
-    shutil.copytree(ROOT, src / "mr", ignore=shutil.ignore_patterns(".git", "*.egg-info", "build", "__pycache__", ".venv"))
+    shutil.copytree(
+        ROOT, src / "mr", ignore=shutil.ignore_patterns(".git", "*.egg-info", "build", "__pycache__", ".venv")
+    )
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(src / "mr")],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     (found,) = out.glob("mr_registry-*.whl")
     return found
@@ -47,14 +51,18 @@ def test_pip_install_of_the_wheel(wheel: Path, tmp_path: Path) -> None:
     version = subprocess.run([str(venv / "bin" / "mr"), "--version"], capture_output=True, text=True, check=True).stdout
     meta = subprocess.run(
         [str(venv / "bin" / "python"), "-c", "import importlib.metadata as m; print(m.version('mr-registry'))"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     assert version.strip() == f"mr {meta}"
     # the installed tool works outside the checkout
     reg = tmp_path / "reg"
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
-    r = subprocess.run([str(venv / "bin" / "mr"), "init", str(reg)], capture_output=True, text=True, env=env, cwd=tmp_path)
+    r = subprocess.run(
+        [str(venv / "bin" / "mr"), "init", str(reg)], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
     assert r.returncode == 0, r.stderr
     assert (reg / ".mr.yaml").is_file()
 

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import json
-import re
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -97,7 +97,9 @@ def test_pin_flag_on_an_unpinned_stage(linked: Path, project: Path) -> None:
 
 
 def test_failing_link_promotes_nothing(linked: Path, mr) -> None:  # type: ignore[no-untyped-def]
-    (linked / "broken.mlem").write_text("link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: ../models\nrev: gone\n")
+    (linked / "broken.mlem").write_text(
+        "link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: ../models\nrev: gone\n"
+    )
     commit_all(linked)
     tip = git(linked, "rev-parse", "staging")
     r = mr("promote", "a", "broken", "--to", "staging")
@@ -111,7 +113,9 @@ def test_failing_link_promotes_nothing(linked: Path, mr) -> None:  # type: ignor
 def test_existing_link_on_target_keeps_its_layout(linked: Path, project: Path) -> None:
     api.promote(["a"], "staging")
     git(linked, "checkout", "-q", "staging")
-    (linked / "a.mlem").write_text("# serving: eu-west\n" + (linked / "a.mlem").read_text().replace("rev: main", "rev: 'main'  # moving"))
+    (linked / "a.mlem").write_text(
+        "# serving: eu-west\n" + (linked / "a.mlem").read_text().replace("rev: main", "rev: 'main'  # moving")
+    )
     commit_all(linked, "annotate")
     git(linked, "checkout", "-q", "dev")
     api.link("models/rf", source_project=str(project), rev="v1", target="a", force=True)
@@ -237,12 +241,14 @@ def test_concurrent_promotions_all_land(registry: Path, project: Path) -> None:
         api.link("models/rf", source_project=str(project), target=n)
     commit_all(registry)
     procs = [
-        subprocess.Popen([sys.executable, "-c", PROMOTE, n], cwd=registry, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", PROMOTE, n], cwd=registry, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         for n in names
     ]
-    outs = {n: p.communicate(timeout=120) for n, p in zip(names, procs)}
-    succeeded = [n for n, p in zip(names, procs) if p.returncode == 0]
-    failed = {n: outs[n][1] for n, p in zip(names, procs) if p.returncode != 0}
+    outs = {n: p.communicate(timeout=120) for n, p in zip(names, procs, strict=False)}
+    succeeded = [n for n, p in zip(names, procs, strict=False) if p.returncode == 0]
+    failed = {n: outs[n][1] for n, p in zip(names, procs, strict=False) if p.returncode != 0}
     assert all("kept moving" in e for e in failed.values()), failed
     files = git(registry, "ls-tree", "--name-only", "staging").split()
     for n in succeeded:
@@ -260,7 +266,9 @@ def test_killed_promotions_leave_the_registry_valid(registry: Path, project: Pat
     git(registry, "checkout", "-q", "staging")
     rng = random.Random(7)
     for n in names:
-        p = subprocess.Popen([sys.executable, "-c", PROMOTE.replace('"staging"', '"staging", "--from", "dev"'), n], cwd=registry)
+        p = subprocess.Popen(
+            [sys.executable, "-c", PROMOTE.replace('"staging"', '"staging", "--from", "dev"'), n], cwd=registry
+        )
         time.sleep(rng.uniform(0.05, 0.6))
         p.send_signal(signal.SIGKILL)
         p.wait()

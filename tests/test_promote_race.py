@@ -1,4 +1,5 @@
 """A promotion planned against one tip of the stage and committed after another writer moved it."""
+
 from __future__ import annotations
 
 from pathlib import Path

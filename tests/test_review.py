@@ -1,4 +1,5 @@
 """Reviewed promotions, one value for scripts, and what could be promoted."""
+
 from __future__ import annotations
 
 import json
@@ -77,11 +78,22 @@ def test_merged_review_branch_shows_in_history(linked: Path, project: Path) -> N
 @pytest.mark.parametrize(
     "url, expected",
     [
-        ("https://github.com/org/registry.git", "https://github.com/org/registry/compare/production...promote/production/churn?expand=1"),
-        ("git@github.com:org/registry.git", "https://github.com/org/registry/compare/production...promote/production/churn?expand=1"),
-        ("ssh://git@github.com/org/registry", "https://github.com/org/registry/compare/production...promote/production/churn?expand=1"),
-        ("https://user:tok@gitlab.example.com/team/sub/registry.git",
-         "https://gitlab.example.com/team/sub/registry/-/merge_requests/new?merge_request%5Bsource_branch%5D=promote%2Fproduction%2Fchurn&merge_request%5Btarget_branch%5D=production"),
+        (
+            "https://github.com/org/registry.git",
+            "https://github.com/org/registry/compare/production...promote/production/churn?expand=1",
+        ),
+        (
+            "git@github.com:org/registry.git",
+            "https://github.com/org/registry/compare/production...promote/production/churn?expand=1",
+        ),
+        (
+            "ssh://git@github.com/org/registry",
+            "https://github.com/org/registry/compare/production...promote/production/churn?expand=1",
+        ),
+        (
+            "https://user:tok@gitlab.example.com/team/sub/registry.git",
+            "https://gitlab.example.com/team/sub/registry/-/merge_requests/new?merge_request%5Bsource_branch%5D=promote%2Fproduction%2Fchurn&merge_request%5Btarget_branch%5D=production",
+        ),
         ("/srv/git/registry.git", None),
         ("https://example.com/registry.git", None),
     ],
@@ -92,7 +104,10 @@ def test_merge_request_urls(url: str, expected: str | None) -> None:
 
 def test_fields(linked: Path, project: Path, mr) -> None:  # type: ignore[no-untyped-def]
     head = git(project, "rev-parse", "HEAD")
-    values = {f: mr("show", "churn", "--stage", "staging", "--field", f).out for f in ("rev", "sha", "project", "path", "url", "type")}
+    values = {
+        f: mr("show", "churn", "--stage", "staging", "--field", f).out
+        for f in ("rev", "sha", "project", "path", "url", "type")
+    }
     assert values == {
         "rev": "main\n",
         "sha": f"{head}\n",
@@ -115,7 +130,9 @@ def test_fields(linked: Path, project: Path, mr) -> None:  # type: ignore[no-unt
 def test_field_url_strips_credentials(registry: Path, served: tuple[Path, str], mr) -> None:  # type: ignore[no-untyped-def]
     _, url = served
     secret = url.replace("git://", "git://bob:hunter2@")
-    (registry / "r.mlem").write_text(f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {secret}\nrev: main\n")
+    (registry / "r.mlem").write_text(
+        f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {secret}\nrev: main\n"
+    )
     r = mr("show", "r", "--field", "url")
     assert r.out == f"{url}\n"
 

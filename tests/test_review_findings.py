@@ -1,4 +1,5 @@
 """Cases found by review: each once did the wrong thing."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -3,11 +3,13 @@
 The remote is a bare repository served by a real ``git daemon`` (receive-pack
 enabled, so clones push over git://); every clone is made with git itself.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -67,14 +69,23 @@ def view(mr, *args: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 # --- reading stages through the remote -------------------------------------------------------
 
 
-def test_fresh_clone_views_equal_the_origin_views(origin: str, registry: Path, project: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
+def test_fresh_clone_views_equal_the_origin_views(
+    origin: str, registry: Path, project: Path, tmp_path: Path, mr
+) -> None:  # type: ignore[no-untyped-def]
     commit(project, {"models/rf.mlem": "object_type: model\nprocessors: {}\n"}, "retrain")
     tag(project, "v2")  # churn's v1 on staging is outdated now
     fresh = clone(origin, tmp_path / "fresh")
     assert git(fresh, "branch", "--format=%(refname:short)") == "dev"
-    views = [("--all-stages",), ("--stage", "staging"), ("--stage", "production"), ("churn",),
-             ("--diff", "staging", "production"), ("--diff", "dev", "staging"),
-             ("--outdated", "--stage", "staging"), ("--stage", "production", "--resolve")]
+    views = [
+        ("--all-stages",),
+        ("--stage", "staging"),
+        ("--stage", "production"),
+        ("churn",),
+        ("--diff", "staging", "production"),
+        ("--diff", "dev", "staging"),
+        ("--outdated", "--stage", "staging"),
+        ("--stage", "production", "--resolve"),
+    ]
     theirs = {v: view(mr, *v) for v in views}
     mine = {v: view(mr, *v, "--registry", str(fresh)) for v in views}
     assert mine == theirs
@@ -108,7 +119,9 @@ def test_completion_in_a_fresh_clone(origin: str, tmp_path: Path) -> None:
     assert complete.remotes(ctx, param, "m") == ["mirror"]
 
 
-def test_verify_and_promote_in_a_fresh_clone(origin: str, registry: Path, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_verify_and_promote_in_a_fresh_clone(
+    origin: str, registry: Path, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     fresh = clone(origin, tmp_path / "fresh")
     monkeypatch.chdir(fresh)
     r = mr("verify", "--stage", "production", "--offline")
@@ -123,7 +136,9 @@ def test_verify_and_promote_in_a_fresh_clone(origin: str, registry: Path, tmp_pa
     assert git(fresh, "show", "staging:fraud.mlem") == git(fresh, "show", "dev:fraud.mlem")
     r = mr("promote", "fraud", "--to", "production", "--push", "origin", "--yes")
     assert r.code == 0, r.err
-    assert git(registry, "ls-remote", origin, "refs/heads/production").split()[0] == git(fresh, "rev-parse", "production")
+    assert git(registry, "ls-remote", origin, "refs/heads/production").split()[0] == git(
+        fresh, "rev-parse", "production"
+    )
     assert git(fresh, "show", "production:fraud.mlem").startswith("link_type: model")
 
 
@@ -158,7 +173,9 @@ def test_two_clones_promoting_to_one_stage_through_push_both_land(origin: str, t
     assert {"churn.mlem", "fraud.mlem", "scoring.mlem"} <= set(files)
 
 
-def test_a_stale_local_stage_is_warned_about_and_refused(origin: str, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_stale_local_stage_is_warned_about_and_refused(
+    origin: str, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     mine = clone(origin, tmp_path / "mine")
     git(mine, "branch", "-q", "staging", "origin/staging")
     teammate = clone(origin, tmp_path / "teammate")
@@ -216,7 +233,9 @@ def test_a_diverged_stage_is_refused_by_push(origin: str, tmp_path: Path, mr, mo
     assert refs(mine) == before and git(mine, "ls-remote", origin, "refs/heads/staging") == remote
 
 
-def test_remote_option_and_setting(origin: str, registry: Path, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_remote_option_and_setting(
+    origin: str, registry: Path, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     fresh = clone(origin, tmp_path / "fresh", "--origin", "shared")
     monkeypatch.chdir(fresh)
     # the upstream of the current branch names the remote
@@ -310,7 +329,9 @@ def test_verify_in_a_shallow_detached_ci_checkout(ci_checkout: Path, mr, monkeyp
     assert [(e["stage"], e["kind"]) for e in history] == [("production", "promotion"), ("dev", "direct change")]
 
 
-def test_push_from_a_clone_where_the_stage_is_checked_out_and_behind(origin: str, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_push_from_a_clone_where_the_stage_is_checked_out_and_behind(
+    origin: str, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     mine = clone(origin, tmp_path / "mine", "-b", "staging")
     teammate = clone(origin, tmp_path / "teammate")
     theirs = api.promote(["scoring"], "staging", registry=str(teammate), push="origin").commit
@@ -339,4 +360,9 @@ def test_a_plan_fetched_again_before_it_lands_is_made_again(origin: str, tmp_pat
     result = api.promote(plan, registry=str(mine), fetch=True)
     assert result.plan.base == second and result.commit is not None
     assert git(mine, "rev-parse", "staging^") == second
-    assert git(mine, "ls-tree", "--name-only", "staging").split() == [".mlem.yaml", ".mr.yaml", "fraud.mlem", "scoring.mlem"]
+    assert git(mine, "ls-tree", "--name-only", "staging").split() == [
+        ".mlem.yaml",
+        ".mr.yaml",
+        "fraud.mlem",
+        "scoring.mlem",
+    ]

@@ -1,4 +1,5 @@
 """Signed promotions: mr signs its commits whenever git commit would, the same way."""
+
 from __future__ import annotations
 
 import subprocess
@@ -78,7 +79,11 @@ def test_unsigned_by_default(linked: Path, mr) -> None:  # type: ignore[no-untyp
 
 
 def test_a_missing_key_refuses_and_leaves_the_stage(
-    linked: Path, ssh_signing: Path, isolated_git: Path, tmp_path: Path, mr  # type: ignore[no-untyped-def]
+    linked: Path,
+    ssh_signing: Path,
+    isolated_git: Path,
+    tmp_path: Path,
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     git(isolated_git, "config", "--global", "user.signingKey", str(tmp_path / "no-such-key"))
     before = git(linked, "rev-parse", "staging")

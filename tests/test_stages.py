@@ -29,7 +29,7 @@ def test_matrix(promoted: Path, project: Path, mr) -> None:  # type: ignore[no-u
     m = api.stage_matrix()
     assert m.stages == ("dev", "staging", "production")
     assert list(m.rows) == ["a", "b", "c"]
-    assert [l is not None for l in m.rows["b"]] == [True, True, False]
+    assert [x is not None for x in m.rows["b"]] == [True, True, False]
     r = mr("show", "--all-stages")
     sha = git(project, "rev-parse", "HEAD")
     lines = r.out.splitlines()
@@ -40,7 +40,9 @@ def test_matrix(promoted: Path, project: Path, mr) -> None:  # type: ignore[no-u
     data = json.loads(mr("show", "--all-stages", "--json").out)
     assert data["stages"] == ["dev", "staging", "production"]
     a = data["links"][0]
-    assert a["name"] == "a" and a["stages"]["production"]["pinned_from"] == "main" and a["stages"]["dev"]["rev"] == "main"
+    assert (
+        a["name"] == "a" and a["stages"]["production"]["pinned_from"] == "main" and a["stages"]["dev"]["rev"] == "main"
+    )
     assert data["links"][2]["stages"]["staging"] is None
 
 
@@ -61,7 +63,7 @@ def test_diff(promoted: Path, project: Path, mr) -> None:  # type: ignore[no-unt
 
 def test_history(promoted: Path, project: Path, mr) -> None:  # type: ignore[no-untyped-def]
     h = api.link_history("a")
-    assert [s for s, l in h.stages if l] == ["dev", "staging", "production"]
+    assert [s for s, x in h.stages if x] == ["dev", "staging", "production"]
     sha = git(project, "rev-parse", "HEAD")
     assert [(e.stage, e.kind, e.source, e.rev, e.rev_before, e.rev_after) for e in h.history] == [
         ("production", "promotion", "staging", "main", None, f"main@{sha}"),
@@ -75,8 +77,18 @@ def test_history(promoted: Path, project: Path, mr) -> None:  # type: ignore[no-
     lines = r.out.splitlines()
     start = lines.index("history, newest first:")
     assert lines[start + 1].split()[3:] == [
-        "production", "promotion", "(absent)", "->", f"main@{sha[:7]}", "from", f"staging@{git(promoted, 'rev-parse', 'staging')[:7]}",
-        "by", "Test", "User", "commit", git(promoted, "rev-parse", "production")[:7],
+        "production",
+        "promotion",
+        "(absent)",
+        "->",
+        f"main@{sha[:7]}",
+        "from",
+        f"staging@{git(promoted, 'rev-parse', 'staging')[:7]}",
+        "by",
+        "Test",
+        "User",
+        "commit",
+        git(promoted, "rev-parse", "production")[:7],
     ]
     assert lines[start + 3].split()[3:7] == ["dev", "direct", "change", "(absent)"]
     data = json.loads(mr("show", "b", "--json").out)

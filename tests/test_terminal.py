@@ -1,4 +1,5 @@
 """Completion, man pages and output conventions: mr as a terminal program."""
+
 from __future__ import annotations
 
 import json
@@ -88,7 +89,9 @@ def test_completion_command_prints_the_committed_scripts(mr) -> None:  # type: i
 
 
 def test_generated_files_are_current() -> None:
-    stale = [path for path, text in generated().items() if not (ROOT / path).is_file() or (ROOT / path).read_text() != text]
+    stale = [
+        path for path, text in generated().items() if not (ROOT / path).is_file() or (ROOT / path).read_text() != text
+    ]
     assert stale == [], f"stale generated files (run python -m mr.generate): {stale}"
     man = sorted(p.name for p in (ROOT / "man").glob("*.1"))
     setup = (ROOT / "setup.cfg").read_text()
@@ -105,10 +108,21 @@ def test_man_pages_lint_clean_and_have_the_sections() -> None:
     assert out.returncode == 0 and out.stdout + out.stderr == ""
     for page in pages:
         text = Path(page).read_text()
-        for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "ENVIRONMENT", "FILES", "EXAMPLES"):
+        for section in (
+            "NAME",
+            "SYNOPSIS",
+            "DESCRIPTION",
+            "OPTIONS",
+            "EXIT STATUS",
+            "ENVIRONMENT",
+            "FILES",
+            "EXAMPLES",
+        ):
             assert f".SH {section}\n" in text, (page, section)
         assert "MR_CACHE_DIR" in text and "NO_COLOR" in text and "MR_DEBUG" in text
-    rendered = subprocess.run([mandoc, "-T", "utf8", str(ROOT / "man" / "mr-promote.1")], capture_output=True, text=True).stdout
+    rendered = subprocess.run(
+        [mandoc, "-T", "utf8", str(ROOT / "man" / "mr-promote.1")], capture_output=True, text=True
+    ).stdout
     assert "--dry-run" in rendered.replace("\b", "").replace("--", "--")
 
 
@@ -124,6 +138,7 @@ def test_real_bash_completes_link_names(staged: Path, tmp_path: Path) -> None:
     rc = tmp_path / "bashrc"
     rc.write_text(f"export PATH='{env_path}'\nsource '{ROOT / 'completions' / 'mr'}'\ncd '{staged}'\nPS1='$ '\n")
     _tmux(sock, "new-session", "-d", "-x", "200", "-y", "40", f"bash --noprofile --rcfile {rc} -i")
+
     def wait_for(text: str) -> str:
         deadline = time.monotonic() + 20
         screen = ""

@@ -3,6 +3,7 @@
 Each test is one way a hostile commit, source or work tree once made mr
 write outside the registry, skip a check, or print something it should not.
 """
+
 from __future__ import annotations
 
 import os
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mr import api, git as mrgit
+from mr import api
+from mr import git as mrgit
 from tests.helpers import git, tag
 from tests.plumbing import commit_on
 
@@ -71,7 +73,9 @@ def test_promote_never_descends_into_a_symlinked_folder_on_the_stage(linked: Pat
 def test_tree_with_refuses_non_tree_entries_and_changes_only_what_it_names(linked: Path) -> None:
     from mr.errors import UnsafePath
 
-    commit_on(linked, "staging", {"sub": ("link", "/tmp"), "notes.txt": b"keep me\n", "churn.mlem": ("link", "/etc/passwd")})
+    commit_on(
+        linked, "staging", {"sub": ("link", "/tmp"), "notes.txt": b"keep me\n", "churn.mlem": ("link", "/etc/passwd")}
+    )
     repo = mrgit.open_exact(str(linked))
     assert repo is not None
     base = git(linked, "rev-parse", "staging")
@@ -177,10 +181,14 @@ def _chain_source(served: tuple[Path, str], project: str) -> None:
 
 
 def _link_file(registry: Path, name: str, project: str, path: str = "models/chain.mlem") -> None:
-    (registry / f"{name}.mlem").write_text(f"link_type: model\nobject_type: link\npath: {path}\nproject: {project}\nrev: main\n")
+    (registry / f"{name}.mlem").write_text(
+        f"link_type: model\nobject_type: link\npath: {path}\nproject: {project}\nrev: main\n"
+    )
 
 
-def test_a_remote_chain_may_not_name_a_local_project(registry: Path, project: Path, served: tuple[Path, str], mr) -> None:  # type: ignore[no-untyped-def]
+def test_a_remote_chain_may_not_name_a_local_project(
+    registry: Path, project: Path, served: tuple[Path, str], mr
+) -> None:  # type: ignore[no-untyped-def]
     _, url = served
     _chain_source(served, str(project))  # a local repository on the verifying machine
     _link_file(registry, "hop", url)
@@ -207,7 +215,9 @@ def test_every_hop_meets_allowed_sources_and_the_credential_rule(registry: Path,
     assert r.code == 1 and "not under allowed_sources" in r.out, r.out
 
 
-def test_a_remote_registry_may_not_name_local_projects(registry: Path, project: Path, git_daemon, mr, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_remote_registry_may_not_name_local_projects(
+    registry: Path, project: Path, git_daemon, mr, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     for i, spec in enumerate((str(project), "~/../" + str(project), os.path.relpath(project, tmp_path / "cache"))):
         (registry / f"local{i}.mlem").write_text(
             f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {spec}\nrev: main\n"
@@ -266,10 +276,17 @@ def test_token_parameters_are_redacted_in_diffs_and_json(registry: Path, mr) -> 
     commit_on(
         registry,
         "staging",
-        {"tok.mlem": b"link_type: model\nobject_type: link\npath: m.mlem\nproject: https://h.invalid/r?private_token=glpat-SECRET\n"},
+        {
+            "tok.mlem": b"link_type: model\nobject_type: link\npath: m.mlem\nproject: https://h.invalid/r?private_token=glpat-SECRET\n"
+        },
     )
-    for args in (("show", "--diff", "dev", "staging"), ("show", "--diff", "dev", "staging", "--json"),
-                 ("show", "--stage", "staging"), ("show", "--stage", "staging", "--json"), ("show", "--all-stages", "--json")):
+    for args in (
+        ("show", "--diff", "dev", "staging"),
+        ("show", "--diff", "dev", "staging", "--json"),
+        ("show", "--stage", "staging"),
+        ("show", "--stage", "staging", "--json"),
+        ("show", "--all-stages", "--json"),
+    ):
         r = mr(*args)
         assert "glpat-SECRET" not in r.out + r.err and "private_token=***" in r.out, (args, r.out)
 
@@ -290,8 +307,12 @@ def test_control_characters_in_names_are_escaped(registry: Path, mr, monkeypatch
         if color:
             monkeypatch.setenv("FORCE_COLOR", "1")
             monkeypatch.delenv("NO_COLOR")
-        for args in (("show", "--stage", "staging"), ("show", "--all-stages"), ("show", "--diff", "dev", "staging"),
-                     ("verify", "--stage", "staging", "--offline")):
+        for args in (
+            ("show", "--stage", "staging"),
+            ("show", "--all-stages"),
+            ("show", "--diff", "dev", "staging"),
+            ("verify", "--stage", "staging", "--offline"),
+        ):
             r = mr(*args)
             if color:  # rich styles with SGR of its own; none of the name's sequences get through
                 assert "\x1b]" not in r.out and "\x07" not in r.out and "\x1b[31m" not in r.out, (args, r.out)
@@ -308,8 +329,12 @@ def test_control_characters_in_names_are_escaped(registry: Path, mr, monkeypatch
 
 
 def test_control_characters_in_trailers_are_escaped(registry: Path, mr) -> None:  # type: ignore[no-untyped-def]
-    commit_on(registry, "staging", {"churn.mlem": LINK},
-              message="Promote churn\n\nMr-From: dev\x1b[2J 1234\nMr-Link: churn\nMr-Rev: \x1b]0;pwned\x07main abc\n")
+    commit_on(
+        registry,
+        "staging",
+        {"churn.mlem": LINK},
+        message="Promote churn\n\nMr-From: dev\x1b[2J 1234\nMr-Link: churn\nMr-Rev: \x1b]0;pwned\x07main abc\n",
+    )
     r = mr("show", "churn")
     assert "Mr" not in r.err and _raw_controls(r.out) == [], r.out
     assert "\\e[2J" in r.out or "\\e]0;pwned" in r.out
@@ -357,8 +382,12 @@ def test_yaml_tags_are_refused_on_every_node() -> None:
     from mr.errors import LinkFileError
 
     base = "link_type: model\nobject_type: link\npath: m.mlem\n"
-    for extra in ("params: !!python/object:__main__.X {a: b}\n", "params:\n  a: !!python/name:os.system ''\n",
-                  "params: {a: !local b}\n", "rev: !!python/str v1\n"):
+    for extra in (
+        "params: !!python/object:__main__.X {a: b}\n",
+        "params:\n  a: !!python/name:os.system ''\n",
+        "params: {a: !local b}\n",
+        "rev: !!python/str v1\n",
+    ):
         with pytest.raises(LinkFileError, match="YAML tag"):
             linkfile.load((base + extra).encode(), "t.mlem")
     with pytest.raises(LinkFileError, match="YAML tag"):
@@ -432,7 +461,9 @@ def test_read_only_and_full_file_systems_are_one_line_errors(linked: Path, proje
     assert len(err.strip().splitlines()) == 1 and "internal error" not in err
     tip = git(linked, "rev-parse", "staging")
     code, err = _run_mounted(ro, linked, "promote", "churn", "--to", "staging", "--yes")
-    assert code == 1 and "Read-only file system" in err and "kept moving" not in err and "internal error" not in err, err
+    assert code == 1 and "Read-only file system" in err and "kept moving" not in err and "internal error" not in err, (
+        err
+    )
     assert git(linked, "rev-parse", "staging") == tip
     # a full disk: the registry copied onto a tiny tmpfs, filled up
     full = tmp_path / "full"

@@ -1,5 +1,6 @@
 """Random hostile stage trees: mr reads them without a traceback, a write outside the
 registry, or a raw control character on stdout."""
+
 from __future__ import annotations
 
 import subprocess
@@ -30,7 +31,9 @@ def leaves(outside: str) -> st.SearchStrategy[Any]:
         st.just(LINK),
         st.just(MODEL.encode()),
         st.binary(max_size=40),
-        st.sampled_from([("link", outside), ("link", outside + "/x.mlem"), ("link", "../../../etc/passwd"), ("link", ".")]),
+        st.sampled_from(
+            [("link", outside), ("link", outside + "/x.mlem"), ("link", "../../../etc/passwd"), ("link", ".")]
+        ),
     )
 
 
@@ -47,7 +50,10 @@ def _commit_tree(repo: Path, branch: str, tree: Tree, config: bytes | tuple[str,
     parent = git(repo, "rev-parse", branch)
     commit = subprocess.run(
         ["git", "commit-tree", sha, "-p", parent, "-m", "hostile\x1b[31m\n\nMr-Link: \x1b]0;x\x07"],
-        cwd=repo, check=True, capture_output=True, text=True,
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     git(repo, "update-ref", f"refs/heads/{branch}", commit)
 
@@ -81,7 +87,9 @@ def hostile_registry(registry: Path, project: Path, tmp_path: Path) -> tuple[Pat
     return registry, outside
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(data=st.data())
 def test_hostile_stage_trees(hostile_registry: tuple[Path, Path], mr, data: st.DataObject) -> None:  # type: ignore[no-untyped-def]
     registry, outside = hostile_registry
@@ -101,8 +109,10 @@ def test_hostile_stage_trees(hostile_registry: tuple[Path, Path], mr, data: st.D
     candidates = _link_names(tree)
     if candidates:
         name = data.draw(st.sampled_from(candidates), label="name")
-        runs += [("promote", name, "--to", "production", "--from", "staging", "--dry-run", "--no-verify"),
-                 ("show", name)]
+        runs += [
+            ("promote", name, "--to", "production", "--from", "staging", "--dry-run", "--no-verify"),
+            ("show", name),
+        ]
     for args in runs:
         r = mr(*args)
         assert r.code in (0, 1, 2), (args, r.code)

@@ -12,7 +12,9 @@ from tests.helpers import DATA, MODEL, commit, git, make_project, tag
 LINK = "link_type: {type}\nobject_type: link\npath: {path}\nproject: {project}\nrev: {rev}\n"
 
 
-def write_link(root: Path, name: str, project: str, rev: str = "main", path: str = "models/rf.mlem", type: str = "model") -> Path:
+def write_link(
+    root: Path, name: str, project: str, rev: str = "main", path: str = "models/rf.mlem", type: str = "model"
+) -> Path:
     f = root / f"{name}.mlem"
     f.parent.mkdir(parents=True, exist_ok=True)
     f.write_text(LINK.format(type=type, path=path, project=project, rev=rev))
@@ -43,8 +45,8 @@ def test_each_resolution_failure_names_file_and_line(registry: Path, project: Pa
     assert "rev.mlem:5: error: rev nope not found in ../models" in lines
     assert "path.mlem:3: error: models/gone.mlem not found in ../models at main" in lines
     assert "type.mlem:1: error: link_type is model but data/d.mlem is a MLEM object of type data" in lines
-    assert any(l.startswith("noobj.mlem:3: error:") and "not a MLEM object" in l for l in lines)
-    assert any(l.startswith("proj.mlem:4: error: cannot check: project ../nowhere: no such folder") for l in lines)
+    assert any(x.startswith("noobj.mlem:3: error:") and "not a MLEM object" in x for x in lines)
+    assert any(x.startswith("proj.mlem:4: error: cannot check: project ../nowhere: no such folder") for x in lines)
     assert lines[-2:] == ["failed: 5 links checked, 5 failed", "not checked: ../nowhere"]
 
 
@@ -60,22 +62,38 @@ def test_each_resolution_failure_names_file_and_line(registry: Path, project: Pa
         ("object_type: link\npath: a.mlem\n", "bad.mlem:1", "missing required field link_type"),
         ("object_type: link\nlink_type: [model]\npath: a.mlem\n", "bad.mlem:2", "link_type must be a string"),
         ("object_type: link\nlink_type: model\npath: a.mlem\nextra: 1\n", "bad.mlem:4", "unknown field extra"),
-        ("object_type: link\nlink_type: model\npath: a.mlem\nproject: x\nrepo: y\n", "bad.mlem:5", "both project and repo"),
-        ("object_type: link\nlink_type: model\npath: a.mlem\nproject: ../models\nrev: 1234567\n", "bad.mlem:5", "quote it"),
+        (
+            "object_type: link\nlink_type: model\npath: a.mlem\nproject: x\nrepo: y\n",
+            "bad.mlem:5",
+            "both project and repo",
+        ),
+        (
+            "object_type: link\nlink_type: model\npath: a.mlem\nproject: ../models\nrev: 1234567\n",
+            "bad.mlem:5",
+            "quote it",
+        ),
         ("object_type: link\nlink_type: model\npath: ../../etc/passwd\n", "bad.mlem:3", "escapes its project"),
         ("object_type: link\nlink_type: model\npath: /etc/passwd\n", "bad.mlem:3", "absolute"),
-        ("object_type: !!python/object/apply:os.system [touch PWNED]\n", "bad.mlem:1", "YAML tag !!python/object/apply:os.system is not allowed"),
+        (
+            "object_type: !!python/object/apply:os.system [touch PWNED]\n",
+            "bad.mlem:1",
+            "YAML tag !!python/object/apply:os.system is not allowed",
+        ),
     ],
 )
 def test_hostile_files_get_one_line_and_change_nothing(
-    registry: Path, mr, content: str, where: str, message: str  # type: ignore[no-untyped-def]
+    registry: Path,
+    mr,
+    content: str,
+    where: str,
+    message: str,  # type: ignore[no-untyped-def]
 ) -> None:
     bad = registry / "bad.mlem"
     bad.write_bytes(content.encode("utf-8", "surrogateescape"))
     before = bad.read_bytes()
     r = mr("verify", "bad.mlem")
     assert r.code == 1 and "Traceback" not in r.out + r.err
-    (line,) = [l for l in r.out.splitlines() if l.startswith("bad.mlem")]
+    (line,) = [x for x in r.out.splitlines() if x.startswith("bad.mlem")]
     assert line.startswith(f"{where}: error: ") and message in line
     assert bad.read_bytes() == before
     assert not (registry / "PWNED").exists()
@@ -86,7 +104,7 @@ def test_alias_bomb_is_rejected_quickly(registry: Path, mr) -> None:  # type: ig
     for i in range(1, 10):
         prev = f"*a{i - 1}"
         levels.append(f"a{i}: &a{i} [{','.join([prev] * 9)}]")
-    text = "object_type: link\nlink_type: model\npath: a.mlem\nparams:\n" + "".join(f"  {l}\n" for l in levels)
+    text = "object_type: link\nlink_type: model\npath: a.mlem\nparams:\n" + "".join(f"  {x}\n" for x in levels)
     (registry / "bomb.mlem").write_text(text)
     r = mr("verify", "bomb.mlem")
     assert r.code == 1 and "params.a0 must be a string" in r.out
@@ -165,7 +183,7 @@ def test_json_report(registry: Path, project: Path, mr) -> None:  # type: ignore
     r = mr("verify", "--json")
     data = json.loads(r.out)
     assert r.code == 1 and data["ok"] is False and data["errors"] == 1
-    by = {l["name"]: l for l in data["links"]}
+    by = {x["name"]: x for x in data["links"]}
     assert by["good"]["status"] == "ok" and by["good"]["sha"] == git(project, "rev-parse", "HEAD")
     assert by["bad"]["problems"][0]["line"] == 5
 
@@ -209,7 +227,10 @@ def test_each_project_fetched_once(registry: Path, served: tuple[Path, str], mon
 
 
 def test_silent_remote_fails_its_links_within_the_timeout(
-    registry: Path, project: Path, mr, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    registry: Path,
+    project: Path,
+    mr,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     import socket
 

@@ -6,6 +6,7 @@ askpass, extra headers, CA bundles, proxies, insteadOf) must apply to mr as it
 applies to ``git ls-remote`` in the same environment. The servers are in
 ``tests/servers.py``; none of this touches the internet.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -32,8 +33,20 @@ LINK = "link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {pro
 def no_ambient_transport(monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing from the machine's own environment steers the wire: no proxy, agent or askpass."""
     for var in (
-        "http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
-        "NO_PROXY", "SSH_AUTH_SOCK", "SSH_AGENT_PID", "SSH_ASKPASS", "DISPLAY", "SSL_CERT_FILE", "SSL_CERT_DIR",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "no_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "SSH_AUTH_SOCK",
+        "SSH_AGENT_PID",
+        "SSH_ASKPASS",
+        "DISPLAY",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
         "CURL_CA_BUNDLE",
     ):
         monkeypatch.delenv(var, raising=False)
@@ -88,7 +101,9 @@ def tree_size(path: Path) -> int:
 
 def assert_verified(mr, links: int, *args: str) -> None:  # type: ignore[no-untyped-def]
     r = mr("verify", *args)
-    assert (r.code, r.out.strip()) == (0, f"ok: {links} link{'s' if links != 1 else ''} checked, 0 failed"), r.out + r.err
+    assert (r.code, r.out.strip()) == (0, f"ok: {links} link{'s' if links != 1 else ''} checked, 0 failed"), (
+        r.out + r.err
+    )
 
 
 def one_line(text: str) -> str:
@@ -167,7 +182,9 @@ def test_ssh_trusted_host_key_link_and_verify(registry: Path, ssh: SSHClient, ss
     assert_verified(mr, 1)
 
 
-def test_ssh_unknown_host_key_is_refused_and_nothing_cached(registry: Path, ssh: SSHClient, ssh_project: Path, mr) -> None:  # type: ignore[no-untyped-def]
+def test_ssh_unknown_host_key_is_refused_and_nothing_cached(
+    registry: Path, ssh: SSHClient, ssh_project: Path, mr
+) -> None:  # type: ignore[no-untyped-def]
     ssh.use()  # known_hosts is empty
     url = ssh.server.url(ssh_project)
     theirs = ls_remote(url)
@@ -196,7 +213,11 @@ def test_ssh_changed_host_key_is_refused(registry: Path, ssh: SSHClient, ssh_pro
 
 
 def test_ssh_push_to_unknown_host_is_refused_and_remote_unchanged(
-    registry: Path, ssh: SSHClient, project: Path, tmp_path: Path, mr  # type: ignore[no-untyped-def]
+    registry: Path,
+    ssh: SSHClient,
+    project: Path,
+    tmp_path: Path,
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     api.link("models/rf", source_project=str(project), target="a")
     git(registry, "add", "-A")
@@ -223,7 +244,10 @@ def test_ssh_push_to_unknown_host_is_refused_and_remote_unchanged(
 
 
 def test_ssh_config_host_alias_with_user_port_and_identity_file(
-    registry: Path, ssh: SSHClient, ssh_project: Path, mr  # type: ignore[no-untyped-def]
+    registry: Path,
+    ssh: SSHClient,
+    ssh_project: Path,
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     ssh.use(with_key=False)  # the key, the user and the port come from the alias in the -F file
     ssh.trust()
@@ -246,7 +270,10 @@ def test_ssh_proxy_jump_from_ssh_config(registry: Path, ssh: SSHClient, ssh_proj
 
 
 def test_ssh_strict_host_key_checking_accept_new_is_honoured(
-    registry: Path, ssh: SSHClient, ssh_project: Path, mr  # type: ignore[no-untyped-def]
+    registry: Path,
+    ssh: SSHClient,
+    ssh_project: Path,
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     """What the user's ssh config says about unknown keys applies to mr as to git."""
     git_config(ssh.home, "core.sshCommand", ssh.command() + " -o StrictHostKeyChecking=accept-new")
@@ -263,7 +290,11 @@ def test_ssh_strict_host_key_checking_accept_new_is_honoured(
 
 
 def test_ssh_key_file_without_agent_via_git_ssh_command(
-    registry: Path, ssh: SSHClient, ssh_project: Path, monkeypatch: pytest.MonkeyPatch, mr  # type: ignore[no-untyped-def]
+    registry: Path,
+    ssh: SSHClient,
+    ssh_project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     assert "SSH_AUTH_SOCK" not in os.environ
     ssh.trust()
@@ -291,7 +322,11 @@ def served_http(wire_root: Path, tmp_path: Path) -> tuple[Path, str]:
 
 
 def test_http_credential_helper_store(
-    registry: Path, isolated_git: Path, http_auth_server: GitHTTPServer, served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+    registry: Path,
+    isolated_git: Path,
+    http_auth_server: GitHTTPServer,
+    served_http: tuple[Path, str],
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     _, name = served_http
     url = http_auth_server.url(name)
@@ -308,8 +343,13 @@ def test_http_credential_helper_store(
 
 
 def test_registry_read_over_authenticated_http(
-    registry: Path, project: Path, isolated_git: Path, wire_root: Path, tmp_path: Path,
-    http_auth_server: GitHTTPServer, mr  # type: ignore[no-untyped-def]
+    registry: Path,
+    project: Path,
+    isolated_git: Path,
+    wire_root: Path,
+    tmp_path: Path,
+    http_auth_server: GitHTTPServer,
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     api.link("models/rf", source_project=str(project), target="a", absolute=True)
     git(registry, "add", "-A")
@@ -344,7 +384,11 @@ def test_http_missing_repository(registry: Path, http_server: GitHTTPServer, mr)
 
 
 def test_http_wrong_stored_password_is_rejected_and_forgotten(
-    registry: Path, isolated_git: Path, http_auth_server: GitHTTPServer, served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+    registry: Path,
+    isolated_git: Path,
+    http_auth_server: GitHTTPServer,
+    served_http: tuple[Path, str],
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     _, name = served_http
     url = http_auth_server.url(name)
@@ -364,8 +408,14 @@ def test_http_wrong_stored_password_is_rejected_and_forgotten(
 
 @pytest.mark.parametrize("how", ["GIT_ASKPASS", "core.askPass"])
 def test_http_askpass_program(
-    how: str, registry: Path, isolated_git: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    http_auth_server: GitHTTPServer, served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+    how: str,
+    registry: Path,
+    isolated_git: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    http_auth_server: GitHTTPServer,
+    served_http: tuple[Path, str],
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     _, name = served_http
     url = http_auth_server.url(name)
@@ -390,8 +440,12 @@ def test_http_askpass_program(
 
 @pytest.mark.parametrize("scoped", [False, True], ids=["http.extraHeader", "http.<url>.extraHeader"])
 def test_http_extra_header(
-    scoped: bool, registry: Path, isolated_git: Path, http_header_server: GitHTTPServer,
-    served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+    scoped: bool,
+    registry: Path,
+    isolated_git: Path,
+    http_header_server: GitHTTPServer,
+    served_http: tuple[Path, str],
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     _, name = served_http
     url = http_header_server.url(name)
@@ -414,8 +468,12 @@ def test_http_extra_header(
 
 
 def test_https_self_signed_ca(
-    registry: Path, isolated_git: Path, monkeypatch: pytest.MonkeyPatch, https_server: GitHTTPServer,
-    served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+    registry: Path,
+    isolated_git: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    https_server: GitHTTPServer,
+    served_http: tuple[Path, str],
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     _, name = served_http
     url = https_server.url(name)
@@ -443,7 +501,11 @@ def test_https_self_signed_ca(
 
 
 def test_https_ssl_verify_false(
-    registry: Path, isolated_git: Path, https_server: GitHTTPServer, served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+    registry: Path,
+    isolated_git: Path,
+    https_server: GitHTTPServer,
+    served_http: tuple[Path, str],
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     _, name = served_http
     url = https_server.url(name)
@@ -457,8 +519,13 @@ def test_https_ssl_verify_false(
 
 @pytest.mark.parametrize("how", ["http.proxy", "http_proxy"])
 def test_http_proxy(
-    how: str, registry: Path, isolated_git: Path, monkeypatch: pytest.MonkeyPatch, http_proxy: GitHTTPServer,
-    served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+    how: str,
+    registry: Path,
+    isolated_git: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    http_proxy: GitHTTPServer,
+    served_http: tuple[Path, str],
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     _, name = served_http
     url = http_proxy.url(name)
@@ -481,7 +548,11 @@ def test_http_proxy(
 
 
 def test_no_proxy_bypasses_the_proxy(
-    registry: Path, monkeypatch: pytest.MonkeyPatch, http_proxy: GitHTTPServer, served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+    registry: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    http_proxy: GitHTTPServer,
+    served_http: tuple[Path, str],
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     _, name = served_http
     write_link(registry, "rf", http_proxy.url(name))
@@ -494,8 +565,13 @@ def test_no_proxy_bypasses_the_proxy(
 
 
 def test_push_over_http_with_credential_helper_and_push_insteadof(
-    registry: Path, isolated_git: Path, project: Path, wire_root: Path, tmp_path: Path,
-    http_auth_server: GitHTTPServer, mr  # type: ignore[no-untyped-def]
+    registry: Path,
+    isolated_git: Path,
+    project: Path,
+    wire_root: Path,
+    tmp_path: Path,
+    http_auth_server: GitHTTPServer,
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     api.link("models/rf", source_project=str(project), target="a")
     git(registry, "add", "-A")
@@ -525,7 +601,12 @@ def test_push_over_http_with_credential_helper_and_push_insteadof(
 
 
 def test_url_insteadof_maps_a_hosting_url_onto_the_local_server(
-    registry: Path, isolated_git: Path, http_server: GitHTTPServer, wire_root: Path, tmp_path: Path, mr  # type: ignore[no-untyped-def]
+    registry: Path,
+    isolated_git: Path,
+    http_server: GitHTTPServer,
+    wire_root: Path,
+    tmp_path: Path,
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     org = f"acme-{tmp_path.name}"
     mono = wire_root / org / "mono"
@@ -544,7 +625,11 @@ def test_url_insteadof_maps_a_hosting_url_onto_the_local_server(
 
 
 def test_password_in_url_is_used_but_never_shown_or_stored(
-    registry: Path, isolated_git: Path, http_auth_server: GitHTTPServer, served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+    registry: Path,
+    isolated_git: Path,
+    http_auth_server: GitHTTPServer,
+    served_http: tuple[Path, str],
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     _, name = served_http
     clean = http_auth_server.url(name)
@@ -566,9 +651,11 @@ def test_password_in_url_is_used_but_never_shown_or_stored(
     assert "bad-secret-7" not in r.out + r.err
 
 
-
 def test_token_as_user_name_in_url_is_used_but_never_shown_or_stored(
-    registry: Path, http_token_server: GitHTTPServer, served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+    registry: Path,
+    http_token_server: GitHTTPServer,
+    served_http: tuple[Path, str],
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     _, name = served_http
     token = "ghp_wiretoken0123456789"
@@ -583,8 +670,14 @@ def test_token_as_user_name_in_url_is_used_but_never_shown_or_stored(
 
 
 def test_password_in_url_never_on_a_git_command_line(
-    registry: Path, project: Path, wire_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    http_auth_server: GitHTTPServer, served_http: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+    registry: Path,
+    project: Path,
+    wire_root: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    http_auth_server: GitHTTPServer,
+    served_http: tuple[Path, str],
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     """Other users of the machine can read every process's argv: a password must never be on one."""
     argvs: list[list[str]] = []
@@ -657,7 +750,10 @@ def packs(entry: Path) -> list[str]:
 
 
 def test_first_verify_fetches_what_is_read_not_the_history(
-    registry: Path, http_server: GitHTTPServer, big_history: tuple[Path, list[str]], mr  # type: ignore[no-untyped-def]
+    registry: Path,
+    http_server: GitHTTPServer,
+    big_history: tuple[Path, list[str]],
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     path, shas = big_history
     history = tree_size(path)
@@ -673,10 +769,14 @@ def test_first_verify_fetches_what_is_read_not_the_history(
     # the commits and trees are all there; the binaries are not
     assert git(entry, "rev-list", "--count", "main") == str(BIG_COMMITS)
     assert git(entry, "cat-file", "-e", f"{shas[0]}:models/rf.mlem") == ""
-    missing = {m[1:] for m in git(entry, "rev-list", "--objects", "--missing=print", "main").splitlines() if m.startswith("?")}
+    missing = {
+        m[1:] for m in git(entry, "rev-list", "--objects", "--missing=print", "main").splitlines() if m.startswith("?")
+    }
     blobs = {
         line.split()[0]
-        for line in git(path, "cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype)").splitlines()
+        for line in git(
+            path, "cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype)"
+        ).splitlines()
         if line.endswith(" blob")
     }
     assert len(blobs) == 2 * BIG_COMMITS + 1
@@ -690,12 +790,16 @@ def test_first_verify_fetches_what_is_read_not_the_history(
     assert http_server.counters.bytes_sent < 16 * 1024, http_server.counters
     # one listing (protocol v2: the advertisement, then ls-refs), no fetch
     assert [p.split("?")[0] for p in http_server.counters.paths] == [
-        "GET /big.git/info/refs", "POST /big.git/git-upload-pack"
+        "GET /big.git/info/refs",
+        "POST /big.git/git-upload-pack",
     ]
 
 
 def test_server_without_filter_support_still_works(
-    registry: Path, wire_daemon: GitDaemon, big_history: tuple[Path, list[str]], mr  # type: ignore[no-untyped-def]
+    registry: Path,
+    wire_daemon: GitDaemon,
+    big_history: tuple[Path, list[str]],
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     path, shas = big_history
     url = wire_daemon.url("big.git")
@@ -712,9 +816,11 @@ def test_server_without_filter_support_still_works(
     assert packs(entry) == before
 
 
-
 def test_partial_cache_offline_then_old_versions_fetched_on_demand(
-    registry: Path, http_server: GitHTTPServer, big_history: tuple[Path, list[str]], mr  # type: ignore[no-untyped-def]
+    registry: Path,
+    http_server: GitHTTPServer,
+    big_history: tuple[Path, list[str]],
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     path, shas = big_history
     url = http_server.url("big.git")
@@ -778,7 +884,11 @@ def lock_held(lock: Path) -> bool:
 
 @pytest.mark.parametrize("server", ["trickler", "stalled_pkt_line"])
 def test_trickling_remote_times_out(
-    server: str, registry: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, mr  # type: ignore[no-untyped-def]
+    server: str,
+    registry: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     remote: Trickler = request.getfixturevalue(server)
     monkeypatch.setenv("MR_GIT_TIMEOUT", "2")
@@ -810,7 +920,9 @@ def test_second_mr_waiting_on_the_cache_lock_gives_up_in_time(registry: Path, tr
     finally:
         first.kill()
     assert second.returncode == 1 and "Traceback" not in err2
-    assert f"cannot fetch {url}: another mr has been fetching it into the cache for 2 s; try again when it is done" in out2
+    assert (
+        f"cannot fetch {url}: another mr has been fetching it into the cache for 2 s; try again when it is done" in out2
+    )
     assert elapsed < 5, elapsed
     assert first.returncode == 1 and "Traceback" not in err1
     assert f"cannot fetch {url}: timed out after 4 s" in out1
@@ -845,7 +957,6 @@ def test_folder_of_a_killed_mr_is_swept_on_the_next_run(registry: Path, trickler
     out, err = again.communicate(timeout=30)
     assert again.returncode == 1 and "timed out after 1 s" in out and "Traceback" not in err
     assert leftovers() == []
-
 
 
 def test_interrupted_fetch_ends_git_and_leaves_nothing(registry: Path, trickler: Trickler) -> None:
@@ -908,9 +1019,15 @@ def _foreign(entry: Path) -> None:
     git(entry, "config", "remote.origin.url", "git://127.0.0.1:1/someone-else")
 
 
-@pytest.mark.parametrize("damage", [_delete_objects, _plain_file, _foreign], ids=["no-objects", "plain-file", "foreign"])
+@pytest.mark.parametrize(
+    "damage", [_delete_objects, _plain_file, _foreign], ids=["no-objects", "plain-file", "foreign"]
+)
 def test_damaged_cache_entry_is_fetched_again_or_reported_offline(
-    damage, registry: Path, project: Path, served: tuple[Path, str], mr  # type: ignore[no-untyped-def]
+    damage,
+    registry: Path,
+    project: Path,
+    served: tuple[Path, str],
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     _, url = served
     write_link(registry, "remote", url)
@@ -921,7 +1038,9 @@ def test_damaged_cache_entry_is_fetched_again_or_reported_offline(
     # offline: that project's link is reported, the others still pass
     r = mr("verify", "--offline")
     assert r.code == 1 and "Traceback" not in r.out + r.err
-    assert f"remote.mlem:4: error: cannot check: the cache of {url} is damaged ({entry}); run without --offline" in r.out
+    assert (
+        f"remote.mlem:4: error: cannot check: the cache of {url} is damaged ({entry}); run without --offline" in r.out
+    )
     assert "failed: 2 links checked, 1 failed" in r.out
     assert "local.mlem" not in r.out
     r = mr("show", "--resolve", "--offline")
@@ -944,7 +1063,11 @@ def test_damaged_cache_entry_is_fetched_again_or_reported_offline(
 
 @pytest.mark.parametrize("value", ["-5", "abc", "0", "nan"])
 def test_bad_git_timeout_is_a_usage_error(
-    value: str, registry: Path, served: tuple[Path, str], monkeypatch: pytest.MonkeyPatch, mr  # type: ignore[no-untyped-def]
+    value: str,
+    registry: Path,
+    served: tuple[Path, str],
+    monkeypatch: pytest.MonkeyPatch,
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     _, url = served
     write_link(registry, "remote", url)
@@ -959,7 +1082,11 @@ def test_bad_git_timeout_is_a_usage_error(
 
 
 def test_cache_dir_that_is_a_file_is_a_usage_error(
-    registry: Path, served: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mr  # type: ignore[no-untyped-def]
+    registry: Path,
+    served: tuple[Path, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     _, url = served
     not_a_folder = tmp_path / "cache-file"
@@ -991,7 +1118,10 @@ def test_non_git_project_is_refused_in_one_line(registry: Path, mr) -> None:  # 
 
 
 def test_ext_transport_never_runs_its_command(
-    registry: Path, isolated_git: Path, tmp_path: Path, mr  # type: ignore[no-untyped-def]
+    registry: Path,
+    isolated_git: Path,
+    tmp_path: Path,
+    mr,  # type: ignore[no-untyped-def]
 ) -> None:
     marker = tmp_path / "RAN"
     # even where the user's git config allows ext::, mr does not let a link name a command
