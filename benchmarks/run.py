@@ -5,7 +5,7 @@
 
 Each case runs a baseline command and an mr command alternately, after a
 warm-up, and reports the median, min and max wall time and the peak memory
-of each, the ratio of the medians and the target it should meet. Fixtures
+of each (GNU time's, when installed), the ratio of the medians and the target it should meet. Fixtures
 are built with git fast-import under benchmarks/.cache (reused between runs);
 GTO 1.10.1 is installed into a virtual environment of its own there.
 """
@@ -73,13 +73,25 @@ class Case:
     peak_limit_mib: int | None = None
 
 
+#: GNU time reports the peak memory of the command alone. A child's ru_maxrss from
+#: wait4 also counts the memory of the process it was forked from (this runner),
+#: which grows with the fixtures it has built.
+GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+
+
 def run_once(cmd: Command) -> tuple[float, int]:
     if cmd.before:
         cmd.before()
     env = dict(os.environ, **(cmd.env or {}))
+    peak_file = None
+    argv = cmd.argv
+    if GNU_TIME:
+        fd, peak_file = tempfile.mkstemp(prefix="mr-bench-peak-")
+        os.close(fd)
+        argv = [GNU_TIME, "-q", "-f", "%M", "-o", peak_file, *cmd.argv]
     start = time.perf_counter()
     proc = subprocess.Popen(
-        cmd.argv,
+        argv,
         cwd=cmd.cwd,
         env=env,
         stdin=subprocess.PIPE if cmd.stdin is not None else subprocess.DEVNULL,
@@ -96,7 +108,13 @@ def run_once(cmd: Command) -> tuple[float, int]:
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise RuntimeError(f"{' '.join(cmd.argv)} exited {code}: {err.decode(errors='replace')[-500:]}")
-    return elapsed, int(usage.ru_maxrss)
+    peak = int(usage.ru_maxrss)
+    if peak_file is not None:
+        with open(peak_file) as f:
+            text = f.read().strip()
+        os.unlink(peak_file)
+        peak = int(text.splitlines()[-1]) if text else peak
+    return elapsed, peak
 
 
 def measure(case: Case, runs: int, warmup: int) -> tuple[Measure, Measure]:
