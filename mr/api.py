@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from mr import git, linkfile, safefs
 from mr.config import CONFIG_FILE, DEFAULT_STAGES, MLEM_CONFIG_FILE, check_stages, default_text, load_config
-from mr.errors import LinkExists, LinkFileError, MrError, RegistryError, UsageError
+from mr.errors import LinkExists, LinkFileError, MrError, RegistryError, UnsafePath, UsageError
 from mr.model import (
     BRANCH,
     COMMIT,
@@ -679,8 +679,10 @@ def _verify_inputs(
             data = safefs.read_regular(full, f)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             data = None
+        except UnsafePath as e:
+            data = e.detail if e.path in (rel, f) else e.message
         except MrError as e:
-            data = e.message.removeprefix(f"{rel} is ").removeprefix(f"{f} is ")
+            data = e.message
         out.append((f, name, data))
     return out
 

@@ -118,6 +118,18 @@ class ChangedMeanwhile(MrError):
     """Another writer changed a file a rollback or retirement planned to change; nothing was done."""
 
 
+class NotPushed(MrError):
+    """A commit was made here but pushing it failed; ``error`` is the push's own error.
+
+    The exit code is that of the push's error.
+    """
+
+    def __init__(self, message: str, error: MrError) -> None:
+        super().__init__(message)
+        self.error = error
+        self.exit_code = error.exit_code
+
+
 class Refused(MrError):
     """Links failed their checks; nothing was changed. ``problems`` says why."""
 
@@ -142,7 +154,30 @@ class ArtifactsRefused(MrError):
 
 
 class UnsafePath(MrError):
-    """A path mr would read or write is a symlink, a non-regular file, or leaves the registry."""
+    """A path mr would read or write is a symlink, a non-regular file, or leaves the registry.
+
+    Made with ``UnsafePath.at(path, what, why)``, ``path`` names the file and
+    ``what`` what it is instead ("a symlink, not a regular file"), ``why`` what mr
+    does about it; the message is ``PATH is WHAT; WHY``.
+    """
+
+    def __init__(self, message: str, path: str | None = None, what: str | None = None, why: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.what = what
+        self.why = why
+
+    @classmethod
+    def at(cls, path: str, what: str, why: str | None = None) -> UnsafePath:
+        """``PATH is WHAT; WHY``, with its parts kept."""
+        return cls(f"{path} is {what}" + (f"; {why}" if why else ""), path, what, why)
+
+    @property
+    def detail(self) -> str:
+        """The message without the path: ``WHAT; WHY`` (the whole message when made without parts)."""
+        if self.what is None:
+            return self.message
+        return self.what + (f"; {self.why}" if self.why else "")
 
 
 class PolicyError(MrError):

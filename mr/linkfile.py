@@ -92,8 +92,13 @@ def _decode(data: bytes, file: str) -> str:
 
 
 def _yaml_error(file: str, e: Exception) -> LinkFileError:
-    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
-    problem = getattr(e, "problem", None) or getattr(e, "context", None) or str(e)
+    from ruamel.yaml.error import MarkedYAMLError
+
+    if isinstance(e, MarkedYAMLError):
+        mark = e.problem_mark or e.context_mark
+        problem = e.problem or e.context or str(e)
+    else:
+        mark, problem = None, str(e)
     problem = " ".join(str(problem).split())
     line = mark.line + 1 if mark is not None else None
     return LinkFileError(file, f"invalid YAML: {problem}", line)

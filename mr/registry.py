@@ -285,7 +285,7 @@ class Registry:
                 try:
                     found.append((rel, safefs.read_regular(full, rel)))
                 except UnsafePath as e:
-                    unsafe.append((rel, e.message.removeprefix(f"{rel} is ").split(";")[0]))
+                    unsafe.append((rel, e.what if e.path == rel and e.what is not None else e.message))
                 except (IsADirectoryError, FileNotFoundError):
                     continue  # a real folder (walked in turn), or removed while walking
         return found, unsafe

@@ -35,9 +35,14 @@ def path_problem(root: str, rel: str) -> str | None:
 
     A missing file (or missing folders on the way) is no problem: it can be created.
     """
+    problem = _unsafe(root, rel)
+    return problem.message if problem is not None else None
+
+
+def _unsafe(root: str, rel: str) -> UnsafePath | None:
     parts = [p for p in rel.replace("\\", "/").split("/") if p not in ("", ".")]
     if not parts or ".." in parts:
-        return f"{rel}: not a path inside the registry"
+        return UnsafePath(f"{rel}: not a path inside the registry")
     here = root
     for i, part in enumerate(parts):
         here = os.path.join(here, part)
@@ -47,25 +52,25 @@ def path_problem(root: str, rel: str) -> str | None:
         except FileNotFoundError:
             return None
         except NotADirectoryError:
-            return f"{'/'.join(parts[:i])} is not a folder"
+            return UnsafePath.at("/".join(parts[:i]), "not a folder")
         except OSError as e:
-            return f"{shown}: {e.strerror or e}"
+            return UnsafePath(f"{shown}: {e.strerror or e}")
         last = i == len(parts) - 1
         if stat.S_ISLNK(st.st_mode):
             what = "a symlink" if last else "a symlinked folder"
-            return f"{shown} is {what}; mr never reads or writes through symlinks"
+            return UnsafePath.at(shown, what, "mr never reads or writes through symlinks")
         if not last and not stat.S_ISDIR(st.st_mode):
-            return f"{shown} is not a folder"
+            return UnsafePath.at(shown, "not a folder")
         if last and not stat.S_ISREG(st.st_mode):
-            return f"{shown} is {_kind(st.st_mode)}, not a regular file"
+            return UnsafePath.at(shown, f"{_kind(st.st_mode)}, not a regular file")
     return None
 
 
 def check(root: str, rel: str) -> None:
     """Raise ``UnsafePath`` when ``root/rel`` is no regular file (or absent) reached through real folders."""
-    problem = path_problem(root, rel)
-    if problem:
-        raise UnsafePath(problem)
+    problem = _unsafe(root, rel)
+    if problem is not None:
+        raise problem
 
 
 def read_regular(path: str, shown: str | None = None) -> bytes:
@@ -79,7 +84,7 @@ def read_regular(path: str, shown: str | None = None) -> bytes:
         fd = os.open(path, flags)
     except OSError as e:
         if e.errno == errno.ELOOP:
-            raise UnsafePath(f"{shown} is a symlink, not a regular file; mr never follows symlinks") from None
+            raise UnsafePath.at(shown, "a symlink, not a regular file", "mr never follows symlinks") from None
         if isinstance(e, (FileNotFoundError, IsADirectoryError)):
             raise
         raise os_error(e, shown) from None
@@ -88,7 +93,7 @@ def read_regular(path: str, shown: str | None = None) -> bytes:
         if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
         if not stat.S_ISREG(st.st_mode):
-            raise UnsafePath(f"{shown} is {_kind(st.st_mode)}, not a regular file; mr never reads it")
+            raise UnsafePath.at(shown, f"{_kind(st.st_mode)}, not a regular file", "mr never reads it")
         chunks = []
         while True:
             chunk = os.read(fd, 1 << 16)
@@ -108,7 +113,7 @@ def read_in(root: str, rel: str) -> bytes | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     except IsADirectoryError:
-        raise UnsafePath(f"{rel} is a folder, not a regular file") from None
+        raise UnsafePath.at(rel, "a folder, not a regular file") from None
 
 
 def os_error(e: OSError, path: str | None = None) -> FileSystemError:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Generic, Protocol, TypeVar
 
 from mr import git, safefs
-from mr.errors import GitError, MrError, RefMoved, RegistryError, RemoteError, StaleStage, UsageError
+from mr.errors import GitError, MrError, NotPushed, RefMoved, RegistryError, RemoteError, StaleStage, UsageError
 from mr.registry import Registry
 
 #: How many times a commit is rebuilt when the branch moved under it.
@@ -337,7 +337,7 @@ def land(
             url = transport.push(reg.repo.path, push, pushed)
         except MrError as e:
             done = f"commit {result.commit[:12]}" if result.commit else "nothing new"
-            raise type(e)(f"{pushed} is {plan.done} here ({done}) but not pushed: {e.message}") from None
+            raise NotPushed(f"{pushed} is {plan.done} here ({done}) but not pushed: {e.message}", e) from None
         remote = transport.push_url(reg.repo.path, push) or push
         review = merge_request_url(remote, pushed, plan.stage) if result.branch else None
         result = replace(result, pushed_to=url, review_url=review)
@@ -375,7 +375,7 @@ def land_remote(
             continue
         except MrError as e:
             done = f"commit {result.commit[:12]}" if result.commit else "nothing new"
-            raise type(e)(f"{stage} is {plan.done} here ({done}) but not pushed: {e.message}") from None
+            raise NotPushed(f"{stage} is {plan.done} here ({done}) but not pushed: {e.message}", e) from None
         ref = reg.fetched.get(stage)
         pushed = git.branch_tip(reg.repo, stage)
         if ref is not None and pushed is not None and ref.startswith("refs/mr/"):
