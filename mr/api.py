@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from mr import git, linkfile, safefs
-from mr.config import CONFIG_FILE, DEFAULT_STAGES, MLEM_CONFIG_FILE, check_stages, default_text, load_config
+from mr.config import CONFIG_FILE, DEFAULT_STAGES, MLEM_CONFIG_FILE, check_stage_option, default_text, load_config
 from mr.errors import LinkExists, LinkFileError, MrError, RegistryError, UnsafePath, UsageError
 from mr.model import (
     BRANCH,
@@ -80,6 +80,8 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
     branch, or on the first stage's branch in a repository with no commits.
     """
     path = os.path.abspath(path)
+    if stages:
+        check_stage_option(tuple(stages))  # before anything is written
     repo = git.open_exact(path)
     if repo is None:
         if os.path.exists(path) and not os.path.isdir(path):
@@ -97,7 +99,6 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
             )
         stages = config.stages
     stages = tuple(stages) if stages else DEFAULT_STAGES
-    check_stages(stages, "--stages", None)
     for stage in stages:
         for other in git.branches(repo):
             if other.startswith(stage + "/") or stage.startswith(other + "/"):
