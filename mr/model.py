@@ -146,6 +146,11 @@ class ShowResult:
     #: warnings about the stages read (a local stage behind its remote)
     notes: tuple[str, ...] = ()
 
+    @property
+    def ok(self) -> bool:
+        """Exit 0: every file was read as a link and every rev resolved (``--resolve``)."""
+        return not self.problems
+
 
 @dataclass(frozen=True)
 class InitResult:
@@ -261,6 +266,11 @@ class GetResult:
     meta: str
     files: tuple[GotFile, ...]
     external: tuple[ExternalArtifact, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Always: a ``GetResult`` exists only when every file was written and checked (else an error)."""
+        return True
 
     def receipt(self) -> dict[str, Any]:
         """The receipt document (``.mr-get.json``, and ``mr get --json``)."""

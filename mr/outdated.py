@@ -53,6 +53,11 @@ class OutdatedReport:
     unchecked: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
+    @property
+    def ok(self) -> bool:
+        """Exit 0: every link was checked (being outdated is no failure)."""
+        return not (self.problems or self.unchecked)
+
 
 def _recorded_sha(reg: Registry, stage: str | None, name: str) -> str | None:
     """The commit the link's rev resolved to when it was last promoted onto ``stage``."""

@@ -94,6 +94,11 @@ class StageResult(Generic[P]):
     #: where to open a merge request for that branch, when the remote is a known host
     review_url: str | None = None
 
+    @property
+    def ok(self) -> bool:
+        """Always: a commit that did not land (or was not pushed) raises instead."""
+        return True
+
 
 def diff(stage: str, path: str, old: bytes | None, new: bytes | None) -> str:
     """A unified diff of one file on ``stage`` (None: absent)."""

@@ -9,6 +9,7 @@ from mr.errors import LinkFileError, LinkNotFound
 from mr.model import (
     ACTION_RETIRE,
     ACTION_ROLLBACK,
+    ERROR,
     LINK_SUFFIX,
     TRAILER_ACTION,
     TRAILER_FROM,
@@ -49,6 +50,11 @@ class Matrix:
     problems: tuple[Problem, ...] = ()
     #: warnings about the stages read (a local stage behind its remote)
     notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Exit 0: no file was unreadable (a stage without a branch is only a warning)."""
+        return not any(p.severity == ERROR for p in self.problems)
 
 
 def matrix(reg: Registry) -> Matrix:
@@ -92,6 +98,11 @@ class StageDiff:
     changes: tuple[LinkChange, ...]
     problems: tuple[Problem, ...] = ()
     notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Exit 0: every link file of both stages was read."""
+        return not self.problems
 
 
 def diff(reg: Registry, source: str, target: str) -> StageDiff:
@@ -142,6 +153,11 @@ class LinkHistory:
     history: tuple[HistoryEntry, ...]
     problems: tuple[Problem, ...] = ()
     notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Exit 0: the link was read on every stage and its history walked without a problem."""
+        return not self.problems
 
 
 def parse_trailers(message: str) -> list[tuple[str, str]]:
