@@ -118,6 +118,18 @@ class ChangedMeanwhile(MrError):
     """Another writer changed a file a rollback or retirement planned to change; nothing was done."""
 
 
+class WorkTreeNotUpdated(GitError):
+    """A commit landed on a checked-out stage but its work tree could not be updated.
+
+    ``commit`` is the new commit, ``error`` why the work tree was left alone.
+    """
+
+    def __init__(self, message: str, commit: str, error: MrError) -> None:
+        super().__init__(message)
+        self.commit = commit
+        self.error = error
+
+
 class NotPushed(MrError):
     """A commit was made here but pushing it failed; ``error`` is the push's own error.
 

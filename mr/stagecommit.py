@@ -20,7 +20,17 @@ from dataclasses import dataclass, replace
 from typing import Generic, Protocol, TypeVar
 
 from mr import git, safefs
-from mr.errors import GitError, MrError, NotPushed, RefMoved, RegistryError, RemoteError, StaleStage, UsageError
+from mr.errors import (
+    GitError,
+    MrError,
+    NotPushed,
+    RefMoved,
+    RegistryError,
+    RemoteError,
+    StaleStage,
+    UsageError,
+    WorkTreeNotUpdated,
+)
 from mr.registry import Registry
 
 #: How many times a commit is rebuilt when the branch moved under it.
@@ -301,8 +311,11 @@ def apply(reg: Registry, first: P, replan: Callable[[P], P], sign: bool | None =
         if checked_out:
             try:
                 git.update_worktree(reg.repo, changed)
-            except GitError as e:
-                raise GitError(f"{stage} is {plan.done} (commit {commit[:12]}), but {e.message}") from None
+            except MrError as e:
+                # the commit is on the branch: say so, with why the files were left alone
+                raise WorkTreeNotUpdated(
+                    f"{stage} is {plan.done} (commit {commit[:12]}), but {e.message}", commit, e
+                ) from None
         return StageResult(plan, commit, worktree_updated=checked_out)
     lock = os.path.join(reg.repo.path, "refs", "heads", *stage.split("/")) + ".lock"
     if os.path.exists(lock):

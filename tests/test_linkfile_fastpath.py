@@ -109,3 +109,15 @@ def test_common_files_take_the_fast_path(text: str) -> None:
 )
 def test_anything_else_goes_to_ruamel(text: str) -> None:
     assert linkfile._fast_mapping(text) is None
+
+
+def test_fast_reader_leaves_unusual_characters_to_ruamel() -> None:
+    sneaky = "link_type: model\nobject_type: link\npath: m.mlem\nrev: v1\n# reviewed\u2028rev: other\n"
+    assert linkfile._fast_mapping(sneaky) is None
+    with pytest.raises(LinkFileError):
+        # YAML readers take the separator as a line break (PyYAML, MLEM's
+        # reader, would see a second rev); mr refuses the file outright
+        linkfile.load(sneaky.encode(), "f.mlem")
+    for ch in ("\x85", "\x01", "\x7f", "\x9b", "\ufffe", "\u2029"):
+        assert linkfile._fast_mapping(f"link_type: model\nobject_type: link\npath: 'a{ch}b'\n") is None
+    assert linkfile._fast_mapping("null: 1\nobject_type: model\n") is None
