@@ -373,7 +373,8 @@ def test_init_refuses_a_stage_colliding_with_a_branch_and_completes_later(tmp_pa
 def test_link_names_beyond_file_system_limits_are_usage_errors(registry: Path, project: Path, mr) -> None:  # type: ignore[no-untyped-def]
     for name in ("a" * 300, "/".join(["d"] * 3000) + "/x"):
         r = mr("link", "--sp", str(project), "models/rf", name)
-        assert r.code == 2 and "a link name is" in r.err or "each part of a link name" in r.err, r.err[:300]
+        assert r.code == 2, r.err[:300]
+        assert "a link name is" in r.err or "each part of a link name" in r.err, r.err[:300]
         assert "internal error" not in r.err and "Recursion" not in r.err
 
 
