@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from mr import git, linkfile, safefs
 from mr.config import CONFIG_FILE, DEFAULT_STAGES, MLEM_CONFIG_FILE, check_stage_option, default_text, load_config
+from mr.constants import SHOW_FIELDS
 from mr.errors import LinkExists, LinkFileError, MrError, RegistryError, UnsafePath, UsageError
 from mr.model import (
     BRANCH,
@@ -604,7 +605,7 @@ def _artifact_problems(reader: Reader, reg: Registry, item: Link, found: Found, 
     from mr import checks
     from mr.get import verify_problems
 
-    if alias_rev is None and item.project is None and item.rev is None:
+    if alias_rev is None and item.is_stage_alias:
         head = git.head_branch(reg.repo)
         alias_rev = git.branch_tip(reg.repo, head) if head else None
     try:
@@ -926,7 +927,7 @@ def link_history(name: str, registry: str | None = None, remote: str | None = No
 
 
 #: What ``mr show NAME --field`` can print.
-FIELDS = ("rev", "sha", "project", "path", "url", "type")
+FIELDS = SHOW_FIELDS
 
 
 def link_field(

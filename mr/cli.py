@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from mr import __version__, complete
+from mr.constants import SHOW_FIELDS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -205,7 +206,7 @@ def link(
 )
 @click.option(
     "--field",
-    type=click.Choice(["rev", "sha", "project", "path", "url", "type"]),
+    type=click.Choice(SHOW_FIELDS),
     help="With NAME: print only this value of the link (sha resolves the rev).",
 )
 @click.option("--outdated", is_flag=True, help="List links whose source has moved on (fetches each project once).")
@@ -898,7 +899,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn every outcome into an exit code."""
-    from mr.errors import ArtifactsRefused, LinkFileError, MrError, Refused
+    from mr.errors import ArtifactsRefused, LinkFileError, MrError, Refused, file_line
     from mr.text import field, lines
 
     try:
@@ -913,8 +914,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("mr: interrupted", err=True)
         return 130
     except LinkFileError as e:
-        where = f"{field(e.file)}:{e.line}" if e.line is not None else field(e.file)
-        click.echo(f"{where}: error: {field(e.detail)}", err=True)
+        click.echo(f"{file_line(field(e.file), e.line)}: error: {field(e.detail)}", err=True)
         return e.exit_code
     except MrError as e:
         from mr.render import problem_line

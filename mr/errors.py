@@ -12,6 +12,11 @@ if TYPE_CHECKING:
     from mr.model import Problem
 
 
+def file_line(file: str, line: int | None) -> str:
+    """``FILE:LINE``, or ``FILE`` when no line is known: where a message points."""
+    return f"{file}:{line}" if line is not None else file
+
+
 class MrError(Exception):
     """Base of every error mr expects: a message for the user and an exit code."""
 
@@ -42,8 +47,7 @@ class LinkFileError(MrError):
         self.file = file
         self.line = line
         self.detail = message
-        where = f"{file}:{line}" if line is not None else file
-        super().__init__(f"{where}: {message}")
+        super().__init__(f"{file_line(file, line)}: {message}")
 
 
 class ConfigError(LinkFileError):

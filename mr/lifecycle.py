@@ -17,7 +17,9 @@ from mr.errors import ChangedMeanwhile, LinkFileError, LinkNotFound, NothingToUn
 from mr.model import (
     ACTION_RETIRE,
     ACTION_ROLLBACK,
+    ERROR,
     LINK_SUFFIX,
+    SHORT_SHA,
     TRAILER_ACTION,
     TRAILER_LINK,
     TRAILER_ROLLBACK_TO,
@@ -160,7 +162,9 @@ def plan_rollback(
         if to_sha is None:
             raise UsageError(f"--to {to}: no such commit in the registry")
         if not git.is_ancestor(reg.repo, to_sha, base):
-            raise NotOnStage(f"--to {to}: commit {to_sha[:12]} is not on {stage} (git log {stage} lists its commits)")
+            raise NotOnStage(
+                f"--to {to}: commit {to_sha[:SHORT_SHA]} is not on {stage} (git log {stage} lists its commits)"
+            )
     config = reg.stage_config(stage)
     reader = Reader(reg.root)
     links: list[RolledBackLink] = []
@@ -187,10 +191,10 @@ def plan_rollback(
         if target is None:
             links.append(RolledBackLink(name, None, None, current, None, to_commit, undone))
             continue
-        where = f"{stage}@{to_commit[:12]}" if to_commit else stage
+        where = f"{stage}@{to_commit[:SHORT_SHA]}" if to_commit else stage
         link = linkfile.load_link(target, f"{where}:{path}", name=name)
         sha = None
-        if link.project is None and link.rev is None:
+        if link.is_stage_alias:
             aliases.append(link)  # checked below, against the stage as the rollback leaves it
         elif verify:
             sha, _ = verify_target(reader, link, problems)
@@ -202,7 +206,7 @@ def plan_rollback(
         on_stage = Reader(reg.root, alias_rev=base, overlay=overlay, alias_label=stage)
         for link in aliases:
             verify_target(on_stage, link, problems)
-    errors = tuple(p for p in problems if p.severity == "error")
+    errors = tuple(p for p in problems if p.severity == ERROR)
     if errors:
         raise Refused(f"nothing rolled back: {len(errors)} problem(s) with the links", errors)
     return Rollback(stage, base, tuple(links), _rollback_message(links, stage, message))

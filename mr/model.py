@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from mr.errors import file_line
+
 LINK_SUFFIX = ".mlem"
 #: ``params`` key where a pin keeps the symbolic rev it was taken from.
 PINNED_FROM = "pinned_from"
@@ -38,6 +40,14 @@ PIN = "pin"
 REF = "ref"
 
 
+#: How a link to the registry itself is named where a project would be.
+THIS_REGISTRY = "this registry"
+#: How many hex digits of a commit SHA messages and tables show.
+SHORT_SHA = 12
+#: How many a compact ``name@sha`` shows (a link's history, a pin in the stage matrix), as ``git log --oneline``.
+COMPACT_SHA = 7
+
+
 def is_full_sha(rev: str | None) -> bool:
     return rev is not None and FULL_SHA.fullmatch(rev) is not None
 
@@ -66,12 +76,26 @@ class Link:
 
     @property
     def is_pinned(self) -> bool:
-        return is_full_sha(self.rev) and self.pinned_from is not None
+        return self.has_full_sha and self.pinned_from is not None
 
     @property
     def is_alias(self) -> bool:
-        """A link to an object in the registry itself."""
+        """A link to an object in the registry itself (at its own ``rev``, or on the branch holding the link)."""
         return self.project is None
+
+    @property
+    def is_stage_alias(self) -> bool:
+        """An alias without a rev: the object on whichever stage branch holds the link, so it moves with
+        the stage and is never pinned."""
+        return self.project is None and self.rev is None
+
+    @property
+    def has_full_sha(self) -> bool:
+        """The rev is a full commit SHA, which is what a stage's ``require_pinned`` asks for.
+
+        ``is_pinned`` is stricter: a full SHA that also keeps the name it was taken from.
+        """
+        return is_full_sha(self.rev)
 
     def line_of(self, key: str) -> int | None:
         return self.lines.get(key)
@@ -132,8 +156,7 @@ class Problem:
     severity: str = "error"  # or "warning"
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line is not None else self.file
-        return f"{where}: {self.severity}: {self.message}"
+        return f"{file_line(self.file, self.line)}: {self.severity}: {self.message}"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from mr import git
 from mr.errors import MrError, RevNotFound
-from mr.model import BRANCH, TAG, Link, Problem, is_full_sha
+from mr.model import BRANCH, TAG, TRAILER_LINK, Link, Problem, is_full_sha
 from mr.projects import Project
 from mr.registry import Registry
 from mr.stages import promotions_of
@@ -67,7 +67,7 @@ def _recorded_sha(reg: Registry, stage: str | None, name: str) -> str | None:
     if tip is None:
         return None
     for c in git.log(reg.repo, tip, first_parent=False):
-        if "Mr-Link" in c.message:
+        if TRAILER_LINK in c.message:
             for _, _, _, sha in promotions_of(c.message, name):
                 if sha and is_full_sha(sha):
                     return sha

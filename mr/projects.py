@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from mr import cache, git, locations, transport
 from mr.errors import GitError, ObjectNotFound, ProjectNotFound, RemoteError, RevNotFound
-from mr.model import LINK_SUFFIX, ResolvedRev
+from mr.model import LINK_SUFFIX, SHORT_SHA, ResolvedRev
 from mr.urls import is_url, redact
 
 
@@ -58,7 +58,7 @@ class Project:
         if oid is None:
             return None
         if not git.has_object(self.repo, oid):
-            self._fetch([oid], f"{path} at {sha[:12]}")
+            self._fetch([oid], f"{path} at {sha[:SHORT_SHA]}")
         return git.read_blob(self.repo, oid)
 
     def missing(self, wanted: Iterable[tuple[str | None, str]]) -> list[str]:

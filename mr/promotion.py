@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from mr import git, linkfile, stagecommit
 from mr.errors import LinkFileError, Refused, RegistryError, UsageError
-from mr.model import LINK_SUFFIX, TRAILER_FROM, TRAILER_LINK, TRAILER_REV, Link, Problem, is_full_sha, pinned
+from mr.model import ERROR, LINK_SUFFIX, TRAILER_FROM, TRAILER_LINK, TRAILER_REV, Link, Problem, is_full_sha, pinned
 from mr.registry import Registry, link_name
 from mr.stagecommit import StageResult, merge_request_url
 
@@ -145,7 +145,7 @@ def plan(
             raise RegistryError(f"no link {name} on {source}")
         link = linkfile.load_link(data, f"{source}:{path}", name=name)
         old = git.read_at(reg.repo, base, path, where=to)
-        if link.project is None and link.rev is None:
+        if link.is_stage_alias:
             # an alias points into the registry itself: it is checked below,
             # against the target stage as this promotion leaves it, and never
             # pinned (the stage branch that holds it fixes what it means)
@@ -177,7 +177,7 @@ def plan(
         for _, link in aliases:
             verify_target(on_target, link, problems)
             problems.extend(checks.policy_problems(link, target_config, to))
-    errors = tuple(p for p in problems if p.severity == "error")
+    errors = tuple(p for p in problems if p.severity == ERROR)
     if errors:
         raise PromotionRefused(f"nothing promoted: {len(errors)} problem(s) with the links", errors)
     text = _message(promoted, source, source_sha, to, message)
@@ -205,7 +205,7 @@ def _message(links: list[PromotedLink], source: str, source_sha: str, to: str, e
     lines.append(f"{TRAILER_FROM}: {source} {source_sha}")
     for p in links:
         lines.append(f"{TRAILER_LINK}: {p.name}")
-        if p.link.project is None and p.link.rev is None:
+        if p.link.is_stage_alias:
             lines.append(f"{TRAILER_REV}: (alias) -")
             continue
         rev = p.link.pinned_from or p.link.rev or "(default branch)"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from mr import git, linkfile, safefs
 from mr.config import CONFIG_FILE, Config, load_config
 from mr.errors import LinkFileError, LinkNotFound, RegistryError, RemoteError, UnsafePath, UsageError
-from mr.model import LINK_SUFFIX, Link
+from mr.model import LINK_SUFFIX, SHORT_SHA, Link
 from mr.text import field as safe_text
 from mr.text import has_control
 from mr.urls import redact
@@ -47,7 +47,7 @@ class StageStatus:
         """A ``git status``-like sentence naming both commits."""
         assert self.local is not None and self.tracking is not None
         theirs = f"{self.remote}/{self.stage}"
-        both = f"{self.stage} at {self.local[:12]}, {theirs} at {self.tracking[:12]}"
+        both = f"{self.stage} at {self.local[:SHORT_SHA]}, {theirs} at {self.tracking[:SHORT_SHA]}"
         if self.ahead:
             state = (
                 f"{self.stage} and {theirs} have diverged ({self.ahead} and {self.behind} different commits; {both})"

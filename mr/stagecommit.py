@@ -31,6 +31,7 @@ from mr.errors import (
     UsageError,
     WorkTreeNotUpdated,
 )
+from mr.model import SHORT_SHA
 from mr.registry import Registry
 
 #: How many times a commit is rebuilt when the branch moved under it.
@@ -178,7 +179,7 @@ def _fetched_tip(reg: Registry, stage: str, ref: str) -> str:
         return local  # commits made here and not pushed yet: they are pushed along
     name = ref.removeprefix("refs/remotes/")
     raise StaleStage(
-        f"{stage} and {name} have diverged ({stage} at {local[:12]}, {name} at {theirs[:12]}): "
+        f"{stage} and {name} have diverged ({stage} at {local[:SHORT_SHA]}, {name} at {theirs[:SHORT_SHA]}): "
         f"{stage} has commits the remote lacks; push or reset them first "
         f"(git log {name}..{stage} lists them); nothing was changed"
     )
@@ -246,7 +247,7 @@ def _undo(reg: Registry, result: StageResult[P]) -> None:
         git.set_ref(reg.repo, f"refs/heads/{stage}", result.plan.base, result.commit, f"mr: retry {stage}")
     except RefMoved:
         raise GitError(
-            f"{stage} moved here while pushing; the commit {result.commit[:12]} is on it but not pushed"
+            f"{stage} moved here while pushing; the commit {result.commit[:SHORT_SHA]} is on it but not pushed"
         ) from None
     if result.worktree_updated:
         git.update_worktree(reg.repo, files(result.plan))
@@ -314,7 +315,7 @@ def apply(reg: Registry, first: P, replan: Callable[[P], P], sign: bool | None =
             except MrError as e:
                 # the commit is on the branch: say so, with why the files were left alone
                 raise WorkTreeNotUpdated(
-                    f"{stage} is {plan.done} (commit {commit[:12]}), but {e.message}", commit, e
+                    f"{stage} is {plan.done} (commit {commit[:SHORT_SHA]}), but {e.message}", commit, e
                 ) from None
         return StageResult(plan, commit, worktree_updated=checked_out)
     lock = os.path.join(reg.repo.path, "refs", "heads", *stage.split("/")) + ".lock"
@@ -354,7 +355,7 @@ def land(
         try:
             url = transport.push(reg.repo.path, push, pushed)
         except MrError as e:
-            done = f"commit {result.commit[:12]}" if result.commit else "nothing new"
+            done = f"commit {result.commit[:SHORT_SHA]}" if result.commit else "nothing new"
             raise NotPushed(f"{pushed} is {plan.done} here ({done}) but not pushed: {e.message}", e) from None
         remote = transport.push_url(reg.repo.path, push) or push
         review = merge_request_url(remote, pushed, plan.stage) if result.branch else None
@@ -392,7 +393,7 @@ def land_remote(
             time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
             continue
         except MrError as e:
-            done = f"commit {result.commit[:12]}" if result.commit else "nothing new"
+            done = f"commit {result.commit[:SHORT_SHA]}" if result.commit else "nothing new"
             raise NotPushed(f"{stage} is {plan.done} here ({done}) but not pushed: {e.message}", e) from None
         ref = reg.fetched.get(stage)
         pushed = git.branch_tip(reg.repo, stage)

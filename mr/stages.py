@@ -11,6 +11,8 @@ from mr.model import (
     ACTION_ROLLBACK,
     ERROR,
     LINK_SUFFIX,
+    PINNED_FROM,
+    SHORT_SHA,
     TRAILER_ACTION,
     TRAILER_FROM,
     TRAILER_LINK,
@@ -29,7 +31,7 @@ FIELDS = ("link_type", "project", "path", "rev", "pinned_from", "params", "field
 def fields(link: Link) -> dict[str, str | None]:
     from mr.urls import redact
 
-    others = {k: v for k, v in sorted(link.params.items()) if k != "pinned_from"}
+    others = {k: v for k, v in sorted(link.params.items()) if k != PINNED_FROM}
     return {
         "link_type": link.link_type,
         "project": redact(link.project) if link.project else None,
@@ -289,8 +291,8 @@ def history(reg: Registry, name: str) -> LinkHistory:
                     c.time,
                     c.offset,
                     what.kind,
-                    rev_text(change.before, f"{c.sha[:12]}^:{path}"),
-                    rev_text(change.after, f"{c.sha[:12]}:{path}"),
+                    rev_text(change.before, f"{c.sha[:SHORT_SHA]}^:{path}"),
+                    rev_text(change.after, f"{c.sha[:SHORT_SHA]}:{path}"),
                     what.source,
                     what.source_commit,
                     what.rev,
