@@ -154,6 +154,10 @@ class Refused(MrError):
         self.problems = problems
 
 
+class PromotionRefused(Refused):
+    """A link failed its checks; nothing was promoted."""
+
+
 class OutputExists(MrError):
     """``mr get`` would replace a folder without ``--force``."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from mr import git, linkfile, stagecommit
-from mr.errors import LinkFileError, Refused, RegistryError, UsageError
+from mr.errors import LinkFileError, PromotionRefused, RegistryError, UsageError
 from mr.model import ERROR, LINK_SUFFIX, TRAILER_FROM, TRAILER_LINK, TRAILER_REV, Link, Problem, is_full_sha, pinned
 from mr.registry import Registry, link_name
 from mr.stagecommit import StageResult, merge_request_url
@@ -27,10 +27,6 @@ __all__ = [
     "plan",
     "review_branch_name",
 ]
-
-
-class PromotionRefused(Refused):
-    """A link failed its checks; nothing was promoted."""
 
 
 @dataclass(frozen=True)
