@@ -26,12 +26,14 @@ from mr.model import (
     REF,
     SKIPPED,
     WARNING,
+    CheckStatus,
     InitResult,
     Link,
     LinkCheck,
     LinkEntry,
     Meta,
     Problem,
+    RevKind,
     ShowResult,
     VerifyReport,
     is_full_sha,
@@ -425,7 +427,7 @@ def show(
 
 def _kind(
     reader: Reader, reg: Registry, item: Link, stage: str | None, resolve: bool, problems: list[Problem]
-) -> tuple[str, str | None]:
+) -> tuple[RevKind, str | None]:
     rev = item.rev
     try:
         reader.check_local(item.project, None, item.file or item.name or "")
@@ -579,7 +581,7 @@ def verify(
             sha, found = verify_target(reader, item, problems)
             if artifacts and found is not None and not any(p.severity == ERROR for p in problems):
                 problems.extend(_artifact_problems(reader, reg, item, found, alias_rev))
-        status = ERROR if any(p.severity == ERROR for p in problems) else WARNING if problems else OK
+        status: CheckStatus = ERROR if any(p.severity == ERROR for p in problems) else WARNING if problems else OK
         results[i] = LinkCheck(item.file or "", item.name, status, tuple(problems), sha)
         if progress is not None:
             progress("links", n + 1, len(pending))

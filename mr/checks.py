@@ -8,11 +8,11 @@ which feeds what it learns back through these helpers.
 from __future__ import annotations
 
 from mr.config import Config
-from mr.model import ERROR, Link, Problem
+from mr.model import ERROR, Link, Problem, Severity
 from mr.urls import allowed, credentials_in, is_url, redact
 
 
-def problem(link: Link, message: str, key: str | None = None, severity: str = ERROR) -> Problem:
+def problem(link: Link, message: str, key: str | None = None, severity: Severity = ERROR) -> Problem:
     line = link.line_of(key) if key else None
     return Problem(link.file or link.name or "", line, message, severity)
 

@@ -47,6 +47,7 @@ from mr.model import (
     GetResult,
     GotFile,
     Link,
+    Severity,
 )
 from mr.projects import Project
 from mr.reader import Found, Reader
@@ -107,7 +108,7 @@ class _Plan:
     copies: list[_Planned] = field(default_factory=list)
     external: list[ExternalArtifact] = field(default_factory=list)
     #: (severity, line) of everything wrong; "error" stops a get
-    problems: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[tuple[Severity, str]] = field(default_factory=list)
 
     def error(self, line: str) -> None:
         self.problems.append((ERROR, line))
@@ -568,7 +569,9 @@ def _walk(folder: str) -> Iterator[str]:
 # --- mr verify --artifacts ---------------------------------------------------------------
 
 
-def verify_problems(reader: Reader, reg: Registry, found: Found, alias_commit: str | None) -> list[tuple[str, str]]:
+def verify_problems(
+    reader: Reader, reg: Registry, found: Found, alias_commit: str | None
+) -> list[tuple[Severity, str]]:
     """``(severity, message)`` for the git-held artifacts of the object ``found`` leads to.
 
     Sizes come from the blobs' headers. A partial cache has to fetch a blob

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from mr.errors import file_line
 
@@ -31,13 +31,22 @@ ACTION_RETIRE = "retire"
 HistoryKind = Literal["promotion", "rollback", "retirement", "direct change"]
 FULL_SHA = re.compile(r"[0-9a-f]{40}")
 
-# Kinds of rev, as ``mr show`` reports them.
-BRANCH = "branch"
-TAG = "tag"
-COMMIT = "commit"
-PIN = "pin"
+#: Kinds of rev, as ``mr show`` reports them.
+RevKind = Literal["branch", "tag", "commit", "pin", "ref"]
+BRANCH: Final = "branch"
+TAG: Final = "tag"
+COMMIT: Final = "commit"
+PIN: Final = "pin"
 #: A symbolic rev whose project was not consulted (branch or tag, unknown).
-REF = "ref"
+REF: Final = "ref"
+#: How serious a problem is: an error fails the command, a warning does not.
+Severity = Literal["error", "warning"]
+#: What ``mr verify`` found for one file.
+CheckStatus = Literal["ok", "error", "warning", "skipped"]
+#: How a link differs between two stages (``mr show --diff``).
+ChangeKind = Literal["added", "removed", "changed"]
+#: What kind of rev moved on (``mr show --outdated``).
+OutdatedKind = Literal["branch", "pin", "tag"]
 
 
 #: How a link to the registry itself is named where a project would be.
@@ -133,7 +142,7 @@ class ResolvedRev:
 
     rev: str
     sha: str
-    kind: str  # BRANCH, TAG or COMMIT
+    kind: Literal["branch", "tag", "commit"]
 
 
 @dataclass(frozen=True)
@@ -142,7 +151,7 @@ class LinkEntry:
 
     name: str
     link: Link
-    kind: str  # BRANCH, TAG, COMMIT, PIN or REF
+    kind: RevKind
     sha: str | None = None
 
 
@@ -153,7 +162,7 @@ class Problem:
     file: str
     line: int | None
     message: str
-    severity: str = "error"  # or "warning"
+    severity: Severity = "error"
 
     def __str__(self) -> str:
         return f"{file_line(self.file, self.line)}: {self.severity}: {self.message}"
@@ -197,10 +206,10 @@ def pinned(link: Link, sha: str, symbolic: str) -> Link:
 
 
 # Outcomes of ``mr verify`` for one file.
-OK = "ok"
-ERROR = "error"
-WARNING = "warning"
-SKIPPED = "skipped"
+OK: Final = "ok"
+ERROR: Final = "error"
+WARNING: Final = "warning"
+SKIPPED: Final = "skipped"
 
 
 @dataclass(frozen=True)
@@ -210,7 +219,7 @@ class LinkCheck:
     file: str
     name: str | None
     #: OK, ERROR, WARNING (only warnings) or SKIPPED (a MLEM object, not a link)
-    status: str
+    status: CheckStatus
     problems: tuple[Problem, ...] = ()
     #: the commit the link's rev resolved to, when it did
     sha: str | None = None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from mr import git
 from mr.errors import MrError, RevNotFound
-from mr.model import BRANCH, TAG, TRAILER_LINK, Link, Problem, is_full_sha
+from mr.model import BRANCH, TAG, TRAILER_LINK, Link, OutdatedKind, Problem, is_full_sha
 from mr.projects import Project
 from mr.registry import Registry
 from mr.stages import promotions_of
@@ -35,8 +35,8 @@ def version_key(tag: str) -> tuple[str, tuple[int, ...], int, str] | None:
 class Outdated:
     name: str
     link: Link
-    #: "branch", "pin" or "tag": what kind of rev moved
-    kind: str
+    #: what kind of rev moved
+    kind: OutdatedKind
     #: the commit (or tag) the link is at
     current: str
     #: what the source has now: the branch tip, or the newest version tag
@@ -153,7 +153,7 @@ def _check(reg: Registry, stage: str | None, name: str, link: Link, project: Pro
     return None
 
 
-def _newer_tag(name: str, link: Link, project: Project, tag: str, current: str, kind: str) -> Outdated | None:
+def _newer_tag(name: str, link: Link, project: Project, tag: str, current: str, kind: OutdatedKind) -> Outdated | None:
     mine = version_key(tag)
     if mine is None:
         return None

@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from mr import cache, git, locations, transport
 from mr.errors import GitError, ObjectNotFound, ProjectNotFound, RemoteError, RevNotFound
@@ -44,7 +44,7 @@ class Project:
         """The rev a link without one means: the location's own rev, else the default branch."""
         return self.url_rev or git.default_branch(self.repo, self.display)
 
-    def kind_of(self, rev: str) -> str | None:
+    def kind_of(self, rev: str) -> Literal["branch", "tag"] | None:
         return git.kind_of(self.repo, rev)
 
     def repo_path(self, path: str) -> str:

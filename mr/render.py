@@ -37,8 +37,10 @@ from mr.urls import redact
 
 if TYPE_CHECKING:
     from mr.lifecycle import Retirement, RetireResult, Rollback, RollbackResult
+    from mr.outdated import OutdatedReport
+    from mr.promotion import Promotion
     from mr.stagecommit import StageResult
-    from mr.stages import HistoryEntry, LinkHistory
+    from mr.stages import HistoryEntry, LinkHistory, Matrix, StageDiff
 
 #: Version of the JSON documents ``mr show --json`` prints.
 JSON_VERSION = 1
@@ -330,7 +332,7 @@ def diff(text: str) -> None:
         console.print(Text(lines(line), style=style or ""))
 
 
-def promotion_plan(plan: Any) -> None:
+def promotion_plan(plan: Promotion) -> None:
     notes(plan.notes)
     if not plan.changes:
         echo(
@@ -344,7 +346,7 @@ def promotion_plan(plan: Any) -> None:
         diff(p.diff(plan.to))
 
 
-def promotion_result(result: Any) -> None:
+def promotion_result(result: StageResult[Promotion]) -> None:
     plan = result.plan
     _landed(result, f"Promoted {', '.join(field(p.name) for p in plan.changes)}")
 
@@ -466,7 +468,7 @@ def retirement_json(plan: Retirement, result: RetireResult | None, dry_run: bool
     )
 
 
-def promotion_json(plan: Any, result: Any, dry_run: bool = False) -> None:
+def promotion_json(plan: Promotion, result: StageResult[Promotion] | None, dry_run: bool = False) -> None:
     notes(plan.notes)
     print_json(
         {
@@ -502,7 +504,7 @@ def cell(link: Link | None) -> str:
     return rev_text(link)
 
 
-def matrix(m: Any, as_json: bool) -> None:
+def matrix(m: Matrix, as_json: bool) -> None:
     notes(m.notes)
     for p in m.problems:
         warn(problem_line(p))
@@ -551,7 +553,7 @@ def _escape(text: str) -> str:
     return str(escape(text))
 
 
-def stage_diff(d: Any, as_json: bool) -> None:
+def stage_diff(d: StageDiff, as_json: bool) -> None:
     notes(d.notes)
     for p in d.problems:
         warn(problem_line(p))
@@ -579,9 +581,9 @@ def stage_diff(d: Any, as_json: bool) -> None:
         return
     out = [f"--- {d.source}", f"+++ {d.target}"]
     for c in d.changes:
-        if c.kind == "added":
+        if c.kind == "added" and c.new is not None:
             out.append(f"+ {field(c.name)}: {field(_summary(c.new))}")
-        elif c.kind == "removed":
+        elif c.kind == "removed" and c.old is not None:
             out.append(f"- {field(c.name)}: {field(_summary(c.old))}")
         else:
             out.append(f"@@ {field(c.name)}")
@@ -674,7 +676,7 @@ def _history_rev(rev: str | None) -> str:
     return f"{name}@{sha[:COMPACT_SHA]}" if at and len(sha) == 40 else rev
 
 
-def outdated(report: Any, as_json: bool) -> None:
+def outdated(report: OutdatedReport, as_json: bool) -> None:
     notes(report.notes)
     for p in report.problems:
         warn(problem_line(p))

@@ -18,6 +18,7 @@ from mr.model import (
     TRAILER_LINK,
     TRAILER_REV,
     TRAILER_ROLLBACK_TO,
+    ChangeKind,
     HistoryKind,
     Link,
     Problem,
@@ -84,7 +85,7 @@ class LinkChange:
     new: Link | None
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> ChangeKind:
         return "added" if self.old is None else "removed" if self.new is None else "changed"
 
     def changed_fields(self) -> dict[str, tuple[str | None, str | None]]:
