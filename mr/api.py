@@ -90,10 +90,10 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
         if os.path.exists(path) and not os.path.isdir(path):
             raise RegistryError(f"{path}: not a folder")
         repo = git.init(path, (tuple(stages) if stages else DEFAULT_STAGES)[0])
-    registry = Registry(repo=repo, root=git.root(repo), bare=git.workdir(repo) is None)
+    registry = Registry.of(repo)
     if registry.bare:
         raise RegistryError(f"{path}: a bare repository; run 'mr init' in a clone of it and push")
-    existing = registry._read_head_or_worktree(CONFIG_FILE)
+    existing = registry.read_current(CONFIG_FILE)
     if existing is not None:
         config = load_config(existing, CONFIG_FILE)
         if stages and tuple(stages) != config.stages:
@@ -132,7 +132,7 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
         if head is not None and git.read_at(repo, head, name) is not None:
             continue
         data = safefs.read_in(registry.root, name)
-        if data is not None and (name in created or not _tracked(repo, name)):
+        if data is not None and (name in created or not git.is_tracked(repo, name)):
             to_commit[name] = data
     commit = None
     if to_commit:
@@ -169,13 +169,6 @@ def _registry_start(repo: git.Repo, tip: str) -> str:
             break
         start = c.sha
     return start
-
-
-def _tracked(repo: git.Repo, name: str) -> bool:
-    try:
-        return name in repo.index
-    except Exception:  # an unreadable index: treat as untracked
-        return False
 
 
 # --- reading MLEM objects --------------------------------------------------------
@@ -242,6 +235,11 @@ def _project_root(folder: str) -> str:
 
 
 # --- link --------------------------------------------------------------------------
+
+
+def registry_root(registry: str | None = None) -> str:
+    """The top folder of the registry at ``registry`` (a folder inside it; default: around the current directory)."""
+    return Registry.open(registry).root
 
 
 def link(

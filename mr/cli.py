@@ -166,9 +166,8 @@ def link(
       mr link --sp ../models --rev v1.2.0 --pin models/rf production-model
     """
     from mr import api, render
-    from mr.registry import Registry
 
-    root = Registry.open(registry).root
+    root = api.registry_root(registry)
     result = api.link(
         source,
         source_project=source_project,

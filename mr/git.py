@@ -592,6 +592,19 @@ def _raise_ref_failure(repo: Repo, name: str, branch: str, parent: Any, e: Excep
     raise GitError(f"cannot update branch {branch}: {redact(str(e))}") from None
 
 
+def is_tracked(repo: Repo, path: str) -> bool:
+    """Whether ``path`` is in the index (an unreadable index counts as not)."""
+    try:
+        return normalize_path(path) in repo.index
+    except (pygit2.GitError, OSError, ValueError):
+        return False
+
+
+def ref_lock_path(repo: Repo, branch: str) -> str:
+    """The lock file git holds while it updates ``branch``."""
+    return os.path.join(repo.path, "refs", "heads", *branch.split("/")) + ".lock"
+
+
 def stage_in_index(repo: Repo, paths: list[str]) -> None:
     """Record ``paths`` in the index as they are in the work tree."""
     index = repo.index

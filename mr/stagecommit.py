@@ -318,7 +318,7 @@ def apply(reg: Registry, first: P, replan: Callable[[P], P], sign: bool | None =
                     f"{stage} is {plan.done} (commit {commit[:SHORT_SHA]}), but {e.message}", commit, e
                 ) from None
         return StageResult(plan, commit, worktree_updated=checked_out)
-    lock = os.path.join(reg.repo.path, "refs", "heads", *stage.split("/")) + ".lock"
+    lock = git.ref_lock_path(reg.repo, stage)
     if os.path.exists(lock):
         raise GitError(
             f"{lock} exists: another git process is updating {stage}, or one crashed; "
