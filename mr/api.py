@@ -124,7 +124,7 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
         full = os.path.join(registry.root, name)
         safefs.check(registry.root, name)
         if not os.path.lexists(full):
-            linkfile.write_atomic(full, content)
+            safefs.write_atomic(full, content)
             created.append(name)
     to_commit: dict[str, bytes] = {}
     for name in wanted:
@@ -339,7 +339,7 @@ def link(
             pass  # --force over a file that is no valid YAML: write it anew
     safefs.check(registry.root, name + LINK_SUFFIX)  # again: nothing was swapped in meanwhile
     try:
-        linkfile.write_atomic(path, data)
+        safefs.write_atomic(path, data)
     except OSError as e:
         raise safefs.os_error(e, f"{name}{LINK_SUFFIX}") from None
     return linkfile.load_link(data, f"{name}{LINK_SUFFIX}", name=name)
