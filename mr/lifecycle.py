@@ -10,7 +10,7 @@ undo that change unseen; changes to other files are simply built upon.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from mr import git, linkfile, stagecommit
 from mr.errors import ChangedMeanwhile, LinkFileError, LinkNotFound, NothingToUndo, NotOnStage, Refused, UsageError
@@ -28,94 +28,11 @@ from mr.model import (
     Problem,
 )
 from mr.registry import Registry, link_name
+from mr.results import RetiredLink as RetiredLink
+from mr.results import Retirement as Retirement
+from mr.results import Rollback as Rollback
+from mr.results import RolledBackLink as RolledBackLink
 from mr.stagecommit import StageResult
-
-
-@dataclass(frozen=True)
-class RolledBackLink:
-    name: str
-    #: the link as the rollback leaves it; None: removed (the stage did not have it then)
-    link: Link | None
-    #: the commit its rev resolved to (None when not verified, or removed)
-    sha: str | None
-    #: the file on the stage now, and as the rollback leaves it (None: absent)
-    old: bytes | None
-    new: bytes | None
-    #: the stage commit whose content is restored (None: the stage's history begins with the change undone)
-    to_commit: str | None
-    #: the stage commits whose changes to the link are undone, newest first
-    undone: tuple[str, ...]
-
-    @property
-    def path(self) -> str:
-        return self.name + LINK_SUFFIX
-
-    @property
-    def changed(self) -> bool:
-        return self.old != self.new
-
-    @property
-    def removed(self) -> bool:
-        return self.new is None
-
-    def diff(self, stage: str) -> str:
-        return stagecommit.diff(stage, self.path, self.old, self.new)
-
-
-@dataclass(frozen=True)
-class Rollback:
-    """A planned rollback: what would change on the stage."""
-
-    stage: str
-    #: the stage's tip the plan was computed against
-    base: str
-    links: tuple[RolledBackLink, ...]
-    message: str
-
-    verb = "rollback"
-    done = "rolled back"
-
-    @property
-    def changes(self) -> tuple[RolledBackLink, ...]:
-        return tuple(p for p in self.links if p.changed)
-
-
-@dataclass(frozen=True)
-class RetiredLink:
-    name: str
-    #: the link being removed (None when its file is no readable link)
-    link: Link | None
-    #: the file on the stage now
-    old: bytes
-
-    new = None
-    changed = True
-    removed = True
-
-    @property
-    def path(self) -> str:
-        return self.name + LINK_SUFFIX
-
-    def diff(self, stage: str) -> str:
-        return stagecommit.diff(stage, self.path, self.old, None)
-
-
-@dataclass(frozen=True)
-class Retirement:
-    """A planned retirement: the links that would leave the stage."""
-
-    stage: str
-    base: str
-    links: tuple[RetiredLink, ...]
-    message: str
-
-    verb = "retire"
-    done = "updated"
-
-    @property
-    def changes(self) -> tuple[RetiredLink, ...]:
-        return self.links
-
 
 RollbackResult = StageResult[Rollback]
 RetireResult = StageResult[Retirement]

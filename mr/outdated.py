@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from mr import git
 from mr.errors import MrError, RevNotFound
 from mr.model import BRANCH, TAG, TRAILER_LINK, Link, OutdatedKind, Problem, is_full_sha
 from mr.projects import Project
 from mr.registry import Registry
+from mr.results import Outdated as Outdated
+from mr.results import OutdatedReport as OutdatedReport
 from mr.stages import promotions_of
 
 #: vX.Y.Z, X.Y.Z, vX.Y, with an optional -pre or +build part
@@ -29,34 +30,6 @@ def version_key(tag: str) -> tuple[str, tuple[int, ...], int, str] | None:
     nums = nums + (0,) * (4 - len(nums))
     pre = m.group("pre")
     return (m.group("prefix"), nums, 0 if pre else 1, pre or "")
-
-
-@dataclass(frozen=True)
-class Outdated:
-    name: str
-    link: Link
-    #: what kind of rev moved
-    kind: OutdatedKind
-    #: the commit (or tag) the link is at
-    current: str
-    #: what the source has now: the branch tip, or the newest version tag
-    latest: str
-    detail: str
-
-
-@dataclass(frozen=True)
-class OutdatedReport:
-    stage: str | None
-    entries: tuple[Outdated, ...]
-    checked: int
-    problems: tuple[Problem, ...] = ()
-    unchecked: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """Exit 0: every link was checked (being outdated is no failure)."""
-        return not (self.problems or self.unchecked)
 
 
 def _recorded_sha(reg: Registry, stage: str | None, name: str) -> str | None:

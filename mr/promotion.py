@@ -8,12 +8,14 @@ branch), as it does rollbacks and retirements.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from mr import git, linkfile, stagecommit
 from mr.errors import LinkFileError, PromotionRefused, RegistryError, UsageError
 from mr.model import ERROR, LINK_SUFFIX, TRAILER_FROM, TRAILER_LINK, TRAILER_REV, Link, Problem, is_full_sha, pinned
 from mr.registry import Registry, link_name
+from mr.results import PromotedLink as PromotedLink
+from mr.results import Promotion as Promotion
 from mr.stagecommit import StageResult, merge_request_url
 
 __all__ = [
@@ -27,57 +29,6 @@ __all__ = [
     "plan",
     "review_branch_name",
 ]
-
-
-@dataclass(frozen=True)
-class PromotedLink:
-    name: str
-    #: the link as it will be on the target stage
-    link: Link
-    #: the commit its rev resolved to (None with --no-verify and no pin)
-    sha: str | None
-    #: the file's content on the target stage before and after (None: absent)
-    old: bytes | None
-    new: bytes
-
-    @property
-    def path(self) -> str:
-        return self.name + LINK_SUFFIX
-
-    @property
-    def changed(self) -> bool:
-        return self.old != self.new
-
-    def diff(self, to: str) -> str:
-        return stagecommit.diff(to, self.path, self.old, self.new)
-
-
-@dataclass(frozen=True)
-class Promotion:
-    """A planned promotion: what would change on the target stage."""
-
-    to: str
-    source: str
-    source_sha: str
-    #: the target branch tip the plan was computed against
-    base: str
-    links: tuple[PromotedLink, ...]
-    message: str
-    #: what was asked, so the plan can be made again on a moved branch
-    request: tuple[tuple[str, ...], bool | None, str | None, bool] = ((), None, None, True)
-    #: warnings about the stages read (a source stage behind its remote)
-    notes: tuple[str, ...] = ()
-
-    @property
-    def changes(self) -> tuple[PromotedLink, ...]:
-        return tuple(p for p in self.links if p.changed)
-
-    @property
-    def stage(self) -> str:
-        return self.to
-
-    verb = "promote"
-    done = "promoted"
 
 
 PromotionResult = StageResult[Promotion]

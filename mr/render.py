@@ -36,11 +36,18 @@ from mr.text import field, lines
 from mr.urls import redact
 
 if TYPE_CHECKING:
-    from mr.lifecycle import Retirement, RetireResult, Rollback, RollbackResult
-    from mr.outdated import OutdatedReport
-    from mr.promotion import Promotion
-    from mr.stagecommit import StageResult
-    from mr.stages import HistoryEntry, LinkHistory, Matrix, StageDiff
+    from mr.lifecycle import RetireResult, RollbackResult
+    from mr.results import (
+        HistoryEntry,
+        LinkHistory,
+        Matrix,
+        OutdatedReport,
+        Promotion,
+        Retirement,
+        Rollback,
+        StageDiff,
+        StageResult,
+    )
 
 #: Version of the JSON documents ``mr show --json`` prints.
 JSON_VERSION = 1

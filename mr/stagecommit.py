@@ -10,14 +10,12 @@ from the stage's tip instead, for review.
 
 from __future__ import annotations
 
-import difflib
 import os
 import random
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Generic, Protocol, TypeVar
+from dataclasses import replace
 
 from mr import git, safefs
 from mr.errors import (
@@ -33,6 +31,11 @@ from mr.errors import (
 )
 from mr.model import SHORT_SHA
 from mr.registry import Registry
+from mr.results import Changed as Changed
+from mr.results import P as P
+from mr.results import StagePlan as StagePlan
+from mr.results import StageResult as StageResult
+from mr.results import diff as diff
 
 #: How many times a commit is rebuilt when the branch moved under it.
 ATTEMPTS = 8
@@ -44,85 +47,6 @@ before_swap: Callable[[object], None] | None = None
 #: Called after the commit is made here and before it is pushed (``--push``).
 #: A seam for tests, which use it to make a teammate's push win the race.
 before_push: Callable[[object], None] | None = None
-
-
-class Changed(Protocol):
-    """One file a plan changes."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def path(self) -> str: ...
-
-    @property
-    def changed(self) -> bool: ...
-
-    @property
-    def new(self) -> bytes | None: ...
-
-
-class StagePlan(Protocol):
-    """A planned commit on a stage."""
-
-    @property
-    def stage(self) -> str: ...
-
-    @property
-    def base(self) -> str: ...
-
-    @property
-    def message(self) -> str: ...
-
-    @property
-    def changes(self) -> tuple[Changed, ...]: ...
-
-    @property
-    def verb(self) -> str:
-        """``promote``, ``rollback`` or ``retire``: the review branch's first part."""
-        ...
-
-    @property
-    def done(self) -> str:
-        """What the stage is once the plan lands (``promoted``), for messages."""
-        ...
-
-
-P = TypeVar("P", bound=StagePlan)
-
-
-@dataclass(frozen=True)
-class StageResult(Generic[P]):
-    """What became of a plan."""
-
-    plan: P
-    #: the new commit (on the stage, or on ``branch``), None when there was nothing to change
-    commit: str | None
-    worktree_updated: bool = False
-    pushed_to: str | None = None
-    #: the review branch the commit was put on instead of the stage, if any
-    branch: str | None = None
-    #: where to open a merge request for that branch, when the remote is a known host
-    review_url: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Always: a commit that did not land (or was not pushed) raises instead."""
-        return True
-
-
-def diff(stage: str, path: str, old: bytes | None, new: bytes | None) -> str:
-    """A unified diff of one file on ``stage`` (None: absent)."""
-    before = (old or b"").decode("utf-8", "replace").splitlines(keepends=True)
-    after = (new or b"").decode("utf-8", "replace").splitlines(keepends=True)
-    return "".join(
-        difflib.unified_diff(
-            before,
-            after,
-            fromfile=f"{stage}:{path}" if old is not None else "/dev/null",
-            tofile=f"{stage}:{path}" if new is not None else "/dev/null",
-        )
-    )
 
 
 def files(plan: StagePlan) -> dict[str, bytes | None]:
