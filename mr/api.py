@@ -13,8 +13,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from mr import git, linkfile, safefs
-from mr.config import CONFIG_FILE, DEFAULT_STAGES, MLEM_CONFIG_FILE, check_stages, default_text, load_config
-from mr.errors import LinkExists, LinkFileError, MrError, RegistryError, UsageError
+from mr.config import CONFIG_FILE, DEFAULT_STAGES, MLEM_CONFIG_FILE, check_stage_option, default_text, load_config
+from mr.constants import SHOW_FIELDS
+from mr.errors import LinkExists, LinkFileError, MrError, RegistryError, UnsafePath, UsageError
 from mr.model import (
     BRANCH,
     COMMIT,
@@ -25,12 +26,14 @@ from mr.model import (
     REF,
     SKIPPED,
     WARNING,
+    CheckStatus,
     InitResult,
     Link,
     LinkCheck,
     LinkEntry,
     Meta,
     Problem,
+    RevKind,
     ShowResult,
     VerifyReport,
     is_full_sha,
@@ -80,15 +83,17 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
     branch, or on the first stage's branch in a repository with no commits.
     """
     path = os.path.abspath(path)
+    if stages:
+        check_stage_option(tuple(stages))  # before anything is written
     repo = git.open_exact(path)
     if repo is None:
         if os.path.exists(path) and not os.path.isdir(path):
             raise RegistryError(f"{path}: not a folder")
         repo = git.init(path, (tuple(stages) if stages else DEFAULT_STAGES)[0])
-    registry = Registry(repo=repo, root=git.root(repo), bare=git.workdir(repo) is None)
+    registry = Registry.of(repo)
     if registry.bare:
         raise RegistryError(f"{path}: a bare repository; run 'mr init' in a clone of it and push")
-    existing = registry._read_head_or_worktree(CONFIG_FILE)
+    existing = registry.read_current(CONFIG_FILE)
     if existing is not None:
         config = load_config(existing, CONFIG_FILE)
         if stages and tuple(stages) != config.stages:
@@ -97,7 +102,6 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
             )
         stages = config.stages
     stages = tuple(stages) if stages else DEFAULT_STAGES
-    check_stages(stages, "--stages", None)
     for stage in stages:
         for other in git.branches(repo):
             if other.startswith(stage + "/") or stage.startswith(other + "/"):
@@ -120,7 +124,7 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
         full = os.path.join(registry.root, name)
         safefs.check(registry.root, name)
         if not os.path.lexists(full):
-            linkfile.write_atomic(full, content)
+            safefs.write_atomic(full, content)
             created.append(name)
     to_commit: dict[str, bytes] = {}
     for name in wanted:
@@ -128,7 +132,7 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
         if head is not None and git.read_at(repo, head, name) is not None:
             continue
         data = safefs.read_in(registry.root, name)
-        if data is not None and (name in created or not _tracked(repo, name)):
+        if data is not None and (name in created or not git.is_tracked(repo, name)):
             to_commit[name] = data
     commit = None
     if to_commit:
@@ -165,13 +169,6 @@ def _registry_start(repo: git.Repo, tip: str) -> str:
             break
         start = c.sha
     return start
-
-
-def _tracked(repo: git.Repo, name: str) -> bool:
-    try:
-        return name in repo.index
-    except Exception:  # an unreadable index: treat as untracked
-        return False
 
 
 # --- reading MLEM objects --------------------------------------------------------
@@ -238,6 +235,11 @@ def _project_root(folder: str) -> str:
 
 
 # --- link --------------------------------------------------------------------------
+
+
+def registry_root(registry: str | None = None) -> str:
+    """The top folder of the registry at ``registry`` (a folder inside it; default: around the current directory)."""
+    return Registry.open(registry).root
 
 
 def link(
@@ -337,7 +339,7 @@ def link(
             pass  # --force over a file that is no valid YAML: write it anew
     safefs.check(registry.root, name + LINK_SUFFIX)  # again: nothing was swapped in meanwhile
     try:
-        linkfile.write_atomic(path, data)
+        safefs.write_atomic(path, data)
     except OSError as e:
         raise safefs.os_error(e, f"{name}{LINK_SUFFIX}") from None
     return linkfile.load_link(data, f"{name}{LINK_SUFFIX}", name=name)
@@ -423,7 +425,7 @@ def show(
 
 def _kind(
     reader: Reader, reg: Registry, item: Link, stage: str | None, resolve: bool, problems: list[Problem]
-) -> tuple[str, str | None]:
+) -> tuple[RevKind, str | None]:
     rev = item.rev
     try:
         reader.check_local(item.project, None, item.file or item.name or "")
@@ -577,7 +579,7 @@ def verify(
             sha, found = verify_target(reader, item, problems)
             if artifacts and found is not None and not any(p.severity == ERROR for p in problems):
                 problems.extend(_artifact_problems(reader, reg, item, found, alias_rev))
-        status = ERROR if any(p.severity == ERROR for p in problems) else WARNING if problems else OK
+        status: CheckStatus = ERROR if any(p.severity == ERROR for p in problems) else WARNING if problems else OK
         results[i] = LinkCheck(item.file or "", item.name, status, tuple(problems), sha)
         if progress is not None:
             progress("links", n + 1, len(pending))
@@ -603,7 +605,7 @@ def _artifact_problems(reader: Reader, reg: Registry, item: Link, found: Found, 
     from mr import checks
     from mr.get import verify_problems
 
-    if alias_rev is None and item.project is None and item.rev is None:
+    if alias_rev is None and item.is_stage_alias:
         head = git.head_branch(reg.repo)
         alias_rev = git.branch_tip(reg.repo, head) if head else None
     try:
@@ -679,8 +681,10 @@ def _verify_inputs(
             data = safefs.read_regular(full, f)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             data = None
+        except UnsafePath as e:
+            data = e.detail if e.path in (rel, f) else e.message
         except MrError as e:
-            data = e.message.removeprefix(f"{rel} is ").removeprefix(f"{f} is ")
+            data = e.message
         out.append((f, name, data))
     return out
 
@@ -923,7 +927,7 @@ def link_history(name: str, registry: str | None = None, remote: str | None = No
 
 
 #: What ``mr show NAME --field`` can print.
-FIELDS = ("rev", "sha", "project", "path", "url", "type")
+FIELDS = SHOW_FIELDS
 
 
 def link_field(

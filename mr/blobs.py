@@ -16,6 +16,7 @@ import threading
 from typing import BinaryIO
 
 from mr.errors import GitError
+from mr.model import SHORT_SHA
 from mr.text import field as safe_text
 
 #: Bytes copied at a time.
@@ -98,7 +99,7 @@ def copy(repo_path: str, oid: str, sink: BinaryIO | None) -> tuple[int, str]:
         proc.stderr.close()
     if code != 0:
         lines = [ln for ln in err.decode("utf-8", "replace").splitlines() if ln.strip()]
-        raise GitError(f"git cat-file blob {oid[:12]} failed: {safe_text(lines[-1] if lines else str(code))}")
+        raise GitError(f"git cat-file blob {oid[:SHORT_SHA]} failed: {safe_text(lines[-1] if lines else str(code))}")
     return size, digest
 
 

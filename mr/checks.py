@@ -8,11 +8,11 @@ which feeds what it learns back through these helpers.
 from __future__ import annotations
 
 from mr.config import Config
-from mr.model import Link, Problem
+from mr.model import ERROR, Link, Problem, Severity
 from mr.urls import allowed, credentials_in, is_url, redact
 
 
-def problem(link: Link, message: str, key: str | None = None, severity: str = "error") -> Problem:
+def problem(link: Link, message: str, key: str | None = None, severity: Severity = ERROR) -> Problem:
     line = link.line_of(key) if key else None
     return Problem(link.file or link.name or "", line, message, severity)
 
@@ -31,8 +31,13 @@ def policy_problems(link: Link, config: Config, stage: str | None) -> list[Probl
                     field,
                 )
             )
-    alias = link.project is None and link.rev is None  # fixed by the stage branch that holds it
-    if stage is not None and config.stage_policy(stage).require_pinned and not alias and not _pinned(link):
+    # a stage alias is fixed by the stage branch that holds it
+    if (
+        stage is not None
+        and config.stage_policy(stage).require_pinned
+        and not link.is_stage_alias
+        and not link.has_full_sha
+    ):
         rev = link.rev or "(default branch)"
         out.append(
             problem(
@@ -80,12 +85,6 @@ def hop_problem(link: Link, config: Config | None) -> str | None:
             f"({', '.join(redact(s) for s in config.allowed_sources)})"
         )
     return None
-
-
-def _pinned(link: Link) -> bool:
-    from mr.model import is_full_sha
-
-    return is_full_sha(link.rev)
 
 
 def type_problem(link: Link, object_type: str) -> Problem | None:

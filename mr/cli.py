@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from mr import __version__, complete
+from mr.constants import SHOW_FIELDS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -165,9 +166,8 @@ def link(
       mr link --sp ../models --rev v1.2.0 --pin models/rf production-model
     """
     from mr import api, render
-    from mr.registry import Registry
 
-    root = Registry.open(registry).root
+    root = api.registry_root(registry)
     result = api.link(
         source,
         source_project=source_project,
@@ -205,7 +205,7 @@ def link(
 )
 @click.option(
     "--field",
-    type=click.Choice(["rev", "sha", "project", "path", "url", "type"]),
+    type=click.Choice(SHOW_FIELDS),
     help="With NAME: print only this value of the link (sha resolves the rev).",
 )
 @click.option("--outdated", is_flag=True, help="List links whose source has moved on (fetches each project once).")
@@ -272,22 +272,27 @@ def show(
     if outdated:
         report = api.outdated(stage=stage, registry=registry, offline=offline, allow_local=allow_local, remote=remote)
         render.outdated(report, as_json)
-        return 1 if report.problems or report.unchecked else 0
+        return _exit(report.ok)
     if name:
         history = api.link_history(name, registry=registry, remote=remote)
         render.history(history, as_json)
-        return 1 if history.problems else 0
+        return _exit(history.ok)
     if all_stages:
         matrix = api.stage_matrix(registry, remote=remote)
         render.matrix(matrix, as_json)
-        return 1 if any(p.severity == "error" for p in matrix.problems) else 0
+        return _exit(matrix.ok)
     if diff:
         changes = api.stage_diff(diff[0], diff[1], registry=registry, remote=remote)
         render.stage_diff(changes, as_json)
-        return 1 if changes.problems else 0
+        return _exit(changes.ok)
     result = api.show(registry, stage=stage, resolve=resolve, offline=offline, allow_local=allow_local, remote=remote)
     render.show_result(result, as_json)
-    return 1 if result.problems else 0
+    return _exit(result.ok)
+
+
+def _exit(ok: bool) -> int:
+    """The one exit-code rule for a command's result: 0 when its ``ok``, else 1 (a check failed)."""
+    return 0 if ok else 1
 
 
 def stage_commit_options(verb: str) -> Callable[[F], F]:
@@ -378,7 +383,7 @@ def land(
         show_json(result)
     elif not quiet:
         show_result(result)
-    return 0
+    return _exit(result.ok)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -769,7 +774,7 @@ def verify(
             policy_stage=policy_stage,
         )
     render.verify_report(report, as_json, quiet=quiet, verbose=verbose)
-    return 0 if report.ok else 1
+    return _exit(report.ok)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -830,13 +835,13 @@ def get(
             raise click.UsageError("--check DIR goes alone (with --json)")
         checked = api.check_get(check)
         render.check_result(checked, as_json, quiet=quiet)
-        return 0 if checked.ok else 1
+        return _exit(checked.ok)
     if name is None:
         raise click.UsageError("give NAME, or --check DIR")
     with _terminate_as_interrupt():
         result = api.get(name, stage=stage, out=out, registry=registry, force=force)
     render.get_result(result, as_json, quiet=quiet)
-    return 0
+    return _exit(result.ok)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -893,7 +898,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn every outcome into an exit code."""
-    from mr.errors import ArtifactsRefused, LinkFileError, MrError, Refused
+    from mr.errors import ArtifactsRefused, LinkFileError, MrError, Refused, file_line
     from mr.text import field, lines
 
     try:
@@ -908,8 +913,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("mr: interrupted", err=True)
         return 130
     except LinkFileError as e:
-        where = f"{field(e.file)}:{e.line}" if e.line is not None else field(e.file)
-        click.echo(f"{where}: error: {field(e.detail)}", err=True)
+        click.echo(f"{file_line(field(e.file), e.line)}: error: {field(e.detail)}", err=True)
         return e.exit_code
     except MrError as e:
         from mr.render import problem_line

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mr.errors import ConfigError
+from mr.errors import ConfigError, UsageError
 
 CONFIG_FILE = ".mr.yaml"
 MLEM_CONFIG_FILE = ".mlem.yaml"
@@ -81,32 +81,44 @@ def stage_problem(name: str) -> str | None:
 
 
 def parse_stages(text: str) -> tuple[str, ...]:
-    """Parse ``--stages dev,staging,production``; raise ConfigError when invalid."""
+    """Parse ``--stages dev,staging,production``; raise UsageError (exit 2) when invalid."""
     stages = tuple(s.strip() for s in text.split(",") if s.strip())
-    check_stages(stages, "--stages", None)
+    check_stage_option(stages)
     return stages
 
 
+def check_stage_option(stages: tuple[str, ...]) -> None:
+    """Raise UsageError naming ``--stages`` when ``stages`` cannot be a registry's stages."""
+    problem = stages_problem(stages)
+    if problem:
+        raise UsageError(f"--stages: {problem}")
+
+
 def check_stages(stages: tuple[str, ...], file: str, line: int | None) -> None:
+    """Raise ConfigError at ``file:line`` when ``stages`` cannot be a registry's stages."""
+    problem = stages_problem(stages)
+    if problem:
+        raise ConfigError(file, problem, line)
+
+
+def stages_problem(stages: tuple[str, ...]) -> str | None:
+    """Why ``stages`` cannot be a registry's stages (in promotion order), or None."""
     if not stages:
-        raise ConfigError(file, "stages: name at least one stage", line)
+        return "stages: name at least one stage"
     for s in stages:
         problem = stage_problem(s)
         if problem:
-            raise ConfigError(file, f"stage {s!r}: {problem}", line)
+            return f"stage {s!r}: {problem}"
     dupes = sorted({s for s in stages if stages.count(s) > 1})
     if dupes:
-        raise ConfigError(file, f"stages: {', '.join(dupes)} named twice", line)
+        return f"stages: {', '.join(dupes)} named twice"
     for s in stages:
         for t in stages:
             if t.startswith(s + "/"):
-                raise ConfigError(
-                    file, f"stages {s} and {t} collide: git cannot hold a branch and a folder of one name", line
-                )
+                return f"stages {s} and {t} collide: git cannot hold a branch and a folder of one name"
             if s < t and s.lower() == t.lower():
-                raise ConfigError(
-                    file, f"stages {s} and {t} differ only in case: they collide on most file systems", line
-                )
+                return f"stages {s} and {t} differ only in case: they collide on most file systems"
+    return None
 
 
 def load_config(data: bytes | None, file: str = CONFIG_FILE) -> Config:

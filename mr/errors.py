@@ -12,6 +12,11 @@ if TYPE_CHECKING:
     from mr.model import Problem
 
 
+def file_line(file: str, line: int | None) -> str:
+    """``FILE:LINE``, or ``FILE`` when no line is known: where a message points."""
+    return f"{file}:{line}" if line is not None else file
+
+
 class MrError(Exception):
     """Base of every error mr expects: a message for the user and an exit code."""
 
@@ -42,8 +47,7 @@ class LinkFileError(MrError):
         self.file = file
         self.line = line
         self.detail = message
-        where = f"{file}:{line}" if line is not None else file
-        super().__init__(f"{where}: {message}")
+        super().__init__(f"{file_line(file, line)}: {message}")
 
 
 class ConfigError(LinkFileError):
@@ -118,12 +122,40 @@ class ChangedMeanwhile(MrError):
     """Another writer changed a file a rollback or retirement planned to change; nothing was done."""
 
 
+class WorkTreeNotUpdated(GitError):
+    """A commit landed on a checked-out stage but its work tree could not be updated.
+
+    ``commit`` is the new commit, ``error`` why the work tree was left alone.
+    """
+
+    def __init__(self, message: str, commit: str, error: MrError) -> None:
+        super().__init__(message)
+        self.commit = commit
+        self.error = error
+
+
+class NotPushed(MrError):
+    """A commit was made here but pushing it failed; ``error`` is the push's own error.
+
+    The exit code is that of the push's error.
+    """
+
+    def __init__(self, message: str, error: MrError) -> None:
+        super().__init__(message)
+        self.error = error
+        self.exit_code = error.exit_code
+
+
 class Refused(MrError):
     """Links failed their checks; nothing was changed. ``problems`` says why."""
 
     def __init__(self, message: str, problems: tuple[Problem, ...]) -> None:
         super().__init__(message)
         self.problems = problems
+
+
+class PromotionRefused(Refused):
+    """A link failed its checks; nothing was promoted."""
 
 
 class OutputExists(MrError):
@@ -142,7 +174,30 @@ class ArtifactsRefused(MrError):
 
 
 class UnsafePath(MrError):
-    """A path mr would read or write is a symlink, a non-regular file, or leaves the registry."""
+    """A path mr would read or write is a symlink, a non-regular file, or leaves the registry.
+
+    Made with ``UnsafePath.at(path, what, why)``, ``path`` names the file and
+    ``what`` what it is instead ("a symlink, not a regular file"), ``why`` what mr
+    does about it; the message is ``PATH is WHAT; WHY``.
+    """
+
+    def __init__(self, message: str, path: str | None = None, what: str | None = None, why: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.what = what
+        self.why = why
+
+    @classmethod
+    def at(cls, path: str, what: str, why: str | None = None) -> UnsafePath:
+        """``PATH is WHAT; WHY``, with its parts kept."""
+        return cls(f"{path} is {what}" + (f"; {why}" if why else ""), path, what, why)
+
+    @property
+    def detail(self) -> str:
+        """The message without the path: ``WHAT; WHY`` (the whole message when made without parts)."""
+        if self.what is None:
+            return self.message
+        return self.what + (f"; {self.why}" if self.why else "")
 
 
 class PolicyError(MrError):

@@ -36,13 +36,18 @@ from mr.errors import (
     ReceiptError,
 )
 from mr.model import (
+    ERROR,
     RECEIPT,
     RECEIPT_VERSION,
+    SHORT_SHA,
+    THIS_REGISTRY,
+    WARNING,
     CheckResult,
     ExternalArtifact,
     GetResult,
     GotFile,
     Link,
+    Severity,
 )
 from mr.projects import Project
 from mr.reader import Found, Reader
@@ -103,13 +108,13 @@ class _Plan:
     copies: list[_Planned] = field(default_factory=list)
     external: list[ExternalArtifact] = field(default_factory=list)
     #: (severity, line) of everything wrong; "error" stops a get
-    problems: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[tuple[Severity, str]] = field(default_factory=list)
 
     def error(self, line: str) -> None:
-        self.problems.append(("error", line))
+        self.problems.append((ERROR, line))
 
     def warning(self, line: str) -> None:
-        self.problems.append(("warning", line))
+        self.problems.append((WARNING, line))
 
 
 def source_of(reader: Reader, reg: Registry, found: Found, alias_commit: str | None) -> Source:
@@ -118,7 +123,7 @@ def source_of(reader: Reader, reg: Registry, found: Found, alias_commit: str | N
         commit = found.resolved.sha if found.resolved is not None else alias_commit
         if commit is None:
             raise ObjectNotFound(f"{found.path}: read from the work tree, which has no commit to copy files from")
-        return Source(reg.repo, commit, None, "this registry")
+        return Source(reg.repo, commit, None, THIS_REGISTRY)
     assert found.resolved is not None
     project = reader.projects.open(found.project)
     return Source(project.repo, found.resolved.sha, project, project.display)
@@ -134,7 +139,7 @@ def plan(source: Source, meta_path: str, obj: Mapping[str, Any], out: str = "DIR
     listed, problems = artifacts.parse(obj, meta_path)
     for line in problems:
         result.error(line)
-    at = source.commit[:12]
+    at = source.commit[:SHORT_SHA]
     found: list[tuple[Artifact, str]] = []
     for art in listed:
         name = safe_text(art.name)
@@ -170,7 +175,7 @@ def plan(source: Source, meta_path: str, obj: Mapping[str, Any], out: str = "DIR
         shown, name = safe_text(art.path or ""), safe_text(art.name)
         size = git.blob_size(source.repo, oid)
         if size is None:
-            result.error(f"{shown} (artifact {name}): its blob {oid[:12]} is not in the repository")
+            result.error(f"{shown} (artifact {name}): its blob {oid[:SHORT_SHA]} is not in the repository")
             continue
         if size <= artifacts.LFS_POINTER_MAX and artifacts.is_lfs_pointer(git.read_blob(source.repo, oid)):
             result.error(
@@ -213,7 +218,7 @@ def _dvc_tracked(source: Source, path: str) -> bool:
         if entry is None or entry.kind != git.ENTRY_FILE or entry.oid is None:
             continue
         try:
-            source.ensure([entry.oid], f"{lock} at {source.commit[:12]}")
+            source.ensure([entry.oid], f"{lock} at {source.commit[:SHORT_SHA]}")
         except MrError:
             continue
         if full in _dvc_outputs(git.read_blob(source.repo, entry.oid), folder):
@@ -276,7 +281,7 @@ def get(
     meta = _read(source, found.path)
     shown_out = os.path.relpath(folder) if out is None else out
     planned = plan(source, found.path, found.obj, shown_out)
-    errors = [line for severity, line in planned.problems if severity == "error"]
+    errors = [line for severity, line in planned.problems if severity == ERROR]
     paths = [p.artifact.path or "" for p in planned.copies]
     base = artifacts.layout(found.path, paths)
     targets = {p.artifact.name: artifacts.relative(p.artifact.path or "", base) for p in planned.copies}
@@ -304,7 +309,7 @@ def get(
             if got.size != p.artifact.size or got.md5 != p.artifact.md5:
                 mismatched.append(
                     f"{safe_text(p.artifact.path or '')} (artifact {safe_text(p.artifact.name)}): "
-                    f"{got.size} bytes, md5 {got.md5} at {source.commit[:12]}; "
+                    f"{got.size} bytes, md5 {got.md5} at {source.commit[:SHORT_SHA]}; "
                     f"the meta records {p.artifact.size} bytes, md5 {p.artifact.md5}"
                 )
             files.append(GotFile(rel, got.size, got.md5, p.artifact.name))
@@ -336,7 +341,7 @@ def _check_policy(item: Link, config: Config) -> None:
     """Refuse a project the registry does not allow (allowed_sources), or one whose URL carries credentials."""
     from mr import checks
 
-    problems = [p for p in checks.policy_problems(item, config, None) if p.severity == "error"]
+    problems = [p for p in checks.policy_problems(item, config, None) if p.severity == ERROR]
     if problems:
         raise ArtifactsRefused(f"{item.name or item.file}: nothing fetched", tuple(str(p) for p in problems))
 
@@ -347,7 +352,7 @@ def _read(source: Source, path: str) -> bytes:
     else:
         data = git.read_at(source.repo, source.commit, path, source.trees)
     if data is None:
-        raise ObjectNotFound(f"{path} not found in {source.display} at {source.commit[:12]}")
+        raise ObjectNotFound(f"{path} not found in {source.display} at {source.commit[:SHORT_SHA]}")
     return data
 
 
@@ -564,7 +569,9 @@ def _walk(folder: str) -> Iterator[str]:
 # --- mr verify --artifacts ---------------------------------------------------------------
 
 
-def verify_problems(reader: Reader, reg: Registry, found: Found, alias_commit: str | None) -> list[tuple[str, str]]:
+def verify_problems(
+    reader: Reader, reg: Registry, found: Found, alias_commit: str | None
+) -> list[tuple[Severity, str]]:
     """``(severity, message)`` for the git-held artifacts of the object ``found`` leads to.
 
     Sizes come from the blobs' headers. A partial cache has to fetch a blob
@@ -578,11 +585,11 @@ def verify_problems(reader: Reader, reg: Registry, found: Found, alias_commit: s
     try:
         source = source_of(reader, reg, final, alias_commit)
     except ObjectNotFound as e:
-        return [("warning", f"artifacts not checked: {e.message}")]
+        return [(WARNING, f"artifacts not checked: {e.message}")]
     try:
         planned = plan(source, final.path, final.obj)
     except (ProjectNotFound, ObjectNotFound) as e:
-        return [("error", f"artifacts not checked: {e.message}")]
+        return [(ERROR, f"artifacts not checked: {e.message}")]
     out = list(planned.problems)
     remote = source.project is not None and source.project.remote
     for p in planned.copies:
@@ -592,9 +599,9 @@ def verify_problems(reader: Reader, reg: Registry, found: Found, alias_commit: s
         if md5 != p.artifact.md5 or size != p.artifact.size:
             out.append(
                 (
-                    "error",
+                    ERROR,
                     f"{safe_text(p.artifact.path or '')} (artifact {safe_text(p.artifact.name)}): md5 {md5} at "
-                    f"{source.commit[:12]}; the meta records {p.artifact.md5}",
+                    f"{source.commit[:SHORT_SHA]}; the meta records {p.artifact.md5}",
                 )
             )
     return out

@@ -13,7 +13,7 @@ import posixpath
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pygit2
 from pygit2.enums import ConfigLevel, FileMode, ObjectType
@@ -271,6 +271,7 @@ def resolve(repo: Repo, rev: str, where: str) -> ResolvedRev:
         commit, ref = repo.resolve_refish(rev)
     except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
         raise RevNotFound(f"rev {rev} not found in {where}") from None
+    kind: Literal["branch", "tag", "commit"]
     if ref is None:
         kind = COMMIT
     elif ref.name.startswith("refs/tags/"):
@@ -282,11 +283,16 @@ def resolve(repo: Repo, rev: str, where: str) -> ResolvedRev:
     return ResolvedRev(rev=rev, sha=str(commit.id), kind=kind)
 
 
-def kind_of(repo: Repo, rev: str) -> str | None:
+def kind_of(repo: Repo, rev: str) -> Literal["branch", "tag"] | None:
     """Branch or tag for a symbolic rev, without resolving it to a commit."""
     if rev_problem(rev):
         return None
-    for prefix, kind in (("refs/tags/", TAG), ("refs/heads/", BRANCH), ("refs/remotes/", BRANCH)):
+    prefixes: tuple[tuple[str, Literal["branch", "tag"]], ...] = (
+        ("refs/tags/", TAG),
+        ("refs/heads/", BRANCH),
+        ("refs/remotes/", BRANCH),
+    )
+    for prefix, kind in prefixes:
         if f"{prefix}{rev}" in repo.references:
             return kind
     return None
@@ -345,7 +351,7 @@ def tags(repo: Repo) -> list[str]:
 # --- writing commits -----------------------------------------------------------
 
 
-def signature(repo: Repo | None, role: str = "AUTHOR") -> Any:
+def signature(repo: Repo | None, role: Literal["AUTHOR", "COMMITTER"] = "AUTHOR") -> pygit2.Signature:
     """The commit identity: GIT_AUTHOR_*/GIT_COMMITTER_* first, then git config."""
     name = os.environ.get(f"GIT_{role}_NAME")
     email = os.environ.get(f"GIT_{role}_EMAIL") or os.environ.get("EMAIL")
@@ -584,6 +590,19 @@ def _raise_ref_failure(repo: Repo, name: str, branch: str, parent: Any, e: Excep
         # another writer holds the branch's lock right now: it is moving
         raise RefMoved(f"branch {branch} is being updated by another process ({lock})") from None
     raise GitError(f"cannot update branch {branch}: {redact(str(e))}") from None
+
+
+def is_tracked(repo: Repo, path: str) -> bool:
+    """Whether ``path`` is in the index (an unreadable index counts as not)."""
+    try:
+        return normalize_path(path) in repo.index
+    except (pygit2.GitError, OSError, ValueError):
+        return False
+
+
+def ref_lock_path(repo: Repo, branch: str) -> str:
+    """The lock file git holds while it updates ``branch``."""
+    return os.path.join(repo.path, "refs", "heads", *branch.split("/")) + ".lock"
 
 
 def stage_in_index(repo: Repo, paths: list[str]) -> None:

@@ -10,14 +10,16 @@ undo that change unseen; changes to other files are simply built upon.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from mr import git, linkfile, stagecommit
 from mr.errors import ChangedMeanwhile, LinkFileError, LinkNotFound, NothingToUndo, NotOnStage, Refused, UsageError
 from mr.model import (
     ACTION_RETIRE,
     ACTION_ROLLBACK,
+    ERROR,
     LINK_SUFFIX,
+    SHORT_SHA,
     TRAILER_ACTION,
     TRAILER_LINK,
     TRAILER_ROLLBACK_TO,
@@ -26,94 +28,11 @@ from mr.model import (
     Problem,
 )
 from mr.registry import Registry, link_name
+from mr.results import RetiredLink as RetiredLink
+from mr.results import Retirement as Retirement
+from mr.results import Rollback as Rollback
+from mr.results import RolledBackLink as RolledBackLink
 from mr.stagecommit import StageResult
-
-
-@dataclass(frozen=True)
-class RolledBackLink:
-    name: str
-    #: the link as the rollback leaves it; None: removed (the stage did not have it then)
-    link: Link | None
-    #: the commit its rev resolved to (None when not verified, or removed)
-    sha: str | None
-    #: the file on the stage now, and as the rollback leaves it (None: absent)
-    old: bytes | None
-    new: bytes | None
-    #: the stage commit whose content is restored (None: the stage's history begins with the change undone)
-    to_commit: str | None
-    #: the stage commits whose changes to the link are undone, newest first
-    undone: tuple[str, ...]
-
-    @property
-    def path(self) -> str:
-        return self.name + LINK_SUFFIX
-
-    @property
-    def changed(self) -> bool:
-        return self.old != self.new
-
-    @property
-    def removed(self) -> bool:
-        return self.new is None
-
-    def diff(self, stage: str) -> str:
-        return stagecommit.diff(stage, self.path, self.old, self.new)
-
-
-@dataclass(frozen=True)
-class Rollback:
-    """A planned rollback: what would change on the stage."""
-
-    stage: str
-    #: the stage's tip the plan was computed against
-    base: str
-    links: tuple[RolledBackLink, ...]
-    message: str
-
-    verb = "rollback"
-    done = "rolled back"
-
-    @property
-    def changes(self) -> tuple[RolledBackLink, ...]:
-        return tuple(p for p in self.links if p.changed)
-
-
-@dataclass(frozen=True)
-class RetiredLink:
-    name: str
-    #: the link being removed (None when its file is no readable link)
-    link: Link | None
-    #: the file on the stage now
-    old: bytes
-
-    new = None
-    changed = True
-    removed = True
-
-    @property
-    def path(self) -> str:
-        return self.name + LINK_SUFFIX
-
-    def diff(self, stage: str) -> str:
-        return stagecommit.diff(stage, self.path, self.old, None)
-
-
-@dataclass(frozen=True)
-class Retirement:
-    """A planned retirement: the links that would leave the stage."""
-
-    stage: str
-    base: str
-    links: tuple[RetiredLink, ...]
-    message: str
-
-    verb = "retire"
-    done = "updated"
-
-    @property
-    def changes(self) -> tuple[RetiredLink, ...]:
-        return self.links
-
 
 RollbackResult = StageResult[Rollback]
 RetireResult = StageResult[Retirement]
@@ -160,7 +79,9 @@ def plan_rollback(
         if to_sha is None:
             raise UsageError(f"--to {to}: no such commit in the registry")
         if not git.is_ancestor(reg.repo, to_sha, base):
-            raise NotOnStage(f"--to {to}: commit {to_sha[:12]} is not on {stage} (git log {stage} lists its commits)")
+            raise NotOnStage(
+                f"--to {to}: commit {to_sha[:SHORT_SHA]} is not on {stage} (git log {stage} lists its commits)"
+            )
     config = reg.stage_config(stage)
     reader = Reader(reg.root)
     links: list[RolledBackLink] = []
@@ -187,10 +108,10 @@ def plan_rollback(
         if target is None:
             links.append(RolledBackLink(name, None, None, current, None, to_commit, undone))
             continue
-        where = f"{stage}@{to_commit[:12]}" if to_commit else stage
+        where = f"{stage}@{to_commit[:SHORT_SHA]}" if to_commit else stage
         link = linkfile.load_link(target, f"{where}:{path}", name=name)
         sha = None
-        if link.project is None and link.rev is None:
+        if link.is_stage_alias:
             aliases.append(link)  # checked below, against the stage as the rollback leaves it
         elif verify:
             sha, _ = verify_target(reader, link, problems)
@@ -202,7 +123,7 @@ def plan_rollback(
         on_stage = Reader(reg.root, alias_rev=base, overlay=overlay, alias_label=stage)
         for link in aliases:
             verify_target(on_stage, link, problems)
-    errors = tuple(p for p in problems if p.severity == "error")
+    errors = tuple(p for p in problems if p.severity == ERROR)
     if errors:
         raise Refused(f"nothing rolled back: {len(errors)} problem(s) with the links", errors)
     return Rollback(stage, base, tuple(links), _rollback_message(links, stage, message))

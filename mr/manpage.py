@@ -22,6 +22,26 @@ EXIT_STATUS = [
     ("130", "Interrupted."),
 ]
 
+#: What exit status 1 means for each command: the rule its result's ``ok`` (or its error) follows.
+EXIT_1 = {
+    "init": "An action was refused: .mr.yaml already names other stages, a stage collides with a branch, "
+    "the repository is bare or its HEAD detached.",
+    "link": "The link was refused: it exists (without --force), its source cannot be read at the rev, "
+    "or the path is no MLEM object.",
+    "show": "A link file could not be read, or a rev could not be resolved (--resolve); with NAME, the link's "
+    "history could not be read; with --all-stages, a stage's file could not be read (a stage without a "
+    "branch is only a warning); with --diff, a file of either stage could not be read; with --outdated, "
+    "a link could not be checked (being outdated is no failure); with --field, the value is missing.",
+    "promote": "A link failed its checks, the stage kept moving, the confirmation was declined, "
+    "or the push failed (the message says what was committed here); nothing else was changed.",
+    "rollback": "The link has no such point in its history, the stage kept moving, the confirmation was "
+    "declined, or the push failed (the message says what was committed here).",
+    "retire": "The link is not on the stage, the stage kept moving, the confirmation was declined, "
+    "or the push failed (the message says what was committed here).",
+    "verify": "A link failed a check (an error; warnings alone exit 0), or a project could not be reached.",
+    "get": "A file failed its checks and nothing was written; with --check, a file changed, is missing or is extra.",
+}
+
 ENVIRONMENT = [
     (
         "MR_CACHE_DIR",
@@ -255,6 +275,13 @@ def _tagged(items: list[tuple[str, str]], bold: bool = True) -> list[str]:
     return [f".TP\n{mark} {roff(k)}\n{roff(v)}" for k, v in items]
 
 
+def _exit_status(name: str | None) -> list[tuple[str, str]]:
+    """The exit statuses, with what 1 means for command ``name``."""
+    if name is None or name not in EXIT_1:
+        return EXIT_STATUS
+    return [(code, EXIT_1[name] if code == "1" else text) for code, text in EXIT_STATUS]
+
+
 def _examples(name: str) -> list[str]:
     out = []
     for i, (text, commands) in enumerate(EXAMPLES.get(name, [])):
@@ -290,7 +317,7 @@ def page(cli: click.Group, name: str | None) -> str:
     lines.append(".SH OPTIONS")
     lines += _options(cmd, ctx)
     lines.append(".SH EXIT STATUS")
-    lines += _tagged(EXIT_STATUS)
+    lines += _tagged(_exit_status(name))
     lines.append(".SH ENVIRONMENT")
     lines += _tagged(ENVIRONMENT)
     lines.append(".SH FILES")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
+
+from mr.errors import file_line
 
 LINK_SUFFIX = ".mlem"
 #: ``params`` key where a pin keeps the symbolic rev it was taken from.
@@ -29,13 +31,30 @@ ACTION_RETIRE = "retire"
 HistoryKind = Literal["promotion", "rollback", "retirement", "direct change"]
 FULL_SHA = re.compile(r"[0-9a-f]{40}")
 
-# Kinds of rev, as ``mr show`` reports them.
-BRANCH = "branch"
-TAG = "tag"
-COMMIT = "commit"
-PIN = "pin"
+#: Kinds of rev, as ``mr show`` reports them.
+RevKind = Literal["branch", "tag", "commit", "pin", "ref"]
+BRANCH: Final = "branch"
+TAG: Final = "tag"
+COMMIT: Final = "commit"
+PIN: Final = "pin"
 #: A symbolic rev whose project was not consulted (branch or tag, unknown).
-REF = "ref"
+REF: Final = "ref"
+#: How serious a problem is: an error fails the command, a warning does not.
+Severity = Literal["error", "warning"]
+#: What ``mr verify`` found for one file.
+CheckStatus = Literal["ok", "error", "warning", "skipped"]
+#: How a link differs between two stages (``mr show --diff``).
+ChangeKind = Literal["added", "removed", "changed"]
+#: What kind of rev moved on (``mr show --outdated``).
+OutdatedKind = Literal["branch", "pin", "tag"]
+
+
+#: How a link to the registry itself is named where a project would be.
+THIS_REGISTRY = "this registry"
+#: How many hex digits of a commit SHA messages and tables show.
+SHORT_SHA = 12
+#: How many a compact ``name@sha`` shows (a link's history, a pin in the stage matrix), as ``git log --oneline``.
+COMPACT_SHA = 7
 
 
 def is_full_sha(rev: str | None) -> bool:
@@ -66,12 +85,26 @@ class Link:
 
     @property
     def is_pinned(self) -> bool:
-        return is_full_sha(self.rev) and self.pinned_from is not None
+        return self.has_full_sha and self.pinned_from is not None
 
     @property
     def is_alias(self) -> bool:
-        """A link to an object in the registry itself."""
+        """A link to an object in the registry itself (at its own ``rev``, or on the branch holding the link)."""
         return self.project is None
+
+    @property
+    def is_stage_alias(self) -> bool:
+        """An alias without a rev: the object on whichever stage branch holds the link, so it moves with
+        the stage and is never pinned."""
+        return self.project is None and self.rev is None
+
+    @property
+    def has_full_sha(self) -> bool:
+        """The rev is a full commit SHA, which is what a stage's ``require_pinned`` asks for.
+
+        ``is_pinned`` is stricter: a full SHA that also keeps the name it was taken from.
+        """
+        return is_full_sha(self.rev)
 
     def line_of(self, key: str) -> int | None:
         return self.lines.get(key)
@@ -109,7 +142,7 @@ class ResolvedRev:
 
     rev: str
     sha: str
-    kind: str  # BRANCH, TAG or COMMIT
+    kind: Literal["branch", "tag", "commit"]
 
 
 @dataclass(frozen=True)
@@ -118,7 +151,7 @@ class LinkEntry:
 
     name: str
     link: Link
-    kind: str  # BRANCH, TAG, COMMIT, PIN or REF
+    kind: RevKind
     sha: str | None = None
 
 
@@ -129,11 +162,10 @@ class Problem:
     file: str
     line: int | None
     message: str
-    severity: str = "error"  # or "warning"
+    severity: Severity = "error"
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line is not None else self.file
-        return f"{where}: {self.severity}: {self.message}"
+        return f"{file_line(self.file, self.line)}: {self.severity}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -145,6 +177,11 @@ class ShowResult:
     problems: tuple[Problem, ...] = ()
     #: warnings about the stages read (a local stage behind its remote)
     notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Exit 0: every file was read as a link and every rev resolved (``--resolve``)."""
+        return not self.problems
 
 
 @dataclass(frozen=True)
@@ -169,10 +206,10 @@ def pinned(link: Link, sha: str, symbolic: str) -> Link:
 
 
 # Outcomes of ``mr verify`` for one file.
-OK = "ok"
-ERROR = "error"
-WARNING = "warning"
-SKIPPED = "skipped"
+OK: Final = "ok"
+ERROR: Final = "error"
+WARNING: Final = "warning"
+SKIPPED: Final = "skipped"
 
 
 @dataclass(frozen=True)
@@ -182,7 +219,7 @@ class LinkCheck:
     file: str
     name: str | None
     #: OK, ERROR, WARNING (only warnings) or SKIPPED (a MLEM object, not a link)
-    status: str
+    status: CheckStatus
     problems: tuple[Problem, ...] = ()
     #: the commit the link's rev resolved to, when it did
     sha: str | None = None
@@ -261,6 +298,11 @@ class GetResult:
     meta: str
     files: tuple[GotFile, ...]
     external: tuple[ExternalArtifact, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Always: a ``GetResult`` exists only when every file was written and checked (else an error)."""
+        return True
 
     def receipt(self) -> dict[str, Any]:
         """The receipt document (``.mr-get.json``, and ``mr get --json``)."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from mr import git
 from mr.errors import MrError, RevNotFound
-from mr.model import BRANCH, TAG, Link, Problem, is_full_sha
+from mr.model import BRANCH, TAG, TRAILER_LINK, Link, OutdatedKind, Problem, is_full_sha
 from mr.projects import Project
 from mr.registry import Registry
+from mr.results import Outdated as Outdated
+from mr.results import OutdatedReport as OutdatedReport
 from mr.stages import promotions_of
 
 #: vX.Y.Z, X.Y.Z, vX.Y, with an optional -pre or +build part
@@ -31,29 +32,6 @@ def version_key(tag: str) -> tuple[str, tuple[int, ...], int, str] | None:
     return (m.group("prefix"), nums, 0 if pre else 1, pre or "")
 
 
-@dataclass(frozen=True)
-class Outdated:
-    name: str
-    link: Link
-    #: "branch", "pin" or "tag": what kind of rev moved
-    kind: str
-    #: the commit (or tag) the link is at
-    current: str
-    #: what the source has now: the branch tip, or the newest version tag
-    latest: str
-    detail: str
-
-
-@dataclass(frozen=True)
-class OutdatedReport:
-    stage: str | None
-    entries: tuple[Outdated, ...]
-    checked: int
-    problems: tuple[Problem, ...] = ()
-    unchecked: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-
-
 def _recorded_sha(reg: Registry, stage: str | None, name: str) -> str | None:
     """The commit the link's rev resolved to when it was last promoted onto ``stage``."""
     if stage is None:
@@ -62,7 +40,7 @@ def _recorded_sha(reg: Registry, stage: str | None, name: str) -> str | None:
     if tip is None:
         return None
     for c in git.log(reg.repo, tip, first_parent=False):
-        if "Mr-Link" in c.message:
+        if TRAILER_LINK in c.message:
             for _, _, _, sha in promotions_of(c.message, name):
                 if sha and is_full_sha(sha):
                     return sha
@@ -148,7 +126,7 @@ def _check(reg: Registry, stage: str | None, name: str, link: Link, project: Pro
     return None
 
 
-def _newer_tag(name: str, link: Link, project: Project, tag: str, current: str, kind: str) -> Outdated | None:
+def _newer_tag(name: str, link: Link, project: Project, tag: str, current: str, kind: OutdatedKind) -> Outdated | None:
     mine = version_key(tag)
     if mine is None:
         return None

@@ -10,11 +10,11 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from mr import cache, git, locations, transport
 from mr.errors import GitError, ObjectNotFound, ProjectNotFound, RemoteError, RevNotFound
-from mr.model import LINK_SUFFIX, ResolvedRev
+from mr.model import LINK_SUFFIX, SHORT_SHA, ResolvedRev
 from mr.urls import is_url, redact
 
 
@@ -44,7 +44,7 @@ class Project:
         """The rev a link without one means: the location's own rev, else the default branch."""
         return self.url_rev or git.default_branch(self.repo, self.display)
 
-    def kind_of(self, rev: str) -> str | None:
+    def kind_of(self, rev: str) -> Literal["branch", "tag"] | None:
         return git.kind_of(self.repo, rev)
 
     def repo_path(self, path: str) -> str:
@@ -58,7 +58,7 @@ class Project:
         if oid is None:
             return None
         if not git.has_object(self.repo, oid):
-            self._fetch([oid], f"{path} at {sha[:12]}")
+            self._fetch([oid], f"{path} at {sha[:SHORT_SHA]}")
         return git.read_blob(self.repo, oid)
 
     def missing(self, wanted: Iterable[tuple[str | None, str]]) -> list[str]:

@@ -8,12 +8,14 @@ branch), as it does rollbacks and retirements.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from mr import git, linkfile, stagecommit
-from mr.errors import LinkFileError, Refused, RegistryError, UsageError
-from mr.model import LINK_SUFFIX, TRAILER_FROM, TRAILER_LINK, TRAILER_REV, Link, Problem, is_full_sha, pinned
+from mr.errors import LinkFileError, PromotionRefused, RegistryError, UsageError
+from mr.model import ERROR, LINK_SUFFIX, TRAILER_FROM, TRAILER_LINK, TRAILER_REV, Link, Problem, is_full_sha, pinned
 from mr.registry import Registry, link_name
+from mr.results import PromotedLink as PromotedLink
+from mr.results import Promotion as Promotion
 from mr.stagecommit import StageResult, merge_request_url
 
 __all__ = [
@@ -27,61 +29,6 @@ __all__ = [
     "plan",
     "review_branch_name",
 ]
-
-
-class PromotionRefused(Refused):
-    """A link failed its checks; nothing was promoted."""
-
-
-@dataclass(frozen=True)
-class PromotedLink:
-    name: str
-    #: the link as it will be on the target stage
-    link: Link
-    #: the commit its rev resolved to (None with --no-verify and no pin)
-    sha: str | None
-    #: the file's content on the target stage before and after (None: absent)
-    old: bytes | None
-    new: bytes
-
-    @property
-    def path(self) -> str:
-        return self.name + LINK_SUFFIX
-
-    @property
-    def changed(self) -> bool:
-        return self.old != self.new
-
-    def diff(self, to: str) -> str:
-        return stagecommit.diff(to, self.path, self.old, self.new)
-
-
-@dataclass(frozen=True)
-class Promotion:
-    """A planned promotion: what would change on the target stage."""
-
-    to: str
-    source: str
-    source_sha: str
-    #: the target branch tip the plan was computed against
-    base: str
-    links: tuple[PromotedLink, ...]
-    message: str
-    #: what was asked, so the plan can be made again on a moved branch
-    request: tuple[tuple[str, ...], bool | None, str | None, bool] = ((), None, None, True)
-    #: warnings about the stages read (a source stage behind its remote)
-    notes: tuple[str, ...] = ()
-
-    @property
-    def changes(self) -> tuple[PromotedLink, ...]:
-        return tuple(p for p in self.links if p.changed)
-
-    @property
-    def stage(self) -> str:
-        return self.to
-
-    verb = "promote"
-    done = "promoted"
 
 
 PromotionResult = StageResult[Promotion]
@@ -145,7 +92,7 @@ def plan(
             raise RegistryError(f"no link {name} on {source}")
         link = linkfile.load_link(data, f"{source}:{path}", name=name)
         old = git.read_at(reg.repo, base, path, where=to)
-        if link.project is None and link.rev is None:
+        if link.is_stage_alias:
             # an alias points into the registry itself: it is checked below,
             # against the target stage as this promotion leaves it, and never
             # pinned (the stage branch that holds it fixes what it means)
@@ -177,7 +124,7 @@ def plan(
         for _, link in aliases:
             verify_target(on_target, link, problems)
             problems.extend(checks.policy_problems(link, target_config, to))
-    errors = tuple(p for p in problems if p.severity == "error")
+    errors = tuple(p for p in problems if p.severity == ERROR)
     if errors:
         raise PromotionRefused(f"nothing promoted: {len(errors)} problem(s) with the links", errors)
     text = _message(promoted, source, source_sha, to, message)
@@ -205,7 +152,7 @@ def _message(links: list[PromotedLink], source: str, source_sha: str, to: str, e
     lines.append(f"{TRAILER_FROM}: {source} {source_sha}")
     for p in links:
         lines.append(f"{TRAILER_LINK}: {p.name}")
-        if p.link.project is None and p.link.rev is None:
+        if p.link.is_stage_alias:
             lines.append(f"{TRAILER_REV}: (alias) -")
             continue
         rev = p.link.pinned_from or p.link.rev or "(default branch)"

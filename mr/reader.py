@@ -10,7 +10,7 @@ from typing import Any
 from mr import checks, git, linkfile
 from mr.config import Config
 from mr.errors import LinkChainError, LinkFileError, MrError, ObjectNotFound, PolicyError, RevNotFound
-from mr.model import BRANCH, LINK_SUFFIX, TAG, WARNING, Link, Problem, ResolvedRev
+from mr.model import BRANCH, LINK_SUFFIX, SHORT_SHA, TAG, THIS_REGISTRY, WARNING, Link, Problem, ResolvedRev
 from mr.projects import Projects
 from mr.urls import is_local, redact
 
@@ -86,14 +86,14 @@ class Reader:
         key = (project, rev)
         if key not in self._resolved:
             if project is None:
-                self._resolved[key] = git.resolve(self._local_repo(), rev, "this registry")
+                self._resolved[key] = git.resolve(self._local_repo(), rev, THIS_REGISTRY)
             else:
                 self._resolved[key] = self.projects.open(project).resolve(rev)
         return self._resolved[key]
 
     def default_branch(self, project: str | None) -> str:
         if project is None:
-            return git.default_branch(self._local_repo(), "this registry")
+            return git.default_branch(self._local_repo(), THIS_REGISTRY)
         return self.projects.open(project).default_branch()
 
     def read(self, project: str | None, rev: str | None, path: str) -> Found:
@@ -104,18 +104,18 @@ class Reader:
         path = git.normalize_path(path)
         if not path.endswith(LINK_SUFFIX):
             path += LINK_SUFFIX
-        where = "this registry" if project is None else redact(project)
+        where = THIS_REGISTRY if project is None else redact(project)
         resolved = None
         at = ""  # for messages
         # an alias without a rev stays in "alias mode" (rev None), so the links
         # it chains to are read from the same place: overlay, alias_rev or work tree
         if project is None and rev is None and path in self.overlay:
             data: bytes | None = self.overlay[path]
-            shown = f"{self.alias_label or 'this registry'}:{path}"
+            shown = f"{self.alias_label or THIS_REGISTRY}:{path}"
         elif project is None and rev is None and self.alias_rev is not None:
             data = git.read_at(self._local_repo(), self.alias_rev, path)
-            shown = f"{self.alias_label or self.alias_rev[:12]}:{path}"
-            at = f" at {self.alias_label or self.alias_rev[:12]}"
+            shown = f"{self.alias_label or self.alias_rev[:SHORT_SHA]}:{path}"
+            at = f" at {self.alias_label or self.alias_rev[:SHORT_SHA]}"
         elif project is None and rev is None:
             data = self._read_worktree(path)
             shown = path
@@ -214,12 +214,15 @@ def pin_warning(reader: Reader, item: Link, sha: str) -> Problem | None:
     if now.kind == BRANCH and not git.is_ancestor(project.repo, sha, now.sha):
         return checks.problem(
             item,
-            f"pinned commit {sha[:12]} is no longer on branch {item.pinned_from} (rewritten history?)",
+            f"pinned commit {sha[:SHORT_SHA]} is no longer on branch {item.pinned_from} (rewritten history?)",
             "rev",
             WARNING,
         )
     if now.kind == TAG and now.sha != sha:
         return checks.problem(
-            item, f"tag {item.pinned_from} now points at {now.sha[:12]}, not the pinned {sha[:12]}", "rev", WARNING
+            item,
+            f"tag {item.pinned_from} now points at {now.sha[:SHORT_SHA]}, not the pinned {sha[:SHORT_SHA]}",
+            "rev",
+            WARNING,
         )
     return None

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from mr import git, linkfile, safefs
 from mr.config import CONFIG_FILE, Config, load_config
 from mr.errors import LinkFileError, LinkNotFound, RegistryError, RemoteError, UnsafePath, UsageError
-from mr.model import LINK_SUFFIX, Link
+from mr.model import LINK_SUFFIX, SHORT_SHA, Link
 from mr.text import field as safe_text
 from mr.text import has_control
 from mr.urls import redact
@@ -47,7 +47,7 @@ class StageStatus:
         """A ``git status``-like sentence naming both commits."""
         assert self.local is not None and self.tracking is not None
         theirs = f"{self.remote}/{self.stage}"
-        both = f"{self.stage} at {self.local[:12]}, {theirs} at {self.tracking[:12]}"
+        both = f"{self.stage} at {self.local[:SHORT_SHA]}, {theirs} at {self.tracking[:SHORT_SHA]}"
         if self.ahead:
             state = (
                 f"{self.stage} and {theirs} have diverged ({self.ahead} and {self.behind} different commits; {both})"
@@ -158,14 +158,18 @@ class Registry:
         start = os.path.abspath(path or os.getcwd())
         if path is not None and not os.path.exists(start):
             raise RegistryError(f"{path}: no such folder")
-        repo = git.discover(start)
+        return cls.of(git.discover(start))
+
+    @classmethod
+    def of(cls, repo: git.Repo) -> Registry:
+        """The registry held by an opened repository (``mr init`` opens or creates it first)."""
         return cls(repo=repo, root=git.root(repo), bare=git.workdir(repo) is None)
 
     @property
     def config(self) -> Config:
         """The work tree's ``.mr.yaml`` (HEAD's in a bare registry)."""
         if self._config is None:
-            self._config = load_config(self._read_head_or_worktree(CONFIG_FILE), CONFIG_FILE)
+            self._config = load_config(self.read_current(CONFIG_FILE), CONFIG_FILE)
         return self._config
 
     def stage_config(self, stage: str) -> Config:
@@ -173,7 +177,8 @@ class Registry:
         sha = self.stage_tip(stage)
         return load_config(git.read_at(self.repo, sha, CONFIG_FILE, where=stage), f"{stage}:{CONFIG_FILE}")
 
-    def _read_head_or_worktree(self, path: str) -> bytes | None:
+    def read_current(self, path: str) -> bytes | None:
+        """``path`` as the work tree has it now (HEAD's in a bare registry); None when absent."""
         if not self.bare:
             return safefs.read_in(self.root, path)
         branch = git.head_branch(self.repo)
@@ -285,7 +290,7 @@ class Registry:
                 try:
                     found.append((rel, safefs.read_regular(full, rel)))
                 except UnsafePath as e:
-                    unsafe.append((rel, e.message.removeprefix(f"{rel} is ").split(";")[0]))
+                    unsafe.append((rel, e.what if e.path == rel and e.what is not None else e.message))
                 except (IsADirectoryError, FileNotFoundError):
                     continue  # a real folder (walked in turn), or removed while walking
         return found, unsafe
@@ -315,7 +320,7 @@ class Registry:
             data = git.read_at(self.repo, self.stage_tip(stage), rel, where=stage)
             shown = f"{stage}:{rel}"
         else:
-            data = self._read_head_or_worktree(rel)
+            data = self.read_current(rel)
             shown = rel
         if data is None:
             raise LinkNotFound(f"{shown}: no such link")

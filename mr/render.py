@@ -13,11 +13,15 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mr.errors import file_line
 from mr.model import (
+    COMPACT_SHA,
     ERROR,
     OK,
     PIN,
+    SHORT_SHA,
     SKIPPED,
+    THIS_REGISTRY,
     WARNING,
     CheckResult,
     GetResult,
@@ -32,9 +36,18 @@ from mr.text import field, lines
 from mr.urls import redact
 
 if TYPE_CHECKING:
-    from mr.lifecycle import Retirement, RetireResult, Rollback, RollbackResult
-    from mr.stagecommit import StageResult
-    from mr.stages import HistoryEntry, LinkHistory
+    from mr.lifecycle import RetireResult, RollbackResult
+    from mr.results import (
+        HistoryEntry,
+        LinkHistory,
+        Matrix,
+        OutdatedReport,
+        Promotion,
+        Retirement,
+        Rollback,
+        StageDiff,
+        StageResult,
+    )
 
 #: Version of the JSON documents ``mr show --json`` prints.
 JSON_VERSION = 1
@@ -86,8 +99,7 @@ def print_json(data: Any) -> None:
 
 def problem_line(problem: Problem) -> str:
     """``FILE:LINE: severity: message``, each part a single safe line."""
-    where = field(problem.file) + (f":{problem.line}" if problem.line is not None else "")
-    return f"{where}: {problem.severity}: {field(problem.message)}"
+    return f"{file_line(field(problem.file), problem.line)}: {problem.severity}: {field(problem.message)}"
 
 
 def link_json(link: Link) -> dict[str, Any]:
@@ -107,7 +119,7 @@ def rev_text(link: Link) -> str:
     if link.rev is None:
         return "(default)" if link.project is not None else "(registry)"
     if link.is_pinned:
-        return f"{link.pinned_from}@{link.rev[:12]}"
+        return f"{link.pinned_from}@{link.rev[:SHORT_SHA]}"
     return link.rev
 
 
@@ -160,7 +172,7 @@ def init_result(result: InitResult, as_json: bool) -> None:
     if result.created:
         echo(f"  created   {', '.join(result.created)}")
     if result.commit:
-        echo(f"  committed {result.commit[:12]}")
+        echo(f"  committed {result.commit[:SHORT_SHA]}")
     echo(f"  stages    {' -> '.join(result.stages)}")
     if result.branches:
         echo(f"  branches  {', '.join(result.branches)} created")
@@ -170,7 +182,7 @@ def link_result(link: Link, as_json: bool) -> None:
     if as_json:
         print_json({"version": JSON_VERSION, "link": link_json(link)})
         return
-    where = redact(link.project) if link.project else "this registry"
+    where = redact(link.project) if link.project else THIS_REGISTRY
     echo(
         f"Saved {field(link.file)}: {field(link.link_type)} {field(link.path)} in {field(where)} at {field(rev_text(link))}"
     )
@@ -210,13 +222,13 @@ def show_result(result: ShowResult, as_json: bool) -> None:
         row = [
             e.name,
             link.link_type,
-            redact(link.project) if link.project else "(this registry)",
+            redact(link.project) if link.project else f"({THIS_REGISTRY})",
             link.path,
             rev_text(link) if e.kind != PIN else f"{link.pinned_from} (pinned)",
             e.kind,
         ]
         if resolved:
-            row.append(e.sha[:12] if e.sha else "")
+            row.append(e.sha[:SHORT_SHA] if e.sha else "")
         rows.append(row)
     title = f"stage {result.stage}" if result.stage and rich_wanted() else None
     table(headers, rows, title=title)
@@ -285,7 +297,7 @@ def verify_report(report: VerifyReport, as_json: bool, quiet: bool = False, verb
         return
     for check in report.checks:
         if verbose:
-            sha = f" {check.sha[:12]}" if check.sha else ""
+            sha = f" {check.sha[:SHORT_SHA]}" if check.sha else ""
             echo(f"{field(check.file)}: {check.status}{sha}")
         for p in check.problems:
             if not quiet or p.severity == ERROR:
@@ -327,7 +339,7 @@ def diff(text: str) -> None:
         console.print(Text(lines(line), style=style or ""))
 
 
-def promotion_plan(plan: Any) -> None:
+def promotion_plan(plan: Promotion) -> None:
     notes(plan.notes)
     if not plan.changes:
         echo(
@@ -335,13 +347,13 @@ def promotion_plan(plan: Any) -> None:
         )
         return
     echo(
-        f"Promote {', '.join(field(p.name) for p in plan.changes)} from {plan.source} ({plan.source_sha[:12]}) to {plan.to}:"
+        f"Promote {', '.join(field(p.name) for p in plan.changes)} from {plan.source} ({plan.source_sha[:SHORT_SHA]}) to {plan.to}:"
     )
     for p in plan.changes:
         diff(p.diff(plan.to))
 
 
-def promotion_result(result: Any) -> None:
+def promotion_result(result: StageResult[Promotion]) -> None:
     plan = result.plan
     _landed(result, f"Promoted {', '.join(field(p.name) for p in plan.changes)}")
 
@@ -354,7 +366,9 @@ def _landed(result: StageResult[Any], done: str) -> None:
             echo(f"  pushed {plan.stage} to {result.pushed_to}")
         return
     if result.branch:
-        echo(f"{done} onto branch {result.branch} (from {plan.stage} at {plan.base[:12]}): commit {result.commit[:12]}")
+        echo(
+            f"{done} onto branch {result.branch} (from {plan.stage} at {plan.base[:SHORT_SHA]}): commit {result.commit[:SHORT_SHA]}"
+        )
         echo(f"  {plan.stage} is unchanged; merge {result.branch} into it through review")
         if result.pushed_to:
             echo(f"  pushed {result.branch} to {result.pushed_to}")
@@ -362,7 +376,7 @@ def _landed(result: StageResult[Any], done: str) -> None:
             echo(f"  open a merge request: {result.review_url}")
         return
     where = "on" if plan.verb == "rollback" else "from" if plan.verb == "retire" else "to"
-    echo(f"{done} {where} {plan.stage}: commit {result.commit[:12]}")
+    echo(f"{done} {where} {plan.stage}: commit {result.commit[:SHORT_SHA]}")
     if result.worktree_updated:
         echo(f"  {plan.stage} is checked out: work tree and index updated")
     if result.pushed_to:
@@ -387,9 +401,9 @@ def rollback_plan(plan: Rollback) -> None:
     echo(f"Roll back {', '.join(field(p.name) for p in plan.changes)} on {plan.stage}:")
     for p in plan.changes:
         undone = f"undoes {len(p.undone)} change{'s' if len(p.undone) != 1 else ''}: " + ", ".join(
-            u[:12] for u in p.undone
+            u[:SHORT_SHA] for u in p.undone
         )
-        at = f"{plan.stage} at {p.to_commit[:12]}" if p.to_commit else f"the start of {plan.stage}"
+        at = f"{plan.stage} at {p.to_commit[:SHORT_SHA]}" if p.to_commit else f"the start of {plan.stage}"
         if p.removed:
             echo(f"  {field(p.name)}: removed, as {at} did not have it ({undone})")
         else:
@@ -461,7 +475,7 @@ def retirement_json(plan: Retirement, result: RetireResult | None, dry_run: bool
     )
 
 
-def promotion_json(plan: Any, result: Any, dry_run: bool = False) -> None:
+def promotion_json(plan: Promotion, result: StageResult[Promotion] | None, dry_run: bool = False) -> None:
     notes(plan.notes)
     print_json(
         {
@@ -493,11 +507,11 @@ def cell(link: Link | None) -> str:
     if link is None:
         return "-"
     if link.is_pinned:
-        return f"{link.pinned_from}@{(link.rev or '')[:7]}"
+        return f"{link.pinned_from}@{(link.rev or '')[:COMPACT_SHA]}"
     return rev_text(link)
 
 
-def matrix(m: Any, as_json: bool) -> None:
+def matrix(m: Matrix, as_json: bool) -> None:
     notes(m.notes)
     for p in m.problems:
         warn(problem_line(p))
@@ -546,7 +560,7 @@ def _escape(text: str) -> str:
     return str(escape(text))
 
 
-def stage_diff(d: Any, as_json: bool) -> None:
+def stage_diff(d: StageDiff, as_json: bool) -> None:
     notes(d.notes)
     for p in d.problems:
         warn(problem_line(p))
@@ -574,9 +588,9 @@ def stage_diff(d: Any, as_json: bool) -> None:
         return
     out = [f"--- {d.source}", f"+++ {d.target}"]
     for c in d.changes:
-        if c.kind == "added":
+        if c.kind == "added" and c.new is not None:
             out.append(f"+ {field(c.name)}: {field(_summary(c.new))}")
-        elif c.kind == "removed":
+        elif c.kind == "removed" and c.old is not None:
             out.append(f"- {field(c.name)}: {field(_summary(c.old))}")
         else:
             out.append(f"@@ {field(c.name)}")
@@ -587,7 +601,7 @@ def stage_diff(d: Any, as_json: bool) -> None:
 
 
 def _summary(link: Link) -> str:
-    where = redact(link.project) if link.project else "this registry"
+    where = redact(link.project) if link.project else THIS_REGISTRY
     return f"{link.link_type} {link.path} in {where} at {rev_text(link) if not link.is_pinned else cell(link)}"
 
 
@@ -638,7 +652,7 @@ def history(h: LinkHistory, as_json: bool) -> None:
                 [
                     stage,
                     cell(link),
-                    redact(link.project) if link.project else "(this registry)",
+                    redact(link.project) if link.project else f"({THIS_REGISTRY})",
                     link.path,
                     link.link_type,
                 ]
@@ -653,12 +667,12 @@ def history(h: LinkHistory, as_json: bool) -> None:
         change = f"{field(_history_rev(e.rev_before))} -> {field(_history_rev(e.rev_after))}"
         detail = ""
         if e.kind == "promotion" and e.source:
-            detail = f"  from {field(e.source)}@{field((e.source_commit or '')[:7])}"
+            detail = f"  from {field(e.source)}@{field((e.source_commit or '')[:COMPACT_SHA])}"
         elif e.kind == "rollback" and e.rollback_to:
-            detail = f"  to {field(e.rollback_to[:7])}"
+            detail = f"  to {field(e.rollback_to[:COMPACT_SHA])}"
         echo(
             f"  {when(e)}  {field(e.stage):<12} {e.kind:<14} {change}{detail}"
-            f"  by {field(e.author)}  commit {field(e.commit[:7])}"
+            f"  by {field(e.author)}  commit {field(e.commit[:COMPACT_SHA])}"
         )
 
 
@@ -666,10 +680,10 @@ def _history_rev(rev: str | None) -> str:
     if rev is None:
         return "(absent)"
     name, at, sha = rev.rpartition("@")
-    return f"{name}@{sha[:7]}" if at and len(sha) == 40 else rev
+    return f"{name}@{sha[:COMPACT_SHA]}" if at and len(sha) == 40 else rev
 
 
-def outdated(report: Any, as_json: bool) -> None:
+def outdated(report: OutdatedReport, as_json: bool) -> None:
     notes(report.notes)
     for p in report.problems:
         warn(problem_line(p))
@@ -710,7 +724,7 @@ def outdated(report: Any, as_json: bool) -> None:
 def _short(value: str) -> str:
     from mr.model import is_full_sha
 
-    return value[:12] if is_full_sha(value) else value
+    return value[:SHORT_SHA] if is_full_sha(value) else value
 
 
 def get_result(result: GetResult, as_json: bool, quiet: bool = False) -> None:
@@ -724,9 +738,9 @@ def get_result(result: GetResult, as_json: bool, quiet: bool = False) -> None:
         return
     if quiet:
         return
-    where = f"{result.project}" if result.project else "this registry"
+    where = f"{result.project}" if result.project else THIS_REGISTRY
     echo(
-        f"Wrote {safe_text(result.name)} ({safe_text(result.path)} in {safe_text(where)} at {result.commit[:12]}) "
+        f"Wrote {safe_text(result.name)} ({safe_text(result.path)} in {safe_text(where)} at {result.commit[:SHORT_SHA]}) "
         f"to {safe_text(result.folder)}"
     )
     for f in result.files:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import tempfile
 
 from mr.errors import FileSystemError, UnsafePath
 
@@ -35,9 +36,14 @@ def path_problem(root: str, rel: str) -> str | None:
 
     A missing file (or missing folders on the way) is no problem: it can be created.
     """
+    problem = _unsafe(root, rel)
+    return problem.message if problem is not None else None
+
+
+def _unsafe(root: str, rel: str) -> UnsafePath | None:
     parts = [p for p in rel.replace("\\", "/").split("/") if p not in ("", ".")]
     if not parts or ".." in parts:
-        return f"{rel}: not a path inside the registry"
+        return UnsafePath(f"{rel}: not a path inside the registry")
     here = root
     for i, part in enumerate(parts):
         here = os.path.join(here, part)
@@ -47,25 +53,25 @@ def path_problem(root: str, rel: str) -> str | None:
         except FileNotFoundError:
             return None
         except NotADirectoryError:
-            return f"{'/'.join(parts[:i])} is not a folder"
+            return UnsafePath.at("/".join(parts[:i]), "not a folder")
         except OSError as e:
-            return f"{shown}: {e.strerror or e}"
+            return UnsafePath(f"{shown}: {e.strerror or e}")
         last = i == len(parts) - 1
         if stat.S_ISLNK(st.st_mode):
             what = "a symlink" if last else "a symlinked folder"
-            return f"{shown} is {what}; mr never reads or writes through symlinks"
+            return UnsafePath.at(shown, what, "mr never reads or writes through symlinks")
         if not last and not stat.S_ISDIR(st.st_mode):
-            return f"{shown} is not a folder"
+            return UnsafePath.at(shown, "not a folder")
         if last and not stat.S_ISREG(st.st_mode):
-            return f"{shown} is {_kind(st.st_mode)}, not a regular file"
+            return UnsafePath.at(shown, f"{_kind(st.st_mode)}, not a regular file")
     return None
 
 
 def check(root: str, rel: str) -> None:
     """Raise ``UnsafePath`` when ``root/rel`` is no regular file (or absent) reached through real folders."""
-    problem = path_problem(root, rel)
-    if problem:
-        raise UnsafePath(problem)
+    problem = _unsafe(root, rel)
+    if problem is not None:
+        raise problem
 
 
 def read_regular(path: str, shown: str | None = None) -> bytes:
@@ -79,7 +85,7 @@ def read_regular(path: str, shown: str | None = None) -> bytes:
         fd = os.open(path, flags)
     except OSError as e:
         if e.errno == errno.ELOOP:
-            raise UnsafePath(f"{shown} is a symlink, not a regular file; mr never follows symlinks") from None
+            raise UnsafePath.at(shown, "a symlink, not a regular file", "mr never follows symlinks") from None
         if isinstance(e, (FileNotFoundError, IsADirectoryError)):
             raise
         raise os_error(e, shown) from None
@@ -88,7 +94,7 @@ def read_regular(path: str, shown: str | None = None) -> bytes:
         if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
         if not stat.S_ISREG(st.st_mode):
-            raise UnsafePath(f"{shown} is {_kind(st.st_mode)}, not a regular file; mr never reads it")
+            raise UnsafePath.at(shown, f"{_kind(st.st_mode)}, not a regular file", "mr never reads it")
         chunks = []
         while True:
             chunk = os.read(fd, 1 << 16)
@@ -108,7 +114,7 @@ def read_in(root: str, rel: str) -> bytes | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     except IsADirectoryError:
-        raise UnsafePath(f"{rel} is a folder, not a regular file") from None
+        raise UnsafePath.at(rel, "a folder, not a regular file") from None
 
 
 def os_error(e: OSError, path: str | None = None) -> FileSystemError:
@@ -116,3 +122,29 @@ def os_error(e: OSError, path: str | None = None) -> FileSystemError:
     where = path or e.filename or ""
     cause = e.strerror or str(e)
     return FileSystemError(f"{where}: {cause}" if where else cause)
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

@@ -10,18 +10,32 @@ from the stage's tip instead, for review.
 
 from __future__ import annotations
 
-import difflib
 import os
 import random
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Generic, Protocol, TypeVar
+from dataclasses import replace
 
 from mr import git, safefs
-from mr.errors import GitError, MrError, RefMoved, RegistryError, RemoteError, StaleStage, UsageError
+from mr.errors import (
+    GitError,
+    MrError,
+    NotPushed,
+    RefMoved,
+    RegistryError,
+    RemoteError,
+    StaleStage,
+    UsageError,
+    WorkTreeNotUpdated,
+)
+from mr.model import SHORT_SHA
 from mr.registry import Registry
+from mr.results import Changed as Changed
+from mr.results import P as P
+from mr.results import StagePlan as StagePlan
+from mr.results import StageResult as StageResult
+from mr.results import diff as diff
 
 #: How many times a commit is rebuilt when the branch moved under it.
 ATTEMPTS = 8
@@ -33,80 +47,6 @@ before_swap: Callable[[object], None] | None = None
 #: Called after the commit is made here and before it is pushed (``--push``).
 #: A seam for tests, which use it to make a teammate's push win the race.
 before_push: Callable[[object], None] | None = None
-
-
-class Changed(Protocol):
-    """One file a plan changes."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def path(self) -> str: ...
-
-    @property
-    def changed(self) -> bool: ...
-
-    @property
-    def new(self) -> bytes | None: ...
-
-
-class StagePlan(Protocol):
-    """A planned commit on a stage."""
-
-    @property
-    def stage(self) -> str: ...
-
-    @property
-    def base(self) -> str: ...
-
-    @property
-    def message(self) -> str: ...
-
-    @property
-    def changes(self) -> tuple[Changed, ...]: ...
-
-    @property
-    def verb(self) -> str:
-        """``promote``, ``rollback`` or ``retire``: the review branch's first part."""
-        ...
-
-    @property
-    def done(self) -> str:
-        """What the stage is once the plan lands (``promoted``), for messages."""
-        ...
-
-
-P = TypeVar("P", bound=StagePlan)
-
-
-@dataclass(frozen=True)
-class StageResult(Generic[P]):
-    """What became of a plan."""
-
-    plan: P
-    #: the new commit (on the stage, or on ``branch``), None when there was nothing to change
-    commit: str | None
-    worktree_updated: bool = False
-    pushed_to: str | None = None
-    #: the review branch the commit was put on instead of the stage, if any
-    branch: str | None = None
-    #: where to open a merge request for that branch, when the remote is a known host
-    review_url: str | None = None
-
-
-def diff(stage: str, path: str, old: bytes | None, new: bytes | None) -> str:
-    """A unified diff of one file on ``stage`` (None: absent)."""
-    before = (old or b"").decode("utf-8", "replace").splitlines(keepends=True)
-    after = (new or b"").decode("utf-8", "replace").splitlines(keepends=True)
-    return "".join(
-        difflib.unified_diff(
-            before,
-            after,
-            fromfile=f"{stage}:{path}" if old is not None else "/dev/null",
-            tofile=f"{stage}:{path}" if new is not None else "/dev/null",
-        )
-    )
 
 
 def files(plan: StagePlan) -> dict[str, bytes | None]:
@@ -163,7 +103,7 @@ def _fetched_tip(reg: Registry, stage: str, ref: str) -> str:
         return local  # commits made here and not pushed yet: they are pushed along
     name = ref.removeprefix("refs/remotes/")
     raise StaleStage(
-        f"{stage} and {name} have diverged ({stage} at {local[:12]}, {name} at {theirs[:12]}): "
+        f"{stage} and {name} have diverged ({stage} at {local[:SHORT_SHA]}, {name} at {theirs[:SHORT_SHA]}): "
         f"{stage} has commits the remote lacks; push or reset them first "
         f"(git log {name}..{stage} lists them); nothing was changed"
     )
@@ -231,7 +171,7 @@ def _undo(reg: Registry, result: StageResult[P]) -> None:
         git.set_ref(reg.repo, f"refs/heads/{stage}", result.plan.base, result.commit, f"mr: retry {stage}")
     except RefMoved:
         raise GitError(
-            f"{stage} moved here while pushing; the commit {result.commit[:12]} is on it but not pushed"
+            f"{stage} moved here while pushing; the commit {result.commit[:SHORT_SHA]} is on it but not pushed"
         ) from None
     if result.worktree_updated:
         git.update_worktree(reg.repo, files(result.plan))
@@ -296,10 +236,13 @@ def apply(reg: Registry, first: P, replan: Callable[[P], P], sign: bool | None =
         if checked_out:
             try:
                 git.update_worktree(reg.repo, changed)
-            except GitError as e:
-                raise GitError(f"{stage} is {plan.done} (commit {commit[:12]}), but {e.message}") from None
+            except MrError as e:
+                # the commit is on the branch: say so, with why the files were left alone
+                raise WorkTreeNotUpdated(
+                    f"{stage} is {plan.done} (commit {commit[:SHORT_SHA]}), but {e.message}", commit, e
+                ) from None
         return StageResult(plan, commit, worktree_updated=checked_out)
-    lock = os.path.join(reg.repo.path, "refs", "heads", *stage.split("/")) + ".lock"
+    lock = git.ref_lock_path(reg.repo, stage)
     if os.path.exists(lock):
         raise GitError(
             f"{lock} exists: another git process is updating {stage}, or one crashed; "
@@ -336,8 +279,8 @@ def land(
         try:
             url = transport.push(reg.repo.path, push, pushed)
         except MrError as e:
-            done = f"commit {result.commit[:12]}" if result.commit else "nothing new"
-            raise type(e)(f"{pushed} is {plan.done} here ({done}) but not pushed: {e.message}") from None
+            done = f"commit {result.commit[:SHORT_SHA]}" if result.commit else "nothing new"
+            raise NotPushed(f"{pushed} is {plan.done} here ({done}) but not pushed: {e.message}", e) from None
         remote = transport.push_url(reg.repo.path, push) or push
         review = merge_request_url(remote, pushed, plan.stage) if result.branch else None
         result = replace(result, pushed_to=url, review_url=review)
@@ -374,8 +317,8 @@ def land_remote(
             time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
             continue
         except MrError as e:
-            done = f"commit {result.commit[:12]}" if result.commit else "nothing new"
-            raise type(e)(f"{stage} is {plan.done} here ({done}) but not pushed: {e.message}") from None
+            done = f"commit {result.commit[:SHORT_SHA]}" if result.commit else "nothing new"
+            raise NotPushed(f"{stage} is {plan.done} here ({done}) but not pushed: {e.message}", e) from None
         ref = reg.fetched.get(stage)
         pushed = git.branch_tip(reg.repo, stage)
         if ref is not None and pushed is not None and ref.startswith("refs/mr/"):

@@ -10,6 +10,7 @@ from mr.model import (
     ACTION_RETIRE,
     ACTION_ROLLBACK,
     LINK_SUFFIX,
+    SHORT_SHA,
     TRAILER_ACTION,
     TRAILER_FROM,
     TRAILER_LINK,
@@ -20,35 +21,13 @@ from mr.model import (
     Problem,
 )
 from mr.registry import Registry, link_name
-
-#: Fields compared between stages, in the order they are shown.
-FIELDS = ("link_type", "project", "path", "rev", "pinned_from", "params", "field")
-
-
-def fields(link: Link) -> dict[str, str | None]:
-    from mr.urls import redact
-
-    others = {k: v for k, v in sorted(link.params.items()) if k != "pinned_from"}
-    return {
-        "link_type": link.link_type,
-        "project": redact(link.project) if link.project else None,
-        "path": link.path,
-        "rev": link.rev,
-        "pinned_from": link.pinned_from,
-        "params": ", ".join(f"{k}={v}" for k, v in others.items()) or None,
-        # project (MLEM 0.4) or repo (MLEM 0.2): which name the file uses
-        "field": link.project_field if link.project else None,
-    }
-
-
-@dataclass(frozen=True)
-class Matrix:
-    stages: tuple[str, ...]
-    #: link name -> one Link (or None where the stage lacks it) per stage
-    rows: dict[str, tuple[Link | None, ...]]
-    problems: tuple[Problem, ...] = ()
-    #: warnings about the stages read (a local stage behind its remote)
-    notes: tuple[str, ...] = ()
+from mr.results import FIELDS as FIELDS
+from mr.results import HistoryEntry as HistoryEntry
+from mr.results import LinkChange as LinkChange
+from mr.results import LinkHistory as LinkHistory
+from mr.results import Matrix as Matrix
+from mr.results import StageDiff as StageDiff
+from mr.results import fields as fields
 
 
 def matrix(reg: Registry) -> Matrix:
@@ -69,31 +48,6 @@ def matrix(reg: Registry) -> Matrix:
     return Matrix(stages, rows, tuple(problems), tuple(reg.notes))
 
 
-@dataclass(frozen=True)
-class LinkChange:
-    name: str
-    old: Link | None
-    new: Link | None
-
-    @property
-    def kind(self) -> str:
-        return "added" if self.old is None else "removed" if self.new is None else "changed"
-
-    def changed_fields(self) -> dict[str, tuple[str | None, str | None]]:
-        before = fields(self.old) if self.old else dict.fromkeys(FIELDS)
-        after = fields(self.new) if self.new else dict.fromkeys(FIELDS)
-        return {f: (before[f], after[f]) for f in FIELDS if before[f] != after[f]}
-
-
-@dataclass(frozen=True)
-class StageDiff:
-    source: str
-    target: str
-    changes: tuple[LinkChange, ...]
-    problems: tuple[Problem, ...] = ()
-    notes: tuple[str, ...] = ()
-
-
 def diff(reg: Registry, source: str, target: str) -> StageDiff:
     """Links added, removed and changed going from stage ``source`` to stage ``target``."""
     a, bad_a = reg.links(source)
@@ -107,41 +61,6 @@ def diff(reg: Registry, source: str, target: str) -> StageDiff:
             changes.append(LinkChange(name or "", before, after))
     problems = tuple(Problem(e.file, e.line, e.detail) for e in (*bad_a, *bad_b))
     return StageDiff(source, target, tuple(changes), problems, tuple(reg.notes))
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """A commit that changed a link on a stage branch."""
-
-    stage: str
-    commit: str
-    author: str
-    email: str
-    time: int
-    offset: int
-    #: promotion, rollback, retirement (from the commit's trailers), or direct change (no trailers)
-    kind: HistoryKind
-    #: the link's rev before and after the commit, as ``rev_text`` gives it (None: absent)
-    rev_before: str | None
-    rev_after: str | None
-    #: a promotion: the stage and commit it came from, and the rev and commit its trailers record
-    source: str | None = None
-    source_commit: str | None = None
-    rev: str | None = None
-    sha: str | None = None
-    #: a rollback: the stage commit the link was put back to
-    rollback_to: str | None = None
-
-
-@dataclass(frozen=True)
-class LinkHistory:
-    name: str
-    #: the link on each stage (None where absent)
-    stages: tuple[tuple[str, Link | None], ...]
-    #: every commit that changed the link on a stage branch, newest first
-    history: tuple[HistoryEntry, ...]
-    problems: tuple[Problem, ...] = ()
-    notes: tuple[str, ...] = ()
 
 
 def parse_trailers(message: str) -> list[tuple[str, str]]:
@@ -273,8 +192,8 @@ def history(reg: Registry, name: str) -> LinkHistory:
                     c.time,
                     c.offset,
                     what.kind,
-                    rev_text(change.before, f"{c.sha[:12]}^:{path}"),
-                    rev_text(change.after, f"{c.sha[:12]}:{path}"),
+                    rev_text(change.before, f"{c.sha[:SHORT_SHA]}^:{path}"),
+                    rev_text(change.after, f"{c.sha[:SHORT_SHA]}:{path}"),
                     what.source,
                     what.source_commit,
                     what.rev,

@@ -152,7 +152,7 @@ def test_every_install_line_of_the_readme_names_something_that_exists() -> None:
         assert target, line
         what = target.group(1).strip("\"'")
         # a git URL at a ref, a wheel built by python -m build, or this checkout
-        ok = what.startswith("git+") and "@" in what or what.endswith(".whl") or what in (".", "-e", "'.[test]'")
+        ok = (what.startswith("git+") and "@" in what) or what.endswith(".whl") or what in (".", "-e", "'.[test]'")
         ok = ok or what.startswith((".[", "dist/"))
         assert ok, f"{path}: {line.strip()}"
         assert "mr-registry" not in what or what.endswith(".whl"), line

@@ -143,7 +143,8 @@ def test_rich_table_on_forced_colour(mr, registry: Path, project: Path, monkeypa
     monkeypatch.setenv("FORCE_COLOR", "1")
     monkeypatch.delenv("NO_COLOR")
     r = mr("show")
-    assert r.code == 0 and "┃" in r.out or "│" in r.out
+    assert r.code == 0, r.err
+    assert "┃" in r.out and "│" in r.out, r.out  # a rich table: heavy header rule, light column rules
 
 
 def test_demo_runs_without_a_git_identity(tmp_path: Path) -> None:

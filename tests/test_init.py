@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from mr import api
-from mr.errors import ConfigError, RegistryError
+from mr.errors import ConfigError, RegistryError, UsageError
 from tests.helpers import commit, git
 
 
@@ -73,8 +73,9 @@ def test_init_custom_stages_and_bad_stage_names(tmp_path: Path) -> None:
     result = api.init(str(tmp_path / "a"), ["qa", "prod"])
     assert result.stages == ("qa", "prod")
     for bad in (["dev", "dev"], ["a b"], ["-x"], ["a..b"], [""]):
-        with pytest.raises(ConfigError):
+        with pytest.raises(UsageError, match="^--stages: "):
             api.init(str(tmp_path / "b"), bad)
+        assert not (tmp_path / "b").exists()
 
 
 def test_init_invalid_settings_file_names_file_and_line(tmp_path: Path) -> None:

@@ -312,3 +312,23 @@ def test_show_resolve_reports_broken_link_as_problem(registry: Path, project: Pa
     assert [e.name for e in result.entries] == ["gone", "m"]
     (problem,) = result.problems
     assert (problem.file, problem.line) == ("gone.mlem", 5) and "nope not found" in problem.message
+
+
+@pytest.fixture
+def churn_linked(registry: Path, project: Path) -> Path:
+    tag(project, "v1.0.0")
+    api.link("models/rf", source_project=str(project), target="churn")
+    git(registry, "add", "-A")
+    git(registry, "commit", "-qm", "links")
+    api.promote(["churn"], "staging")
+    return registry
+
+
+def test_link_force_keeps_the_owners_params(churn_linked: Path, project: Path) -> None:
+    f = churn_linked / "churn.mlem"
+    f.write_text(f.read_text() + "params:\n  owner: alice\n")
+    api.link("models/rf", source_project=str(project), rev="v1.0.0", target="churn", force=True, pin=True)
+    link = linkfile.load_link(f.read_bytes(), "churn.mlem")
+    assert link.params == {"owner": "alice", "pinned_from": "v1.0.0"}
+    api.link("models/rf", source_project=str(project), rev="v1.0.0", target="churn", force=True)
+    assert linkfile.load_link(f.read_bytes(), "churn.mlem").params == {"owner": "alice"}

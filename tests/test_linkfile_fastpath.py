@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mr import linkfile
+from mr import fastread, linkfile
 from mr.errors import LinkFileError
 
 KEYS = ["object_type", "link_type", "path", "project", "repo", "rev", "params", "pinned_from", "extra"]
@@ -69,12 +69,12 @@ def outcome(data: bytes) -> Any:
 def test_fast_path_agrees_with_ruamel(text: str) -> None:
     data = text.encode()
     fast = outcome(data)
-    original = linkfile._fast_mapping
+    original = fastread.read
     try:
-        linkfile._fast_mapping = lambda t: None  # type: ignore[assignment]
+        fastread.read = lambda t: None  # type: ignore[assignment]
         reference = outcome(data)
     finally:
-        linkfile._fast_mapping = original
+        fastread.read = original
     assert fast == reference
 
 
@@ -90,7 +90,7 @@ def test_fast_path_agrees_with_ruamel(text: str) -> None:
     ],
 )
 def test_common_files_take_the_fast_path(text: str) -> None:
-    assert linkfile._fast_mapping(text) is not None
+    assert fastread.read(text) is not None
 
 
 @pytest.mark.parametrize(
@@ -108,4 +108,16 @@ def test_common_files_take_the_fast_path(text: str) -> None:
     ],
 )
 def test_anything_else_goes_to_ruamel(text: str) -> None:
-    assert linkfile._fast_mapping(text) is None
+    assert fastread.read(text) is None
+
+
+def test_fast_reader_leaves_unusual_characters_to_ruamel() -> None:
+    sneaky = "link_type: model\nobject_type: link\npath: m.mlem\nrev: v1\n# reviewed\u2028rev: other\n"
+    assert fastread.read(sneaky) is None
+    with pytest.raises(LinkFileError):
+        # YAML readers take the separator as a line break (PyYAML, MLEM's
+        # reader, would see a second rev); mr refuses the file outright
+        linkfile.load(sneaky.encode(), "f.mlem")
+    for ch in ("\x85", "\x01", "\x7f", "\x9b", "\ufffe", "\u2029"):
+        assert fastread.read(f"link_type: model\nobject_type: link\npath: 'a{ch}b'\n") is None
+    assert fastread.read("null: 1\nobject_type: model\n") is None

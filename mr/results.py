@@ -1,0 +1,385 @@
+"""The results mr's commands return, as frozen dataclasses: plans, reports, stage views.
+
+They live here, beside ``model``, so the renderers and the CLI can type them
+without importing the modules that compute them (git, the registry). Each
+result a command exits on carries ``ok``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from mr.model import (
+    ERROR,
+    LINK_SUFFIX,
+    PINNED_FROM,
+    ChangeKind,
+    HistoryKind,
+    Link,
+    OutdatedKind,
+    Problem,
+)
+
+# --- a plan committed on a stage (stagecommit) ----------------------------------------
+
+
+class Changed(Protocol):
+    """One file a plan changes."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def changed(self) -> bool: ...
+
+    @property
+    def new(self) -> bytes | None: ...
+
+
+class StagePlan(Protocol):
+    """A planned commit on a stage."""
+
+    @property
+    def stage(self) -> str: ...
+
+    @property
+    def base(self) -> str: ...
+
+    @property
+    def message(self) -> str: ...
+
+    @property
+    def changes(self) -> tuple[Changed, ...]: ...
+
+    @property
+    def verb(self) -> str:
+        """``promote``, ``rollback`` or ``retire``: the review branch's first part."""
+        ...
+
+    @property
+    def done(self) -> str:
+        """What the stage is once the plan lands (``promoted``), for messages."""
+        ...
+
+
+P = TypeVar("P", bound=StagePlan)
+
+
+@dataclass(frozen=True)
+class StageResult(Generic[P]):
+    """What became of a plan."""
+
+    plan: P
+    #: the new commit (on the stage, or on ``branch``), None when there was nothing to change
+    commit: str | None
+    worktree_updated: bool = False
+    pushed_to: str | None = None
+    #: the review branch the commit was put on instead of the stage, if any
+    branch: str | None = None
+    #: where to open a merge request for that branch, when the remote is a known host
+    review_url: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Always: a commit that did not land (or was not pushed) raises instead."""
+        return True
+
+
+def diff(stage: str, path: str, old: bytes | None, new: bytes | None) -> str:
+    """A unified diff of one file on ``stage`` (None: absent)."""
+    before = (old or b"").decode("utf-8", "replace").splitlines(keepends=True)
+    after = (new or b"").decode("utf-8", "replace").splitlines(keepends=True)
+    return "".join(
+        difflib.unified_diff(
+            before,
+            after,
+            fromfile=f"{stage}:{path}" if old is not None else "/dev/null",
+            tofile=f"{stage}:{path}" if new is not None else "/dev/null",
+        )
+    )
+
+
+# --- stage views: matrix, diff, history (stages) --------------------------------------
+
+#: Fields compared between stages, in the order they are shown.
+FIELDS = ("link_type", "project", "path", "rev", "pinned_from", "params", "field")
+
+
+def fields(link: Link) -> dict[str, str | None]:
+    from mr.urls import redact
+
+    others = {k: v for k, v in sorted(link.params.items()) if k != PINNED_FROM}
+    return {
+        "link_type": link.link_type,
+        "project": redact(link.project) if link.project else None,
+        "path": link.path,
+        "rev": link.rev,
+        "pinned_from": link.pinned_from,
+        "params": ", ".join(f"{k}={v}" for k, v in others.items()) or None,
+        # project (MLEM 0.4) or repo (MLEM 0.2): which name the file uses
+        "field": link.project_field if link.project else None,
+    }
+
+
+@dataclass(frozen=True)
+class Matrix:
+    stages: tuple[str, ...]
+    #: link name -> one Link (or None where the stage lacks it) per stage
+    rows: dict[str, tuple[Link | None, ...]]
+    problems: tuple[Problem, ...] = ()
+    #: warnings about the stages read (a local stage behind its remote)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Exit 0: no file was unreadable (a stage without a branch is only a warning)."""
+        return not any(p.severity == ERROR for p in self.problems)
+
+
+@dataclass(frozen=True)
+class LinkChange:
+    name: str
+    old: Link | None
+    new: Link | None
+
+    @property
+    def kind(self) -> ChangeKind:
+        return "added" if self.old is None else "removed" if self.new is None else "changed"
+
+    def changed_fields(self) -> dict[str, tuple[str | None, str | None]]:
+        before = fields(self.old) if self.old else dict.fromkeys(FIELDS)
+        after = fields(self.new) if self.new else dict.fromkeys(FIELDS)
+        return {f: (before[f], after[f]) for f in FIELDS if before[f] != after[f]}
+
+
+@dataclass(frozen=True)
+class StageDiff:
+    source: str
+    target: str
+    changes: tuple[LinkChange, ...]
+    problems: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Exit 0: every link file of both stages was read."""
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """A commit that changed a link on a stage branch."""
+
+    stage: str
+    commit: str
+    author: str
+    email: str
+    time: int
+    offset: int
+    #: promotion, rollback, retirement (from the commit's trailers), or direct change (no trailers)
+    kind: HistoryKind
+    #: the link's rev before and after the commit, as ``rev_text`` gives it (None: absent)
+    rev_before: str | None
+    rev_after: str | None
+    #: a promotion: the stage and commit it came from, and the rev and commit its trailers record
+    source: str | None = None
+    source_commit: str | None = None
+    rev: str | None = None
+    sha: str | None = None
+    #: a rollback: the stage commit the link was put back to
+    rollback_to: str | None = None
+
+
+@dataclass(frozen=True)
+class LinkHistory:
+    name: str
+    #: the link on each stage (None where absent)
+    stages: tuple[tuple[str, Link | None], ...]
+    #: every commit that changed the link on a stage branch, newest first
+    history: tuple[HistoryEntry, ...]
+    problems: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Exit 0: the link was read on every stage and its history walked without a problem."""
+        return not self.problems
+
+
+# --- outdated links (outdated) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outdated:
+    name: str
+    link: Link
+    #: what kind of rev moved
+    kind: OutdatedKind
+    #: the commit (or tag) the link is at
+    current: str
+    #: what the source has now: the branch tip, or the newest version tag
+    latest: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class OutdatedReport:
+    stage: str | None
+    entries: tuple[Outdated, ...]
+    checked: int
+    problems: tuple[Problem, ...] = ()
+    unchecked: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Exit 0: every link was checked (being outdated is no failure)."""
+        return not (self.problems or self.unchecked)
+
+
+# --- promotions (promotion) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PromotedLink:
+    name: str
+    #: the link as it will be on the target stage
+    link: Link
+    #: the commit its rev resolved to (None with --no-verify and no pin)
+    sha: str | None
+    #: the file's content on the target stage before and after (None: absent)
+    old: bytes | None
+    new: bytes
+
+    @property
+    def path(self) -> str:
+        return self.name + LINK_SUFFIX
+
+    @property
+    def changed(self) -> bool:
+        return self.old != self.new
+
+    def diff(self, to: str) -> str:
+        return diff(to, self.path, self.old, self.new)
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """A planned promotion: what would change on the target stage."""
+
+    to: str
+    source: str
+    source_sha: str
+    #: the target branch tip the plan was computed against
+    base: str
+    links: tuple[PromotedLink, ...]
+    message: str
+    #: what was asked, so the plan can be made again on a moved branch
+    request: tuple[tuple[str, ...], bool | None, str | None, bool] = ((), None, None, True)
+    #: warnings about the stages read (a source stage behind its remote)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def changes(self) -> tuple[PromotedLink, ...]:
+        return tuple(p for p in self.links if p.changed)
+
+    @property
+    def stage(self) -> str:
+        return self.to
+
+    verb = "promote"
+    done = "promoted"
+
+
+# --- rollbacks and retirements (lifecycle) --------------------------------------------
+
+
+@dataclass(frozen=True)
+class RolledBackLink:
+    name: str
+    #: the link as the rollback leaves it; None: removed (the stage did not have it then)
+    link: Link | None
+    #: the commit its rev resolved to (None when not verified, or removed)
+    sha: str | None
+    #: the file on the stage now, and as the rollback leaves it (None: absent)
+    old: bytes | None
+    new: bytes | None
+    #: the stage commit whose content is restored (None: the stage's history begins with the change undone)
+    to_commit: str | None
+    #: the stage commits whose changes to the link are undone, newest first
+    undone: tuple[str, ...]
+
+    @property
+    def path(self) -> str:
+        return self.name + LINK_SUFFIX
+
+    @property
+    def changed(self) -> bool:
+        return self.old != self.new
+
+    @property
+    def removed(self) -> bool:
+        return self.new is None
+
+    def diff(self, stage: str) -> str:
+        return diff(stage, self.path, self.old, self.new)
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """A planned rollback: what would change on the stage."""
+
+    stage: str
+    #: the stage's tip the plan was computed against
+    base: str
+    links: tuple[RolledBackLink, ...]
+    message: str
+
+    verb = "rollback"
+    done = "rolled back"
+
+    @property
+    def changes(self) -> tuple[RolledBackLink, ...]:
+        return tuple(p for p in self.links if p.changed)
+
+
+@dataclass(frozen=True)
+class RetiredLink:
+    name: str
+    #: the link being removed (None when its file is no readable link)
+    link: Link | None
+    #: the file on the stage now
+    old: bytes
+
+    new = None
+    changed = True
+    removed = True
+
+    @property
+    def path(self) -> str:
+        return self.name + LINK_SUFFIX
+
+    def diff(self, stage: str) -> str:
+        return diff(stage, self.path, self.old, None)
+
+
+@dataclass(frozen=True)
+class Retirement:
+    """A planned retirement: the links that would leave the stage."""
+
+    stage: str
+    base: str
+    links: tuple[RetiredLink, ...]
+    message: str
+
+    verb = "retire"
+    done = "updated"
+
+    @property
+    def changes(self) -> tuple[RetiredLink, ...]:
+        return self.links
