@@ -57,6 +57,8 @@ def test_is_url(spec: str, expected: bool) -> None:
         ("https://h/x", None),
         ("https://h/x?mytoken=1", None),
         ("https://h/x#a@b", None),
+        # the user information ends at the LAST @ of the authority
+        ("https://u@a:b@h/x", "a password"),
         ("git@h:x", None),
     ],
 )
@@ -103,6 +105,8 @@ def test_redact(text: str | None, expected: str) -> None:
         ("https://h/x?a=1&b=2", "https://h/x?a=1&b=2"),
         ("https://h/x&token=1&a=2", "https://h/x?a=2"),
         ("https://h/x?token=1&a=2&b=3", "https://h/x?a=2&b=3"),
+        ("https://h/x?a=1&token=2&b=3", "https://h/x?a=1&b=3"),
+        ("ssh://u@p:w@h/x", "ssh://h/x"),
         ("git@h:x", "git@h:x"),
     ],
 )
@@ -128,6 +132,9 @@ def test_strip_credentials(spec: str, expected: str) -> None:
         ("ssh://git@h/x", "ssh://h/x"),
         ("git@h:org/repo.git", "ssh://h/org/repo"),
         ("git@h:22/x", "ssh://h/22/x"),
+        ("git@h:a:b", "ssh://h/a:b"),
+        ("https://443/x", "https://443/x"),
+        ("https://[::443]/x", "https://[::443]/x"),
         ("https://h/a/./b/../c", "https://h/a/c"),
         ("https://h//a///b", "https://h/a/b"),
         ("https://h/a//..//b", "https://h/b"),
@@ -141,6 +148,9 @@ def test_strip_credentials(spec: str, expected: str) -> None:
         ("https://h/x.git", "https://h/x"),
         ("https://h/x.gitx", "https://h/x.gitx"),
         ("https://h/x#f", "https://h/x"),
+        ("https://h/x#a#b", "https://h/x"),
+        ("https://h/x/?b=2", "https://h/x?b=2"),
+        ("https://h/x.git?b=2", "https://h/x?b=2"),
         ("https://h/x?b=2", "https://h/x?b=2"),
         ("https://h/x?token=1&b=2", "https://h/x?b=2"),
         ("file:///a/b", "file:///a/b"),
@@ -177,6 +187,8 @@ def test_is_local(spec: str, expected: bool) -> None:
         ("https://h/org", ["", "https://h/org"], True),
         ("https://h/x", ["https://h/y", "https://h/x"], True),
         ("https://h/x", [], False),
+        # a local prefix that ends with "/" after normalising
+        ("/a", ["/"], True),
         ("https://u:p@H:443/org/repo.git", ("https://h/org",), True),
     ],
 )
