@@ -15,7 +15,7 @@ from mr.config import (
     remote_problem,
     stage_problem,
 )
-from mr.errors import ConfigError
+from mr.errors import ConfigError, LinkFileError
 
 CHARS = "use letters, digits, '.', '_', '-' and '/', starting with a letter or digit"
 PART = "not a valid git branch name (a part may not start with '.' or end with '.lock': {})"
@@ -149,6 +149,15 @@ def test_load_config_reads_every_setting() -> None:
         (b"\nstages: [a, 1]\n", ".mr.yaml:2: stages must be a list of branch names"),
         (b"\nstages: []\n", ".mr.yaml:2: stages: name at least one stage"),
         (b"\nstages: [a, a]\n", ".mr.yaml:2: stages: a named twice"),
+        (b"\nstages: [a, 'b c']\n", ".mr.yaml:2: stage 'b c': " + CHARS),
+        (
+            b"\nstages: [a, a/b]\n",
+            ".mr.yaml:2: stages a and a/b collide: git cannot hold a branch and a folder of one name",
+        ),
+        (b"\nstages: [A, a]\n", ".mr.yaml:2: stages A and a differ only in case: they collide on most file systems"),
+        (b"[1]\n", ".mr.yaml:1: the document is a list; .mr.yaml is a YAML mapping"),
+        (b"x\n", ".mr.yaml:1: the document is a single value; .mr.yaml is a YAML mapping"),
+        (b"a: [\n", ".mr.yaml:2: invalid YAML: expected the node content, but found '<stream end>'"),
         (b"\n\nlink_format: foo\n", ".mr.yaml:3: link_format must be project or repo, not 'foo'"),
         (b"\npolicy: 1\n", ".mr.yaml:2: policy must map stage names to settings"),
         (b"\npolicy: [a]\n", ".mr.yaml:2: policy must map stage names to settings"),
@@ -175,7 +184,7 @@ def test_load_config_reads_every_setting() -> None:
     ],
 )
 def test_load_config_refuses(data: bytes, message: str) -> None:
-    with pytest.raises(ConfigError) as e:
+    with pytest.raises(LinkFileError) as e:
         load_config(data)
     assert str(e.value) == message
 
@@ -184,6 +193,9 @@ def test_load_config_names_the_file_it_reads() -> None:
     with pytest.raises(ConfigError) as e:
         load_config(b"link_format: foo\n", "other.yaml")
     assert str(e.value) == "other.yaml:1: link_format must be project or repo, not 'foo'"
+    with pytest.raises(LinkFileError) as f:
+        load_config(b"[1]\n", "other.yaml")
+    assert str(f.value) == "other.yaml:1: the document is a list; .mr.yaml is a YAML mapping"
 
 
 @pytest.mark.parametrize(
