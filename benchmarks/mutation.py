@@ -36,8 +36,13 @@ MODULES: dict[str, list[str]] = {
     "checks": ["tests/test_checks.py", "tests/test_verify.py"],
     "config": ["tests/test_config.py", "tests/test_init.py", "tests/test_verify.py"],
     "linkfile": ["tests/test_linkfile.py", "tests/test_linkfile_fastpath.py"],
-    "promotion": ["tests/test_promote.py", "tests/test_promote_race.py"],
-    "stagecommit": ["tests/test_promote.py", "tests/test_promote_race.py", "tests/test_lifecycle.py"],
+    "promotion": ["tests/test_promotion.py", "tests/test_promote.py", "tests/test_promote_race.py"],
+    "stagecommit": [
+        "tests/test_stagecommit.py",
+        "tests/test_promote.py",
+        "tests/test_promote_race.py",
+        "tests/test_lifecycle.py",
+    ],
 }
 TARGET = 0.90
 

@@ -1,0 +1,143 @@
+"""mr.promotion: the plan (what changes, its commit message, its refusals), checked on exact values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mr import api
+from mr.errors import RegistryError, UsageError
+from mr.model import Problem
+from mr.promotion import PromotionRefused, review_branch_name
+from tests.helpers import git, tag
+
+LINK_A = "link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: ../models\nrev: main\n"
+
+
+def commit_all(root: Path, message: str = "links") -> str:
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message)
+    return git(root, "rev-parse", "HEAD")
+
+
+@pytest.fixture
+def linked(registry: Path, project: Path) -> Path:
+    """dev holds a (main) and b (tag v1), links to the project."""
+    tag(project, "v1")
+    api.link("models/rf", source_project=str(project), target="a")
+    api.link("models/rf", source_project=str(project), rev="v1", target="b")
+    commit_all(registry)
+    return registry
+
+
+def test_the_plan_names_each_link_once_with_its_content_diff_and_trailers(linked: Path, project: Path) -> None:
+    head = git(project, "rev-parse", "HEAD")
+    dev = git(linked, "rev-parse", "dev")
+    staging = git(linked, "rev-parse", "staging")
+    p = api.plan_promotion(["a", "b.mlem", "a"], "staging", message="  Weekly  \n")
+    assert (p.to, p.stage, p.source, p.source_sha, p.base) == ("staging", "staging", "dev", dev, staging)
+    assert (p.verb, p.done) == ("promote", "promoted")
+    assert p.request == (("a", "b.mlem", "a"), None, "  Weekly  \n", True)
+    assert [(x.name, x.path, x.sha, x.old, x.changed) for x in p.links] == [
+        ("a", "a.mlem", head, None, True),
+        ("b", "b.mlem", head, None, True),
+    ]
+    assert p.changes == p.links
+    assert p.links[0].new == LINK_A.encode()
+    assert p.links[1].new == LINK_A.replace("rev: main", "rev: v1").encode()
+    assert p.links[0].diff("staging") == (
+        "--- /dev/null\n+++ staging:a.mlem\n@@ -0,0 +1,5 @@\n"
+        + "".join("+" + line + "\n" for line in LINK_A.splitlines())
+    )
+    assert p.message == (
+        f"Promote a, b to staging\n\nWeekly\n\nMr-From: dev {dev}\n"
+        f"Mr-Link: a\nMr-Rev: main {head}\nMr-Link: b\nMr-Rev: v1 {head}\n"
+    )
+    assert review_branch_name(p) == "promote/staging/a+b"
+
+
+def test_without_verify_the_rev_is_not_resolved(linked: Path) -> None:
+    dev = git(linked, "rev-parse", "dev")
+    p = api.plan_promotion(["a"], "staging", verify=False)
+    assert p.links[0].sha is None
+    assert p.message == f"Promote a to staging\n\nMr-From: dev {dev}\nMr-Link: a\nMr-Rev: main -\n"
+    assert p.request == (("a",), None, None, False)
+
+
+def test_an_unchanged_link_is_no_change(linked: Path) -> None:
+    api.promote(["a"], "staging")
+    p = api.plan_promotion(["a", "b"], "staging")
+    assert p.links[0].old == p.links[0].new == LINK_A.encode()
+    assert [x.name for x in p.changes] == ["b"]
+    assert review_branch_name(p) == "promote/staging/b"
+
+
+def test_a_pinned_stage_pins_and_keeps_the_symbolic_rev(linked: Path, project: Path) -> None:
+    head = git(project, "rev-parse", "HEAD")
+    api.promote(["a"], "staging")
+    staging = git(linked, "rev-parse", "staging")
+    p = api.plan_promotion(["a"], "production")
+    assert p.links[0].link.rev == head and p.links[0].link.pinned_from == "main"
+    assert p.message == f"Promote a to production\n\nMr-From: staging {staging}\nMr-Link: a\nMr-Rev: main {head}\n"
+    assert (
+        p.links[0].new
+        == (
+            "link_type: model\nobject_type: link\nparams:\n  pinned_from: main\npath: models/rf.mlem\n"
+            f"project: ../models\nrev: {head}\n"
+        ).encode()
+    )
+
+
+def test_a_pinned_stage_refuses_an_unpinned_link(linked: Path) -> None:
+    api.promote(["a"], "staging")
+    with pytest.raises(PromotionRefused) as e:
+        api.plan_promotion(["a"], "production", pin=False)
+    assert str(e.value) == "nothing promoted: 1 problem(s) with the links"
+    assert e.value.problems == (
+        Problem(
+            "staging:a.mlem",
+            5,
+            "stage production requires pinned links; rev main is not a full commit SHA "
+            "(mr link --pin, or mr promote pins)",
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("names", "to", "source", "error", "message"),
+    [
+        ([], "staging", None, UsageError, "name at least one link to promote"),
+        (["a"], "qa", None, UsageError, "qa is not a stage (stages: dev, staging, production)"),
+        (["a"], "dev", None, UsageError, "dev is the first stage; say where from with --from"),
+        (["a"], "staging", "staging", UsageError, "--from and --to are both staging"),
+        (["nope"], "staging", None, RegistryError, "no link nope on dev"),
+    ],
+)
+def test_refusals(linked: Path, names: list[str], to: str, source: str | None, error: type, message: str) -> None:
+    with pytest.raises(error) as e:
+        api.plan_promotion(names, to, source=source)
+    assert str(e.value) == message
+
+
+def test_an_alias_is_checked_against_the_target_as_the_promotion_leaves_it(linked: Path, project: Path) -> None:
+    head = git(project, "rev-parse", "HEAD")
+    alias = "link_type: model\nobject_type: link\npath: a.mlem\n"
+    (linked / "cur.mlem").write_text(alias)
+    dev = commit_all(linked, "alias")
+    with pytest.raises(PromotionRefused) as e:
+        api.plan_promotion(["cur"], "staging")
+    assert str(e.value) == "nothing promoted: 1 problem(s) with the links"
+    assert e.value.problems == (Problem("dev:cur.mlem", 3, "a.mlem not found in this registry at staging"),)
+    p = api.plan_promotion(["cur", "a"], "staging")
+    assert p.message == (
+        f"Promote cur, a to staging\n\nMr-From: dev {dev}\n"
+        f"Mr-Link: cur\nMr-Rev: (alias) -\nMr-Link: a\nMr-Rev: main {head}\n"
+    )
+    assert [(x.name, x.sha, x.new) for x in p.links] == [("cur", None, alias.encode()), ("a", head, LINK_A.encode())]
+    # without verify the alias is not followed; on a pinned stage it is never pinned
+    assert api.plan_promotion(["cur"], "staging", verify=False).links[0].new == alias.encode()
+    api.promote(["a"], "staging")
+    api.promote(["a"], "production")
+    p = api.plan_promotion(["cur"], "production", source="dev")
+    assert (p.links[0].link.rev, p.links[0].new) == (None, alias.encode())
