@@ -42,6 +42,7 @@ MODULES: dict[str, list[str]] = {
         "tests/test_promote.py",
         "tests/test_promote_race.py",
         "tests/test_lifecycle.py",
+        "tests/test_shared_remote.py",
     ],
 }
 TARGET = 0.90

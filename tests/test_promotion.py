@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from mr import api
-from mr.errors import RegistryError, UsageError
+from mr import api, promotion
+from mr.errors import RegistryError, UnsafePath, UsageError
 from mr.model import Problem
 from mr.promotion import PromotionRefused, review_branch_name
+from mr.registry import Registry
 from tests.helpers import git, tag
 
 LINK_A = "link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: ../models\nrev: main\n"
@@ -141,3 +143,89 @@ def test_an_alias_is_checked_against_the_target_as_the_promotion_leaves_it(linke
     api.promote(["a"], "production")
     p = api.plan_promotion(["cur"], "production", source="dev")
     assert (p.links[0].link.rev, p.links[0].new) == (None, alias.encode())
+
+
+def test_a_symlink_on_either_stage_is_named_with_its_stage(linked: Path) -> None:
+    os.symlink("a.mlem", linked / "s.mlem")
+    commit_all(linked, "s")
+    with pytest.raises(UnsafePath) as e:
+        api.plan_promotion(["s"], "staging")
+    assert str(e.value) == "dev:s.mlem is a symlink, not a regular file"
+    git(linked, "checkout", "-q", "staging")
+    os.symlink("x.mlem", linked / "a.mlem")
+    commit_all(linked, "a symlink")
+    git(linked, "checkout", "-q", "dev")
+    with pytest.raises(UnsafePath) as e:
+        api.plan_promotion(["a"], "staging")
+    assert str(e.value) == "staging:a.mlem is a symlink, not a regular file"
+
+
+def test_a_repeated_name_is_promoted_once_and_the_rest_still_are(linked: Path) -> None:
+    p = api.plan_promotion(["a", "a.mlem", "b"], "staging")
+    assert [(x.name, x.link.name) for x in p.links] == [("a", "a"), ("b", "b")]
+
+
+def test_the_plan_verifies_unless_told_not_to(linked: Path, project: Path) -> None:
+    reg = Registry.open(str(linked))
+    assert promotion.plan(reg, ["a"], "staging").links[0].sha == git(project, "rev-parse", "HEAD")
+
+
+def test_a_link_with_a_project_and_no_rev_is_pinned_to_the_default_branch(linked: Path, project: Path) -> None:
+    head = git(project, "rev-parse", "HEAD")
+    (linked / "d.mlem").write_text("link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: ../models\n")
+    commit_all(linked, "d")
+    api.promote(["d"], "staging")
+    p = api.plan_promotion(["d"], "production")
+    assert (p.links[0].link.rev, p.links[0].link.pinned_from, p.links[0].sha) == (head, "main", head)
+
+
+def test_the_diff_and_old_content_of_a_link_already_on_the_target(linked: Path, project: Path) -> None:
+    alias = "link_type: model\nobject_type: link\npath: a.mlem\n"
+    (linked / "cur.mlem").write_text(alias)
+    commit_all(linked, "alias")
+    api.promote(["a", "cur"], "staging")
+    p = api.plan_promotion(["cur"], "staging")
+    assert (p.links[0].old, p.links[0].changed, p.changes) == (alias.encode(), False, ())
+    api.link("models/rf", source_project=str(project), rev="v1", target="a", force=True)
+    commit_all(linked, "a to v1")
+    p = api.plan_promotion(["a"], "staging")
+    assert p.links[0].old == LINK_A.encode()
+    assert p.links[0].diff("staging") == (
+        "--- staging:a.mlem\n+++ staging:a.mlem\n@@ -2,4 +2,4 @@\n object_type: link\n path: models/rf.mlem\n"
+        " project: ../models\n-rev: main\n+rev: v1\n"
+    )
+
+
+def test_a_link_without_a_rev_is_on_the_default_branch_in_the_trailers(linked: Path, project: Path) -> None:
+    head = git(project, "rev-parse", "HEAD")
+    (linked / "d.mlem").write_text("link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: ../models\n")
+    dev = commit_all(linked, "d")
+    p = api.plan_promotion(["d"], "staging")
+    assert p.message == f"Promote d to staging\n\nMr-From: dev {dev}\nMr-Link: d\nMr-Rev: (default branch) {head}\n"
+
+
+def test_an_alias_already_on_the_target_keeps_its_layout(linked: Path) -> None:
+    (linked / "cur.mlem").write_text("link_type: model\nobject_type: link\npath: a.mlem\n")
+    commit_all(linked, "alias")
+    api.promote(["a", "b", "cur"], "staging")
+    git(linked, "checkout", "-q", "staging")
+    (linked / "cur.mlem").write_text("# the serving model\nlink_type: model\nobject_type: link\npath: a.mlem\n")
+    commit_all(linked, "note")
+    git(linked, "checkout", "-q", "dev")
+    (linked / "cur.mlem").write_text("link_type: model\nobject_type: link\npath: b.mlem\n")
+    commit_all(linked, "cur to b")
+    p = api.plan_promotion(["cur"], "staging")
+    assert p.links[0].new == b"# the serving model\nlink_type: model\nobject_type: link\npath: b.mlem\n"
+
+
+def test_replan_asks_again_what_was_asked(linked: Path, project: Path) -> None:
+    head = git(project, "rev-parse", "HEAD")
+    api.promote(["a"], "staging")
+    reg = Registry.open(str(linked))
+    first = promotion.plan(reg, ["a"], "production", source="dev", pin=True, message="M", verify=False)
+    again = promotion.replan(reg, first)
+    assert again == first
+    assert (again.source, again.request) == ("dev", (("a",), True, "M", False))
+    assert again.message.startswith("Promote a to production\n\nM\n\nMr-From: dev ")
+    pinned = promotion.replan(reg, promotion.plan(reg, ["a"], "staging", pin=True, verify=False))
+    assert (pinned.links[0].link.rev, pinned.request) == (head, (("a",), True, None, False))
