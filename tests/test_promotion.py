@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mr import api, promotion
-from mr.errors import RegistryError, UnsafePath, UsageError
+from mr.errors import GitError, RegistryError, UnsafePath, UsageError
 from mr.model import Problem
 from mr.promotion import PromotionRefused, review_branch_name
 from mr.registry import Registry
@@ -229,3 +229,20 @@ def test_replan_asks_again_what_was_asked(linked: Path, project: Path) -> None:
     assert again.message.startswith("Promote a to production\n\nM\n\nMr-From: dev ")
     pinned = promotion.replan(reg, promotion.plan(reg, ["a"], "staging", pin=True, verify=False))
     assert (pinned.links[0].link.rev, pinned.request) == (head, (("a",), True, None, False))
+
+
+def test_apply_and_apply_to_branch(linked: Path) -> None:
+    reg = Registry.open(str(linked))
+    staging = git(linked, "rev-parse", "staging")
+    review = promotion.apply_to_branch(reg, promotion.plan(reg, ["a"], "staging"), "review", force=False, sign=False)
+    assert (review.branch, review.commit) == ("review", git(linked, "rev-parse", "review"))
+    assert git(linked, "rev-parse", "review^") == staging == git(linked, "rev-parse", "staging")
+    assert git(linked, "show", "review:a.mlem") + "\n" == LINK_A
+    with pytest.raises(GitError) as e:
+        promotion.apply_to_branch(reg, promotion.plan(reg, ["a"], "staging"), "review")
+    assert str(e.value) == "branch review exists; pass --force to replace it"
+    again = promotion.apply_to_branch(reg, promotion.plan(reg, ["a"], "staging"), "review", force=True)
+    assert (again.branch, again.commit) == ("review", git(linked, "rev-parse", "review"))
+    done = promotion.apply(reg, promotion.plan(reg, ["a"], "staging"), sign=False)
+    assert (done.branch, done.commit) == (None, git(linked, "rev-parse", "staging"))
+    assert git(linked, "rev-parse", "staging^") == staging
