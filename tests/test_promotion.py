@@ -12,7 +12,7 @@ from mr.errors import GitError, RegistryError, UnsafePath, UsageError
 from mr.model import Problem
 from mr.promotion import PromotionRefused, review_branch_name
 from mr.registry import Registry
-from tests.helpers import git, tag
+from tests.helpers import commit, git, tag
 
 LINK_A = "link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: ../models\nrev: main\n"
 
@@ -246,3 +246,33 @@ def test_apply_and_apply_to_branch(linked: Path) -> None:
     done = promotion.apply(reg, promotion.plan(reg, ["a"], "staging"), sign=False)
     assert (done.branch, done.commit) == (None, git(linked, "rev-parse", "staging"))
     assert git(linked, "rev-parse", "staging^") == staging
+
+
+def test_a_full_sha_that_resolves_elsewhere_is_replaced_by_what_it_resolves_to(linked: Path, project: Path) -> None:
+    first = git(project, "rev-parse", "HEAD")
+    head = commit(project, {"x": "1"})
+    git(project, "update-ref", f"refs/tags/{first}", head)  # a tag whose name is a full SHA wins
+    (linked / "x.mlem").write_text(
+        f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: ../models\nrev: {first}\n"
+    )
+    commit_all(linked, "x")
+    link = api.plan_promotion(["x"], "staging", pin=True).links[0]
+    assert (link.link.rev, link.link.params, link.sha) == (head, {}, head)
+
+
+def test_without_verify_a_pin_still_needs_the_rev_to_resolve_and_nothing_more(linked: Path, project: Path) -> None:
+    head = git(project, "rev-parse", "HEAD")
+    (linked / "y.mlem").write_text(
+        "link_type: data\nobject_type: link\npath: models/rf.mlem\nproject: ../models\nrev: main\n"
+    )
+    (linked / "z.mlem").write_text(
+        "link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: ../models\nrev: gone\n"
+    )
+    commit_all(linked, "y and z")
+    # y's object is a model, not data: only verify says so
+    y = api.plan_promotion(["y"], "staging", pin=True, verify=False).links[0]
+    assert (y.link.rev, y.link.pinned_from) == (head, "main")
+    with pytest.raises(PromotionRefused) as e:
+        api.plan_promotion(["z"], "staging", pin=True, verify=False)
+    assert e.value.problems == (Problem("dev:z.mlem", 5, "rev gone not found in ../models"),)
+    assert api.plan_promotion(["z"], "staging", verify=False).links[0].sha is None
