@@ -276,3 +276,18 @@ def test_without_verify_a_pin_still_needs_the_rev_to_resolve_and_nothing_more(li
         api.plan_promotion(["z"], "staging", pin=True, verify=False)
     assert e.value.problems == (Problem("dev:z.mlem", 5, "rev gone not found in ../models"),)
     assert api.plan_promotion(["z"], "staging", verify=False).links[0].sha is None
+
+
+def test_a_source_stage_behind_its_remote_is_noted(linked: Path, tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    git(tmp_path, "clone", "-q", str(linked), str(mine))
+    git(mine, "branch", "-q", "staging", "origin/staging")
+    (linked / "n.txt").write_text("x")
+    commit_all(linked, "more")
+    git(mine, "fetch", "-q")
+    dev, theirs = git(mine, "rev-parse", "dev"), git(mine, "rev-parse", "origin/dev")
+    p = api.plan_promotion(["a"], "staging", registry=str(mine))
+    assert p.notes == (
+        f"dev is 1 commit behind origin/dev (dev at {dev[:12]}, origin/dev at {theirs[:12]}); mr reads the local branch",
+    )
+    assert api.plan_promotion(["a"], "staging").notes == ()
