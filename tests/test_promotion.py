@@ -12,7 +12,7 @@ from mr.errors import GitError, RegistryError, UnsafePath, UsageError
 from mr.model import Problem
 from mr.promotion import PromotionRefused, review_branch_name
 from mr.registry import Registry
-from tests.helpers import commit, git, tag
+from tests.helpers import commit, git, make_project, tag
 
 LINK_A = "link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: ../models\nrev: main\n"
 
@@ -291,3 +291,28 @@ def test_a_source_stage_behind_its_remote_is_noted(linked: Path, tmp_path: Path)
         f"dev is 1 commit behind origin/dev (dev at {dev[:12]}, origin/dev at {theirs[:12]}); mr reads the local branch",
     )
     assert api.plan_promotion(["a"], "staging").notes == ()
+
+
+def test_every_hop_of_a_chain_is_held_to_the_target_stage_allowed_sources(
+    linked: Path, project: Path, tmp_path: Path
+) -> None:
+    other = make_project(tmp_path / "other")
+    hop = f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: file://{other}\nrev: main\n"
+    commit(project, {"models/hop.mlem": hop})
+    h = f"link_type: model\nobject_type: link\npath: models/hop.mlem\nproject: file://{project}\nrev: main\n"
+    (linked / "h.mlem").write_text(h)
+    (linked / "cur.mlem").write_text("link_type: model\nobject_type: link\npath: h.mlem\n")
+    commit_all(linked, "h and its alias")
+    api.promote(["h"], "staging")
+    git(linked, "checkout", "-q", "staging")
+    config = (linked / ".mr.yaml").read_text()
+    (linked / ".mr.yaml").write_text(config.replace("allowed_sources: []", f"allowed_sources: ['file://{project}']"))
+    commit_all(linked, "only the project")
+    git(linked, "checkout", "-q", "dev")
+    outside = (
+        f"file://{project}@main:models/hop.mlem: project file://{other} is not under allowed_sources (file://{project})"
+    )
+    for name, via in (("h", "models/hop.mlem"), ("cur", "h.mlem")):
+        with pytest.raises(PromotionRefused) as e:
+            api.plan_promotion([name], "staging")
+        assert e.value.problems == (Problem(f"dev:{name}.mlem", 3, f"following {via}: {outside}"),)
