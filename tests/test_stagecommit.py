@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mr import api, promotion, stagecommit
-from mr.errors import GitError, RegistryError, UsageError
+from mr.errors import GitError, RegistryError, RemoteError, UsageError
 from mr.promotion import Promotion
 from mr.registry import Registry
 from mr.stagecommit import diff, merge_request_url, review_branch_name
@@ -182,3 +182,47 @@ def test_a_lock_left_on_the_branch_is_named(linked: Path, monkeypatch: pytest.Mo
         f"{lock} exists: another git process is updating staging, or one crashed; "
         "if none is running, remove the file and try again"
     )
+
+
+@pytest.fixture
+def shared(linked: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``linked`` with a bare remote ``origin`` holding every stage, and a teammate's clone of it: its path."""
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(linked), str(bare))
+    git(linked, "remote", "add", "origin", str(bare))
+    git(linked, "fetch", "-q", "origin")
+    bob = tmp_path / "bob"
+    git(tmp_path, "clone", "-q", str(bare), str(bob))
+    monkeypatch.setattr(stagecommit.time, "sleep", lambda s: None)
+    return bob
+
+
+def bob_pushes(bob: Path) -> str:
+    git(bob, "fetch", "-q", "origin")
+    new = git(bob, "commit-tree", "origin/staging^{tree}", "-p", "origin/staging", "-m", "bob")
+    git(bob, "push", "-q", "origin", f"{new}:refs/heads/staging")
+    return new
+
+
+def test_a_remote_that_keeps_moving_is_given_up(shared: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stagecommit, "ATTEMPTS", 2)
+    pushed: list[str] = []
+    monkeypatch.setattr(stagecommit, "before_push", lambda plan: pushed.append(bob_pushes(shared)))
+    with pytest.raises(RemoteError) as e:
+        api.promote(["a"], "staging", push="origin")
+    assert str(e.value) == "staging kept moving on origin while pushing (2 attempts); try again"
+    assert len(pushed) == 2
+
+
+def test_a_stage_moved_here_while_pushing_is_not_taken_back(
+    shared: Path, linked: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def race(plan: object) -> None:
+        bob_pushes(shared)
+        move(linked, "staging")
+
+    monkeypatch.setattr(stagecommit, "before_push", race)
+    with pytest.raises(GitError) as e:
+        api.promote(["a"], "staging", push="origin")
+    mine = git(linked, "rev-parse", "staging^")
+    assert str(e.value) == f"staging moved here while pushing; the commit {mine[:12]} is on it but not pushed"
