@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mr import api, promotion
+from mr import api, promotion, stagecommit
 from mr.errors import GitError, RegistryError, UnsafePath, UsageError
 from mr.model import Problem
 from mr.promotion import PromotionRefused, review_branch_name
@@ -316,3 +316,28 @@ def test_every_hop_of_a_chain_is_held_to_the_target_stage_allowed_sources(
         with pytest.raises(PromotionRefused) as e:
             api.plan_promotion([name], "staging")
         assert e.value.problems == (Problem(f"dev:{name}.mlem", 3, f"following {via}: {outside}"),)
+
+
+def test_apply_passes_on_sign_and_plans_again_when_the_stage_moved(
+    linked: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # git would sign (commit.gpgSign) with a program that always fails: sign=False must not try
+    git(linked, "config", "commit.gpgSign", "true")
+    git(linked, "config", "gpg.program", "false")
+    reg = Registry.open(str(linked))
+    review = promotion.apply_to_branch(reg, promotion.plan(reg, ["a"], "staging"), "review", sign=False)
+    assert git(linked, "log", "-1", "--format=%G?", "review") == "N" and review.commit
+    raced: list[str] = []
+
+    def another_writer(plan: object) -> None:
+        monkeypatch.setattr(stagecommit, "before_swap", None)
+        new = git(linked, "commit-tree", "staging^{tree}", "-p", "staging", "-m", "another writer")
+        git(linked, "update-ref", "refs/heads/staging", new)
+        raced.append(new)
+
+    monkeypatch.setattr(stagecommit, "before_swap", another_writer)
+    monkeypatch.setattr(stagecommit.time, "sleep", lambda s: None)
+    done = promotion.apply(reg, promotion.plan(reg, ["a"], "staging"), sign=False)
+    assert done.plan.base == raced[0] == git(linked, "rev-parse", "staging^")
+    assert done.commit == git(linked, "rev-parse", "staging")
+    assert git(linked, "log", "-1", "--format=%G?", "staging") == "N"
