@@ -32,12 +32,18 @@ EQUIVALENT = HERE / "mutation-equivalent.txt"
 #: module -> the test files that exercise it (run for each of its mutants)
 MODULES: dict[str, list[str]] = {
     "locations": ["tests/test_locations.py"],
-    "urls": ["tests/test_git.py", "tests/test_verify.py"],
-    "checks": ["tests/test_verify.py"],
-    "config": ["tests/test_init.py", "tests/test_verify.py"],
+    "urls": ["tests/test_urls.py", "tests/test_git.py", "tests/test_verify.py"],
+    "checks": ["tests/test_checks.py", "tests/test_verify.py"],
+    "config": ["tests/test_config.py", "tests/test_init.py", "tests/test_verify.py"],
     "linkfile": ["tests/test_linkfile.py", "tests/test_linkfile_fastpath.py"],
-    "promotion": ["tests/test_promote.py", "tests/test_promote_race.py"],
-    "stagecommit": ["tests/test_promote.py", "tests/test_promote_race.py", "tests/test_lifecycle.py"],
+    "promotion": ["tests/test_promotion.py", "tests/test_promote.py", "tests/test_promote_race.py"],
+    "stagecommit": [
+        "tests/test_stagecommit.py",
+        "tests/test_promote.py",
+        "tests/test_promote_race.py",
+        "tests/test_lifecycle.py",
+        "tests/test_shared_remote.py",
+    ],
 }
 TARGET = 0.90
 
