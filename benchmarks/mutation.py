@@ -36,6 +36,7 @@ MODULES: dict[str, list[str]] = {
     "checks": ["tests/test_checks.py", "tests/test_verify.py"],
     "config": ["tests/test_config.py", "tests/test_init.py", "tests/test_verify.py"],
     "linkfile": ["tests/test_linkfile.py", "tests/test_linkfile_fastpath.py"],
+    "fastread": ["tests/test_linkfile_fastpath.py", "tests/test_linkfile.py"],
     "promotion": ["tests/test_promotion.py", "tests/test_promote.py", "tests/test_promote_race.py"],
     "stagecommit": [
         "tests/test_stagecommit.py",
