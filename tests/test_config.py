@@ -15,7 +15,7 @@ from mr.config import (
     remote_problem,
     stage_problem,
 )
-from mr.errors import ConfigError, LinkFileError
+from mr.errors import ConfigError, LinkFileError, UsageError
 
 CHARS = "use letters, digits, '.', '_', '-' and '/', starting with a letter or digit"
 PART = "not a valid git branch name (a part may not start with '.' or end with '.lock': {})"
@@ -81,10 +81,11 @@ def test_parse_stages_strips_and_drops_empty_names() -> None:
     ],
 )
 def test_parse_stages_refuses(text: str, message: str) -> None:
-    with pytest.raises(ConfigError) as e:
+    # a command-line value: a usage error (exit 2) naming the option
+    with pytest.raises(UsageError) as e:
         parse_stages(text)
     assert str(e.value) == f"--stages: {message}"
-    assert e.value.line is None
+    assert e.value.exit_code == 2
 
 
 def test_check_stages_accepts_names_that_only_share_a_prefix() -> None:
