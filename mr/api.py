@@ -39,7 +39,6 @@ from mr.model import (
     is_full_sha,
     pinned,
 )
-from mr.reader import Found, Reader, verify_target
 from mr.registry import Registry, link_name
 from mr.urls import is_url, redact, strip_credentials
 
@@ -48,6 +47,7 @@ if TYPE_CHECKING:
     from mr.model import CheckResult, GetResult
     from mr.outdated import OutdatedReport
     from mr.promotion import Promotion, PromotionResult
+    from mr.reader import Found, Reader
     from mr.stages import LinkHistory, Matrix, StageDiff
 
 __all__ = [
@@ -200,6 +200,8 @@ def load_meta(
     it ``path`` is a file on disk. A link is followed to the object at the end
     of its chain unless ``follow_links=False``, which returns the ``Link``.
     """
+    from mr.reader import Reader
+
     project = project if project is not None else repo
     if project is None:
         full = os.path.abspath(path)
@@ -272,6 +274,8 @@ def link(
     name a local project unless ``allow_local``; every hop meets the
     registry's ``allowed_sources`` and the credential rule.
     """
+    from mr.reader import Reader
+
     del external
     if source_project is not None and source_repo is not None and source_project != source_repo:
         raise UsageError("give source_project or source_repo, not both")
@@ -399,6 +403,8 @@ def show(
     A stage without a local branch is read from ``remote``'s tracking branch
     (default: ``remote:`` in ``.mr.yaml``, the upstream, else origin).
     """
+    from mr.reader import Reader
+
     reg = _open(registry, remote, remote_ok=True)
     links, bad = reg.links(stage)
     reader = Reader(
@@ -502,6 +508,7 @@ def verify(
     ``CI_MERGE_REQUEST_TARGET_BRANCH_NAME``).
     """
     from mr import checks
+    from mr.reader import Reader, verify_target
 
     reg = _open(registry, remote, remote_ok=True)
     if stage is not None:
@@ -939,6 +946,8 @@ def link_field(
     absolute path for a local project). Raises ``MrError`` when the link or
     the stage is missing, or (for ``sha``) the rev does not resolve.
     """
+    from mr.reader import Reader
+
     if field not in FIELDS:
         raise UsageError(f"--field {field}: one of {', '.join(FIELDS)}")
     reg = _open(registry, remote, remote_ok=True)
