@@ -341,3 +341,34 @@ def test_apply_passes_on_sign_and_plans_again_when_the_stage_moved(
     assert done.plan.base == raced[0] == git(linked, "rev-parse", "staging^")
     assert done.commit == git(linked, "rev-parse", "staging")
     assert git(linked, "log", "-1", "--format=%G?", "staging") == "N"
+
+
+def test_a_self_hosted_web_url_is_read_with_the_target_stages_hosts(
+    registry: Path,
+    git_daemon,
+    tmp_path: Path,
+    isolated_git: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    """``hosts:`` in the target stage's .mr.yaml makes its web URLs name a folder and a rev."""
+    from tests.helpers import MODEL
+
+    name = f"mono-{tmp_path.name}"
+    make_project(git_daemon.base / name, {"ml/.mlem.yaml": "", "ml/models/rf.mlem": MODEL})
+    git(isolated_git, "config", "--global", f"url.{git_daemon.url('')}.insteadOf", "https://git.corp.example/team/")
+    spec = f"https://git.corp.example/team/{name}/-/tree/main/ml"
+    # every stage declares the self-hosted GitLab
+    for stage in ("dev", "staging", "production"):
+        git(registry, "checkout", "-q", stage)
+        with open(registry / ".mr.yaml", "a") as f:
+            f.write("hosts: {git.corp.example: gitlab}\n")
+        if stage == "dev":
+            (registry / "rf.mlem").write_text(
+                f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {spec}\n"
+            )
+        commit_all(registry, f"{stage}: hosts")
+    git(registry, "checkout", "-q", "dev")
+    plan = api.plan_promotion(["rf"], "staging")
+    (change,) = plan.changes
+    # resolved through the declared host: the folder ml/ of the repository at main
+    assert change.sha == git(git_daemon.base / name, "rev-parse", "main")
+    assert b"project: " + spec.encode() in change.new
