@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mr.constants import GIT_SPECIAL_REFS
 from mr.errors import ConfigError, UsageError
 
 CONFIG_FILE = ".mr.yaml"
@@ -48,18 +49,6 @@ class Config:
         return self.stages[i - 1] if i > 0 else None
 
 
-#: Names git keeps for itself (as refs/heads/HEAD they confuse every git command).
-_RESERVED = (
-    "HEAD",
-    "FETCH_HEAD",
-    "ORIG_HEAD",
-    "MERGE_HEAD",
-    "CHERRY_PICK_HEAD",
-    "REVERT_HEAD",
-    "BISECT_HEAD",
-    "REBASE_HEAD",
-    "AUTO_MERGE",
-)
 #: Longest stage name: a branch is a file (plus ".lock") under .git/refs/heads.
 MAX_STAGE_LENGTH = 100
 
@@ -75,7 +64,7 @@ def stage_problem(name: str) -> str | None:
     for part in name.split("/"):
         if part.startswith(".") or part.endswith(".lock"):
             return f"not a valid git branch name (a part may not start with '.' or end with '.lock': {part})"
-    if name.upper() in _RESERVED or name.split("/")[0] in _RESERVED:
+    if name.upper() in GIT_SPECIAL_REFS or name.split("/")[0] in GIT_SPECIAL_REFS:
         return f"{name} is a name git keeps for itself"
     return None
 

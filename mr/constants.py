@@ -4,3 +4,19 @@ from __future__ import annotations
 
 #: The values ``mr show NAME --field F`` prints (``mr.api.link_field``).
 SHOW_FIELDS = ("rev", "sha", "project", "path", "url", "type")
+
+#: Refs git keeps for itself: never a stage (as refs/heads/HEAD they confuse
+#: every git command) nor a rev a link can record.
+GIT_SPECIAL_REFS = frozenset(
+    (
+        "HEAD",
+        "FETCH_HEAD",
+        "ORIG_HEAD",
+        "MERGE_HEAD",
+        "CHERRY_PICK_HEAD",
+        "REVERT_HEAD",
+        "BISECT_HEAD",
+        "REBASE_HEAD",
+        "AUTO_MERGE",
+    )
+)

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import pygit2
 from pygit2.enums import ConfigLevel, FileMode, ObjectType
 
+from mr.constants import GIT_SPECIAL_REFS
 from mr.errors import GitError, IdentityError, RefMoved, RegistryError, RevNotFound, SigningError, UnsafePath
 from mr.model import BRANCH, COMMIT, TAG, ResolvedRev
 from mr.urls import redact
@@ -26,20 +27,6 @@ Repo = pygit2.Repository
 
 _HEX = re.compile(r"[0-9a-fA-F]{4,40}")
 _BLOB_MODES = (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)
-#: Refs git keeps for itself: never a rev a link can record
-SYMBOLIC_REFS = frozenset(
-    (
-        "HEAD",
-        "FETCH_HEAD",
-        "ORIG_HEAD",
-        "MERGE_HEAD",
-        "CHERRY_PICK_HEAD",
-        "REVERT_HEAD",
-        "BISECT_HEAD",
-        "REBASE_HEAD",
-        "AUTO_MERGE",
-    )
-)
 
 
 def _configure() -> None:
@@ -255,7 +242,7 @@ def rev_problem(rev: str) -> str | None:
     """Why ``rev`` cannot name a branch, tag or commit, or None."""
     if _HEX.fullmatch(rev):
         return None
-    if rev in SYMBOLIC_REFS or rev == "@":
+    if rev in GIT_SPECIAL_REFS or rev == "@":
         return f"{rev} is a symbolic ref that moves with checkouts and fetches; name a branch, tag or commit"
     if rev.startswith("-") or not pygit2.reference_is_valid_name(f"refs/heads/{rev}") or "@{" in rev:
         return "not a branch, tag or commit name"
