@@ -33,6 +33,13 @@ def commit(root: Path, files: dict[str, str], message: str = "change") -> str:
     return git(root, "rev-parse", "HEAD")
 
 
+def commit_all(root: Path, message: str = "links") -> str:
+    """Commit everything in the work tree of ``root``; return the new commit."""
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message)
+    return git(root, "rev-parse", "HEAD")
+
+
 def make_project(
     root: Path,
     files: dict[str, str] | None = None,

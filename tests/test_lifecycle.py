@@ -11,15 +11,9 @@ import pytest
 
 from mr import api, stagecommit
 from mr.errors import ChangedMeanwhile, LinkNotFound, NothingToUndo, NotOnStage, Refused, UsageError
-from tests.helpers import MODEL, commit, git, tag
+from tests.helpers import MODEL, commit, commit_all, git, tag
 
 STAGES = ("dev", "staging", "production")
-
-
-def commit_all(root: Path, message: str = "links") -> str:
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", message)
-    return git(root, "rev-parse", "HEAD")
 
 
 def tips(root: Path) -> dict[str, str]:

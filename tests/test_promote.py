@@ -13,13 +13,7 @@ import pytest
 
 from mr import api
 from mr.errors import RegistryError, UsageError
-from tests.helpers import commit, git, tag
-
-
-def commit_all(root: Path, message: str = "links") -> str:
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", message)
-    return git(root, "rev-parse", "HEAD")
+from tests.helpers import commit, commit_all, git, tag
 
 
 @pytest.fixture

@@ -12,15 +12,9 @@ from mr.errors import GitError, RegistryError, UnsafePath, UsageError
 from mr.model import Problem
 from mr.promotion import PromotionRefused, review_branch_name
 from mr.registry import Registry
-from tests.helpers import commit, git, make_project, tag
+from tests.helpers import commit, commit_all, git, make_project, tag
 
 LINK_A = "link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: ../models\nrev: main\n"
-
-
-def commit_all(root: Path, message: str = "links") -> str:
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", message)
-    return git(root, "rev-parse", "HEAD")
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from mr.errors import GitError, RegistryError, RemoteError, UsageError
 from mr.promotion import Promotion
 from mr.registry import Registry
 from mr.stagecommit import diff, merge_request_url, review_branch_name
-from tests.helpers import git, tag
+from tests.helpers import commit_all, git, tag
 
 
 def test_diff_of_a_new_a_deleted_and_a_changed_file() -> None:
@@ -72,12 +72,6 @@ def test_merge_request_url(remote: str, expected: str | None) -> None:
 
 
 # --- the commit path, on a real registry ---------------------------------------------------------
-
-
-def commit_all(root: Path, message: str = "links") -> str:
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", message)
-    return git(root, "rev-parse", "HEAD")
 
 
 @pytest.fixture
