@@ -359,6 +359,8 @@ def test_a_self_hosted_web_url_is_read_with_the_target_stages_hosts(
             (registry / "rf.mlem").write_text(
                 f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {spec}\n"
             )
+            # an alias to it: followed on the target stage as the promotion leaves it
+            (registry / "cur.mlem").write_text("link_type: model\nobject_type: link\npath: rf.mlem\n")
         commit_all(registry, f"{stage}: hosts")
     git(registry, "checkout", "-q", "dev")
     plan = api.plan_promotion(["rf"], "staging")
@@ -366,3 +368,6 @@ def test_a_self_hosted_web_url_is_read_with_the_target_stages_hosts(
     # resolved through the declared host: the folder ml/ of the repository at main
     assert change.sha == git(git_daemon.base / name, "rev-parse", "main")
     assert b"project: " + spec.encode() in change.new
+    # the alias is read through the same hosts: it resolves to rf's folder and rev, so nothing is refused
+    both = api.plan_promotion(["cur", "rf"], "staging")
+    assert [(x.name, x.sha, x.changed) for x in both.links] == [("cur", None, True), ("rf", change.sha, True)]
