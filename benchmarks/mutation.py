@@ -1,7 +1,7 @@
 """Mutation testing of the modules whose rules users depend on, with mutmut.
 
-    python benchmarks/mutation.py                  # every scoped module (tens of minutes)
-    python benchmarks/mutation.py locations urls   # some of them
+    python benchmarks/mutation.py                  # every scope (tens of minutes)
+    python benchmarks/mutation.py locations urls   # some of them (gitwrite: the git write path)
     python benchmarks/mutation.py --check          # only: is the equivalent-mutant list current? (seconds)
 
 Each module is mutated in a copy of the files git tracks (nothing here is
@@ -15,6 +15,7 @@ there with one line saying why it cannot change behaviour.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import os
 import re
 import shutil
@@ -29,22 +30,73 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 EQUIVALENT = HERE / "mutation-equivalent.txt"
 
-#: module -> the test files that exercise it (run for each of its mutants)
-MODULES: dict[str, list[str]] = {
-    "locations": ["tests/test_locations.py"],
-    "urls": ["tests/test_urls.py", "tests/test_git.py", "tests/test_verify.py"],
-    "checks": ["tests/test_checks.py", "tests/test_verify.py"],
-    "config": ["tests/test_config.py", "tests/test_init.py", "tests/test_verify.py"],
-    "linkfile": ["tests/test_linkfile.py", "tests/test_linkfile_fastpath.py"],
-    "fastread": ["tests/test_linkfile_fastpath.py", "tests/test_linkfile.py"],
-    "promotion": ["tests/test_promotion.py", "tests/test_promote.py", "tests/test_promote_race.py"],
-    "stagecommit": [
-        "tests/test_stagecommit.py",
-        "tests/test_promote.py",
-        "tests/test_promote_race.py",
-        "tests/test_lifecycle.py",
-        "tests/test_shared_remote.py",
-    ],
+
+@dataclass(frozen=True)
+class Scope:
+    """What one scope mutates (``mr/<module>.py``, or only some of its functions) and the tests run per mutant."""
+
+    module: str
+    tests: tuple[str, ...]
+    #: only these functions of the module are mutated (all of it when empty)
+    functions: tuple[str, ...] = ()
+
+    def patterns(self) -> list[str]:
+        """mutmut's names for this scope's mutants, as globs (``mr.git.x_commit_files__mutmut_*``)."""
+        return [f"mr.{self.module}.x_{f}__mutmut_*" for f in self.functions]
+
+    def covers(self, mutant: str) -> bool:
+        if not self.functions:
+            return mutant.startswith(f"mr.{self.module}.")
+        return any(fnmatch.fnmatchcase(mutant, p) for p in self.patterns())
+
+
+#: scope name -> what it mutates and the tests that exercise it
+SCOPES: dict[str, Scope] = {
+    "locations": Scope("locations", ("tests/test_locations.py",)),
+    "urls": Scope("urls", ("tests/test_urls.py", "tests/test_git.py", "tests/test_verify.py")),
+    "checks": Scope("checks", ("tests/test_checks.py", "tests/test_verify.py")),
+    "config": Scope("config", ("tests/test_config.py", "tests/test_init.py", "tests/test_verify.py")),
+    "linkfile": Scope("linkfile", ("tests/test_linkfile.py", "tests/test_linkfile_fastpath.py")),
+    "fastread": Scope("fastread", ("tests/test_linkfile_fastpath.py", "tests/test_linkfile.py")),
+    "promotion": Scope("promotion", ("tests/test_promotion.py", "tests/test_promote.py", "tests/test_promote_race.py")),
+    "stagecommit": Scope(
+        "stagecommit",
+        (
+            "tests/test_stagecommit.py",
+            "tests/test_promote.py",
+            "tests/test_promote_race.py",
+            "tests/test_lifecycle.py",
+            "tests/test_shared_remote.py",
+        ),
+    ),
+    # the git write path: trees edited, commits made (and signed), refs moved, the work tree updated
+    "gitwrite": Scope(
+        "git",
+        (
+            "tests/test_git.py",
+            "tests/test_untrusted.py",
+            "tests/test_stagecommit.py",
+            "tests/test_promote_race.py",
+            "tests/test_signing.py",
+            "tests/test_promote.py",
+            "tests/test_lifecycle.py",
+        ),
+        functions=(
+            "signature",
+            "_tree_with",
+            "_tree_without",
+            "_edited_tree",
+            "_write_tree",
+            "wants_signing",
+            "_create_commit",
+            "commit_on_new_branch",
+            "commit_files",
+            "_raise_ref_failure",
+            "stage_in_index",
+            "update_worktree",
+            "set_ref",
+        ),
+    ),
 }
 TARGET = 0.90
 
@@ -108,20 +160,21 @@ def copy_tree(dest: Path) -> None:
         shutil.copy2(src, target)
 
 
-def run_module(module: str, children: int) -> dict[str, str]:
-    """mutant id -> status (killed, survived, no tests, timeout, ...) for one module."""
-    with tempfile.TemporaryDirectory(prefix=f"mr-mutation-{module}-") as tmp:
+def run_scope(name: str, children: int) -> dict[str, str]:
+    """mutant id -> status (killed, survived, no tests, timeout, ...) for one scope."""
+    scope = SCOPES[name]
+    with tempfile.TemporaryDirectory(prefix=f"mr-mutation-{name}-") as tmp:
         work = Path(tmp)
         copy_tree(work)
         cfg = work / "setup.cfg"
-        tests = "\n    ".join(MODULES[module])
+        tests = "\n    ".join(scope.tests)
         cfg.write_text(
-            cfg.read_text() + f"\n[mutmut]\nsource_paths = mr/{module}.py\nalso_copy =\n    mr/\n"
+            cfg.read_text() + f"\n[mutmut]\nsource_paths = mr/{scope.module}.py\nalso_copy =\n    mr/\n"
             f"pytest_add_cli_args_test_selection =\n    {tests}\n"
         )
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
         run = subprocess.run(
-            [sys.executable, "-m", "mutmut", "run", "--max-children", str(children)],
+            [sys.executable, "-m", "mutmut", "run", "--max-children", str(children), *scope.patterns()],
             cwd=work,
             env=env,
             capture_output=True,
@@ -129,7 +182,7 @@ def run_module(module: str, children: int) -> dict[str, str]:
         )
         if run.returncode != 0:
             tail = (run.stdout + run.stderr)[-2000:]
-            raise SystemExit(f"mutmut failed on {module}:\n{tail}")
+            raise SystemExit(f"mutmut failed on {name}:\n{tail}")
         results = subprocess.run(
             [sys.executable, "-m", "mutmut", "results", "--all", "true"],
             cwd=work,
@@ -141,7 +194,7 @@ def run_module(module: str, children: int) -> dict[str, str]:
         statuses = {}
         for line in results.splitlines():
             m = re.match(r"\s*(mr\.\S+): (.+)$", line)
-            if m:
+            if m and scope.covers(m.group(1)):
                 statuses[m.group(1)] = m.group(2).strip()
         diffs = {}
         for mutant, status in statuses.items():
@@ -156,33 +209,51 @@ def run_module(module: str, children: int) -> dict[str, str]:
         return statuses
 
 
+def stale_scopes(root: Path = ROOT) -> list[str]:
+    """Scopes naming a module or function that is no longer there (a rename would silently shrink them)."""
+    problems = []
+    for name, scope in SCOPES.items():
+        module = root / "mr" / f"{scope.module}.py"
+        if not module.exists():
+            problems.append(f"scope {name}: no module {module.relative_to(root)}")
+            continue
+        defined = set(re.findall(r"^def (\w+)\(", module.read_text(), re.MULTILINE))
+        for function in scope.functions:
+            if function not in defined:
+                problems.append(f"scope {name}: no function {function} in {module.relative_to(root)}")
+        for test in scope.tests:
+            if not (root / test).exists():
+                problems.append(f"scope {name}: no test file {test}")
+    return problems
+
+
 SHOWN: dict[str, str] = {}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("modules", nargs="*", help=f"modules to mutate (default: {', '.join(MODULES)})")
+    parser.add_argument("scopes", nargs="*", metavar="SCOPE", help=f"scopes to mutate (default: {', '.join(SCOPES)})")
     parser.add_argument("--check", action="store_true", help="only check that the equivalent-mutant list is current")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
     equivalents = read_equivalents()
-    stale = stale_equivalents(equivalents)
+    stale = stale_equivalents(equivalents) + stale_scopes()
     if args.check or stale:
         for problem in stale:
-            print(f"{EQUIVALENT.name}: stale: {problem}")
+            print(f"stale: {problem}")
         print(f"{len(equivalents)} equivalent mutants listed, {len(stale)} stale")
         return 1 if stale else 0
-    modules = args.modules or list(MODULES)
-    unknown = [m for m in modules if m not in MODULES]
+    names = args.scopes or list(SCOPES)
+    unknown = [m for m in names if m not in SCOPES]
     if unknown:
-        parser.error(f"not a scoped module: {', '.join(unknown)} (scoped: {', '.join(MODULES)})")
+        parser.error(f"not a scope: {', '.join(unknown)} (scopes: {', '.join(SCOPES)})")
     listed = {e.mutant for e in equivalents}
     rows = []
     failed = False
     started = time.monotonic()
-    for module in modules:
+    for name in names:
         t0 = time.monotonic()
-        statuses = run_module(module, args.max_children)
+        statuses = run_scope(name, args.max_children)
         made = len(statuses)
         killed = sum(1 for s in statuses.values() if s in ("killed", "timeout", "segfault"))
         equivalent = sum(1 for m, s in statuses.items() if m in listed and s == "survived")
@@ -191,15 +262,15 @@ def main() -> int:
         )
         score = killed / (made - equivalent) if made - equivalent else 1.0
         failed |= score < TARGET
-        rows.append((module, made, killed, equivalent, len(survivors), score, time.monotonic() - t0))
+        rows.append((name, made, killed, equivalent, len(survivors), score, time.monotonic() - t0))
         for mutant in survivors:
             print(f"survivor ({statuses[mutant]}): {mutant}\n{SHOWN.get(mutant, '')}\n")
-    print("| module | mutants | killed | equivalent | survived | score | seconds |")
+    print("| scope | mutants | killed | equivalent | survived | score | seconds |")
     print("|---|---|---|---|---|---|---|")
-    for module, made, killed, equivalent, survived, score, secs in rows:
-        print(f"| {module} | {made} | {killed} | {equivalent} | {survived} | {score:.1%} | {secs:.0f} |")
+    for name, made, killed, equivalent, survived, score, secs in rows:
+        print(f"| {name} | {made} | {killed} | {equivalent} | {survived} | {score:.1%} | {secs:.0f} |")
     total = sum(r[1] for r in rows)
-    print(f"{total} mutants in {time.monotonic() - started:.0f} s; target {TARGET:.0%} per module")
+    print(f"{total} mutants in {time.monotonic() - started:.0f} s; target {TARGET:.0%} per scope")
     return 1 if failed else 0
 
 
