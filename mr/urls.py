@@ -157,13 +157,11 @@ def normalize(spec: str) -> str:
         if port == _DEFAULT_PORTS.get(scheme) or port == "":
             host = name
     path = _UNRESERVED_ESCAPE.sub(lambda e: chr(int(e.group(1), 16)), path)
+    # slashes collapsed first: normpath keeps a leading "//"; the path is empty or starts
+    # with "/", so normpath never gives "."; a lone "/" goes with the trailing slashes
     path = re.sub(r"/{2,}", "/", path)
     if path:
         path = posixpath.normpath(path)
-        while path.startswith("//"):
-            path = path[1:]
-        if path in ("/", "."):
-            path = ""
     path = re.sub(r"(\.git)?/*$", "", path)
     out = f"{scheme}://{host}{path}"  # the user name is no part of where the project lives
     return f"{out}?{query}" if query else out
