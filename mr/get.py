@@ -270,7 +270,7 @@ def get(
         alias_commit = git.branch_tip(reg.repo, branch) if branch else None
         config = reg.config
     _check_policy(item, config)
-    reader = Reader(reg.root, alias_rev=alias_commit, alias_label=stage, hosts=config.hosts)
+    reader = Reader(reg.root, alias_rev=alias_commit, alias_label=stage, hosts=config.hosts, policy=config)
     found = reader.follow(reader.read(item.project, item.rev, item.path))
     if isinstance(found.obj, Link):  # follow() ends at an object
         raise ObjectNotFound(f"{name}: the chain of links ends at no object")

@@ -557,3 +557,30 @@ def test_a_source_outside_allowed_sources_is_refused(registry: Path, model: Path
         "churn.mlem:4: error: project ../models is not under allowed_sources (https://git.example.com/)"
     )
     assert not os.path.lexists(tmp_path / "out")
+
+
+def test_every_hop_of_a_chain_is_held_to_allowed_sources(registry: Path, model: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    """registry -> models:hop -> other:hop -> models:rf: the middle hop leaves allowed_sources."""
+    other = tmp_path / "other"
+    hop = "link_type: model\nobject_type: link\npath: models/{path}\nproject: file://{project}\nrev: main\n"
+    write_files(other, {".mlem.yaml": "", "models/hop.mlem": hop.format(path="rf.mlem", project=model)})
+    git(other, "init", "-q", "-b", "main")
+    git(other, "add", "-A")
+    git(other, "commit", "-q", "-m", "a hop back")
+    write_files(model, {"models/hop.mlem": hop.format(path="hop.mlem", project=other)})
+    git(model, "add", "-A")
+    git(model, "commit", "-q", "-m", "a hop out")
+    (registry / "churn.mlem").write_text(hop.format(path="hop.mlem", project=model))
+    (registry / ".mr.yaml").write_text(f"stages: [dev, staging, production]\nallowed_sources: ['file://{model}']\n")
+    git(registry, "add", "-A")
+    git(registry, "commit", "-q", "-m", "a chain through other")
+    out = tmp_path / "out"
+    for stage in ((), ("--stage", "dev")):
+        r = mr("get", "churn", *stage, "-o", str(out))
+        assert (r.code, r.out, r.err) == (
+            1,
+            "",
+            f"mr: error: file://{model}@main:models/hop.mlem: project file://{other} "
+            f"is not under allowed_sources (file://{model})\n",
+        )
+        assert not os.path.lexists(out) and leftovers(tmp_path) == []
