@@ -1013,6 +1013,7 @@ def get(
     out: str | None = None,
     registry: str | None = None,
     force: bool = False,
+    allow_local: bool = False,
 ) -> GetResult:
     """Write the object link ``name`` resolves to into the folder ``out`` (default: ``./NAME``'s last part).
 
@@ -1024,10 +1025,12 @@ def get(
     file) and nothing written when any file is missing, differs or is unsafe.
     An existing folder is replaced only with ``force``. Artifacts outside git
     (``s3://`` ...) are listed in ``GetResult.external``, not fetched.
+    The links of a remote registry may not name local projects unless
+    ``allow_local``.
     """
     from mr import get as getting
 
-    return getting.get(name, stage=stage, out=out, registry=registry, force=force)
+    return getting.get(name, stage=stage, out=out, registry=registry, force=force, allow_local=allow_local)
 
 
 def check_get(folder: str) -> CheckResult:

@@ -791,6 +791,7 @@ def verify(
 )
 @click.option("--force", "-f", is_flag=True, help="Replace DIR when it exists.")
 @click.option("--check", "check", metavar="DIR", type=click.Path(), help="Re-verify DIR against its receipt instead.")
+@allow_local_option
 @remote_registry_option
 @quiet_option
 @json_option
@@ -800,6 +801,7 @@ def get(
     out: str | None,
     force: bool,
     check: str | None,
+    allow_local: bool,
     registry: str | None,
     quiet: bool,
     as_json: bool,
@@ -831,7 +833,7 @@ def get(
     from mr import api, render
 
     if check is not None:
-        if name is not None or stage or out or force:
+        if name is not None or stage or out or force or allow_local:
             raise click.UsageError("--check DIR goes alone (with --json)")
         checked = api.check_get(check)
         render.check_result(checked, as_json, quiet=quiet)
@@ -839,7 +841,7 @@ def get(
     if name is None:
         raise click.UsageError("give NAME, or --check DIR")
     with _terminate_as_interrupt():
-        result = api.get(name, stage=stage, out=out, registry=registry, force=force)
+        result = api.get(name, stage=stage, out=out, registry=registry, force=force, allow_local=allow_local)
     render.get_result(result, as_json, quiet=quiet)
     return _exit(result.ok)
 
