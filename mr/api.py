@@ -938,13 +938,20 @@ FIELDS = SHOW_FIELDS
 
 
 def link_field(
-    name: str, field: str, stage: str | None = None, registry: str | None = None, remote: str | None = None
+    name: str,
+    field: str,
+    stage: str | None = None,
+    registry: str | None = None,
+    remote: str | None = None,
+    allow_local: bool = False,
 ) -> str:
     """One value of a link, for scripts: rev, sha (the resolved commit), project, path, url or type.
 
     ``url`` is the project's URL with credentials removed (``file://`` and an
     absolute path for a local project). Raises ``MrError`` when the link or
-    the stage is missing, or (for ``sha``) the rev does not resolve.
+    the stage is missing, or (for ``sha``) the rev does not resolve. A
+    project is read with the ``hosts:`` of the stage's own ``.mr.yaml``; a
+    remote registry's link may not name a local project unless ``allow_local``.
     """
     from mr.reader import Reader
 
@@ -952,8 +959,6 @@ def link_field(
         raise UsageError(f"--field {field}: one of {', '.join(FIELDS)}")
     reg = _open(registry, remote, remote_ok=True)
     item = reg.read_link(name, stage)
-    if field in ("sha", "rev") and reg.untrusted:
-        Reader(reg.root, untrusted_root=True).check_local(item.project, None, item.file or name)
     if field == "type":
         return item.link_type
     if field == "path":
@@ -969,7 +974,11 @@ def link_field(
             return strip_credentials(item.project) if item.project else reg.root
         return location if is_url(location) else f"file://{location}"
     alias_rev = reg.stage_tip(stage) if stage else None
-    reader = Reader(reg.root, alias_rev=alias_rev, hosts=reg.config.hosts)
+    config = reg.stage_config(stage) if stage else reg.config
+    reader = Reader(
+        reg.root, alias_rev=alias_rev, hosts=config.hosts, untrusted_root=reg.untrusted, allow_local=allow_local
+    )
+    reader.check_local(item.project, None, item.file or name)
     if field == "rev":
         if item.rev or item.project:
             return item.rev or reader.default_branch(item.project)

@@ -267,7 +267,8 @@ def show(
             raise click.UsageError("--field prints a bare value; leave out --json")
         from mr.text import field as safe
 
-        click.echo(safe(api.link_field(name, field, stage=stage, registry=registry, remote=remote)))
+        value = api.link_field(name, field, stage=stage, registry=registry, remote=remote, allow_local=allow_local)
+        click.echo(safe(value))
         return 0
     if outdated:
         report = api.outdated(stage=stage, registry=registry, offline=offline, allow_local=allow_local, remote=remote)
