@@ -407,12 +407,14 @@ def show(
 
     reg = _open(registry, remote, remote_ok=True)
     links, bad = reg.links(stage)
+    # a stage's links are read as that stage's own .mr.yaml says (hosts:)
+    config = reg.stage_config(stage) if stage is not None else reg.config
     reader = Reader(
         reg.root,
         fetch=resolve and not offline,
         untrusted_root=reg.untrusted,
         allow_local=allow_local,
-        hosts=reg.config.hosts,
+        hosts=config.hosts,
     )
     problems = [Problem(e.file, e.line, e.detail) for e in bad]
     entries: list[LinkEntry] = []
