@@ -407,12 +407,14 @@ def show(
 
     reg = _open(registry, remote, remote_ok=True)
     links, bad = reg.links(stage)
+    # a stage's links are read as that stage's own .mr.yaml says (hosts:)
+    config = reg.stage_config(stage) if stage is not None else reg.config
     reader = Reader(
         reg.root,
         fetch=resolve and not offline,
         untrusted_root=reg.untrusted,
         allow_local=allow_local,
-        hosts=reg.config.hosts,
+        hosts=config.hosts,
     )
     problems = [Problem(e.file, e.line, e.detail) for e in bad]
     entries: list[LinkEntry] = []
@@ -938,13 +940,20 @@ FIELDS = SHOW_FIELDS
 
 
 def link_field(
-    name: str, field: str, stage: str | None = None, registry: str | None = None, remote: str | None = None
+    name: str,
+    field: str,
+    stage: str | None = None,
+    registry: str | None = None,
+    remote: str | None = None,
+    allow_local: bool = False,
 ) -> str:
     """One value of a link, for scripts: rev, sha (the resolved commit), project, path, url or type.
 
     ``url`` is the project's URL with credentials removed (``file://`` and an
     absolute path for a local project). Raises ``MrError`` when the link or
-    the stage is missing, or (for ``sha``) the rev does not resolve.
+    the stage is missing, or (for ``sha``) the rev does not resolve. A
+    project is read with the ``hosts:`` of the stage's own ``.mr.yaml``; a
+    remote registry's link may not name a local project unless ``allow_local``.
     """
     from mr.reader import Reader
 
@@ -952,8 +961,6 @@ def link_field(
         raise UsageError(f"--field {field}: one of {', '.join(FIELDS)}")
     reg = _open(registry, remote, remote_ok=True)
     item = reg.read_link(name, stage)
-    if field in ("sha", "rev") and reg.untrusted:
-        Reader(reg.root, untrusted_root=True).check_local(item.project, None, item.file or name)
     if field == "type":
         return item.link_type
     if field == "path":
@@ -969,7 +976,11 @@ def link_field(
             return strip_credentials(item.project) if item.project else reg.root
         return location if is_url(location) else f"file://{location}"
     alias_rev = reg.stage_tip(stage) if stage else None
-    reader = Reader(reg.root, alias_rev=alias_rev, hosts=reg.config.hosts)
+    config = reg.stage_config(stage) if stage else reg.config
+    reader = Reader(
+        reg.root, alias_rev=alias_rev, hosts=config.hosts, untrusted_root=reg.untrusted, allow_local=allow_local
+    )
+    reader.check_local(item.project, None, item.file or name)
     if field == "rev":
         if item.rev or item.project:
             return item.rev or reader.default_branch(item.project)
@@ -1013,6 +1024,7 @@ def get(
     out: str | None = None,
     registry: str | None = None,
     force: bool = False,
+    allow_local: bool = False,
 ) -> GetResult:
     """Write the object link ``name`` resolves to into the folder ``out`` (default: ``./NAME``'s last part).
 
@@ -1024,10 +1036,12 @@ def get(
     file) and nothing written when any file is missing, differs or is unsafe.
     An existing folder is replaced only with ``force``. Artifacts outside git
     (``s3://`` ...) are listed in ``GetResult.external``, not fetched.
+    The links of a remote registry may not name local projects unless
+    ``allow_local``.
     """
     from mr import get as getting
 
-    return getting.get(name, stage=stage, out=out, registry=registry, force=force)
+    return getting.get(name, stage=stage, out=out, registry=registry, force=force, allow_local=allow_local)
 
 
 def check_get(folder: str) -> CheckResult:

@@ -267,7 +267,8 @@ def show(
             raise click.UsageError("--field prints a bare value; leave out --json")
         from mr.text import field as safe
 
-        click.echo(safe(api.link_field(name, field, stage=stage, registry=registry, remote=remote)))
+        value = api.link_field(name, field, stage=stage, registry=registry, remote=remote, allow_local=allow_local)
+        click.echo(safe(value))
         return 0
     if outdated:
         report = api.outdated(stage=stage, registry=registry, offline=offline, allow_local=allow_local, remote=remote)
@@ -791,6 +792,7 @@ def verify(
 )
 @click.option("--force", "-f", is_flag=True, help="Replace DIR when it exists.")
 @click.option("--check", "check", metavar="DIR", type=click.Path(), help="Re-verify DIR against its receipt instead.")
+@allow_local_option
 @remote_registry_option
 @quiet_option
 @json_option
@@ -800,6 +802,7 @@ def get(
     out: str | None,
     force: bool,
     check: str | None,
+    allow_local: bool,
     registry: str | None,
     quiet: bool,
     as_json: bool,
@@ -831,7 +834,7 @@ def get(
     from mr import api, render
 
     if check is not None:
-        if name is not None or stage or out or force:
+        if name is not None or stage or out or force or allow_local:
             raise click.UsageError("--check DIR goes alone (with --json)")
         checked = api.check_get(check)
         render.check_result(checked, as_json, quiet=quiet)
@@ -839,7 +842,7 @@ def get(
     if name is None:
         raise click.UsageError("give NAME, or --check DIR")
     with _terminate_as_interrupt():
-        result = api.get(name, stage=stage, out=out, registry=registry, force=force)
+        result = api.get(name, stage=stage, out=out, registry=registry, force=force, allow_local=allow_local)
     render.get_result(result, as_json, quiet=quiet)
     return _exit(result.ok)
 

@@ -251,7 +251,12 @@ def _dvc_outputs(data: bytes, folder: str) -> set[str]:
 
 
 def get(
-    name: str, stage: str | None = None, out: str | None = None, registry: str | None = None, force: bool = False
+    name: str,
+    stage: str | None = None,
+    out: str | None = None,
+    registry: str | None = None,
+    force: bool = False,
+    allow_local: bool = False,
 ) -> GetResult:
     """Write the object link ``name`` resolves to, with its git-held artifacts, into ``out``; see the module doc."""
     reg = Registry.open(registry, remote_ok=True)
@@ -270,7 +275,17 @@ def get(
         alias_commit = git.branch_tip(reg.repo, branch) if branch else None
         config = reg.config
     _check_policy(item, config)
-    reader = Reader(reg.root, alias_rev=alias_commit, alias_label=stage, hosts=config.hosts)
+    reader = Reader(
+        reg.root,
+        alias_rev=alias_commit,
+        alias_label=stage,
+        hosts=config.hosts,
+        policy=config,
+        untrusted_root=reg.untrusted,
+        allow_local=allow_local,
+    )
+    # a local project a remote registry names is never opened (not even to say it is missing)
+    reader.check_local(item.project, None, item.file or name)
     found = reader.follow(reader.read(item.project, item.rev, item.path))
     if isinstance(found.obj, Link):  # follow() ends at an object
         raise ObjectNotFound(f"{name}: the chain of links ends at no object")

@@ -83,7 +83,7 @@ def plan_rollback(
                 f"--to {to}: commit {to_sha[:SHORT_SHA]} is not on {stage} (git log {stage} lists its commits)"
             )
     config = reg.stage_config(stage)
-    reader = Reader(reg.root)
+    reader = Reader(reg.root, policy=config, hosts=config.hosts)
     links: list[RolledBackLink] = []
     problems: list[Problem] = []
     aliases: list[Link] = []
@@ -120,7 +120,9 @@ def plan_rollback(
         links.append(RolledBackLink(name, link, sha, current, target, to_commit, undone))
     if aliases and verify:
         overlay = {p.path: p.new for p in links if p.new is not None}
-        on_stage = Reader(reg.root, alias_rev=base, overlay=overlay, alias_label=stage)
+        on_stage = Reader(
+            reg.root, alias_rev=base, overlay=overlay, alias_label=stage, policy=config, hosts=config.hosts
+        )
         for link in aliases:
             verify_target(on_stage, link, problems)
     errors = tuple(p for p in problems if p.severity == ERROR)

@@ -437,6 +437,8 @@ def test_usage(mr, registry: Path) -> None:  # type: ignore[no-untyped-def]
     r = mr("get", "churn", "--check", "x")
     assert r.code == 2
     assert "--check DIR goes alone" in r.err
+    r = mr("get", "--check", "x", "--allow-local-projects")
+    assert (r.code, r.err.splitlines()[-1]) == (2, "Error: --check DIR goes alone (with --json)")
     r = mr("get", "nope", "-o", "x")
     assert (r.code, r.err) == (1, "mr: error: nope.mlem: no such link\n")
 
@@ -557,3 +559,61 @@ def test_a_source_outside_allowed_sources_is_refused(registry: Path, model: Path
         "churn.mlem:4: error: project ../models is not under allowed_sources (https://git.example.com/)"
     )
     assert not os.path.lexists(tmp_path / "out")
+
+
+def test_every_hop_of_a_chain_is_held_to_allowed_sources(registry: Path, model: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    """registry -> models:hop -> other:hop -> models:rf: the middle hop leaves allowed_sources."""
+    other = tmp_path / "other"
+    hop = "link_type: model\nobject_type: link\npath: models/{path}\nproject: file://{project}\nrev: main\n"
+    write_files(other, {".mlem.yaml": "", "models/hop.mlem": hop.format(path="rf.mlem", project=model)})
+    git(other, "init", "-q", "-b", "main")
+    git(other, "add", "-A")
+    git(other, "commit", "-q", "-m", "a hop back")
+    write_files(model, {"models/hop.mlem": hop.format(path="hop.mlem", project=other)})
+    git(model, "add", "-A")
+    git(model, "commit", "-q", "-m", "a hop out")
+    (registry / "churn.mlem").write_text(hop.format(path="hop.mlem", project=model))
+    (registry / ".mr.yaml").write_text(f"stages: [dev, staging, production]\nallowed_sources: ['file://{model}']\n")
+    git(registry, "add", "-A")
+    git(registry, "commit", "-q", "-m", "a chain through other")
+    out = tmp_path / "out"
+    for stage in ((), ("--stage", "dev")):
+        r = mr("get", "churn", *stage, "-o", str(out))
+        assert (r.code, r.out, r.err) == (
+            1,
+            "",
+            f"mr: error: file://{model}@main:models/hop.mlem: project file://{other} "
+            f"is not under allowed_sources (file://{model})\n",
+        )
+        assert not os.path.lexists(out) and leftovers(tmp_path) == []
+
+
+def test_a_remote_registry_may_not_name_a_local_project(  # type: ignore[no-untyped-def]
+    git_daemon: GitDaemon, registry: Path, model: Path, tmp_path: Path, mr
+) -> None:
+    """A link, or a hop of an alias's chain, in a --registry URL never makes get read a folder here."""
+    link = "link_type: model\nobject_type: link\npath: {}\n"
+    (registry / "churn.mlem").write_text(link.format(f"models/rf.mlem\nproject: {model}\nrev: main"))
+    (registry / "cur.mlem").write_text(link.format("churn.mlem"))
+    git(registry, "add", "-A")
+    git(registry, "commit", "-q", "-m", "a link to a local project, and an alias to it")
+    served = git_daemon.base / f"{tmp_path.name}-registry.git"
+    git(registry, "clone", "-q", "--bare", str(registry), str(served))
+    url = git_daemon.url(served.name)
+    out = tmp_path / "out"
+    refused = (
+        "names the local project {}, but it came from a remote, which may not name paths on this machine "
+        "(--allow-local-projects trusts it)\n"
+    )
+    for name, stage, what in (
+        ("churn", (), "churn.mlem"),
+        ("churn", ("--stage", "dev"), "dev:churn.mlem"),
+        ("cur", (), ".:churn.mlem"),
+        ("cur", ("--stage", "dev"), ".:churn.mlem"),
+    ):
+        r = mr("get", name, *stage, "--registry", url, "-o", str(out))
+        assert (r.code, r.out, r.err) == (1, "", f"mr: error: {what} " + refused.format(model))
+        assert not os.path.lexists(out) and leftovers(tmp_path) == []
+    r = mr("get", "cur", "--stage", "dev", "--registry", url, "-o", str(out), "--allow-local-projects")
+    assert r.code == 0, r.err
+    assert (out / "rf").read_bytes() == WEIGHTS

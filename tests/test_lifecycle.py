@@ -585,3 +585,90 @@ def test_bare_registry_and_nested_names(
     kinds = [e.kind for e in api.link_history("team/churn", registry=str(bare)).history if e.stage == "staging"]
     assert kinds == ["retirement", "rollback", "promotion", "promotion"]
     assert git(registry, "rev-parse", "staging") != git(bare, "rev-parse", "staging")  # only the bare one moved
+
+
+# --- rollback reads links as the stage's .mr.yaml says (hosts, allowed_sources) ----------------
+
+
+def on_stage(registry: Path, stage: str, files: dict[str, str], message: str) -> str:
+    """Commit ``files`` by hand on ``stage`` (then back to dev); return the commit."""
+    git(registry, "checkout", "-q", stage)
+    sha = commit(registry, files, message)
+    git(registry, "checkout", "-q", "dev")
+    return sha
+
+
+def test_rollback_holds_every_hop_of_a_chain_to_the_stage_allowed_sources(
+    registry: Path, project: Path, tmp_path: Path
+) -> None:
+    """staging rolls h back to h -> project:hop -> other:hop -> project:rf; other is not allowed there."""
+    from mr.model import Problem
+    from tests.helpers import make_project
+
+    hop = "link_type: model\nobject_type: link\npath: models/{}\nproject: file://{}\nrev: main\n"
+    other = make_project(tmp_path / "other", {"models/hop.mlem": hop.format("rf.mlem", project)})
+    commit(project, {"models/hop.mlem": hop.format("hop.mlem", other)})
+    config = show_file(registry, "staging", ".mr.yaml").replace(
+        "allowed_sources: []", f"allowed_sources: ['file://{project}']"
+    )
+    alias = "link_type: model\nobject_type: link\npath: {}\n"
+    first = on_stage(
+        registry,
+        "staging",
+        {".mr.yaml": config + "\n", "h.mlem": hop.format("hop.mlem", project), "cur.mlem": alias.format("h.mlem")},
+        "a chain through other",
+    )
+    direct = hop.format("rf.mlem", project)
+    on_stage(registry, "staging", {"h.mlem": direct, "cur.mlem": alias.format("h2.mlem"), "h2.mlem": direct}, "direct")
+    before = tips(registry)
+    outside = (
+        f"file://{project}@main:models/hop.mlem: project file://{other} is not under allowed_sources (file://{project})"
+    )
+    with pytest.raises(Refused) as e:
+        api.plan_rollback(["h", "cur"], "staging")
+    at = f"staging@{first[:12]}"
+    assert e.value.problems == (
+        Problem(f"{at}:h.mlem", 3, f"following models/hop.mlem: {outside}"),
+        Problem(f"{at}:cur.mlem", 3, f"following h.mlem: {outside}"),
+    )
+    with pytest.raises(Refused):
+        api.rollback(["h"], "staging")
+    assert tips(registry) == before
+
+
+def test_rollback_reads_a_self_hosted_web_url_with_the_stage_hosts(
+    registry: Path,
+    project: Path,
+    git_daemon,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    isolated_git: Path,
+) -> None:
+    """``hosts:`` in the stage's .mr.yaml makes a web URL name a folder and a rev, for the link and an alias."""
+    from tests.helpers import make_project
+
+    name = f"mono-{tmp_path.name}"
+    make_project(git_daemon.base / name, {"ml/.mlem.yaml": "", "ml/models/rf.mlem": MODEL})
+    git(isolated_git, "config", "--global", f"url.{git_daemon.url('')}.insteadOf", "https://git.corp.example/team/")
+    spec = f"https://git.corp.example/team/{name}/-/tree/main/ml"
+    link = "link_type: model\nobject_type: link\npath: {}\n"
+    config = show_file(registry, "staging", ".mr.yaml") + "\nhosts: {git.corp.example: gitlab}\n"
+    first = on_stage(
+        registry,
+        "staging",
+        {
+            ".mr.yaml": config,
+            "rf.mlem": link.format(f"models/rf.mlem\nproject: {spec}"),
+            "cur.mlem": link.format("rf.mlem"),
+        },
+        "a self-hosted project, and an alias to it",
+    )
+    local = link.format(f"models/rf.mlem\nproject: {project}\nrev: main")
+    on_stage(registry, "staging", {"rf.mlem": local, "cur.mlem": link.format("rf2.mlem"), "rf2.mlem": local}, "local")
+    plan = api.plan_rollback(["rf", "cur"], "staging")
+    # resolved through the declared host: the folder ml/ of the repository at main
+    main = git(git_daemon.base / name, "rev-parse", "main")
+    assert [(x.name, x.sha, x.to_commit, x.changed) for x in plan.links] == [
+        ("rf", main, first, True),
+        ("cur", None, first, True),
+    ]
+    assert plan.links[0].new == show_file(registry, first, "rf.mlem").encode() + b"\n"

@@ -78,3 +78,82 @@ def test_empty_name_and_alias_rev(churn_linked: Path, mr) -> None:  # type: igno
     assert mr("show", "").code == 2
     api.link("churn", target="best", follow_links=False)
     assert mr("show", "best", "--field", "rev").out == "dev\n"
+
+
+def test_field_reads_a_self_hosted_web_url_with_the_stage_hosts(
+    registry: Path,
+    git_daemon,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    isolated_git: Path,
+    mr,
+) -> None:
+    """--stage S reads S's own hosts: (the work tree's .mr.yaml declares none)."""
+    from tests.helpers import MODEL, commit, make_project
+
+    name = f"mono-{tmp_path.name}"
+    make_project(git_daemon.base / name, {"ml/.mlem.yaml": "", "ml/models/rf.mlem": MODEL})
+    git(isolated_git, "config", "--global", f"url.{git_daemon.url('')}.insteadOf", "https://git.corp.example/team/")
+    spec = f"https://git.corp.example/team/{name}/-/tree/main/ml"
+    git(registry, "checkout", "-q", "staging")
+    config = (registry / ".mr.yaml").read_text() + "hosts: {git.corp.example: gitlab}\n"
+    link = f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {spec}\n"
+    commit(registry, {".mr.yaml": config, "rf.mlem": link}, "a self-hosted project")
+    git(registry, "checkout", "-q", "dev")
+    main = git(git_daemon.base / name, "rev-parse", "main")
+    for field, value in (("rev", "main"), ("sha", main)):
+        r = mr("show", "rf", "--stage", "staging", "--field", field)
+        assert (r.code, r.out, r.err) == (0, f"{value}\n", "")
+
+
+def test_field_of_a_remote_registry_naming_a_local_project(
+    registry: Path,
+    project: Path,
+    git_daemon,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    mr,
+) -> None:
+    """rev and sha never open a local project a --registry URL names, unless --allow-local-projects."""
+    (registry / "local.mlem").write_text(
+        f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {project}\n"
+    )
+    git(registry, "add", "-A")
+    git(registry, "commit", "-qm", "a local project")
+    served = git_daemon.base / f"{tmp_path.name}-registry.git"
+    git(registry, "clone", "-q", "--bare", str(registry), str(served))
+    url = git_daemon.url(served.name)
+    for field in ("rev", "sha"):
+        r = mr("show", "local", "--field", field, "--stage", "dev", "--registry", url)
+        assert (r.code, r.out, r.err) == (
+            1,
+            "",
+            f"mr: error: dev:local.mlem names the local project {project}, but it came from a remote, which may not "
+            "name paths on this machine (--allow-local-projects trusts it)\n",
+        )
+    head = git(project, "rev-parse", "HEAD")
+    for field, value in (("rev", "main"), ("sha", head), ("path", "models/rf.mlem")):
+        r = mr("show", "local", "--field", field, "--stage", "dev", "--registry", url, "--allow-local-projects")
+        assert (r.code, r.out, r.err) == (0, f"{value}\n", "")
+
+
+def test_resolve_reads_a_self_hosted_web_url_with_the_stage_hosts(
+    registry: Path,
+    git_daemon,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    isolated_git: Path,
+) -> None:
+    """show --stage S --resolve reads S's own hosts: (the work tree's .mr.yaml declares none)."""
+    from tests.helpers import MODEL, commit, make_project
+
+    name = f"mono-{tmp_path.name}"
+    make_project(git_daemon.base / name, {"ml/.mlem.yaml": "", "ml/models/rf.mlem": MODEL})
+    git(isolated_git, "config", "--global", f"url.{git_daemon.url('')}.insteadOf", "https://git.corp.example/team/")
+    spec = f"https://git.corp.example/team/{name}/-/tree/main/ml"
+    git(registry, "checkout", "-q", "staging")
+    config = (registry / ".mr.yaml").read_text() + "hosts: {git.corp.example: gitlab}\n"
+    link = f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {spec}\n"
+    commit(registry, {".mr.yaml": config, "rf.mlem": link}, "a self-hosted project")
+    git(registry, "checkout", "-q", "dev")
+    result = api.show(stage="staging", resolve=True)
+    main = git(git_daemon.base / name, "rev-parse", "main")
+    assert [(e.name, e.kind, e.sha) for e in result.entries] == [("rf", "branch", main)]
+    assert result.problems == ()
