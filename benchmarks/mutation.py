@@ -3,6 +3,7 @@
     python benchmarks/mutation.py                  # every scope (tens of minutes)
     python benchmarks/mutation.py locations urls   # some of them (gitwrite: the git write path)
     python benchmarks/mutation.py --check          # only: is the equivalent-mutant list current? (seconds)
+    python benchmarks/mutation.py linkfile --only 'mr.linkfile.x_path_problem__mutmut_*'   # re-check some
 
 Each module is mutated in a copy of the files git tracks (nothing here is
 touched), against the tests that exercise it. The report gives, per module,
@@ -160,9 +161,10 @@ def copy_tree(dest: Path) -> None:
         shutil.copy2(src, target)
 
 
-def run_scope(name: str, children: int) -> dict[str, str]:
-    """mutant id -> status (killed, survived, no tests, timeout, ...) for one scope."""
+def run_scope(name: str, children: int, only: list[str] | None = None) -> dict[str, str]:
+    """mutant id -> status (killed, survived, no tests, timeout, ...) for one scope (``only``: these globs of it)."""
     scope = SCOPES[name]
+    patterns = only or scope.patterns()
     with tempfile.TemporaryDirectory(prefix=f"mr-mutation-{name}-") as tmp:
         work = Path(tmp)
         copy_tree(work)
@@ -174,7 +176,7 @@ def run_scope(name: str, children: int) -> dict[str, str]:
         )
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
         run = subprocess.run(
-            [sys.executable, "-m", "mutmut", "run", "--max-children", str(children), *scope.patterns()],
+            [sys.executable, "-m", "mutmut", "run", "--max-children", str(children), *patterns],
             cwd=work,
             env=env,
             capture_output=True,
@@ -194,7 +196,7 @@ def run_scope(name: str, children: int) -> dict[str, str]:
         statuses = {}
         for line in results.splitlines():
             m = re.match(r"\s*(mr\.\S+): (.+)$", line)
-            if m and scope.covers(m.group(1)):
+            if m and scope.covers(m.group(1)) and (not only or any(fnmatch.fnmatchcase(m.group(1), p) for p in only)):
                 statuses[m.group(1)] = m.group(2).strip()
         diffs = {}
         for mutant, status in statuses.items():
@@ -235,6 +237,12 @@ def main() -> int:
     parser.add_argument("scopes", nargs="*", metavar="SCOPE", help=f"scopes to mutate (default: {', '.join(SCOPES)})")
     parser.add_argument("--check", action="store_true", help="only check that the equivalent-mutant list is current")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="GLOB",
+        help="only the mutants matching this glob (repeatable), e.g. 'mr.linkfile.x_path_problem__mutmut_*'",
+    )
     args = parser.parse_args()
     equivalents = read_equivalents()
     stale = stale_equivalents(equivalents) + stale_scopes()
@@ -253,7 +261,7 @@ def main() -> int:
     started = time.monotonic()
     for name in names:
         t0 = time.monotonic()
-        statuses = run_scope(name, args.max_children)
+        statuses = run_scope(name, args.max_children, args.only)
         made = len(statuses)
         killed = sum(1 for s in statuses.values() if s in ("killed", "timeout", "segfault"))
         equivalent = sum(1 for m, s in statuses.items() if m in listed and s == "survived")

@@ -54,8 +54,10 @@ def outdated(
 
     links, bad = reg.links(stage)
     problems = [Problem(e.file, e.line, e.detail) for e in bad]
+    # a stage's links are read as that stage's own .mr.yaml says (hosts:)
+    config = reg.stage_config(stage) if stage is not None else reg.config
     reader = Reader(
-        reg.root, fetch=not offline, hosts=reg.config.hosts, untrusted_root=reg.untrusted, allow_local=allow_local
+        reg.root, fetch=not offline, hosts=config.hosts, untrusted_root=reg.untrusted, allow_local=allow_local
     )
     trusted = []
     for link in links:

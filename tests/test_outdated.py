@@ -72,3 +72,31 @@ def test_version_order() -> None:
     assert [t for _, t in keyed] == ["v1.2.0-rc1", "v1.2.0", "v1.10.0", "v2.0"]
     assert version_key("latest") is None
     assert version_key("model@v3.0.0")[0] == "model@"  # type: ignore[index]
+
+
+def test_a_stage_is_checked_with_its_own_hosts(
+    registry: Path,
+    git_daemon,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    isolated_git: Path,
+) -> None:
+    """show --outdated --stage S reads S's own hosts: (the work tree's .mr.yaml declares none)."""
+    from tests.helpers import make_project
+
+    name = f"mono-{tmp_path.name}"
+    source = make_project(git_daemon.base / name, {"ml/.mlem.yaml": "", "ml/models/rf.mlem": MODEL})
+    tag(source, "v1.0.0")
+    commit(source, {"ml/models/rf.mlem": MODEL + "# retrained\n"}, "retrain")
+    tag(source, "v1.1.0")
+    git(isolated_git, "config", "--global", f"url.{git_daemon.url('')}.insteadOf", "https://git.corp.example/team/")
+    spec = f"https://git.corp.example/team/{name}/-/tree/v1.0.0/ml"
+    git(registry, "checkout", "-q", "staging")
+    config = (registry / ".mr.yaml").read_text() + "hosts: {git.corp.example: gitlab}\n"
+    link = f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {spec}\n"
+    commit(registry, {".mr.yaml": config, "rf.mlem": link}, "a self-hosted project at a tag")
+    git(registry, "checkout", "-q", "dev")
+    report = api.outdated(stage="staging")
+    assert (report.checked, report.problems, report.unchecked) == (1, (), ())
+    assert [(e.name, e.kind, e.current, e.latest, e.detail) for e in report.entries] == [
+        ("rf", "tag", "v1.0.0", "v1.1.0", "1 newer version tag than v1.0.0")
+    ]
