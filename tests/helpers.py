@@ -6,6 +6,7 @@ there cannot hide behind a matching bug here.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,3 +66,12 @@ class Result:
     code: int
     out: str
     err: str
+
+
+def examples(n: int) -> int:
+    """How many examples a property test draws: ``n``, or a tenth of it (at least 20) under mutation testing.
+
+    mutmut sets MUTANT_UNDER_TEST and runs the tests once per mutant; a mutant
+    is almost always caught by the first examples or the explicit ones.
+    """
+    return max(20, n // 10) if "MUTANT_UNDER_TEST" in os.environ else n

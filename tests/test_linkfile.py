@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from mr import linkfile
 from mr.errors import LinkFileError
 from mr.model import Link, pinned
+from tests.helpers import examples
 
 # The autouse fixture in conftest removes MR_* variables while a test runs:
 # read it at import time.
@@ -799,7 +800,7 @@ def only_link_dict_or_error(data: bytes) -> None:
         assert isinstance(got, dict) and got.get("object_type") != "link", got
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents, st.sampled_from([None, "link", "model"]))
 def test_load_of_any_mapping_gives_link_dict_or_link_file_error(doc: dict[Any, Any], object_type: str | None) -> None:
     if object_type is not None:
@@ -809,7 +810,7 @@ def test_load_of_any_mapping_gives_link_dict_or_link_file_error(doc: dict[Any, A
         only_link_dict_or_error(dump_any(doc))
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(250), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(raw_inputs)
 @example(b"object_type: link\nlink_type: model\npath: m.mlem\nrev: '1e10'\nparams:\n  a: 'yes'\n")
 @example(b"# kept\nrepo: ../p  # here\nobject_type: link\nlink_type: data\npath: d.mlem\nrev: '0123'\n")
@@ -825,7 +826,9 @@ field_text = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=
 path_text = field_text.filter(lambda p: linkfile.path_problem(p) is None)
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=examples(250), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
 @given(
     field_text,
     path_text,
@@ -852,7 +855,7 @@ def test_dump_new_then_load_gives_the_same_link(
 rev_alphabet = st.text(st.sampled_from("0123456789eExob._:+-~=<TZynYN/atrufl "), min_size=1, max_size=12)
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=examples(250), deadline=None)
 @given(rev_alphabet.filter(lambda s: s.strip() != ""))
 def test_written_rev_is_the_same_string_to_yaml_11_and_12(rev: str) -> None:
     data = linkfile.dump_new(link(rev=rev))

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from mr import fastread, linkfile
 from mr.errors import LinkFileError
+from tests.helpers import examples
 
 KEYS = ["object_type", "link_type", "path", "project", "repo", "rev", "params", "pinned_from", "extra"]
 plain = st.from_regex(r"[A-Za-z0-9_./=+$~@:%-]{1,12}", fullmatch=True)
@@ -64,7 +65,7 @@ def outcome(data: bytes) -> Any:
     return ("link", result, dict(result.lines))
 
 
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=examples(800), deadline=None)
 @given(documents)
 def test_fast_path_agrees_with_ruamel(text: str) -> None:
     data = text.encode()
