@@ -135,7 +135,7 @@ def _check_tags(text: str, file: str) -> None:
             root = _yaml().compose(text)
     except (YAMLError, AssertionError, ValueError, TypeError, RecursionError):
         return  # the load that follows (or preceded) reports it
-    stack = [root] if root is not None else []
+    stack = [root]  # an empty document composes to None: no tag, nothing under it
     seen: set[int] = set()  # an alias shares its node: each is looked at once (no alias bomb)
     while stack:
         node = stack.pop()
@@ -168,8 +168,8 @@ def _raw_value(text: str, doc: Any, key: str) -> str:
     """The value of ``key`` as written on its line ("" when nothing is written there)."""
     try:
         line, col = doc.lc.value(key)
-        if line != doc.lc.key(key)[0]:
-            return ""
+        if doc[key] is None and line != doc.lc.key(key)[0]:
+            return ""  # nothing written: ruamel points at the token after it
         raw = text.splitlines()[line][col:]
     except (KeyError, AttributeError, IndexError, TypeError):
         return ""
@@ -304,7 +304,7 @@ def path_problem(path: str) -> str | None:
     norm = posixpath.normpath(path.replace("\\", "/"))
     if norm == ".." or norm.startswith("../"):
         return "escapes its project with .."
-    if norm in (".", ""):
+    if norm == ".":  # what normpath makes of "" too
         return "names no file"
     if any(c in path for c in "\0\n\r"):
         return "contains a control character"
@@ -375,7 +375,7 @@ def dump_update(old: bytes, file: str, link: Link) -> bytes:
         wanted["rev"] = link.rev
     for key in list(doc.keys()):
         if key not in wanted and key != "params":
-            del doc[key]
+            _delete_keeping_comment(doc, key)
     for key, value in wanted.items():
         if doc.get(key) != value:
             _set(doc, key, _scalar(value))
@@ -398,39 +398,48 @@ def _update_params(doc: Any, params: Mapping[str, str]) -> None:
         _set(doc, "params", current)
     # mr manages only pinned_from; other params are the file owner's and stay
     if PINNED_FROM not in params and PINNED_FROM in current:
-        del current[PINNED_FROM]
+        _delete_keeping_comment(current, PINNED_FROM)
     for k, v in sorted(params.items()):
         if current.get(k) != v:
             _set(current, _scalar(k), _scalar(v))
 
 
 def _delete_keeping_comment(doc: Any, key: str) -> None:
-    """Delete ``doc[key]``, keeping the full-line comments ruamel attached to its value."""
-    value: Any = doc[key]
-    carried = None
-    if isinstance(value, dict) and len(value) and hasattr(value, "ca"):
-        last = list(value.keys())[-1]
-        entry = value.ca.items.get(last)
-        if entry and len(entry) > 2 and entry[2] is not None:
-            token = entry[2]
-            # the token starts with the end of the last line; keep only what follows it
-            text = token.value.split("\n", 1)[1] if "\n" in token.value else ""
-            carried = text if text.strip() else None
+    """Delete ``doc[key]``, keeping the full-line comments that follow it.
+
+    ruamel hangs the lines after an entry (a comment beside it, then full-line
+    comments and blank lines) on the entry, or for a block mapping value on its
+    last entry; they would leave with the key. The full-line ones move to the
+    key before it, or, when the deleted key came first, above the key after it.
+    """
+    from ruamel.yaml.comments import CommentedMap
+
+    value = doc[key]
+    entry = value.ca.items.get(list(value)[-1]) if isinstance(value, CommentedMap) and value else None
+    if not entry or entry[2] is None:
+        entry = doc.ca.items.get(key)
+    token = entry[2] if entry else None
     keys = list(doc.keys())
     pos = keys.index(key)
     del doc[key]
-    if carried is None:
+    if token is None:
+        return
+    # the token starts with the end of the entry's line (a comment beside it, or nothing)
+    carried = token.value.partition("\n")[2]
+    if not carried.strip():
         return
     if pos > 0:
-        prev = keys[pos - 1]
-        entry = doc.ca.items.setdefault(prev, [None, None, None, None])
+        entry = doc.ca.items.setdefault(keys[pos - 1], [None, None, None, None])
         if entry[2] is not None:
             entry[2].value += carried
         else:
-            from ruamel.yaml.error import CommentMark
-            from ruamel.yaml.tokens import CommentToken
+            token.value = "\n" + carried  # a leading line end: the comment starts on a line of its own
+            entry[2] = token
+    else:
+        from ruamel.yaml.error import CommentMark
+        from ruamel.yaml.tokens import CommentToken
 
-            entry[2] = CommentToken("\n" + carried, CommentMark(0), None)
-    elif pos < len(keys) - 1:
-        for line in reversed(carried.rstrip("\n").split("\n")):
-            doc.yaml_set_comment_before_after_key(keys[pos + 1], before=line.lstrip("# "))
+        # the first key (a link keeps link_type and path, so another follows); column 0:
+        # the lines are written as they are, indentation included
+        entry = doc.ca.items.setdefault(keys[pos + 1], [None, None, None, None])
+        entry[1] = [CommentToken(carried, CommentMark(0)), *(entry[1] or [])]

@@ -882,3 +882,350 @@ def test_ruamel_warnings_stay_off_stderr(capfd: pytest.CaptureFixture[str]) -> N
     data = b"object_type: model\na: &x 1\nb: &x 2\nc: *x\n"
     linkfile.load(data, "f.mlem")
     assert capfd.readouterr().err == ""
+
+
+# --- exact messages ---------------------------------------------------------------------
+
+
+def error_of(call: Any, *args: Any, **kw: Any) -> tuple[str, int | None, str]:
+    with pytest.raises(LinkFileError) as info:
+        call(*args, **kw)
+    return (info.value.file, info.value.line, info.value.detail)
+
+
+KNOWN = "link_type, object_type, params, path, project, rev (or repo); put extra data under params"
+PARAMS_HEAD = b"link_type: model\nobject_type: link\nparams:\n"
+
+#: (id, file content, line, the whole message)
+MESSAGES: list[tuple[str, bytes, int | None, str]] = [
+    ("unknown-key", HEAD + b"colour: blue\n", 4, f"unknown field colour: a link has only {KNOWN}"),
+    ("unknown-int-key", HEAD + b"7: seven\n", 4, f"unknown field 7: a link has only {KNOWN}"),
+    # a key that is no string is shown as Python writes it, so its type shows
+    (
+        "unknown-date-key",
+        b"2024-01-01: x\n" + HEAD,
+        1,
+        f"unknown field datetime.date(2024, 1, 1): a link has only {KNOWN}",
+    ),
+    (
+        "project-and-repo",
+        HEAD + b"project: a\nrepo: a\n",
+        5,
+        "both project and repo are set; they mean the same, keep one",
+    ),
+    ("missing-path", b"link_type: model\nobject_type: link\n", 1, "missing required field path"),
+    (
+        "params-a-list",
+        b"link_type: model\nobject_type: link\nparams: [a]\npath: m.mlem\n",
+        3,
+        "params must be a mapping of strings",
+    ),
+    (
+        "params-int-value",
+        PARAMS_HEAD + b"  count: 3\npath: m.mlem\n",
+        4,
+        "params.count must be a string; quote it: count: '3'",
+    ),
+    ("params-int-key", PARAMS_HEAD + b"  1: one\npath: m.mlem\n", 4, "params key 1 must be a string"),
+    (
+        "params-yes-key",
+        PARAMS_HEAD + b"  on: x\npath: m.mlem\n",
+        4,
+        "params key on is not read as a string by every YAML reader; quote it: 'on': ...",
+    ),
+    ("rev-on-the-next-line", HEAD + b"rev:\n  1234567\n", 4, "rev must be a string; quote it: rev: '1234567'"),
+    ("rev-empty-first", b"rev:\n" + HEAD, 1, "rev is empty"),
+    ("rev-null-on-the-next-line", HEAD + b"rev:\n  null\n", 4, "rev is empty"),
+    ("path-missing-value", b"link_type: model\nobject_type: link\npath:\n", 3, "path is empty"),
+    (
+        "path-absolute",
+        b"link_type: model\nobject_type: link\npath: /m.mlem\n",
+        3,
+        "path /m.mlem: absolute; it must be relative to the project root",
+    ),
+    ("no-object_type", b"link_type: model\npath: m.mlem\n", 1, "no object_type: not a MLEM object"),
+    (
+        "tag",
+        HEAD + b"x: !!python/name:os.system ''\n",
+        4,
+        "YAML tag !!python/name:os.system is not allowed (a safe loader refuses it)",
+    ),
+    (
+        "tag-in-params",
+        PARAMS_HEAD + b"  a: [b, !local c]\npath: m.mlem\n",
+        4,
+        "YAML tag !local is not allowed (a safe loader refuses it)",
+    ),
+    # the tag comes before a node reached twice (an alias): the walk goes on past it
+    (
+        "tag-then-alias",
+        b"x: !local v\nlink_type: model\nobject_type: link\npath: &p m.mlem\nrev: *p\n",
+        1,
+        "YAML tag !local is not allowed (a safe loader refuses it)",
+    ),
+    ("a-list", b"- a\n", 1, "the document is a list; a link file is a YAML mapping"),
+    ("empty", b"# nothing\n", None, "empty: a link file is a YAML mapping"),
+]
+
+
+@pytest.mark.parametrize(("data", "line", "message"), [m[1:] for m in MESSAGES], ids=[m[0] for m in MESSAGES])
+def test_reading_error_messages_in_full(data: bytes, line: int | None, message: str) -> None:
+    assert error_of(linkfile.load, data, "links/prod.mlem") == ("links/prod.mlem", line, message)
+
+
+def test_yaml_error_message_is_the_problem_on_one_line() -> None:
+    from ruamel.yaml.error import MarkedYAMLError, StreamMark, YAMLError
+
+    def made(e: Exception) -> tuple[str, int | None, str]:
+        error = linkfile._yaml_error("f.mlem", e)
+        return (error.file, error.line, error.detail)
+
+    mark = StreamMark("f.mlem", 0, 2, 4)
+    both = MarkedYAMLError("while parsing", mark, "found  a\n   tab", StreamMark("f.mlem", 9, 4, 0))
+    assert made(both) == ("f.mlem", 5, "invalid YAML: found a tab")
+    assert made(MarkedYAMLError(context="while parsing a mapping", context_mark=mark)) == (
+        "f.mlem",
+        3,
+        "invalid YAML: while parsing a mapping",
+    )
+    assert made(MarkedYAMLError(note="see\n  the docs")) == ("f.mlem", None, "invalid YAML: see the docs")
+    assert made(YAMLError("no  mark,\n two lines")) == ("f.mlem", None, "invalid YAML: no mark, two lines")
+
+
+@pytest.mark.parametrize(
+    ("data", "what", "line", "message"),
+    [
+        (b"- a\n", "dvc.lock", 1, "the document is a list; dvc.lock is a YAML mapping"),
+        (b"text\n", ".mr.yaml", 1, "the document is a single value; .mr.yaml is a YAML mapping"),
+        (b"", None, None, "empty: a link file is a YAML mapping"),
+        (b"a: b\0", "dvc.lock", None, "not a text file (binary data)"),
+    ],
+)
+def test_parse_mapping_errors_name_the_file_and_its_kind(
+    data: bytes, what: str | None, line: int | None, message: str
+) -> None:
+    kind = {} if what is None else {"what": what}
+    assert error_of(linkfile.parse_mapping, data, "sub/x.yaml", **kind) == ("sub/x.yaml", line, message)
+
+
+@pytest.mark.parametrize(
+    "data", [b"stages: [dev, prod]\nlink_format: repo\n", b"stages: &s [dev, prod]\nlink_format: repo\n"]
+)
+def test_parse_mapping_returns_the_mapping(data: bytes) -> None:
+    doc = linkfile.parse_mapping(data, "x.yaml", "x.yaml")
+    assert {k: (list(v) if isinstance(v, list) else v) for k, v in doc.items()} == {
+        "stages": ["dev", "prod"],
+        "link_format": "repo",
+    }
+
+
+def test_load_link_of_another_object_names_file_line_and_type() -> None:
+    data = b"object_type: model\nprocessors: {}\n"
+    assert error_of(linkfile.load_link, data, "links/m.mlem") == (
+        "links/m.mlem",
+        1,
+        "not a link: it is a MLEM object of type model",
+    )
+    assert error_of(linkfile.load_link, b"object_type: link\npath: m\n", "links/m.mlem") == (
+        "links/m.mlem",
+        1,
+        "missing required field link_type",
+    )
+
+
+def test_load_link_keeps_the_file_and_name() -> None:
+    got = linkfile.load_link(HEAD, "links/rf.mlem", name="rf")
+    assert (got.file, got.name) == ("links/rf.mlem", "rf")
+    got = linkfile.load(HEAD + b"rev: main\n", "links/rf.mlem", name="rf")
+    assert isinstance(got, Link) and (got.file, got.name) == ("links/rf.mlem", "rf")
+
+
+def test_a_merged_key_is_on_line_1() -> None:
+    got = linkfile.load_link(HEAD + b"<<: {rev: main}\n", "f.mlem")
+    assert got.rev == "main"
+    assert dict(got.lines) == {"link_type": 1, "object_type": 2, "path": 3, "rev": 1}
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("/abs", "absolute; it must be relative to the project root"),
+        ("\\abs", "absolute; it must be relative to the project root"),
+        ("C:\\x", "absolute; it must be relative to the project root"),
+        ("c:/x", "absolute; it must be relative to the project root"),
+        ("a\\..\\..\\b", "escapes its project with .."),
+        ("..", "escapes its project with .."),
+        ("../a", "escapes its project with .."),
+        (".", "names no file"),
+        ("", "names no file"),
+        ("a/..", "names no file"),
+        ("a\0b", "contains a control character"),
+        ("a\nb", "contains a control character"),
+        ("a\rb", "contains a control character"),
+        ("X.mlem", None),
+        ("a\\..\\b", None),
+        ("c:x", None),
+        ("models/../rf.mlem", None),
+        ("..a/b", None),
+    ],
+)
+def test_path_problem(path: str, problem: str | None) -> None:
+    assert linkfile.path_problem(path) == problem
+
+
+# --- dump_update: exact bytes -----------------------------------------------------------
+
+
+def test_dump_update_errors_name_the_file() -> None:
+    for data, line, message in [
+        (b"- a\n", 1, "the document is a list; a link file is a YAML mapping"),
+        (b"a: b\0", None, "not a text file (binary data)"),
+    ]:
+        assert error_of(linkfile.dump_update, data, "links/a.mlem", link()) == ("links/a.mlem", line, message)
+
+
+def test_dump_update_of_an_alias_writes_the_links_own_project_field() -> None:
+    new = linkfile.dump_update(HEAD, "f.mlem", link(project="../m", rev="main", project_field="repo"))
+    assert new == HEAD + b"repo: ../m\nrev: main\n"
+
+
+def test_dump_update_keeps_unchanged_params_as_written() -> None:
+    data = (
+        PARAMS_HEAD + b'  owner: "data-team"  # who\n  pinned_from: "main"\npath: m.mlem\nrev: ' + SHA.encode() + b"\n"
+    )
+    got = linkfile.load_link(data, "f.mlem")
+    assert linkfile.dump_update(data, "f.mlem", got) == data
+
+
+def test_dump_update_places_a_new_param_after_a_key_that_reads_the_same() -> None:
+    # a number key (the file's own, not a link's) and mr's string key side by side
+    data = PARAMS_HEAD + b"  1: one\n  2: two\npath: m.mlem\n"
+    new = linkfile.dump_update(data, "f.mlem", link(path="m.mlem", params={"1": "x"}))
+    assert new == PARAMS_HEAD + b"  1: one\n  '1': x\n  2: two\npath: m.mlem\n"
+
+
+UNPIN = link(path="m.mlem", rev="main")
+OWNED = link(path="m.mlem", rev="main", params={"owner": "team"})
+ALIAS = link(path="m.mlem")
+REST = b"path: m.mlem\nrev: main\n"
+
+#: (id, file before, the link written, file after): removing a key keeps the full-line comments below it
+REMOVALS: list[tuple[str, bytes, Link, bytes]] = [
+    (
+        "params-in-the-middle",
+        b"link_type: model\nobject_type: link\n# pinned by CI\nparams:\n  pinned_from: main  # by mr\n"
+        b"# the model we ship\n\n#tight\npath: m.mlem\nrev: " + SHA.encode() + b"\n",
+        UNPIN,
+        b"link_type: model\nobject_type: link\n# pinned by CI\n# the model we ship\n\n#tight\n" + REST,
+    ),
+    (
+        "params-after-a-commented-line",
+        b"link_type: model\nobject_type: link  # always\nparams:\n  pinned_from: main\n# below\n" + REST,
+        UNPIN,
+        b"link_type: model\nobject_type: link  # always\n# below\n" + REST,
+    ),
+    (
+        "params-first",
+        b"# head\nparams:\n  pinned_from: main  # by mr\n# XGBoost model\n\n  #  indented\n#tight\n"
+        b"link_type: model\nobject_type: link\n" + REST,
+        UNPIN,
+        b"# head\n# XGBoost model\n\n  #  indented\n#tight\nlink_type: model\nobject_type: link\n" + REST,
+    ),
+    (
+        "params-first-no-comment",
+        b"params:\n  pinned_from: main\nlink_type: model\nobject_type: link\n" + REST,
+        UNPIN,
+        b"link_type: model\nobject_type: link\n" + REST,
+    ),
+    (
+        "params-last",
+        b"link_type: model\nobject_type: link\n" + REST + b"params:\n  pinned_from: main\n# the end\n",
+        UNPIN,
+        b"link_type: model\nobject_type: link\n" + REST + b"# the end\n",
+    ),
+    (
+        "params-last-no-final-newline",
+        b"link_type: model\nobject_type: link\n" + REST + b"params:\n  pinned_from: main  # by mr",
+        UNPIN,
+        b"link_type: model\nobject_type: link\n" + REST,
+    ),
+    (
+        "params-then-a-blank-line",
+        b"link_type: model\nobject_type: link\nparams:\n  pinned_from: main\n\n" + REST,
+        UNPIN,
+        b"link_type: model\nobject_type: link\n" + REST,
+    ),
+    (
+        "params-empty",
+        b"link_type: model\nobject_type: link\nparams: {}\n" + REST,
+        UNPIN,
+        b"link_type: model\nobject_type: link\n" + REST,
+    ),
+    (
+        "params-a-list",
+        b"link_type: model\nobject_type: link\nparams: [a]\n" + REST,
+        UNPIN,
+        b"link_type: model\nobject_type: link\n" + REST,
+    ),
+    (
+        "params-flow",
+        b"link_type: model\nobject_type: link\nparams: {pinned_from: main}  # by mr\n# below\n" + REST,
+        UNPIN,
+        b"link_type: model\nobject_type: link\n# below\n" + REST,
+    ),
+    (
+        "pinned_from-last-of-params",
+        PARAMS_HEAD
+        + b"  owner: team  # who\n  pinned_from: main  # by mr\n# below\npath: m.mlem\nrev: "
+        + SHA.encode()
+        + b"\n",
+        OWNED,
+        PARAMS_HEAD + b"  owner: team  # who\n# below\n" + REST,
+    ),
+    (
+        "pinned_from-first-of-params",
+        PARAMS_HEAD
+        + b"  pinned_from: main  # by mr\n  # about the owner\n  owner: team\npath: m.mlem\nrev: "
+        + SHA.encode()
+        + b"\n",
+        OWNED,
+        PARAMS_HEAD + b"  # about the owner\n  owner: team\n" + REST,
+    ),
+    (
+        "project-and-rev",
+        HEAD + b"project: ../p  # where\n# below project\n\nrev: main  # r\n# below rev\n",
+        link(),
+        HEAD + b"# below project\n\n# below rev\n",
+    ),
+    (
+        "rev-first",
+        b"rev: main\n# about the model\nlink_type: model\nobject_type: link\npath: m.mlem\n",
+        ALIAS,
+        b"# about the model\nlink_type: model\nobject_type: link\npath: m.mlem\n",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "want"), [r[1:] for r in REMOVALS], ids=[r[0] for r in REMOVALS])
+def test_dump_update_removing_a_key_keeps_the_comments_below_it(old: bytes, new: Link, want: bytes) -> None:
+    assert linkfile.dump_update(old, "f.mlem", new) == want
+    assert linkfile.load_link(want, "f.mlem") == new
+
+
+def test_dump_update_unpin_keeps_the_files_other_params() -> None:
+    # mr manages only pinned_from: a param the link does not name stays
+    data = (
+        PARAMS_HEAD
+        + b"  owner: team\n  pinned_from: main  # by mr\n# below\npath: m.mlem\nrev: "
+        + SHA.encode()
+        + b"\n"
+    )
+    new = linkfile.dump_update(data, "f.mlem", UNPIN)
+    assert new == PARAMS_HEAD + b"  owner: team\n# below\n" + REST
+    assert linkfile.load_link(new, "f.mlem") == replace(UNPIN, params={"owner": "team"})
+
+
+def test_dump_update_leaves_an_unchanged_value_as_written() -> None:
+    # only values that change are touched, even one mr would write quoted
+    data = PARAMS_HEAD + b"  note: 1:20\npath: m.mlem\nrev: 1:20\n"
+    assert linkfile.dump_update(data, "f.mlem", link(path="m.mlem", rev="1:20", params={"note": "1:20"})) == data
