@@ -26,7 +26,7 @@ from mr import api
 from mr.paths import cache_path
 from tests.conftest import GitDaemon
 from tests.helpers import MODEL, commit, git, make_project
-from tests.servers import PROXIED_HOST, ConnectProxy, GitHTTPServer, SSHServer, Trickler
+from tests.servers import PROXIED_HOST, PROXY_PASSWORD, PROXY_USER, ConnectProxy, GitHTTPServer, SSHServer, Trickler
 
 LINK = "link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {project}\nrev: {rev}\n"
 
@@ -572,6 +572,10 @@ def test_no_proxy_bypasses_the_proxy(
 
 NO_RESOLVE = "the host name does not resolve (check the URL, and http.proxy for a proxy)"
 UNTRUSTED = "the server's TLS certificate is not trusted: check http.sslCAInfo or GIT_SSL_CAINFO"
+PROXY_407 = (
+    "the proxy refused its credentials (407 Proxy Authentication Required): "
+    "check the user name and password in http.proxy or https_proxy"
+)
 
 
 def use_proxy(how: str, proxy: str, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -675,6 +679,101 @@ def test_connect_proxy_stops_with_a_tunnel_open() -> None:
                 upstream.close()
     assert [t for t in threading.enumerate() if t not in before and t.is_alive()] == []
     assert proxy.log.requests == [f"CONNECT {PROXIED_HOST}:443"] and proxy.log.tunnels == 1
+
+
+@pytest.mark.parametrize("how", ["http.proxy", "https_proxy"])
+def test_connect_proxy_with_authentication(
+    how: str,
+    registry: Path,
+    isolated_git: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    https_server: GitHTTPServer,
+    connect_proxy_auth: ConnectProxy,
+    served_http: tuple[Path, str],
+    mr,  # type: ignore[no-untyped-def]
+) -> None:
+    _, name = served_http
+    url = f"https://{PROXIED_HOST}/{name}"
+    monkeypatch.setenv("GIT_SSL_CAINFO", str(https_server.ca_file))
+    proxy = connect_proxy_auth
+    # no credentials for the proxy: 407, in one line
+    with monkeypatch.context() as m:
+        m.setenv("https_proxy", proxy.url())
+        proxy.log.reset()
+        r = mr("link", "--sp", url, "models/rf", "rf")
+        assert (r.code, r.out) == (1, "")
+        assert one_line(r.err) == f"mr: error: cannot fetch {url}: {PROXY_407}"
+        assert proxy.log.tunnels == 0 and set(proxy.log.answers) == {f"407 {PROXIED_HOST}:443"}
+    # wrong credentials: the same, and the wrong password is not shown
+    with monkeypatch.context() as m:
+        m.setenv("https_proxy", proxy.url(PROXY_USER, "wrong-proxy-pw-31"))
+        r = mr("link", "--sp", url, "models/rf", "rf")
+        assert (r.code, r.out) == (1, "")
+        assert one_line(r.err) == f"mr: error: cannot fetch {url}: {PROXY_407}"
+        assert "wrong-proxy-pw-31" not in r.err
+    assert registry_untouched(registry)
+    assert cache_entries() == [] and leftovers() == []
+    # the right ones, in the proxy URL
+    use_proxy(how, proxy.url(PROXY_USER, PROXY_PASSWORD), isolated_git, monkeypatch)
+    proxy.log.reset()
+    r = mr("link", "--sp", url, "models/rf", "rf")
+    assert r.code == 0, r.err
+    assert_verified(mr, 1)
+    assert proxy.log.tunnels >= 1 and set(proxy.log.connects) == {f"{PROXIED_HOST}:443"}
+    assert f"200 {PROXIED_HOST}:443" in proxy.log.answers
+    # the proxy's password is in no output, link file or cache file (its git configs included)
+    assert PROXY_PASSWORD not in r.out + r.err
+    assert PROXY_PASSWORD not in (registry / "rf.mlem").read_text()
+    files = [p for p in cache_dir().rglob("*") if p.is_file()]
+    assert [p for p in files if p.name == "config"] != []
+    assert [p for p in files if PROXY_PASSWORD.encode() in p.read_bytes()] == []
+    # verify fetching afresh with a wrong password set the same way (the last
+    # http.proxy wins): the 407 line for the link, and neither password shown
+    shutil.rmtree(cache_dir())
+    use_proxy(how, proxy.url(PROXY_USER, "wrong-proxy-pw-31"), isolated_git, monkeypatch)
+    r = mr("verify")
+    assert r.code == 1
+    assert f"rf.mlem:4: error: cannot check: cannot fetch {url}: {PROXY_407}" in r.out
+    assert "wrong-proxy-pw-31" not in r.out + r.err and PROXY_PASSWORD not in r.out + r.err
+
+
+def test_connect_proxy_refuses_other_hosts(
+    registry: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    connect_proxy: ConnectProxy,
+    served_http: tuple[Path, str],
+    mr,  # type: ignore[no-untyped-def]
+) -> None:
+    _, name = served_http
+    url = f"https://elsewhere.invalid/{name}"
+    monkeypatch.setenv("https_proxy", connect_proxy.url())
+    connect_proxy.log.reset()
+    r = mr("link", "--sp", url, "models/rf", "rf")
+    assert (r.code, r.out) == (1, "")
+    assert one_line(r.err) == (
+        f"mr: error: cannot fetch {url}: the proxy refused to open a tunnel to the host (CONNECT answered 403): "
+        "check http.proxy, https_proxy and no_proxy"
+    )
+    assert connect_proxy.log.answers == ["403 elsewhere.invalid:443"]
+    assert registry_untouched(registry)
+
+
+@pytest.mark.parametrize(
+    ("stderr", "expected"),
+    [
+        # curl before 7.74 words a refused CONNECT this way
+        ("fatal: unable to access 'https://h/x/': Received HTTP code 407 from proxy after CONNECT\n", PROXY_407),
+        (
+            "fatal: unable to access 'https://h/x/': Received HTTP code 502 from proxy after CONNECT\n",
+            "the proxy refused to open a tunnel to the host (CONNECT answered 502): "
+            "check http.proxy, https_proxy and no_proxy",
+        ),
+    ],
+)
+def test_older_curl_proxy_refusals_are_explained(stderr: str, expected: str) -> None:
+    from mr.transport import explain
+
+    assert explain(stderr, "https://h/x") == expected
 
 
 def test_push_over_http_with_credential_helper_and_push_insteadof(
