@@ -213,6 +213,17 @@ _EXPLANATIONS: tuple[tuple[str, str], ...] = (
         r"|unable to get local issuer certificate|self[- ]signed certificate",
         "the server's TLS certificate is not trusted: check http.sslCAInfo or GIT_SSL_CAINFO",
     ),
+    # curl's words when an HTTP proxy does not open the tunnel to an https:// host
+    (
+        r"(CONNECT tunnel failed, response|Received HTTP code) 407\b",
+        "the proxy refused its credentials (407 Proxy Authentication Required): check the user name and "
+        "password in http.proxy or https_proxy",
+    ),
+    (
+        r"Received HTTP code (?P<status>\d{3}) from proxy after CONNECT|CONNECT tunnel failed, response (?P<code>\d{3})",
+        "the proxy refused to open a tunnel to the host (CONNECT answered {status}{code}): "
+        "check http.proxy, https_proxy and no_proxy",
+    ),
     (
         r"terminal prompts disabled|could not read (Username|Password)|Authentication failed"
         r"|HTTP Basic: Access denied|returned error: 40[13]|Permission denied \(publickey",
@@ -237,8 +248,10 @@ _EXPLANATIONS: tuple[tuple[str, str], ...] = (
 def explain(stderr: str, url: str) -> str:
     """One line from git's stderr: a known cause with the next step, else git's own last words."""
     for pattern, message in _EXPLANATIONS:
-        if re.search(pattern, stderr, re.IGNORECASE):
-            return message
+        m = re.search(pattern, stderr, re.IGNORECASE)
+        if m:
+            groups = m.groupdict()
+            return message.format_map({k: v or "" for k, v in groups.items()}) if groups else message
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip() and not ln.startswith(("hint:", "warning:"))]
     last = lines[-1] if lines else "git failed"
     last = re.sub(r"^(fatal|error): ", "", last)

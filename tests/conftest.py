@@ -147,8 +147,10 @@ def served(git_daemon: GitDaemon, tmp_path: Path) -> tuple[Path, str]:
     return path, git_daemon.url(name)
 
 
-# Real servers on 127.0.0.1 for the wire tests (smart HTTP(S), proxy, sshd, trickling TCP).
+# Real servers on 127.0.0.1 for the wire tests (smart HTTP(S), proxies, sshd, trickling TCP).
 from tests.servers import (  # noqa: E402,F401
+    connect_proxy,
+    connect_proxy_auth,
     http_auth_server,
     http_header_server,
     http_proxy,

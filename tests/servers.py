@@ -1,4 +1,4 @@
-"""Real servers on 127.0.0.1 for the wire tests: smart HTTP(S), a proxy, sshd, trickling TCP.
+"""Real servers on 127.0.0.1 for the wire tests: smart HTTP(S), proxies, sshd, trickling TCP.
 
 Every server binds a free port on 127.0.0.1, waits a bounded time to come up,
 and is stopped by its fixture's teardown. Nothing here touches the internet.
@@ -7,10 +7,13 @@ and is stopped by its fixture's teardown. Nothing here touches the internet.
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import os
+import selectors
 import shutil
 import socket
+import socketserver
 import ssl
 import subprocess
 import threading
@@ -19,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlsplit
 
 import pytest
@@ -265,15 +268,25 @@ class _BackendHandler(BaseHTTPRequestHandler):
             self.rfile.readline()
 
 
+#: The name the proxies alone reach: it never resolves (RFC 6761 ``.invalid``),
+#: so a fetch that succeeds went through the proxy.
+PROXIED_HOST = "git.internal.invalid"
+
+
 def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
-    """A self-signed CA and a server certificate for 127.0.0.1/localhost it signs: (ca, cert, key)."""
+    """A self-signed CA and a server certificate it signs: (ca, cert, key).
+
+    The certificate is valid for 127.0.0.1, localhost and ``PROXIED_HOST``
+    (the name clients use when the server is reached through a CONNECT proxy).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     ca_key, ca = folder / "ca.key", folder / "ca.pem"
     key, csr, cert = folder / "server.key", folder / "server.csr", folder / "server.pem"
     ext = folder / "server.ext"
     ext.write_text(
         "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
-        "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n"
+        "extendedKeyUsage=serverAuth\n"
+        f"subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:{PROXIED_HOST}\n"
     )
 
     def openssl(*args: str) -> None:
@@ -317,6 +330,196 @@ def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
         str(ext),
     )
     return ca, cert, key
+
+
+# --------------------------------------------------------------------------- CONNECT proxy
+
+
+@dataclass
+class ProxyLog:
+    """What a CONNECT proxy saw, for assertions."""
+
+    #: "METHOD target" of each request, in order (refused ones included)
+    requests: list[str] = field(default_factory=list)
+    #: "status target" of each answer, in order
+    answers: list[str] = field(default_factory=list)
+    #: tunnels opened to a server
+    tunnels: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def connects(self) -> list[str]:
+        """The targets of the CONNECT requests, in order."""
+        with self.lock:
+            return [r.split(" ", 1)[1] for r in self.requests if r.startswith("CONNECT ")]
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests = []
+            self.answers = []
+            self.tunnels = 0
+
+
+class ConnectProxy:
+    """An HTTP proxy that only tunnels (``CONNECT``), and only to names it is given.
+
+    ``routes`` maps ``host:port`` as the client asks for it to a port of
+    127.0.0.1; the proxy never resolves a name itself, so a client that reached
+    a server under a name that does not resolve went through it. Anything else
+    is refused: another method with 405, another target with 403. With
+    ``user``/``password``, a CONNECT without the matching
+    ``Proxy-Authorization: Basic`` is answered 407 with ``Proxy-Authenticate``.
+    """
+
+    def __init__(self, routes: dict[str, int], *, user: str | None = None, password: str | None = None) -> None:
+        self.routes = dict(routes)
+        self.user = user
+        self.password = password
+        self.log = ProxyLog()
+        self.port = 0
+        self._server: socketserver.ThreadingTCPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def url(self, user: str | None = None, password: str | None = None) -> str:
+        """The proxy's URL, as ``http.proxy`` or ``https_proxy`` take it, with credentials if given."""
+        userinfo = f"{user}:{password}@" if user is not None else ""
+        return f"http://{userinfo}127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        proxy = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            # unbuffered: nothing the client sends after its request is left in a buffer
+            rbufsize = 0
+
+            def handle(self) -> None:
+                proxy._handle(self.connection, self.rfile)
+
+        class Server(socketserver.ThreadingTCPServer):
+            # handler threads are joined by server_close(); stop() ends their sockets first
+            daemon_threads = False
+            block_on_close = True
+            allow_reuse_address = True
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self._thread.start()
+        _wait_for_port(self.port)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._server is not None:
+            self._server.shutdown()
+        with self._open_lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            # wakes a handler blocked reading from it
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        if self._server is not None:
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _track(self, sock: socket.socket, keep: bool) -> None:
+        with self._open_lock:
+            if keep:
+                self._open.add(sock)
+            else:
+                self._open.discard(sock)
+
+    def _answer(self, client: socket.socket, status: str, target: str, headers: tuple[str, ...] = ()) -> None:
+        with self.log.lock:
+            self.log.answers.append(f"{status.split()[0]} {target}")
+        lines = [f"HTTP/1.1 {status}", *headers]
+        if not status.startswith("200"):
+            lines.append("Content-Length: 0")
+        client.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+
+    def _handle(self, client: socket.socket, rfile: BinaryIO) -> None:
+        self._track(client, True)
+        client.settimeout(30)
+        try:
+            # requests on one connection until a tunnel opens: a client may retry
+            # with credentials after a 407 on the same connection
+            while not self._stop.is_set():
+                request = rfile.readline(65537)
+                if not request:
+                    return
+                headers: dict[str, str] = {}
+                while True:
+                    line = rfile.readline(65537)
+                    if line in (b"\r\n", b"\n", b""):
+                        break
+                    name, _, value = line.decode("latin-1").partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                parts = request.decode("latin-1").split()
+                if len(parts) != 3:
+                    self._answer(client, "400 Bad Request", "?", ("Connection: close",))
+                    return
+                method, target, _ = parts
+                with self.log.lock:
+                    self.log.requests.append(f"{method} {target}")
+                if method != "CONNECT":
+                    self._answer(client, "405 Method Not Allowed", target, ("Allow: CONNECT", "Connection: close"))
+                    return
+                if self.user is not None:
+                    expected = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+                    if headers.get("proxy-authorization") != f"Basic {expected}":
+                        self._answer(
+                            client,
+                            "407 Proxy Authentication Required",
+                            target,
+                            ('Proxy-Authenticate: Basic realm="mr test proxy"',),
+                        )
+                        continue
+                port = self.routes.get(target.lower())
+                if port is None:
+                    self._answer(client, "403 Forbidden", target, ("Connection: close",))
+                    return
+                try:
+                    upstream = socket.create_connection(("127.0.0.1", port), timeout=10)
+                except OSError:
+                    self._answer(client, "502 Bad Gateway", target, ("Connection: close",))
+                    return
+                with self.log.lock:
+                    self.log.tunnels += 1
+                self._answer(client, "200 Connection established", target)
+                self._relay(client, upstream)
+                return
+        except OSError:
+            return
+        finally:
+            self._track(client, False)
+
+    def _relay(self, client: socket.socket, upstream: socket.socket) -> None:
+        """Bytes both ways until either side closes."""
+        self._track(upstream, True)
+        try:
+            upstream.settimeout(30)
+            with selectors.DefaultSelector() as selector:
+                selector.register(client, selectors.EVENT_READ, upstream)
+                selector.register(upstream, selectors.EVENT_READ, client)
+                while not self._stop.is_set():
+                    for key, _ in selector.select(timeout=0.2):
+                        source = key.fileobj
+                        assert isinstance(source, socket.socket)
+                        data = source.recv(65536)
+                        if not data:
+                            return
+                        destination: socket.socket = key.data
+                        destination.sendall(data)
+        except OSError:
+            return
+        finally:
+            self._track(upstream, False)
+            upstream.close()
 
 
 # --------------------------------------------------------------------------- SSH
@@ -535,6 +738,31 @@ def https_server(wire_root: Path, tmp_path_factory: pytest.TempPathFactory) -> I
 def http_proxy(wire_root: Path) -> Iterator[GitHTTPServer]:
     """An HTTP proxy that alone reaches ``git.internal.invalid`` (a name that never resolves)."""
     yield from _http(wire_root, proxy_host="git.internal.invalid")
+
+
+def _connect_proxy(https: GitHTTPServer, **options: str) -> Iterator[ConnectProxy]:
+    proxy = ConnectProxy({f"{PROXIED_HOST}:443": https.port}, **options)
+    proxy.start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
+#: The credentials ``connect_proxy_auth`` wants.
+PROXY_USER, PROXY_PASSWORD = "carol", "proxy-secret-58"
+
+
+@pytest.fixture(scope="module")
+def connect_proxy(https_server: GitHTTPServer) -> Iterator[ConnectProxy]:
+    """A proxy that tunnels ``CONNECT git.internal.invalid:443`` (a name that never resolves) to ``https_server``."""
+    yield from _connect_proxy(https_server)
+
+
+@pytest.fixture(scope="module")
+def connect_proxy_auth(https_server: GitHTTPServer) -> Iterator[ConnectProxy]:
+    """``connect_proxy`` that wants ``Proxy-Authorization: Basic`` for PROXY_USER / PROXY_PASSWORD (407 otherwise)."""
+    yield from _connect_proxy(https_server, user=PROXY_USER, password=PROXY_PASSWORD)
 
 
 @pytest.fixture(scope="module")

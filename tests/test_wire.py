@@ -13,8 +13,10 @@ import fcntl
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from mr import api
 from mr.paths import cache_path
 from tests.conftest import GitDaemon
 from tests.helpers import MODEL, commit, git, make_project
-from tests.servers import GitHTTPServer, SSHServer, Trickler
+from tests.servers import PROXIED_HOST, PROXY_PASSWORD, PROXY_USER, ConnectProxy, GitHTTPServer, SSHServer, Trickler
 
 LINK = "link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {project}\nrev: {rev}\n"
 
@@ -562,6 +564,216 @@ def test_no_proxy_bypasses_the_proxy(
     r = mr("verify")
     assert r.code == 1 and "the host name does not resolve" in r.out
     assert http_proxy.counters.requests == 0
+
+
+# HTTPS through a CONNECT proxy: the proxy alone reaches git.internal.invalid
+# (a name that never resolves) and tunnels to https_server, whose certificate
+# is valid for that name; TLS is between git and the server, through the tunnel.
+
+NO_RESOLVE = "the host name does not resolve (check the URL, and http.proxy for a proxy)"
+UNTRUSTED = "the server's TLS certificate is not trusted: check http.sslCAInfo or GIT_SSL_CAINFO"
+PROXY_407 = (
+    "the proxy refused its credentials (407 Proxy Authentication Required): "
+    "check the user name and password in http.proxy or https_proxy"
+)
+
+
+def use_proxy(how: str, proxy: str, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point git at ``proxy`` for https:// URLs the way ``how`` names: a git setting or an environment variable."""
+    if how == "http.proxy":
+        git_config(home, "http.proxy", proxy)
+    else:
+        monkeypatch.setenv(how, proxy)
+
+
+def registry_untouched(registry: Path) -> bool:
+    return not (registry / "rf.mlem").exists() and git(registry, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("how", ["http.proxy", "https_proxy", "HTTPS_PROXY"])
+def test_https_through_connect_proxy(
+    how: str,
+    registry: Path,
+    isolated_git: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    https_server: GitHTTPServer,
+    connect_proxy: ConnectProxy,
+    served_http: tuple[Path, str],
+    mr,  # type: ignore[no-untyped-def]
+) -> None:
+    _, name = served_http
+    url = f"https://{PROXIED_HOST}/{name}"
+    git_config(isolated_git, "http.sslCAInfo", str(https_server.ca_file))
+    write_link(registry, "rf", url)
+    connect_proxy.log.reset()
+    # without the proxy the host does not resolve, and the proxy hears nothing
+    assert ls_remote(url).returncode != 0
+    r = mr("verify")
+    assert r.code == 1
+    assert f"rf.mlem:4: error: cannot check: cannot fetch {url}: {NO_RESOLVE}" in r.out
+    assert connect_proxy.log.requests == []
+    use_proxy(how, connect_proxy.url(), isolated_git, monkeypatch)
+    assert ls_remote(url).returncode == 0
+    connect_proxy.log.reset()
+    assert_verified(mr, 1)
+    # every connection was a tunnel to that name, each one opened
+    connects = connect_proxy.log.connects
+    assert len(connects) >= 1 and set(connects) == {f"{PROXIED_HOST}:443"}
+    assert connect_proxy.log.answers == [f"200 {PROXIED_HOST}:443"] * len(connects)
+    assert connect_proxy.log.tunnels == len(connects)
+
+
+def test_tls_is_verified_through_the_connect_proxy(
+    registry: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    https_server: GitHTTPServer,
+    connect_proxy: ConnectProxy,
+    served_http: tuple[Path, str],
+    mr,  # type: ignore[no-untyped-def]
+) -> None:
+    _, name = served_http
+    url = f"https://{PROXIED_HOST}/{name}"
+    monkeypatch.setenv("https_proxy", connect_proxy.url())
+    connect_proxy.log.reset()
+    # the CA is not trusted: the tunnel opens, then git refuses the server's certificate
+    r = mr("link", "--sp", url, "models/rf", "rf")
+    assert (r.code, r.out) == (1, "")
+    assert one_line(r.err) == f"mr: error: cannot fetch {url}: {UNTRUSTED}"
+    assert connect_proxy.log.answers == [f"200 {PROXIED_HOST}:443"]
+    assert registry_untouched(registry)
+    assert cache_entries() == [] and leftovers() == []
+    # trusted: the same through the same proxy works
+    monkeypatch.setenv("GIT_SSL_CAINFO", str(https_server.ca_file))
+    r = mr("link", "--sp", url, "models/rf", "rf")
+    assert r.code == 0, r.err
+    assert f"project: {url}\n" in (registry / "rf.mlem").read_text()
+
+
+def test_connect_proxy_stops_with_a_tunnel_open() -> None:
+    """The proxy's teardown ends open tunnels and joins every thread it started, promptly."""
+    before = set(threading.enumerate())
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        proxy = ConnectProxy({f"{PROXIED_HOST}:443": server.getsockname()[1]})
+        proxy.start()
+        client = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+        server.settimeout(10)
+        upstream: socket.socket | None = None
+        try:
+            client.sendall(f"CONNECT {PROXIED_HOST}:443 HTTP/1.1\r\nHost: {PROXIED_HOST}:443\r\n\r\n".encode())
+            assert client.recv(4096) == b"HTTP/1.1 200 Connection established\r\n\r\n"
+            upstream, _ = server.accept()
+            upstream.settimeout(10)
+            # bytes go both ways through the tunnel
+            client.sendall(b"ping")
+            assert upstream.recv(4096) == b"ping"
+            upstream.sendall(b"pong")
+            assert client.recv(4096) == b"pong"
+            started = time.monotonic()
+            proxy.stop()
+            assert time.monotonic() - started < 5
+            # both ends of the tunnel were closed
+            assert client.recv(4096) == b"" and upstream.recv(4096) == b""
+        finally:
+            client.close()
+            if upstream is not None:
+                upstream.close()
+    assert [t for t in threading.enumerate() if t not in before and t.is_alive()] == []
+    assert proxy.log.requests == [f"CONNECT {PROXIED_HOST}:443"] and proxy.log.tunnels == 1
+
+
+@pytest.mark.parametrize("how", ["http.proxy", "https_proxy"])
+def test_connect_proxy_with_authentication(
+    how: str,
+    registry: Path,
+    isolated_git: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    https_server: GitHTTPServer,
+    connect_proxy_auth: ConnectProxy,
+    served_http: tuple[Path, str],
+    mr,  # type: ignore[no-untyped-def]
+) -> None:
+    _, name = served_http
+    url = f"https://{PROXIED_HOST}/{name}"
+    monkeypatch.setenv("GIT_SSL_CAINFO", str(https_server.ca_file))
+    proxy = connect_proxy_auth
+    # no credentials for the proxy: 407, in one line
+    with monkeypatch.context() as m:
+        m.setenv("https_proxy", proxy.url())
+        proxy.log.reset()
+        r = mr("link", "--sp", url, "models/rf", "rf")
+        assert (r.code, r.out) == (1, "")
+        assert one_line(r.err) == f"mr: error: cannot fetch {url}: {PROXY_407}"
+        assert proxy.log.tunnels == 0 and set(proxy.log.answers) == {f"407 {PROXIED_HOST}:443"}
+    # wrong credentials: the same, and the wrong password is not shown
+    with monkeypatch.context() as m:
+        m.setenv("https_proxy", proxy.url(PROXY_USER, "wrong-proxy-pw-31"))
+        r = mr("link", "--sp", url, "models/rf", "rf")
+        assert (r.code, r.out) == (1, "")
+        assert one_line(r.err) == f"mr: error: cannot fetch {url}: {PROXY_407}"
+        assert "wrong-proxy-pw-31" not in r.err
+    assert registry_untouched(registry)
+    assert cache_entries() == [] and leftovers() == []
+    # the right ones, in the proxy URL
+    use_proxy(how, proxy.url(PROXY_USER, PROXY_PASSWORD), isolated_git, monkeypatch)
+    proxy.log.reset()
+    r = mr("link", "--sp", url, "models/rf", "rf")
+    assert r.code == 0, r.err
+    assert_verified(mr, 1)
+    assert proxy.log.tunnels >= 1 and set(proxy.log.connects) == {f"{PROXIED_HOST}:443"}
+    assert f"200 {PROXIED_HOST}:443" in proxy.log.answers
+    # the proxy's password is in no output, link file or cache file (its git configs included)
+    assert PROXY_PASSWORD not in r.out + r.err
+    assert PROXY_PASSWORD not in (registry / "rf.mlem").read_text()
+    files = [p for p in cache_dir().rglob("*") if p.is_file()]
+    assert [p for p in files if p.name == "config"] != []
+    assert [p for p in files if PROXY_PASSWORD.encode() in p.read_bytes()] == []
+    # verify fetching afresh with a wrong password set the same way (the last
+    # http.proxy wins): the 407 line for the link, and neither password shown
+    shutil.rmtree(cache_dir())
+    use_proxy(how, proxy.url(PROXY_USER, "wrong-proxy-pw-31"), isolated_git, monkeypatch)
+    r = mr("verify")
+    assert r.code == 1
+    assert f"rf.mlem:4: error: cannot check: cannot fetch {url}: {PROXY_407}" in r.out
+    assert "wrong-proxy-pw-31" not in r.out + r.err and PROXY_PASSWORD not in r.out + r.err
+
+
+def test_connect_proxy_refuses_other_hosts(
+    registry: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    connect_proxy: ConnectProxy,
+    served_http: tuple[Path, str],
+    mr,  # type: ignore[no-untyped-def]
+) -> None:
+    _, name = served_http
+    url = f"https://elsewhere.invalid/{name}"
+    monkeypatch.setenv("https_proxy", connect_proxy.url())
+    connect_proxy.log.reset()
+    r = mr("link", "--sp", url, "models/rf", "rf")
+    assert (r.code, r.out) == (1, "")
+    assert one_line(r.err) == (
+        f"mr: error: cannot fetch {url}: the proxy refused to open a tunnel to the host (CONNECT answered 403): "
+        "check http.proxy, https_proxy and no_proxy"
+    )
+    assert connect_proxy.log.answers == ["403 elsewhere.invalid:443"]
+    assert registry_untouched(registry)
+
+
+@pytest.mark.parametrize(
+    ("stderr", "expected"),
+    [
+        # curl before 7.74 words a refused CONNECT this way
+        ("fatal: unable to access 'https://h/x/': Received HTTP code 407 from proxy after CONNECT\n", PROXY_407),
+        (
+            "fatal: unable to access 'https://h/x/': Received HTTP code 502 from proxy after CONNECT\n",
+            "the proxy refused to open a tunnel to the host (CONNECT answered 502): "
+            "check http.proxy, https_proxy and no_proxy",
+        ),
+    ],
+)
+def test_older_curl_proxy_refusals_are_explained(stderr: str, expected: str) -> None:
+    from mr.transport import explain
+
+    assert explain(stderr, "https://h/x") == expected
 
 
 def test_push_over_http_with_credential_helper_and_push_insteadof(
