@@ -53,18 +53,24 @@ def test_a_renamed_function_or_test_file_makes_its_scope_stale(tmp_path: Path, m
         "def commit_files(repo):\n    pass\n\n\ndef _tree_with_renamed():\n    pass\n"
     )
     (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "test_git.py").write_text("")
+    (tmp_path / "tests" / "test_git.py").write_text("def test_kept():\n    pass\n")
     monkeypatch.setattr(
         mutation,
         "SCOPES",
         {
-            "w": mutation.Scope("git", ("tests/test_git.py", "tests/test_gone.py"), ("commit_files", "_tree_with")),
+            "w": mutation.Scope(
+                "git",
+                ("tests/test_git.py", "tests/test_gone.py"),
+                ("commit_files", "_tree_with"),
+                deselect=("tests/test_git.py::test_renamed", "tests/test_git.py::test_kept"),
+            ),
             "x": mutation.Scope("nosuch", ()),
         },
     )
     assert mutation.stale_scopes(tmp_path) == [
         "scope w: no function _tree_with in mr/git.py",
         "scope w: no test file tests/test_gone.py",
+        "scope w: no test tests/test_git.py::test_renamed to leave out",
         "scope x: no module mr/nosuch.py",
     ]
 
