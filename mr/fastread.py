@@ -161,7 +161,7 @@ def read(text: str) -> FlatMap | None:
             if any(not x or needs_quotes(x) for x in items):
                 return None
             value = items
-            start = line.index("[", len(ind) + len(key) + 1)
+            start = line.index("[")  # the first: indent and key hold none
         else:
             value = None
             start = len(line)

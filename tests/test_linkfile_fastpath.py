@@ -106,6 +106,9 @@ def test_common_files_take_the_fast_path(text: str) -> None:
         "--- \na: 1\n",
         "a: |\n  text\n",
         "rev: 0123\n",
+        "e: [1, 2]\n",
+        "e: [a, yes]\n",
+        "e: [a,]\n",
     ],
 )
 def test_anything_else_goes_to_ruamel(text: str) -> None:
@@ -122,3 +125,49 @@ def test_fast_reader_leaves_unusual_characters_to_ruamel() -> None:
     for ch in ("\x85", "\x01", "\x7f", "\x9b", "\ufffe", "\u2029"):
         assert fastread.read(f"link_type: model\nobject_type: link\npath: 'a{ch}b'\n") is None
     assert fastread.read("null: 1\nobject_type: model\n") is None
+
+
+def _shape(doc: Any) -> Any:
+    """Each key's value and where key and value start, as ruamel's ``lc`` says (nested maps recursively)."""
+    out = []
+    for k, v in doc.items():
+        where = doc.lc.key(k)
+        if isinstance(v, dict) and v:
+            out.append((k, where, _shape(v)))
+        elif v is None:
+            out.append((k, where, None))  # nothing written: the two point at different places, both unused
+        else:
+            plain = dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v
+            out.append((k, where, doc.lc.value(k), plain, type(v) is bool))
+    return out
+
+
+READ_FAST = [
+    "rev: 'it''s'\nname: \"q\"\nflag: true\nother: FALSE\n",
+    "a: [p, q]\nb:   [ p , q ]  # see [1]\nc: []\nd:  {}\n",
+    "params:\n  pinned_from: 'v1'\n  note: \"two\"\nflag: True\n",
+    "k:    'spaced'\nl:  \"dq\"\nm:   plain  # note\n",
+]
+
+
+@pytest.mark.parametrize("text", READ_FAST)
+def test_fast_reader_reads_these_as_ruamel_does(text: str) -> None:
+    fast = fastread.read(text)
+    assert fast is not None
+    assert _shape(fast) == _shape(linkfile._yaml().load(text))
+
+
+@settings(max_examples=examples(400), deadline=None)
+@given(documents)
+def test_fast_reader_values_and_positions_match_ruamel(text: str) -> None:
+    fast = fastread.read(text)
+    if fast is not None:
+        assert _shape(fast) == _shape(linkfile._yaml().load(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a: 'x\ty'\n", 'a: "x\ty"\n', "a: b\rc: d\n", "a: 'b\rc'\n", "# \t\na: b\n"],
+)
+def test_tabs_and_carriage_returns_anywhere_go_to_ruamel(text: str) -> None:
+    assert fastread.read(text) is None
