@@ -11,12 +11,15 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from mr import __version__, complete
 from mr.constants import SHOW_FIELDS
+
+if TYPE_CHECKING:
+    from mr.results import P, StageResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -350,11 +353,11 @@ def stage_commit_options(verb: str) -> Callable[[F], F]:
 
 
 def land(
-    plan: Any,
-    commit: Callable[[], Any],
+    plan: P,
+    commit: Callable[[], StageResult[P]],
     show_plan: Callable[[], None],
-    show_result: Callable[[Any], None],
-    show_json: Callable[[Any], None],
+    show_result: Callable[[StageResult[P]], None],
+    show_json: Callable[[StageResult[P] | None], None],
     question: str,
     nothing: str,
     *,

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         LinkHistory,
         Matrix,
         OutdatedReport,
+        P,
         Promotion,
         Retirement,
         Rollback,
@@ -358,7 +359,7 @@ def promotion_result(result: StageResult[Promotion]) -> None:
     _landed(result, f"Promoted {', '.join(field(p.name) for p in plan.changes)}")
 
 
-def _landed(result: StageResult[Any], done: str) -> None:
+def _landed(result: StageResult[P], done: str) -> None:
     """Where the commit of a promotion, rollback or retirement went: the stage, or a review branch."""
     plan = result.plan
     if result.commit is None:
@@ -383,7 +384,7 @@ def _landed(result: StageResult[Any], done: str) -> None:
         echo(f"  pushed {plan.stage} to {result.pushed_to}")
 
 
-def _result_json(result: StageResult[Any] | None, dry_run: bool) -> dict[str, Any]:
+def _result_json(result: StageResult[P] | None, dry_run: bool) -> dict[str, Any]:
     return {
         "dry_run": dry_run,
         "commit": result.commit if result else None,
