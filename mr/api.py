@@ -124,7 +124,7 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
         full = os.path.join(registry.root, name)
         safefs.check(registry.root, name)
         if not os.path.lexists(full):
-            safefs.write_atomic(full, content)
+            safefs.write_in(registry.root, name, content)
             created.append(name)
     to_commit: dict[str, bytes] = {}
     for name in wanted:
@@ -333,7 +333,6 @@ def link(
             new = pinned(new, found.resolved.sha, found.resolved.rev)
     if name is None:
         return new
-    path = registry.path_of(name)
     data = linkfile.dump_new(new)
     old = safefs.read_in(registry.root, name + LINK_SUFFIX)
     if old is not None:
@@ -341,11 +340,8 @@ def link(
             data = linkfile.dump_update(old, f"{name}{LINK_SUFFIX}", new)
         except LinkFileError:
             pass  # --force over a file that is no valid YAML: write it anew
-    safefs.check(registry.root, name + LINK_SUFFIX)  # again: nothing was swapped in meanwhile
-    try:
-        safefs.write_atomic(path, data)
-    except OSError as e:
-        raise safefs.os_error(e, f"{name}{LINK_SUFFIX}") from None
+    # checked again, and written folder by folder: nothing swapped in meanwhile is followed
+    safefs.write_in(registry.root, name + LINK_SUFFIX, data)
     return linkfile.load_link(data, f"{name}{LINK_SUFFIX}", name=name)
 
 
@@ -687,7 +683,9 @@ def _verify_inputs(
         try:
             if inside:
                 safefs.check(reg.root, rel)
-            data = safefs.read_regular(full, f)
+                data = safefs.read_file(reg.root, rel, f)
+            else:
+                data = safefs.read_regular(full, f)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             data = None
         except UnsafePath as e:

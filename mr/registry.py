@@ -288,7 +288,7 @@ class Registry:
                 full = os.path.join(dirpath, filename)
                 rel = os.path.relpath(full, self.root).replace(os.sep, "/")
                 try:
-                    found.append((rel, safefs.read_regular(full, rel)))
+                    found.append((rel, safefs.read_file(self.root, rel)))
                 except UnsafePath as e:
                     unsafe.append((rel, e.what if e.path == rel and e.what is not None else e.message))
                 except (IsADirectoryError, FileNotFoundError):

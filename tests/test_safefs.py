@@ -67,7 +67,7 @@ def test_failed_write_leaves_old_file_and_no_temp_file(
 
 
 def test_interrupted_write_leaves_no_temp_file(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def interrupt(*args: Any) -> None:
+    def interrupt(*args: Any, **kwargs: Any) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(os, "replace", interrupt)
