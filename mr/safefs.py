@@ -314,18 +314,3 @@ def write_in(root: str, rel: str, data: bytes) -> None:
             os.close(folder)
     except OSError as e:
         raise os_error(e, rel) from None
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename.
-
-    The folders on the way are the caller's and are made when missing; inside
-    the registry use ``write_in``. ``OSError`` passes through.
-    """
-    folder, name = os.path.split(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd = os.open(folder, _DIR_FLAGS)
-    try:
-        _write_at(fd, name, data, path)
-    finally:
-        os.close(fd)

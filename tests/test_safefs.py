@@ -21,29 +21,19 @@ def folder(tmp_path: Path) -> Path:
     return path
 
 
-def test_write_atomic_writes_new_file_in_new_folder(folder: Path) -> None:
+def test_write_in_writes_new_file_in_new_folder(folder: Path) -> None:
     target = folder / "a" / "b" / "x.mlem"
-    safefs.write_atomic(str(target), b"content\n")
+    safefs.write_in(str(folder), "a/b/x.mlem", b"content\n")
     assert target.read_bytes() == b"content\n"
     assert os.listdir(target.parent) == ["x.mlem"]
 
 
-def test_write_atomic_new_file_follows_umask(folder: Path) -> None:
-    target = folder / "x.mlem"
-    old = os.umask(0o027)
-    try:
-        safefs.write_atomic(str(target), b"x")
-    finally:
-        os.umask(old)
-    assert stat.S_IMODE(target.stat().st_mode) == 0o640
-
-
 @pytest.mark.parametrize("mode", [0o600, 0o644, 0o755])
-def test_write_atomic_keeps_existing_mode(folder: Path, mode: int) -> None:
+def test_write_in_keeps_existing_mode(folder: Path, mode: int) -> None:
     target = folder / "x.mlem"
     target.write_bytes(b"old\n")
     target.chmod(mode)
-    safefs.write_atomic(str(target), b"new\n")
+    safefs.write_in(str(folder), "x.mlem", b"new\n")
     assert target.read_bytes() == b"new\n"
     assert stat.S_IMODE(target.stat().st_mode) == mode
     assert os.listdir(folder) == ["x.mlem"]
@@ -60,8 +50,9 @@ def test_failed_write_leaves_old_file_and_no_temp_file(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, failing, boom)
-    with pytest.raises(OSError):
-        safefs.write_atomic(str(target), b"new\n")
+    with pytest.raises(FileSystemError) as e:
+        safefs.write_in(str(folder), "x.mlem", b"new\n")
+    assert e.value.message == "x.mlem: No space left on device"
     monkeypatch.undo()
     assert target.read_bytes() == b"old\n"
     assert os.listdir(folder) == ["x.mlem"]
@@ -73,7 +64,7 @@ def test_interrupted_write_leaves_no_temp_file(folder: Path, monkeypatch: pytest
 
     monkeypatch.setattr(os, "replace", interrupt)
     with pytest.raises(KeyboardInterrupt):
-        safefs.write_atomic(str(folder / "x.mlem"), b"new\n")
+        safefs.write_in(str(folder), "x.mlem", b"new\n")
     monkeypatch.undo()
     assert os.listdir(folder) == []
 
