@@ -127,24 +127,18 @@ def fetch(reg: Registry, stage: str, remote: str) -> str | None:
     return git.ref_tip(reg.repo, ref) if found else None
 
 
-def _checked_out_here(reg: Registry, stage: str) -> bool:
-    where = git.checked_out_branches(reg.repo).get(stage)
-    if where is not None and (reg.bare or not os.path.samefile(where, reg.root)):
-        raise RegistryError(
-            f"{stage} is checked out in the work tree {where}; run mr from there, or check out another branch in it"
-        )
-    return where is not None
+def _catch_up(reg: Registry, stage: str, base: str, here: bool) -> None:
+    """Create the local branch at ``base``, or fast-forward it there, as ``git checkout``/``git pull`` would.
 
-
-def _catch_up(reg: Registry, stage: str, base: str) -> None:
-    """Create the local branch at ``base``, or fast-forward it there, as ``git checkout``/``git pull`` would."""
+    ``here``: the stage is checked out in this work tree (``apply`` refused
+    one checked out anywhere else), whose files are moved along.
+    """
     local = git.branch_tip(reg.repo, stage)
     if local == base:
         return
     if local is not None and not git.is_ancestor(reg.repo, local, base):
         return  # moved elsewhere: the compare-and-swap notices and the plan is made again
     changed = git.changed_paths(reg.repo, local, base) if local is not None else []
-    here = _checked_out_here(reg, stage)
     if here:
         dirty = [p for p in changed if not git.is_clean(reg.repo, p)]
         if dirty:
@@ -225,7 +219,7 @@ def apply(reg: Registry, first: P, replan: Callable[[P], P], sign: bool | None =
         if before_swap is not None:
             before_swap(plan)
         try:
-            _catch_up(reg, stage, plan.base)
+            _catch_up(reg, stage, plan.base, checked_out)
             commit = git.commit_files(reg.repo, stage, changed, plan.message, expect=plan.base, create=False, sign=sign)
         except RefMoved:
             # someone else got there first: wait a little (so racing writers
@@ -319,9 +313,12 @@ def land_remote(
         except MrError as e:
             done = f"commit {result.commit[:SHORT_SHA]}" if result.commit else "nothing new"
             raise NotPushed(f"{stage} is {plan.done} here ({done}) but not pushed: {e.message}", e) from None
-        ref = reg.fetched.get(stage)
+        # the ref the stage was fetched into now holds what was pushed: git push moves a
+        # named remote's remote-tracking branch only when the remote's fetch refspec maps
+        # the stage (not in a single-branch clone), and never mr's own ref of a URL or path
+        ref = reg.fetched[stage]
         pushed = git.branch_tip(reg.repo, stage)
-        if ref is not None and pushed is not None and ref.startswith("refs/mr/"):
+        if pushed is not None:
             git.set_ref(reg.repo, ref, pushed, git.ref_tip(reg.repo, ref), "mr: pushed")
         return replace(result, pushed_to=url)
     raise RemoteError(f"{stage} kept moving on {remote} while pushing ({ATTEMPTS} attempts); try again")
@@ -338,8 +335,8 @@ def merge_request_url(remote_url: str, branch: str, target: str) -> str | None:
     if not m:
         return None
     host, path = m.group("host"), m.group("path")
-    if host == "github.com" or host.startswith("github."):
-        return f"https://{host}/{path}/compare/{quote(target)}...{quote(branch, safe='/')}?expand=1"
+    if host.startswith("github."):  # github.com, or GitHub Enterprise at github.<company>
+        return f"https://{host}/{path}/compare/{quote(target)}...{quote(branch)}?expand=1"
     if "gitlab" in host:
         return (
             f"https://{host}/{path}/-/merge_requests/new?"

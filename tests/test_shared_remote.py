@@ -366,3 +366,29 @@ def test_a_plan_fetched_again_before_it_lands_is_made_again(origin: str, tmp_pat
         "fraud.mlem",
         "scoring.mlem",
     ]
+
+
+def test_promote_and_push_from_a_shallow_ci_checkout_fetches_the_tip_alone(ci_checkout: Path, origin: str, mr) -> None:  # type: ignore[no-untyped-def]
+    theirs = git(ci_checkout, "ls-remote", origin, "refs/heads/staging").split()[0]
+    r = mr("promote", "scoring", "--from", "dev", "--to", "staging", "--push", "origin", "--yes")
+    assert r.code == 0, r.err
+    pushed = git(ci_checkout, "ls-remote", origin, "refs/heads/staging").split()[0]
+    assert git(ci_checkout, "rev-parse", "staging", "staging^") == f"{pushed}\n{theirs}"
+    # the clone stays shallow: of staging's history, only the tip it was built on was fetched
+    assert git(ci_checkout, "rev-parse", "--is-shallow-repository") == "true"
+    assert git(ci_checkout, "rev-list", "staging") == f"{pushed}\n{theirs}"
+
+
+def test_push_from_a_single_branch_clone_leaves_no_stale_remote_tracking_branch(
+    origin: str, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    # a clone of dev alone: git push does not move origin/staging, which its fetch refspec leaves out
+    mine = clone(origin, tmp_path / "mine", "--single-branch", "-b", "dev")
+    monkeypatch.chdir(mine)
+    r = mr("promote", "fraud", "--to", "staging", "--push", "origin", "--yes")
+    assert r.code == 0, r.err
+    pushed = git(mine, "ls-remote", origin, "refs/heads/staging").split()[0]
+    assert git(mine, "rev-parse", "staging", "origin/staging") == f"{pushed}\n{pushed}"
+    assert git(mine, "reflog", "-1", "--format=%gs", "origin/staging") == "mr: pushed"
+    r = mr("show", "--stage", "staging")
+    assert (r.code, r.err) == (0, "")

@@ -4,6 +4,7 @@ checked on exact values and messages."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -12,7 +13,7 @@ from mr.errors import GitError, RegistryError, RemoteError, UsageError
 from mr.promotion import Promotion
 from mr.registry import Registry
 from mr.stagecommit import diff, merge_request_url, review_branch_name
-from tests.helpers import commit_all, git, tag
+from tests.helpers import commit, commit_all, git, tag
 
 
 def test_diff_of_a_new_a_deleted_and_a_changed_file() -> None:
@@ -37,6 +38,18 @@ def test_diff_of_a_new_a_deleted_and_a_changed_file() -> None:
         ("retire", "s", ["a" * 200], "retire/s/" + "a" * 111),
         ("promote", "s", ["a." + "b" * 115 + "/c"], "promote/s/a." + "b" * 108),
         ("promote", "s", ["a" * 110 + "/-b"], "promote/s/" + "a" * 110),
+        # cut at 120 on a "-", a "." or a "/": those are stripped off the end, and only the end
+        ("promote", "s", ["a" * 109 + "-b"], "promote/s/" + "a" * 109),
+        ("promote", "s", ["a" * 109 + ".b"], "promote/s/" + "a" * 109),
+        ("p" * 119, "s", ["x"], "p" * 119),
+        ("promote", "s", ["-" + "a" * 108 + ".b"], "promote/s/-" + "a" * 108),
+        # upper case stays; so does a name ending in X
+        ("Promote", "Prod", ["Churn", "X"], "Promote/Prod/Churn+X"),
+        # nor may it start with "-", "." or "/"
+        ("-p", "s", ["x"], "p/s/x"),
+        ("..p", "s", ["x"], "p/s/x"),
+        (".p", "s", ["x"], "p/s/x"),
+        ("", "s", ["x"], "s/x"),
     ],
 )
 def test_review_branch_name(verb: str, stage: str, names: list[str], expected: str) -> None:
@@ -61,7 +74,12 @@ GITLAB = (
         ("https://github.com:8443/o/r", GITHUB.format("github.com", "o/r")),
         ("https://gitlab.com/g/sub/repo", GITLAB.format("gitlab.com", "g/sub/repo")),
         ("https://u:p@gitlab.example.org/g/r.git", GITLAB.format("gitlab.example.org", "g/r")),
+        ("https://user:token@github.com/o/r.git", GITHUB.format("github.com", "o/r")),
+        ("git@gitlab.com:g/r.git", GITLAB.format("gitlab.com", "g/r")),
+        ("ssh://git@gitlab.example.org:2222/g/r.git/", GITLAB.format("gitlab.example.org", "g/r")),
         ("https://bitbucket.org/o/r", None),
+        ("https://example.com/github.com/o/r", None),
+        ("git@example.org:o/r.git", None),
         ("https://mygithub.com/o/r", None),
         ("ftp://github.com/o/r", None),
         ("/local/path", None),
@@ -141,13 +159,17 @@ def test_uncommitted_changes_on_a_checked_out_stage_are_refused(linked: Path, pr
 def test_a_branch_that_keeps_moving_is_given_up_after_eight_attempts(
     linked: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stagecommit.time, "sleep", lambda s: None)
+    sleeps: list[float] = []
+    monkeypatch.setattr(stagecommit, "time", SimpleNamespace(sleep=sleeps.append))
+    monkeypatch.setattr(stagecommit, "random", SimpleNamespace(uniform=lambda a, b: (a + b) * 10))
     moved: list[str] = []
     monkeypatch.setattr(stagecommit, "before_swap", lambda plan: moved.append(move(linked, "staging")))
     with pytest.raises(GitError) as e:
         api.promote(["a"], "staging")
     assert str(e.value) == f"staging kept moving while committing ({stagecommit.ATTEMPTS} attempts); try again"
     assert len(moved) == stagecommit.ATTEMPTS == 8
+    # between 10 and 50 ms (here uniform returns 10 times the sum of its bounds), longer at each attempt
+    assert sleeps == [pytest.approx(0.6 * n) for n in range(1, 9)]
     assert git(linked, "rev-parse", "staging") == moved[-1]
 
 
@@ -202,10 +224,15 @@ def test_a_remote_that_keeps_moving_is_given_up(shared: Path, monkeypatch: pytes
     monkeypatch.setattr(stagecommit, "ATTEMPTS", 2)
     pushed: list[str] = []
     monkeypatch.setattr(stagecommit, "before_push", lambda plan: pushed.append(bob_pushes(shared)))
+    sleeps: list[float] = []
+    monkeypatch.setattr(stagecommit, "time", SimpleNamespace(sleep=sleeps.append))
+    monkeypatch.setattr(stagecommit, "random", SimpleNamespace(uniform=lambda a, b: (a + b) * 10))
     with pytest.raises(RemoteError) as e:
         api.promote(["a"], "staging", push="origin")
     assert str(e.value) == "staging kept moving on origin while pushing (2 attempts); try again"
     assert len(pushed) == 2
+    # between 10 and 50 ms (here uniform returns 10 times the sum of its bounds), longer at each attempt
+    assert sleeps == [pytest.approx(0.6), pytest.approx(1.2)]
 
 
 def test_a_stage_moved_here_while_pushing_is_not_taken_back(
@@ -220,3 +247,172 @@ def test_a_stage_moved_here_while_pushing_is_not_taken_back(
         api.promote(["a"], "staging", push="origin")
     mine = git(linked, "rev-parse", "staging^")
     assert str(e.value) == f"staging moved here while pushing; the commit {mine[:12]} is on it but not pushed"
+
+
+def relink(linked: Path, project: Path, rev: str) -> None:
+    """dev's link a moves to a new tag ``rev`` of the project: something new to promote."""
+    tag(project, rev)
+    api.link("models/rf", source_project=str(project), rev=rev, target="a", force=True)
+    commit_all(linked, f"a to {rev}")
+
+
+def test_a_push_to_a_path_keeps_the_pushed_tip_in_a_ref_of_mr(
+    shared: Path, linked: Path, project: Path, tmp_path: Path
+) -> None:
+    # every ref update is logged, so the reflogs say who moved what
+    git(linked, "config", "core.logAllRefUpdates", "always")
+    bare = str(tmp_path / "origin.git")
+    first = api.promote(["a"], "staging", push=bare)
+    assert first.commit is not None and first.pushed_to == bare
+    assert first.commit == git(linked, "rev-parse", "staging") == git(bare, "rev-parse", "staging")
+    # the ref --push PATH is fetched into holds what was pushed, as a remote-tracking branch would
+    assert git(linked, "rev-parse", "refs/mr/fetched/staging") == first.commit
+    assert git(linked, "reflog", "-1", "--format=%gs", "refs/mr/fetched/staging") == "mr: pushed"
+    # and the next push builds on it
+    relink(linked, project, "v1")
+    second = api.promote(["a"], "staging", push=bare)
+    assert second.plan.base == first.commit and second.commit is not None
+    assert git(linked, "rev-parse", "refs/mr/fetched/staging") == second.commit == git(bare, "rev-parse", "staging")
+    assert git(linked, "rev-parse", "staging^") == first.commit
+    # a named remote's remote-tracking branch, moved by git push already, is left as it is
+    relink(linked, project, "v2")
+    third = api.promote(["a"], "staging", push="origin")
+    assert third.commit == git(linked, "rev-parse", "refs/remotes/origin/staging") == git(bare, "rev-parse", "staging")
+    assert "mr: pushed" not in git(linked, "reflog", "--format=%gs", "refs/remotes/origin/staging").splitlines()
+    assert git(linked, "for-each-ref", "--format=%(refname)", "refs/mr/") == "refs/mr/fetched/staging"
+
+
+def test_sign_false_reaches_the_pushed_commit_and_the_review_branch(shared: Path, linked: Path, tmp_path: Path) -> None:
+    # git would sign (commit.gpgSign) with a program that always fails: sign=False must not try
+    git(linked, "config", "commit.gpgSign", "true")
+    git(linked, "config", "gpg.program", "false")
+    with pytest.raises(GitError):
+        api.promote(["a"], "staging", branch="signed")
+    review = api.promote(["a"], "staging", branch="", sign=False)
+    assert review.branch == "promote/staging/a" and review.commit is not None
+    assert git(linked, "log", "-1", "--format=%G?", review.commit) == "N"
+    before = git(linked, "rev-parse", "staging")
+    with pytest.raises(GitError):
+        api.promote(["a"], "staging", push="origin")
+    assert git(linked, "rev-parse", "staging") == before
+    done = api.promote(["a"], "staging", push="origin", sign=False)
+    assert done.commit == git(linked, "rev-parse", "staging") == git(tmp_path / "origin.git", "rev-parse", "staging")
+    assert git(linked, "log", "-1", "--format=%G?", "staging") == "N"
+
+
+def test_a_review_branch_that_exists_is_replaced_only_when_forced(linked: Path) -> None:
+    git(linked, "branch", "review", "dev")
+    reg = Registry.open(str(linked))
+    plan = promotion.plan(reg, ["a"], "staging")
+    with pytest.raises(GitError) as e:
+        stagecommit.apply_to_branch(reg, plan, "review")
+    assert str(e.value) == "branch review exists; pass --force to replace it"
+    assert git(linked, "rev-parse", "review") == git(linked, "rev-parse", "dev")
+    done = stagecommit.apply_to_branch(reg, plan, "review", force=True)
+    assert done.commit == git(linked, "rev-parse", "review") and git(linked, "rev-parse", "review^") == plan.base
+
+
+def test_a_refused_push_says_what_was_done_here(shared: Path, linked: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    bare = tmp_path / "origin.git"
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    hook.chmod(0o755)
+    remote = git(linked, "ls-remote", "origin", "refs/heads/staging")
+    r = mr("promote", "a", "--to", "staging", "--push", "origin", "--yes")
+    mine = git(linked, "rev-parse", "staging")
+    assert (r.code, r.err) == (
+        1,
+        f"mr: error: staging is promoted here (commit {mine[:12]}) but not pushed: "
+        f"{bare}: refused the push: pre-receive hook declined\n",
+    )
+    assert git(linked, "ls-remote", "origin", "refs/heads/staging") == remote
+    assert git(linked, "show", "staging:a.mlem") == git(linked, "show", "dev:a.mlem")
+    # nothing new to promote the second time, and still not pushed
+    r = mr("promote", "a", "--to", "staging", "--push", "origin", "--yes")
+    assert (r.code, r.out) == (1, "Nothing to promote: a already as on dev, on staging\n")
+    assert r.err == (
+        f"mr: error: staging is promoted here (nothing new) but not pushed: "
+        f"{bare}: refused the push: pre-receive hook declined\n"
+    )
+    assert git(linked, "rev-parse", "staging") == mine
+    # once the remote takes pushes again, the commit made here goes with the next one
+    hook.unlink()
+    r = mr("promote", "a", "--to", "staging", "--push", "origin", "--yes")
+    assert r.code == 0, r.err
+    assert git(linked, "ls-remote", "origin", "refs/heads/staging") == f"{mine}\trefs/heads/staging"
+
+
+def test_a_lost_push_race_on_the_checked_out_stage_leaves_the_work_tree_as_landed(
+    shared: Path, linked: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    git(linked, "checkout", "-q", "staging")
+    before = git(linked, "rev-parse", "staging")
+    seen: list[tuple[str, str, int]] = []
+
+    def bob_wins(plan: Promotion) -> None:
+        # mine is committed here and in the work tree; bob adds a file and pushes first
+        seen.append((plan.stage, plan.base, len(plan.changes)))
+        if len(seen) == 1:
+            git(shared, "checkout", "-q", "staging")
+            commit(shared, {"notes.txt": "bob\n"}, "bob")
+            git(shared, "push", "-q", "origin", "staging")
+
+    monkeypatch.setattr(stagecommit, "before_push", bob_wins)
+    # the wait before trying again: stagecommit's own time and random, seen here
+    sleeps: list[float] = []
+    monkeypatch.setattr(stagecommit, "time", SimpleNamespace(sleep=sleeps.append))
+    monkeypatch.setattr(stagecommit, "random", SimpleNamespace(uniform=lambda a, b: (a + b) * 10))
+    result = api.promote(["a"], "staging", push="origin")
+    bobs = git(shared, "rev-parse", "staging")
+    assert seen == [("staging", before, 1), ("staging", bobs, 1)]
+    assert sleeps == [pytest.approx(0.6)]  # (0.01 + 0.05) * 10, on the first attempt
+    assert result.commit == git(linked, "rev-parse", "HEAD") == git(linked, "ls-remote", "origin", "staging").split()[0]
+    assert git(linked, "rev-parse", "HEAD^") == bobs
+    assert git(linked, "status", "--porcelain") == ""
+    assert (linked / "notes.txt").read_text() == "bob\n"
+    assert (linked / "a.mlem").read_text() == git(linked, "show", "staging:a.mlem") + "\n"
+
+
+def test_a_remote_lacking_the_stage_gets_it_from_here(shared: Path, linked: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "origin.git"
+    git(bare, "branch", "-q", "-D", "staging")
+    git(linked, "update-ref", "-d", "refs/remotes/origin/staging")
+    here = git(linked, "rev-parse", "staging")
+    result = api.promote(["a"], "staging", push="origin")
+    assert result.plan.base == here and result.commit == git(bare, "rev-parse", "staging")
+    # neither here nor there
+    git(bare, "branch", "-q", "-D", "production")
+    git(linked, "update-ref", "-d", "refs/remotes/origin/production")
+    git(linked, "branch", "-q", "-D", "production")
+    with pytest.raises(RegistryError) as e:
+        api.promote(["a"], "production", source="staging", push="origin")
+    assert str(e.value) == "no branch production here or on the remote; 'mr init' creates the stage branches"
+
+
+def test_a_stage_deleted_on_a_pushed_path_is_pushed_again(
+    shared: Path, linked: Path, project: Path, tmp_path: Path
+) -> None:
+    bare = tmp_path / "origin.git"
+    first = api.promote(["a"], "staging", push=str(bare)).commit
+    assert git(linked, "rev-parse", "refs/mr/fetched/staging") == first
+    git(bare, "branch", "-q", "-D", "staging")
+    relink(linked, project, "v1")
+    # the remote lacks staging now: it is pushed as new, from here
+    result = api.promote(["a"], "staging", push=str(bare))
+    assert result.plan.base == first and result.commit == git(bare, "rev-parse", "staging")
+    assert git(linked, "rev-parse", "refs/mr/fetched/staging") == result.commit
+
+
+def test_a_stage_moved_here_while_committing_for_a_push_is_planned_again(
+    shared: Path, linked: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moved: list[str] = []
+
+    def race(plan: object) -> None:
+        monkeypatch.setattr(stagecommit, "before_swap", None)
+        moved.append(move(linked, "staging"))
+
+    monkeypatch.setattr(stagecommit, "before_swap", race)
+    result = api.promote(["a"], "staging", push="origin")
+    assert result.plan.base == moved[0] == git(linked, "rev-parse", "staging^")
+    assert result.commit == git(linked, "rev-parse", "staging") == git(tmp_path / "origin.git", "rev-parse", "staging")
