@@ -249,10 +249,11 @@ def land(
     reg: Registry,
     plan: P,
     replan: Callable[[P], P],
-    push: str | None = None,
-    branch: str | None = None,
-    force: bool = False,
-    sign: bool | None = None,
+    *,
+    push: str | None,
+    branch: str | None,
+    force: bool,
+    sign: bool | None,
 ) -> StageResult[P]:
     """Commit ``plan`` onto its stage (or, with ``branch``, a review branch: ``""`` names it), then push.
 

@@ -7,6 +7,7 @@ enabled, so clones push over git://); every clone is made with git itself.
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -392,3 +393,80 @@ def test_push_from_a_single_branch_clone_leaves_no_stale_remote_tracking_branch(
     assert git(mine, "reflog", "-1", "--format=%gs", "origin/staging") == "mr: pushed"
     r = mr("show", "--stage", "staging")
     assert (r.code, r.err) == (0, "")
+
+
+def test_a_checked_out_stage_with_edits_the_fast_forward_would_overwrite_is_refused(
+    origin: str, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    mine = clone(origin, tmp_path / "mine", "-b", "staging")
+    teammate = clone(origin, tmp_path / "teammate")
+    api.retire(["churn"], "staging", registry=str(teammate), push="origin")
+    api.promote(["scoring"], "staging", registry=str(teammate), push="origin")
+    monkeypatch.chdir(mine)
+    (mine / "churn.mlem").write_text("# my edit\n")
+    (mine / "scoring.mlem").write_text("# mine too\n")
+    before = git(mine, "rev-parse", "staging")
+    r = mr("promote", "fraud", "--from", "dev", "--to", "staging", "--push", "origin", "--yes")
+    assert r.code == 1
+    assert r.err.strip().splitlines()[-1] == (
+        "mr: error: churn.mlem, scoring.mlem: uncommitted changes on staging, which is checked out and behind "
+        "the remote; commit or stash them first"
+    )
+    assert (mine / "churn.mlem").read_text() == "# my edit\n"
+    assert (mine / "scoring.mlem").read_text() == "# mine too\n"
+    assert git(mine, "rev-parse", "staging") == before
+
+
+def test_a_stage_caught_up_while_another_branch_is_checked_out_leaves_the_work_tree_alone(
+    origin: str, tmp_path: Path
+) -> None:
+    mine = clone(origin, tmp_path / "mine")
+    git(mine, "branch", "-q", "staging", "origin/staging")
+    teammate = clone(origin, tmp_path / "teammate")
+    api.retire(["churn"], "staging", registry=str(teammate), push="origin")
+    # an uncommitted edit on dev of a file the stage's fast-forward changes
+    (mine / "churn.mlem").write_text("# work in progress on dev\n")
+    result = api.promote(["fraud"], "staging", registry=str(mine), push="origin")
+    assert result.commit == git(mine, "rev-parse", "staging") and not result.worktree_updated
+    assert git(mine, "rev-parse", "--abbrev-ref", "HEAD") == "dev"
+    assert (mine / "churn.mlem").read_text() == "# work in progress on dev\n"
+    assert git(mine, "status", "--porcelain") == "M churn.mlem"
+
+
+@pytest.mark.parametrize("remote", ["origin", "backup", "path"])
+def test_a_stage_made_here_by_a_push_tracks_the_remote_it_came_from(origin: str, tmp_path: Path, remote: str) -> None:
+    mine = clone(origin, tmp_path / "mine")
+    backup = tmp_path / "backup.git"
+    git(tmp_path, "clone", "-q", "--bare", origin, str(backup))
+    git(mine, "remote", "add", "backup", str(backup))
+    git(mine, "fetch", "-q", "backup")
+    target = str(backup) if remote == "path" else remote
+    result = api.promote(["fraud"], "staging", registry=str(mine), push=target)
+    assert result.commit == git(mine, "rev-parse", "staging")
+    config = subprocess.run(
+        ["git", "config", "--get-regexp", r"^branch\.staging\."], cwd=mine, capture_output=True, text=True
+    ).stdout.strip()
+    if remote == "path":
+        # a path is no remote to track: the branch is made without an upstream
+        assert config == ""
+    else:
+        assert config.splitlines() == [f"branch.staging.remote {remote}", "branch.staging.merge refs/heads/staging"]
+
+
+def test_a_review_branch_is_made_on_the_plan_shown_even_when_the_stage_moved_since(origin: str, tmp_path: Path) -> None:
+    mine = clone(origin, tmp_path / "mine")
+    teammate = clone(origin, tmp_path / "teammate")
+    plan = api.plan_promotion(["fraud"], "staging", registry=str(mine), fetch=True)
+    moved = api.retire(["churn"], "staging", registry=str(teammate), push="origin").commit
+    result = api.promote(plan, registry=str(mine), fetch=True, branch="review/fraud")
+    assert result.plan is plan and result.branch == "review/fraud"
+    assert git(mine, "rev-parse", "review/fraud^") == plan.base != moved
+
+
+def test_sign_false_reaches_a_pushed_promotion(origin: str, tmp_path: Path) -> None:
+    mine = clone(origin, tmp_path / "mine")
+    git(mine, "config", "commit.gpgSign", "true")
+    git(mine, "config", "gpg.program", "false")
+    result = api.promote(["fraud"], "staging", registry=str(mine), push="origin", sign=False)
+    assert result.commit is not None
+    assert git(mine, "log", "-1", "--format=%G?", result.commit) == "N"
