@@ -416,3 +416,25 @@ def test_a_stage_moved_here_while_committing_for_a_push_is_planned_again(
     result = api.promote(["a"], "staging", push="origin")
     assert result.plan.base == moved[0] == git(linked, "rev-parse", "staging^")
     assert result.commit == git(linked, "rev-parse", "staging") == git(tmp_path / "origin.git", "rev-parse", "staging")
+
+
+def test_sign_false_reaches_a_commit_on_the_stage_here(linked: Path) -> None:
+    git(linked, "config", "commit.gpgSign", "true")
+    git(linked, "config", "gpg.program", "false")
+    before = git(linked, "rev-parse", "staging")
+    with pytest.raises(GitError):
+        api.promote(["a"], "staging")
+    assert git(linked, "rev-parse", "staging") == before
+    done = api.promote(["a"], "staging", sign=False)
+    assert done.commit == git(linked, "rev-parse", "staging") and git(linked, "rev-parse", "staging^") == before
+    assert git(linked, "log", "-1", "--format=%G?", "staging") == "N"
+
+
+def test_force_reaches_a_review_branch_through_the_api(linked: Path) -> None:
+    git(linked, "branch", "review", "dev")
+    with pytest.raises(GitError) as e:
+        api.promote(["a"], "staging", branch="review")
+    assert str(e.value) == "branch review exists; pass --force to replace it"
+    done = api.promote(["a"], "staging", branch="review", force=True)
+    assert done.commit == git(linked, "rev-parse", "review")
+    assert git(linked, "rev-parse", "review^") == git(linked, "rev-parse", "staging")
