@@ -373,12 +373,13 @@ def dump_update(old: bytes, file: str, link: Link) -> bytes:
         wanted[field] = link.project
     if link.rev is not None:
         wanted["rev"] = link.rev
-    for key in list(doc.keys()):
-        if key not in wanted and key != "params":
-            _delete_keeping_comment(doc, key)
+    # values are set before keys are removed, so a removed key's comments have a neighbour to go to
     for key, value in wanted.items():
         if doc.get(key) != value:
             _set(doc, key, _scalar(value))
+    for key in list(doc.keys()):
+        if key not in wanted and key != "params":
+            _delete_keeping_comment(doc, key)
     _update_params(doc, link.params)
     return _dump(doc)
 
@@ -397,11 +398,11 @@ def _update_params(doc: Any, params: Mapping[str, str]) -> None:
         current = CommentedMap()
         _set(doc, "params", current)
     # mr manages only pinned_from; other params are the file owner's and stay
-    if PINNED_FROM not in params and PINNED_FROM in current:
-        _delete_keeping_comment(current, PINNED_FROM)
     for k, v in sorted(params.items()):
         if current.get(k) != v:
             _set(current, _scalar(k), _scalar(v))
+    if PINNED_FROM not in params and PINNED_FROM in current:
+        _delete_keeping_comment(current, PINNED_FROM)
 
 
 def _delete_keeping_comment(doc: Any, key: str) -> None:
@@ -409,37 +410,58 @@ def _delete_keeping_comment(doc: Any, key: str) -> None:
 
     ruamel hangs the lines after an entry (a comment beside it, then full-line
     comments and blank lines) on the entry, or for a block mapping value on its
-    last entry; they would leave with the key. The full-line ones move to the
-    key before it, or, when the deleted key came first, above the key after it.
+    last entry; they would leave with the key. The full-line ones stay where
+    they were: above the key that followed, or, when the deleted key was the
+    last, after the plain value before it (never inside a block scalar, whose
+    value they would join). With neither, they go with the key.
     """
     from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.error import CommentMark
+    from ruamel.yaml.tokens import CommentToken
 
     value = doc[key]
+    own = doc.ca.items.get(key)
+    # lines already moved above this key (when the key before it was removed) go on with it
+    above = "".join(t.value for t in own[1] if t is not None) if own and isinstance(own[1], list) else ""
     entry = value.ca.items.get(list(value)[-1]) if isinstance(value, CommentedMap) and value else None
     if not entry or entry[2] is None:
-        entry = doc.ca.items.get(key)
+        entry = own
     token = entry[2] if entry else None
     keys = list(doc.keys())
     pos = keys.index(key)
     del doc[key]
-    if token is None:
-        return
     # the token starts with the end of the entry's line (a comment beside it, or nothing)
-    carried = token.value.partition("\n")[2]
+    carried = above + (token.value.partition("\n")[2] if token is not None else "")
+    carried = carried.replace("\r\n", "\n")
     if not carried.strip():
         return
-    if pos > 0:
-        entry = doc.ca.items.setdefault(keys[pos - 1], [None, None, None, None])
-        if entry[2] is not None:
-            entry[2].value += carried
-        else:
-            token.value = "\n" + carried  # a leading line end: the comment starts on a line of its own
-            entry[2] = token
-    else:
-        from ruamel.yaml.error import CommentMark
-        from ruamel.yaml.tokens import CommentToken
-
-        # the first key (a link keeps link_type and path, so another follows); column 0:
-        # the lines are written as they are, indentation included
+    if pos + 1 < len(keys):
+        # column 0: the lines are written as they are, indentation included
         entry = doc.ca.items.setdefault(keys[pos + 1], [None, None, None, None])
         entry[1] = [CommentToken(carried, CommentMark(0)), *(entry[1] or [])]
+        return
+    before = _last_plain_entry(doc)
+    if before is None:
+        return
+    entry = before.ca.items.setdefault(list(before)[-1], [None, None, None, None])
+    if entry[2] is not None:
+        entry[2].value += carried
+    else:
+        # a leading line end: the comment starts on a line of its own
+        entry[2] = CommentToken("\n" + carried, CommentMark(0))
+
+
+def _last_plain_entry(doc: Any) -> Any:
+    """The mapping whose last entry ends ``doc`` when written, if that entry is a plain value; else None."""
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
+
+    while isinstance(doc, CommentedMap) and doc:
+        value = doc[list(doc)[-1]]
+        if isinstance(value, CommentedMap):
+            doc = value
+            continue
+        if isinstance(value, (dict, list, LiteralScalarString, FoldedScalarString)):
+            return None  # a flow or block collection, or a block scalar: the lines would land inside it
+        return doc
+    return None

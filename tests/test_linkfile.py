@@ -1203,7 +1203,46 @@ REMOVALS: list[tuple[str, bytes, Link, bytes]] = [
         ALIAS,
         b"# about the model\nlink_type: model\nobject_type: link\npath: m.mlem\n",
     ),
+    (
+        "pinned_from-alone-in-params-then-another-param",
+        PARAMS_HEAD + b"  pinned_from: main\n  # pinned for the audit\npath: m.mlem\nrev: " + SHA.encode() + b"\n",
+        OWNED,
+        PARAMS_HEAD + b"  owner: team\n  # pinned for the audit\n" + REST,
+    ),
+    (
+        "an-unknown-key-alone-before-the-link-is-written",
+        b"note: 1\n# keep me\n",
+        UNPIN,
+        b"link_type: model\n# keep me\nobject_type: link\n" + REST,
+    ),
+    (
+        "the-last-key-after-a-nested-map",
+        b"link_type: model\nobject_type: link\npath: m.mlem\nparams:\n  owner: team\nrev: main\n# the end\n",
+        link(path="m.mlem", params={"owner": "team"}),
+        b"link_type: model\nobject_type: link\npath: m.mlem\nparams:\n  owner: team\n# the end\n",
+    ),
+    (
+        "crlf",
+        b"rev: main\r\n# about the model\r\nlink_type: model\r\nobject_type: link\r\npath: m.mlem\r\n",
+        ALIAS,
+        b"# about the model\nlink_type: model\nobject_type: link\npath: m.mlem\n",
+    ),
 ]
+
+
+def test_a_removed_last_key_after_a_block_scalar_leaves_the_scalar_as_it_was() -> None:
+    # the lines below the removed key would join a keep-chomped scalar's value: they go with the key
+    old = PARAMS_HEAD + b"  note: |+\n    text\n\n  pinned_from: main\n# about the pin\npath: m.mlem\nrev: "
+    new = linkfile.dump_update(
+        old + SHA.encode() + b"\n", "f.mlem", link(path="m.mlem", rev="main", params={"note": "text\n\n"})
+    )
+    assert new == PARAMS_HEAD + b"  note: |+\n    text\n\n" + REST
+    assert linkfile.load_link(new, "f.mlem").params == {"note": "text\n\n"}
+    # a block scalar removed as well leaves the plain value before it to carry them
+    last = b"link_type: model\nobject_type: link\npath: m.mlem\nnote: |+\n  text\n\nrev: main\n# after\n"
+    assert linkfile.dump_update(last, "f.mlem", link(path="m.mlem")) == (
+        b"link_type: model\nobject_type: link\npath: m.mlem\n# after\n"
+    )
 
 
 @pytest.mark.parametrize(("old", "new", "want"), [r[1:] for r in REMOVALS], ids=[r[0] for r in REMOVALS])
