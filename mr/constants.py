@@ -20,3 +20,7 @@ GIT_SPECIAL_REFS = frozenset(
         "AUTO_MERGE",
     )
 )
+
+#: what a link file whose name holds a backslash is: link names read "\\" as "/", so it would
+#: stand for another file; it is reported, never read
+BACKSLASH_NAME = "a name with a backslash, which mr reads as a folder separator"

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import pygit2
 from pygit2.enums import ConfigLevel, FileMode, ObjectType
 
-from mr.constants import GIT_SPECIAL_REFS
+from mr.constants import BACKSLASH_NAME, GIT_SPECIAL_REFS
 from mr.errors import GitError, IdentityError, RefMoved, RegistryError, RevNotFound, SigningError, UnsafePath
 from mr.model import BRANCH, COMMIT, TAG, ResolvedRev
 from mr.urls import redact
@@ -223,6 +223,8 @@ def tree_files(repo: Repo, sha: str, suffix: str) -> tuple[list[tuple[str, bytes
             name = prefix + entry.name
             if entry.filemode == FileMode.TREE:
                 stack.append((name + "/", repo[entry.id]))  # a folder (even one named *.mlem) is walked
+            elif "\\" in name and name.endswith(suffix):
+                unsafe.append((name, BACKSLASH_NAME))  # it would be read as another file's name
             elif entry.filemode in _BLOB_MODES and name.endswith(suffix):
                 out.append((name, repo[entry.id].read_raw()))
             elif name.endswith(suffix):

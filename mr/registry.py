@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from mr import git, linkfile, safefs
 from mr.config import CONFIG_FILE, Config, load_config
+from mr.constants import BACKSLASH_NAME
 from mr.errors import LinkFileError, LinkNotFound, RegistryError, RemoteError, UnsafePath, UsageError
 from mr.model import LINK_SUFFIX, SHORT_SHA, Link
 from mr.text import field as safe_text
@@ -287,6 +288,9 @@ class Registry:
                     continue
                 full = os.path.join(dirpath, filename)
                 rel = os.path.relpath(full, self.root).replace(os.sep, "/")
+                if "\\" in rel:
+                    unsafe.append((rel, BACKSLASH_NAME))
+                    continue
                 try:
                     found.append((rel, safefs.read_file(self.root, rel)))
                 except UnsafePath as e:

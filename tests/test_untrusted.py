@@ -486,3 +486,24 @@ def test_a_folder_named_like_a_link_is_walked_not_reported(registry: Path, mr) -
     (registry / ".mlem" / "config.yaml").write_text("")
     r = mr("verify")
     assert r.code == 0 and "error" not in r.out, r.out
+
+
+def test_a_link_file_named_with_a_backslash_is_reported_not_read_as_another(linked: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    # link names read "\" as "/": "sub\x.mlem" would stand for sub/x.mlem, whose content is another link's
+    other = "link_type: model\nobject_type: link\npath: hidden.mlem\nproject: https://example.com/other\n"
+    (linked / "sub\\x.mlem").write_text(other)
+    r = mr("show", "--offline", "--json")
+    assert r.code == 1 and "hidden.mlem" not in r.out
+    assert r.err.strip().splitlines()[-1] == (
+        "sub\\x.mlem: error: a name with a backslash, which mr reads as a folder separator; "
+        "mr never reads or writes through it"
+    )
+    r = mr("verify", "--offline")
+    assert r.code == 1
+    assert "a name with a backslash, which mr reads as a folder separator; mr never reads or follows it" in r.out
+    # the same, committed on a stage
+    commit_on(linked, "staging", {"churn\\x.mlem": other.encode()})
+    r = mr("verify", "--stage", "staging", "--offline")
+    assert r.code == 1
+    assert "a name with a backslash, which mr reads as a folder separator; mr never reads or follows it" in r.out
+    assert "hidden.mlem" not in r.out
