@@ -320,7 +320,10 @@ def land_remote(
         ref = reg.fetched[stage]
         pushed = git.branch_tip(reg.repo, stage)
         if pushed is not None:
-            git.set_ref(reg.repo, ref, pushed, git.ref_tip(reg.repo, ref), "mr: pushed")
+            try:
+                git.set_ref(reg.repo, ref, pushed, git.ref_tip(reg.repo, ref), "mr: pushed")
+            except RefMoved:
+                pass  # a fetch running meanwhile moved it: it holds what the remote has, which is as new
         return replace(result, pushed_to=url)
     raise RemoteError(f"{stage} kept moving on {remote} while pushing ({ATTEMPTS} attempts); try again")
 

@@ -438,3 +438,23 @@ def test_force_reaches_a_review_branch_through_the_api(linked: Path) -> None:
     done = api.promote(["a"], "staging", branch="review", force=True)
     assert done.commit == git(linked, "rev-parse", "review")
     assert git(linked, "rev-parse", "review^") == git(linked, "rev-parse", "staging")
+
+
+def test_a_fetch_moving_the_fetched_ref_after_the_push_is_no_error(
+    shared: Path, linked: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bare = str(tmp_path / "origin.git")
+    set_ref = stagecommit.git.set_ref
+    moved: list[str] = []
+
+    def a_fetch_first(repo: object, ref: str, sha: str, old: str | None, message: str) -> None:
+        if ref == "refs/mr/fetched/staging" and message == "mr: pushed":
+            # another mr fetched the stage just now: the ref already holds the remote's tip
+            git(linked, "update-ref", ref, sha)
+            moved.append(sha)
+        set_ref(repo, ref, sha, old, message)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stagecommit.git, "set_ref", a_fetch_first)
+    done = api.promote(["a"], "staging", push=bare)
+    assert moved == [done.commit] and done.pushed_to == bare
+    assert git(linked, "rev-parse", "refs/mr/fetched/staging") == done.commit == git(bare, "rev-parse", "staging")
