@@ -574,7 +574,7 @@ def _raise_ref_failure(repo: Repo, name: str, branch: str, parent: Any, e: Excep
     tip = now.peel(pygit2.Commit).id if now is not None else None
     if tip != parent:
         raise RefMoved(f"branch {branch} moved while committing") from None
-    lock = os.path.join(repo.path, *name.split("/")) + ".lock"
+    lock = ref_lock_path(repo, branch)
     if os.path.exists(lock):
         # another writer holds the branch's lock right now: it is moving
         raise RefMoved(f"branch {branch} is being updated by another process ({lock})") from None

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mr import git
-from mr.errors import ProjectNotFound, RevNotFound, UnsafePath
+from mr.errors import GitError, ProjectNotFound, RefMoved, RevNotFound, UnsafePath
 from mr.paths import cache_path
 from mr.projects import Projects
 from mr.urls import credentials_in, is_url, redact, strip_credentials
@@ -214,3 +214,194 @@ def test_path_changes_follow_every_parent(tmp_path: Path) -> None:
     assert changes[0].parent == run_git(root, "rev-parse", f"{side}^")
     assert git.commit_of(repo, "main~1") == run_git(root, "rev-parse", "main~1")
     assert git.commit_of(repo, "-rf") is None and git.commit_of(repo, "nope") is None
+
+
+# --- the write path: trees, commits, refs, the work tree --------------------------------------
+
+
+def _repo_with(tmp_path: Path, files: dict[str, str]) -> tuple[Path, git.Repo, str]:
+    root = make_project(tmp_path / "w", files)
+    repo = git.open_exact(str(root))
+    assert repo is not None
+    return root, repo, run_git(root, "rev-parse", "main")
+
+
+def _hostile_main(root: Path, tree: dict[str, object]) -> str:
+    from tests.plumbing import commit_on
+
+    return commit_on(root, "main", tree)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("tree", "path", "message"),
+    [
+        ({"churn.mlem": ("link", "/etc/passwd")}, "churn.mlem", "churn.mlem is a symlink, not a regular file"),
+        ({"team": {"sub": ("link", "/etc")}}, "team/sub/x.mlem", "team/sub is a symlinked folder"),
+        ({"team": {"sub": b"a file\n"}}, "team/sub/x.mlem", "team/sub is a file, not a folder"),
+        ({"team": {"x.mlem": {"y": b"\n"}}}, "team/x.mlem", "team/x.mlem is a folder, not a regular file"),
+    ],
+)
+def test_commit_files_never_replaces_or_follows_what_is_no_file(
+    tmp_path: Path, tree: dict[str, object], path: str, message: str
+) -> None:
+    root, repo, _ = _repo_with(tmp_path, {})
+    tip = _hostile_main(root, tree)
+    with pytest.raises(UnsafePath) as e:
+        git.commit_files(repo, "main", {path: b"new\n"}, "write", expect=tip, create=False)
+    assert e.value.message == f"{message}; mr never replaces or follows it"
+    assert run_git(root, "rev-parse", "main") == tip
+
+
+def test_commit_files_never_writes_into_a_submodule(tmp_path: Path) -> None:
+    root, repo, tip = _repo_with(tmp_path, {"a.mlem": "a\n"})
+    run_git(root, "update-index", "--add", "--cacheinfo", f"160000,{tip},team/sub")
+    run_git(root, "commit", "-qm", "a submodule")
+    tip = run_git(root, "rev-parse", "main")
+    with pytest.raises(UnsafePath) as e:
+        git.commit_files(repo, "main", {"team/sub/x.mlem": b"x\n"}, "into it", expect=tip)
+    assert e.value.message == "team/sub is a submodule; mr never replaces or follows it"
+    assert run_git(root, "rev-parse", "main") == tip
+
+
+def test_commit_files_keeps_the_other_files_of_a_folder_and_creates_a_branch(tmp_path: Path) -> None:
+    root, repo, tip = _repo_with(tmp_path, {"team/a.mlem": "a\n", "team/deep/b.mlem": "b\n"})
+    sha = git.commit_files(repo, "main", {"team/new.mlem": b"n\n", "team/deep/c.mlem": b"c\n"}, "add", expect=tip)
+    files = run_git(root, "ls-tree", "-r", "--name-only", sha).split()
+    assert files == [
+        ".mlem.yaml",
+        "models/rf.mlem",
+        "team/a.mlem",
+        "team/deep/b.mlem",
+        "team/deep/c.mlem",
+        "team/new.mlem",
+    ]
+    # a branch that does not exist yet: its first commit, a deletion of nothing included
+    first = git.commit_files(repo, "fresh", {"x.mlem": b"x\n", "gone.mlem": None}, "first", expect=None)
+    assert run_git(root, "ls-tree", "-r", "--name-only", first).split() == ["x.mlem"]
+    assert run_git(root, "rev-list", "--count", "fresh") == "1"
+    with pytest.raises(GitError) as e:
+        git.commit_files(repo, "nope", {"x.mlem": b"x\n"}, "no", create=False)
+    assert e.value.message == "no branch nope"
+
+
+def test_removing_paths_goes_on_past_a_folder_that_is_not_there(tmp_path: Path) -> None:
+    root, repo, tip = _repo_with(tmp_path, {"a/b.mlem": "b\n", "a/c.mlem": "c\n", "d/e.mlem": "e\n"})
+    sha = git.commit_files(
+        repo, "main", {"nope/x.mlem": None, "a/b.mlem": None, "models": None, "d/e.mlem": None}, "rm", expect=tip
+    )
+    assert run_git(root, "ls-tree", "-r", "--name-only", sha).split() == [".mlem.yaml", "a/c.mlem"]
+
+
+def test_commit_files_moved_under_it_is_ref_moved_and_a_held_lock_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, repo, tip = _repo_with(tmp_path, {"a.mlem": "a\n"})
+    with pytest.raises(RefMoved) as e:
+        git.commit_files(repo, "main", {"b.mlem": b"b\n"}, "b", expect="0" * 40)
+    assert e.value.message == "branch main moved"
+    create = git._create_commit
+    other = run_git(root, "commit-tree", f"{tip}^{{tree}}", "-p", tip, "-m", "another writer")
+
+    def another_writer_first(*args: object, **kwargs: object) -> object:
+        oid = create(*args, **kwargs)  # type: ignore[arg-type]
+        run_git(root, "update-ref", "refs/heads/main", other)
+        return oid
+
+    monkeypatch.setattr(git, "_create_commit", another_writer_first)
+    with pytest.raises(RefMoved) as e:
+        git.commit_files(repo, "main", {"b.mlem": b"b\n"}, "b", expect=tip)
+    assert e.value.message == "branch main moved while committing"
+    assert run_git(root, "rev-parse", "main") == other
+    monkeypatch.undo()
+    lock = root / ".git" / "refs" / "heads" / "main.lock"
+    lock.write_text("")
+    with pytest.raises(RefMoved) as e:
+        git.commit_files(repo, "main", {"b.mlem": b"b\n"}, "b", expect=other)
+    assert e.value.message == f"branch main is being updated by another process ({lock})"
+    assert run_git(root, "rev-parse", "main") == other
+
+
+def test_a_tree_that_cannot_be_written_is_one_line_naming_the_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, repo, tip = _repo_with(tmp_path, {"a.mlem": "a\n"})
+
+    def full(*args: object) -> object:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(git, "_edited_tree", full)
+    for write in (
+        lambda: git.commit_files(repo, "main", {"b.mlem": b"b\n"}, "b", expect=tip),
+        lambda: git.commit_on_new_branch(repo, "review", tip, {"b.mlem": b"b\n"}, "b"),
+    ):
+        with pytest.raises(GitError) as e:
+            write()
+        assert e.value.message == f"cannot write to {root}/.git: [Errno 28] No space left on device"
+    assert run_git(root, "rev-parse", "main") == tip
+
+
+def test_commit_on_new_branch_builds_on_its_base_and_refuses_what_it_cannot_make(tmp_path: Path) -> None:
+    root, repo, tip = _repo_with(tmp_path, {"a.mlem": "a\n"})
+    sha = git.commit_on_new_branch(repo, "review/x", tip, {"b.mlem": b"b\n", "a.mlem": None}, "review")
+    assert run_git(root, "rev-parse", "review/x^") == tip
+    assert run_git(root, "ls-tree", "-r", "--name-only", sha).split() == [".mlem.yaml", "b.mlem", "models/rf.mlem"]
+    with pytest.raises(GitError) as e:
+        git.commit_on_new_branch(repo, "review/x", tip, {"c.mlem": b"c\n"}, "again")
+    assert e.value.message == "branch review/x exists; pass --force to replace it"
+    assert run_git(root, "rev-parse", "review/x") == sha
+    with pytest.raises(GitError) as e:
+        git.commit_on_new_branch(repo, "bad..name", tip, {"c.mlem": b"c\n"}, "bad")
+    assert e.value.message == "'bad..name' is not a valid branch name"
+    with pytest.raises(GitError) as e:
+        git.commit_on_new_branch(repo, "review/x/y", tip, {"c.mlem": b"c\n"}, "under a branch")
+    assert e.value.message.startswith("cannot create branch review/x/y: ")
+    assert run_git(root, "branch", "--list", "review/*").split() == ["review/x"]
+
+
+def test_set_ref_creates_moves_and_refuses_by_compare_and_swap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, repo, tip = _repo_with(tmp_path, {"a.mlem": "a\n"})
+    other = run_git(root, "commit-tree", f"{tip}^{{tree}}", "-m", "other")
+    git.set_ref(repo, "refs/mr/x", tip, None, "made")
+    assert run_git(root, "rev-parse", "refs/mr/x") == tip
+    with pytest.raises(RefMoved) as e:
+        git.set_ref(repo, "refs/mr/x", other, None, "again")
+    assert e.value.message == "refs/mr/x moved"
+    git.set_ref(repo, "refs/mr/x", other, tip, "moved")
+    assert run_git(root, "rev-parse", "refs/mr/x") == other
+    # made by someone else between the look and the create
+    monkeypatch.setattr(git, "ref_tip", lambda repo, ref: None)
+    with pytest.raises(RefMoved) as e:
+        git.set_ref(repo, "refs/mr/x", tip, None, "raced")
+    assert e.value.message.startswith("refs/mr/x moved (") and run_git(root, "rev-parse", "refs/mr/x") == other
+
+
+def test_update_worktree_touches_only_the_named_paths_and_never_a_symlink(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, repo, tip = _repo_with(tmp_path, {"a.mlem": "a\n", "b.mlem": "b\n"})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "authorized_keys").write_text("ssh-ed25519 AAAA precious\n")
+    git.commit_files(repo, "main", {"a.mlem": b"a2\n", "b.mlem": b"b2\n"}, "both", expect=tip)
+    (root / "b.mlem").write_text("my edit\n")
+    git.update_worktree(repo, {"a.mlem": b"a2\n"})
+    assert (root / "a.mlem").read_text() == "a2\n" and (root / "b.mlem").read_text() == "my edit\n"
+    (root / "a.mlem").unlink()
+    os.symlink(elsewhere / "authorized_keys", root / "a.mlem")
+    with pytest.raises(UnsafePath) as e:
+        git.update_worktree(repo, {"a.mlem": b"a2\n"})
+    assert e.value.message == (
+        "a.mlem is a symlink; mr never reads or writes through symlinks; the work tree was left alone"
+    )
+    assert (elsewhere / "authorized_keys").read_text() == "ssh-ed25519 AAAA precious\n"
+    (root / "a.mlem").unlink()
+
+    def full(self: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(type(repo), "checkout_head", full)
+    with pytest.raises(GitError) as e:
+        git.update_worktree(repo, {"a.mlem": b"a2\n", "b.mlem": b"b2\n"})
+    assert e.value.message == (
+        "the work tree could not be updated ([Errno 28] No space left on device); run: git checkout -- a.mlem b.mlem"
+    )
