@@ -341,17 +341,19 @@ def tags(repo: Repo) -> list[str]:
 
 
 def signature(repo: Repo | None, role: Literal["AUTHOR", "COMMITTER"] = "AUTHOR") -> pygit2.Signature:
-    """The commit identity: GIT_AUTHOR_*/GIT_COMMITTER_* first, then git config."""
+    """The commit identity as git finds it: GIT_AUTHOR_*/GIT_COMMITTER_*, then the
+    ``author.*``/``committer.*`` settings, then ``user.*``; EMAIL last for the address."""
     name = os.environ.get(f"GIT_{role}_NAME")
-    email = os.environ.get(f"GIT_{role}_EMAIL") or os.environ.get("EMAIL")
+    email = os.environ.get(f"GIT_{role}_EMAIL")
     if not (name and email):
         _configure()
         config = repo.config if repo is not None else pygit2.Config.get_global_config()
-        try:
-            name = name or config["user.name"]
-            email = email or config["user.email"]
-        except (KeyError, pygit2.GitError):
-            pass
+        section = role.lower()
+        for key in (f"{section}.name", "user.name"):
+            name = name or _config_text(config, key)
+        for key in (f"{section}.email", "user.email"):
+            email = email or _config_text(config, key)
+    email = email or os.environ.get("EMAIL")
     if not (name and email):
         raise IdentityError(
             "no git identity to commit with: run\n"
@@ -360,6 +362,13 @@ def signature(repo: Repo | None, role: Literal["AUTHOR", "COMMITTER"] = "AUTHOR"
             "or set GIT_AUTHOR_NAME and GIT_AUTHOR_EMAIL"
         )
     return pygit2.Signature(name, email)
+
+
+def _config_text(config: pygit2.Config, key: str) -> str | None:
+    try:
+        return str(config[key]) or None
+    except (KeyError, pygit2.GitError):
+        return None
 
 
 def _tree_with(repo: Repo, base: Any, files: dict[str, bytes], prefix: str = "") -> Any:
@@ -474,17 +483,23 @@ def _create_commit(repo: Repo, message: str, tree: Any, parents: list[Any], sign
     args = ["git", "-C", repo.path, "commit-tree", "-S", str(tree)]
     for parent in parents:
         args += ["-p", str(parent)]
+    # git finds the identity signature() found above, by the same rules
     env = dict(os.environ)
-    for role, who in (("AUTHOR", author), ("COMMITTER", committer)):
-        env[f"GIT_{role}_NAME"] = who.name
-        env[f"GIT_{role}_EMAIL"] = who.email
-    env.pop("GIT_DIR", None)
+    env.pop("GIT_DIR", None)  # set inside a git hook: it would name another repository than repo.path
     env["LC_ALL"] = "C"
+    from mr.env import git_timeout
+
+    limit = git_timeout()  # a signing program waiting for a passphrase no one types is stopped like a fetch
     try:
         out = subprocess.run(
-            args, input=message.encode("utf-8"), capture_output=True, env=env, timeout=120, check=False
+            args, input=message.encode("utf-8"), capture_output=True, env=env, timeout=limit, check=False
         )
-    except (OSError, subprocess.TimeoutExpired) as e:
+    except subprocess.TimeoutExpired:
+        raise SigningError(
+            f"signing the commit took over {limit:g} s (MR_GIT_TIMEOUT) and was stopped; "
+            "check that the signing key needs no passphrase typed, or pass --no-sign"
+        ) from None
+    except OSError as e:
         raise SigningError(f"signing the commit failed: {e}") from None
     if out.returncode != 0:
         lines = [ln for ln in out.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
@@ -630,10 +645,12 @@ def update_worktree(repo: Repo, files: Mapping[str, bytes | None]) -> None:
 
     paths = [normalize_path(p) for p in files]
     root = workdir(repo)
+    if root is None:
+        return  # a bare repository has no work tree
     for path in paths:
         # git checkout replaces a symlink rather than writing through it;
         # libgit2 may not, so such an entry is refused before anything is written
-        problem = safefs.path_problem(root or "", path) if root else None
+        problem = safefs.path_problem(root, path)
         if problem:
             raise UnsafePath(f"{problem}; the work tree was left alone")
     try:

@@ -405,3 +405,42 @@ def test_update_worktree_touches_only_the_named_paths_and_never_a_symlink(
     assert e.value.message == (
         "the work tree could not be updated ([Errno 28] No space left on device); run: git checkout -- a.mlem b.mlem"
     )
+
+
+def test_a_commit_that_cannot_be_written_or_a_branch_deleted_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, repo, tip = _repo_with(tmp_path, {"a.mlem": "a\n"})
+    create = git._create_commit
+
+    def deleted_first(*args: object, **kwargs: object) -> object:
+        oid = create(*args, **kwargs)  # type: ignore[arg-type]
+        run_git(root, "update-ref", "-d", "refs/heads/main")
+        return oid
+
+    monkeypatch.setattr(git, "_create_commit", deleted_first)
+    with pytest.raises(RefMoved) as e:
+        git.commit_files(repo, "main", {"b.mlem": b"b\n"}, "b", expect=tip)
+    assert e.value.message == "branch main moved while committing"
+    monkeypatch.undo()
+    run_git(root, "update-ref", "refs/heads/main", tip)
+
+    def full(self: object, *args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(type(repo), "create_commit", full)
+    with pytest.raises(GitError) as e:
+        git.commit_files(repo, "main", {"b.mlem": b"b\n"}, "b", expect=tip, sign=False)
+    assert e.value.message == f"cannot write to {root}/.git: [Errno 28] No space left on device"
+    assert run_git(root, "rev-parse", "main") == tip
+
+
+def test_update_worktree_of_a_bare_repository_does_nothing(tmp_path: Path) -> None:
+    root, _, _ = _repo_with(tmp_path, {"a.mlem": "a\n"})
+    run_git(tmp_path, "clone", "-q", "--bare", str(root), str(tmp_path / "bare.git"))
+    bare = git.open_exact(str(tmp_path / "bare.git"))
+    assert bare is not None and git.workdir(bare) is None
+    before = sorted(os.listdir(tmp_path / "bare.git"))
+    git.update_worktree(bare, {"a.mlem": b"x\n"})
+    assert sorted(os.listdir(tmp_path / "bare.git")) == before  # nothing checked out into it
+    assert not (tmp_path / "bare.git" / "a.mlem").exists()

@@ -95,3 +95,79 @@ def test_a_missing_key_refuses_and_leaves_the_stage(
     with pytest.raises(SigningError):
         api.promote(["a"], "staging")
     assert git(linked, "rev-parse", "staging") == before
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_author_and_committer_are_each_their_own(
+    linked: Path, ssh_signing: Path, monkeypatch: pytest.MonkeyPatch, signed: bool
+) -> None:
+    for role, who in (("AUTHOR", "ann"), ("COMMITTER", "carl")):
+        monkeypatch.setenv(f"GIT_{role}_NAME", who.title())
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", f"{who}@example.com")
+    done = api.promote(["a"], "staging", sign=signed)
+    assert git(linked, "log", "-1", "--format=%an <%ae> | %cn <%ce>", done.commit or "") == (
+        "Ann <ann@example.com> | Carl <carl@example.com>"
+    )
+    assert (verify_commit(linked, "staging").returncode == 0) is signed
+
+
+def test_identity_from_the_registrys_own_config(linked: Path, isolated_git: Path) -> None:
+    (isolated_git / ".gitconfig").write_text("")
+    git(linked, "config", "user.name", "Reg Istry")
+    git(linked, "config", "user.email", "reg@example.com")
+    done = api.promote(["a"], "staging")
+    assert git(linked, "log", "-1", "--format=%an <%ae> | %cn <%ce>", done.commit or "") == (
+        "Reg Istry <reg@example.com> | Reg Istry <reg@example.com>"
+    )
+
+
+def test_signing_inside_a_git_hook_writes_to_the_registry(
+    linked: Path, ssh_signing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a hook runs with GIT_DIR set to the repository that ran it, not the registry
+    other = tmp_path / "other"
+    subprocess.run(["git", "init", "-q", str(other)], check=True)
+    monkeypatch.setenv("GIT_DIR", str(other / ".git"))
+    done = api.promote(["a"], "staging")
+    monkeypatch.delenv("GIT_DIR")
+    assert done.commit == git(linked, "rev-parse", "staging")
+    assert verify_commit(linked, "staging").returncode == 0
+    assert subprocess.run(["git", "cat-file", "-e", done.commit or ""], cwd=other).returncode != 0
+
+
+def test_a_signing_program_that_hangs_is_stopped_at_the_deadline(
+    linked: Path, isolated_git: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits = tmp_path / "waits-for-a-passphrase"
+    waits.write_text("#!/bin/sh\nexec sleep 30\n")
+    waits.chmod(0o755)
+    git(isolated_git, "config", "--global", "gpg.program", str(waits))
+    git(isolated_git, "config", "--global", "user.signingKey", "ABCDEF")
+    before = git(linked, "rev-parse", "staging")
+    monkeypatch.setenv("MR_GIT_TIMEOUT", "1")
+    with pytest.raises(SigningError) as e:
+        api.promote(["a"], "staging", sign=True)
+    assert e.value.message == (
+        "signing the commit took over 1 s (MR_GIT_TIMEOUT) and was stopped; "
+        "check that the signing key needs no passphrase typed, or pass --no-sign"
+    )
+    assert git(linked, "rev-parse", "staging") == before
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_author_and_committer_settings_count_as_git_counts_them(
+    linked: Path, ssh_signing: Path, isolated_git: Path, monkeypatch: pytest.MonkeyPatch, signed: bool
+) -> None:
+    git(isolated_git, "config", "--global", "committer.name", "Release Bot")
+    git(isolated_git, "config", "--global", "committer.email", "bot@example.com")
+    monkeypatch.setenv("EMAIL", "ignored@example.com")  # the address of last resort only
+    done = api.promote(["a"], "staging", sign=signed)
+    user = (
+        git(isolated_git, "config", "--global", "user.name")
+        + " <"
+        + git(isolated_git, "config", "--global", "user.email")
+        + ">"
+    )
+    assert git(linked, "log", "-1", "--format=%an <%ae> | %cn <%ce>", done.commit or "") == (
+        f"{user} | Release Bot <bot@example.com>"
+    )
