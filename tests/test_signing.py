@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -171,3 +172,40 @@ def test_author_and_committer_settings_count_as_git_counts_them(
     assert git(linked, "log", "-1", "--format=%an <%ae> | %cn <%ce>", done.commit or "") == (
         f"{user} | Release Bot <bot@example.com>"
     )
+
+
+def test_a_signing_failure_is_one_line_with_gits_last_word(
+    linked: Path, isolated_git: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fails = tmp_path / "no-secret-key"
+    fails.write_text('#!/bin/sh\necho "gpg: signing failed: No secret key" >&2\nexit 2\n')
+    fails.chmod(0o755)
+    git(isolated_git, "config", "--global", "gpg.program", str(fails))
+    git(isolated_git, "config", "--global", "user.signingKey", "ABCDEF")
+    before = git(linked, "rev-parse", "staging")
+    with pytest.raises(SigningError) as e:
+        api.promote(["a"], "staging", sign=True)
+    said = (
+        subprocess.run(
+            ["git", "-c", f"gpg.program={fails}", "commit-tree", "-S", git(linked, "rev-parse", "staging^{tree}")],
+            cwd=linked,
+            input="m",
+            capture_output=True,
+            text=True,
+            env={**os.environ, "LC_ALL": "C"},
+        )
+        .stderr.strip()
+        .splitlines()[-1]
+    )
+    last = said.removeprefix("error: ").removeprefix("fatal: ")
+    assert e.value.message == (
+        f"signing the commit failed ({last}); check user.signingKey and gpg.format, or pass --no-sign"
+    )
+    # git itself missing from PATH
+    path = os.environ["PATH"]
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(SigningError) as e:
+        api.promote(["a"], "staging", sign=True)
+    monkeypatch.setenv("PATH", path)
+    assert e.value.message == "signing the commit failed: [Errno 2] No such file or directory: 'git'"
+    assert git(linked, "rev-parse", "staging") == before
