@@ -458,3 +458,57 @@ def test_a_fetch_moving_the_fetched_ref_after_the_push_is_no_error(
     done = api.promote(["a"], "staging", push=bare)
     assert moved == [done.commit] and done.pushed_to == bare
     assert git(linked, "rev-parse", "refs/mr/fetched/staging") == done.commit == git(bare, "rev-parse", "staging")
+
+
+def test_a_checked_out_stage_with_edits_to_the_promoted_files_is_refused(linked: Path, project: Path) -> None:
+    api.link("models/rf", source_project=str(project), target="b")
+    commit_all(linked, "b")
+    api.promote(["a", "b"], "staging")
+    relink(linked, project, "v9")
+    api.link("models/rf", source_project=str(project), rev="v9", target="b", force=True)
+    commit_all(linked, "b to v9")
+    git(linked, "checkout", "-q", "staging")
+    (linked / "a.mlem").write_text("# mine\n")
+    (linked / "b.mlem").write_text("# mine too\n")
+    before = git(linked, "rev-parse", "staging")
+    with pytest.raises(RegistryError) as e:
+        api.promote(["a", "b"], "staging", source="dev")
+    assert e.value.message == (
+        "a.mlem, b.mlem: uncommitted changes on staging, which is checked out; commit or stash them first"
+    )
+    assert git(linked, "rev-parse", "staging") == before and (linked / "b.mlem").read_text() == "# mine too\n"
+
+
+def test_the_seam_before_the_swap_sees_each_plan_tried(linked: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stagecommit.time, "sleep", lambda s: None)
+    first = api.plan_promotion(["a"], "staging")
+    seen: list[str] = []
+
+    def moved_once(plan: Promotion) -> None:
+        seen.append(plan.base)
+        if len(seen) == 1:
+            move(linked, "staging")
+
+    monkeypatch.setattr(stagecommit, "before_swap", moved_once)
+    done = api.promote(first)
+    assert seen == [first.base, done.plan.base] and done.plan.base != first.base
+
+
+def test_a_work_tree_that_cannot_be_updated_says_the_commit_landed(
+    linked: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    git(linked, "checkout", "-q", "staging")
+    cause = GitError("the disk is full")
+
+    def fails(repo: object, files: object) -> None:
+        raise cause
+
+    monkeypatch.setattr(stagecommit.git, "update_worktree", fails)
+    with pytest.raises(stagecommit.WorkTreeNotUpdated) as e:
+        api.promote(["a"], "staging", source="dev")
+    tip = git(linked, "rev-parse", "staging")
+    assert (e.value.message, e.value.commit, e.value.error) == (
+        f"staging is promoted (commit {tip[:12]}), but the disk is full",
+        tip,
+        cause,
+    )
