@@ -261,25 +261,24 @@ def land(
     """
     from mr import transport
 
-    if branch is None and push is not None:
-        return land_remote(reg, plan, replan, push, sign=sign)
-    if branch is None and plan.stage in reg.fetched and tip(reg, plan.stage) != plan.base:
-        plan = replan(plan)  # the stage was fetched again after the plan was made, and moved
-    if branch is not None:
-        result = apply_to_branch(reg, plan, branch or None, force=force, sign=sign)
-    else:
-        result = apply(reg, plan, replan, sign=sign)
-    pushed = result.branch or result.plan.stage
-    if push is not None and (result.commit is not None or branch is None):
-        try:
-            url = transport.push(reg.repo.path, push, pushed)
-        except MrError as e:
-            done = f"commit {result.commit[:SHORT_SHA]}" if result.commit else "nothing new"
-            raise NotPushed(f"{pushed} is {plan.done} here ({done}) but not pushed: {e.message}", e) from None
-        remote = transport.push_url(reg.repo.path, push) or push
-        review = merge_request_url(remote, pushed, plan.stage) if result.branch else None
-        result = replace(result, pushed_to=url, review_url=review)
-    return result
+    if branch is None:
+        if push is not None:
+            return land_remote(reg, plan, replan, push, sign=sign)
+        if plan.stage in reg.fetched and tip(reg, plan.stage) != plan.base:
+            plan = replan(plan)  # the stage was fetched again after the plan was made, and moved
+        return apply(reg, plan, replan, sign=sign)
+    result = apply_to_branch(reg, plan, branch or None, force=force, sign=sign)
+    if push is None or result.commit is None:
+        return result
+    pushed = result.branch or plan.stage
+    try:
+        url = transport.push(reg.repo.path, push, pushed)
+    except MrError as e:
+        raise NotPushed(
+            f"{pushed} is {plan.done} here (commit {result.commit[:SHORT_SHA]}) but not pushed: {e.message}", e
+        ) from None
+    remote = transport.push_url(reg.repo.path, push) or push
+    return replace(result, pushed_to=url, review_url=merge_request_url(remote, pushed, plan.stage))
 
 
 def land_remote(

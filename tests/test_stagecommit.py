@@ -512,3 +512,45 @@ def test_a_work_tree_that_cannot_be_updated_says_the_commit_landed(
         tip,
         cause,
     )
+
+
+def test_a_review_branch_pushed_to_a_hosting_site_names_its_merge_request(
+    shared: Path, linked: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mr import transport
+
+    bare = tmp_path / "origin.git"
+    # where git would push origin to, were it on GitLab (the push itself goes to the bare repository)
+    monkeypatch.setattr(transport, "push_url", lambda repo, remote: "git@gitlab.com:team/registry.git")
+    done = api.promote(["a"], "staging", branch="", push="origin")
+    assert (done.branch, done.review_url) == (
+        "promote/staging/a",
+        "https://gitlab.com/team/registry/-/merge_requests/new?"
+        "merge_request%5Bsource_branch%5D=promote%2Fstaging%2Fa&merge_request%5Btarget_branch%5D=staging",
+    )
+    assert done.commit == git(bare, "rev-parse", "promote/staging/a")
+    assert git(linked, "rev-parse", "staging") == git(bare, "rev-parse", "staging")  # the stage is untouched
+    # a remote on no known host: no merge request to open
+    monkeypatch.setattr(transport, "push_url", lambda repo, remote: "ssh://git.internal/registry.git")
+    other = api.promote(["a"], "staging", branch="review/other", push="origin")
+    assert other.review_url is None and other.commit == git(bare, "rev-parse", "review/other")
+
+
+def test_a_review_branch_whose_push_is_refused_says_what_was_done_here(
+    shared: Path, linked: Path, tmp_path: Path
+) -> None:
+    hook = tmp_path / "origin.git" / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    hook.chmod(0o755)
+    with pytest.raises(stagecommit.NotPushed) as e:
+        api.promote(["a"], "staging", branch="review/a", push="origin")
+    mine = git(linked, "rev-parse", "review/a")
+    assert e.value.message == (
+        f"review/a is promoted here (commit {mine[:12]}) but not pushed: "
+        f"{tmp_path / 'origin.git'}: refused the push: pre-receive hook declined"
+    )
+    assert isinstance(e.value.error, RemoteError) and e.value.error.message in e.value.message
+    # nothing new to put on a review branch: nothing is pushed (the hook would refuse it)
+    api.promote(["a"], "staging")
+    nothing = api.promote(["a"], "staging", branch="review/b", push="origin")
+    assert (nothing.commit, nothing.pushed_to) == (None, None)
