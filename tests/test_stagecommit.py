@@ -529,6 +529,7 @@ def test_a_review_branch_pushed_to_a_hosting_site_names_its_merge_request(
         "merge_request%5Bsource_branch%5D=promote%2Fstaging%2Fa&merge_request%5Btarget_branch%5D=staging",
     )
     assert done.commit == git(bare, "rev-parse", "promote/staging/a")
+    assert done.pushed_to == "git@gitlab.com:team/registry.git"  # where the push went, as git names it
     assert git(linked, "rev-parse", "staging") == git(bare, "rev-parse", "staging")  # the stage is untouched
     # a remote on no known host: no merge request to open
     monkeypatch.setattr(transport, "push_url", lambda repo, remote: "ssh://git.internal/registry.git")
