@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mr import git
-from mr.errors import GitError, ProjectNotFound, RefMoved, RevNotFound, UnsafePath
+from mr.errors import GitError, IdentityError, ProjectNotFound, RefMoved, RevNotFound, UnsafePath
 from mr.paths import cache_path
 from mr.projects import Projects
 from mr.urls import credentials_in, is_url, redact, strip_credentials
@@ -444,3 +444,33 @@ def test_update_worktree_of_a_bare_repository_does_nothing(tmp_path: Path) -> No
     git.update_worktree(bare, {"a.mlem": b"x\n"})
     assert sorted(os.listdir(tmp_path / "bare.git")) == before  # nothing checked out into it
     assert not (tmp_path / "bare.git" / "a.mlem").exists()
+
+
+def test_signature_without_a_whole_identity_says_how_to_set_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, isolated_git: Path
+) -> None:
+    repo = git.open_exact(str(make_project(tmp_path / "p")))
+    (isolated_git / ".gitconfig").write_text("")
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Only A Name")
+    with pytest.raises(IdentityError) as e:
+        git.signature(repo, "AUTHOR")
+    assert e.value.message == (
+        "no git identity to commit with: run\n"
+        "  git config --global user.name 'Your Name'\n"
+        "  git config --global user.email you@example.com\n"
+        "or set GIT_AUTHOR_NAME and GIT_AUTHOR_EMAIL"
+    )
+    # EMAIL is the address of last resort; the global config serves a call without a repository
+    monkeypatch.setenv("EMAIL", "last@example.com")
+    sig = git.signature(repo, "AUTHOR")
+    assert (sig.name, sig.email) == ("Only A Name", "last@example.com")
+    monkeypatch.delenv("GIT_AUTHOR_NAME")
+    monkeypatch.delenv("EMAIL")
+    run_git(isolated_git, "config", "--global", "user.name", "Glo Bal")
+    run_git(isolated_git, "config", "--global", "user.email", "global@example.com")
+    sig = git.signature(None, "COMMITTER")
+    assert (sig.name, sig.email) == ("Glo Bal", "global@example.com")
+    # a name from the environment, the address from the config
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Env Only")
+    sig = git.signature(repo, "COMMITTER")
+    assert (sig.name, sig.email) == ("Env Only", "global@example.com")
