@@ -10,6 +10,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 MODEL = "object_type: model\nprocessors: {}\nrequirements: []\n"
 DATA = "object_type: data\nreader: {}\n"
@@ -75,3 +76,12 @@ def examples(n: int) -> int:
     is almost always caught by the first examples or the explicit ones.
     """
     return max(20, n // 10) if "MUTANT_UNDER_TEST" in os.environ else n
+
+
+def self_hosted(git_daemon: Any, home: Path, name: str) -> str:
+    """A project ``name`` (its MLEM project in ml/) served by ``git_daemon`` and reached as a
+    self-hosted GitLab web URL, git.corp.example mapped onto the daemon by url.insteadOf in
+    ``home``'s git config: the URL of ml/ at main."""
+    make_project(git_daemon.base / name, {"ml/.mlem.yaml": "", "ml/models/rf.mlem": MODEL})
+    git(home, "config", "--global", f"url.{git_daemon.url('')}.insteadOf", "https://git.corp.example/team/")
+    return f"https://git.corp.example/team/{name}/-/tree/main/ml"

@@ -644,12 +644,10 @@ def test_rollback_reads_a_self_hosted_web_url_with_the_stage_hosts(
     isolated_git: Path,
 ) -> None:
     """``hosts:`` in the stage's .mr.yaml makes a web URL name a folder and a rev, for the link and an alias."""
-    from tests.helpers import make_project
+    from tests.helpers import self_hosted
 
     name = f"mono-{tmp_path.name}"
-    make_project(git_daemon.base / name, {"ml/.mlem.yaml": "", "ml/models/rf.mlem": MODEL})
-    git(isolated_git, "config", "--global", f"url.{git_daemon.url('')}.insteadOf", "https://git.corp.example/team/")
-    spec = f"https://git.corp.example/team/{name}/-/tree/main/ml"
+    spec = self_hosted(git_daemon, isolated_git, name)
     link = "link_type: model\nobject_type: link\npath: {}\n"
     config = show_file(registry, "staging", ".mr.yaml") + "\nhosts: {git.corp.example: gitlab}\n"
     first = on_stage(

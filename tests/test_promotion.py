@@ -344,12 +344,10 @@ def test_a_self_hosted_web_url_is_read_with_the_target_stages_hosts(
     isolated_git: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     """``hosts:`` in the target stage's .mr.yaml makes its web URLs name a folder and a rev."""
-    from tests.helpers import MODEL
+    from tests.helpers import self_hosted
 
     name = f"mono-{tmp_path.name}"
-    make_project(git_daemon.base / name, {"ml/.mlem.yaml": "", "ml/models/rf.mlem": MODEL})
-    git(isolated_git, "config", "--global", f"url.{git_daemon.url('')}.insteadOf", "https://git.corp.example/team/")
-    spec = f"https://git.corp.example/team/{name}/-/tree/main/ml"
+    spec = self_hosted(git_daemon, isolated_git, name)
     # every stage declares the self-hosted GitLab
     for stage in ("dev", "staging", "production"):
         git(registry, "checkout", "-q", stage)

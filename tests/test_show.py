@@ -88,12 +88,10 @@ def test_field_reads_a_self_hosted_web_url_with_the_stage_hosts(
     mr,
 ) -> None:
     """--stage S reads S's own hosts: (the work tree's .mr.yaml declares none)."""
-    from tests.helpers import MODEL, commit, make_project
+    from tests.helpers import commit, self_hosted
 
     name = f"mono-{tmp_path.name}"
-    make_project(git_daemon.base / name, {"ml/.mlem.yaml": "", "ml/models/rf.mlem": MODEL})
-    git(isolated_git, "config", "--global", f"url.{git_daemon.url('')}.insteadOf", "https://git.corp.example/team/")
-    spec = f"https://git.corp.example/team/{name}/-/tree/main/ml"
+    spec = self_hosted(git_daemon, isolated_git, name)
     git(registry, "checkout", "-q", "staging")
     config = (registry / ".mr.yaml").read_text() + "hosts: {git.corp.example: gitlab}\n"
     link = f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {spec}\n"
@@ -142,12 +140,10 @@ def test_resolve_reads_a_self_hosted_web_url_with_the_stage_hosts(
     isolated_git: Path,
 ) -> None:
     """show --stage S --resolve reads S's own hosts: (the work tree's .mr.yaml declares none)."""
-    from tests.helpers import MODEL, commit, make_project
+    from tests.helpers import commit, self_hosted
 
     name = f"mono-{tmp_path.name}"
-    make_project(git_daemon.base / name, {"ml/.mlem.yaml": "", "ml/models/rf.mlem": MODEL})
-    git(isolated_git, "config", "--global", f"url.{git_daemon.url('')}.insteadOf", "https://git.corp.example/team/")
-    spec = f"https://git.corp.example/team/{name}/-/tree/main/ml"
+    spec = self_hosted(git_daemon, isolated_git, name)
     git(registry, "checkout", "-q", "staging")
     config = (registry / ".mr.yaml").read_text() + "hosts: {git.corp.example: gitlab}\n"
     link = f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {spec}\n"
