@@ -32,10 +32,9 @@ REQUIRED = ("link_type", "path")
 def _yaml() -> Any:
     from ruamel.yaml import YAML
 
-    yaml = YAML(typ="rt")
+    yaml = YAML()  # round-trip: comments, key order and quoting stay
     yaml.preserve_quotes = True
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = MAX_SIZE  # no line of a link file is that long: a long value is never folded
     return yaml
 
 
@@ -94,7 +93,7 @@ def _parse_roundtrip(text: str, file: str, what: str) -> Any:
         raise _yaml_error(file, e) from None
     except (AssertionError, ValueError, TypeError, OverflowError, RecursionError) as e:
         # ruamel asserts on some inputs (an unknown %YAML version)
-        raise LinkFileError(file, f"invalid YAML: {e or type(e).__name__}") from None
+        raise LinkFileError(file, f"invalid YAML: {str(e) or type(e).__name__}") from None
     _check_tags(text, file)
     if doc is None:
         raise LinkFileError(file, f"empty: {what} is a YAML mapping")
@@ -135,23 +134,21 @@ def _check_tags(text: str, file: str) -> None:
             root = _yaml().compose(text)
     except (YAMLError, AssertionError, ValueError, TypeError, RecursionError):
         return  # the load that follows (or preceded) reports it
-    stack = [root]  # an empty document composes to None: no tag, nothing under it
+    stack = [] if root is None else [root]  # an empty document composes to None: nothing to look at
     seen: set[int] = set()  # an alias shares its node: each is looked at once (no alias bomb)
     while stack:
         node = stack.pop()
         if id(node) in seen:
             continue
         seen.add(id(node))
-        tag = str(getattr(node, "tag", "") or "")
-        if tag and tag not in _SAFE_TAGS:
-            mark = getattr(node, "start_mark", None)
-            line = mark.line + 1 if mark is not None else None
+        tag = str(node.tag)  # composing resolves every node's tag, the plain ones included
+        if tag not in _SAFE_TAGS:
             raise LinkFileError(
                 file,
                 f"YAML tag {tag.replace('tag:yaml.org,2002:', '!!')} is not allowed (a safe loader refuses it)",
-                line,
+                node.start_mark.line + 1,
             )
-        value = getattr(node, "value", None)
+        value = node.value
         if isinstance(value, list):
             for item in value:
                 stack.extend(item if isinstance(item, tuple) else (item,))
@@ -180,8 +177,8 @@ def _raw_value(text: str, doc: Any, key: str) -> str:
 def _is_quoted(value: Any) -> bool:
     if isinstance(value, fastread.Quoted):
         return True
-    if type(value) is str or "ruamel.yaml" not in sys.modules:
-        return False  # plain (and ruamel, which marks quoted strings, never ran)
+    if "ruamel.yaml" not in sys.modules:
+        return False  # ruamel, which marks the quoted strings it reads, never ran
     from ruamel.yaml.scalarstring import ScalarString
 
     return isinstance(value, ScalarString)
@@ -191,25 +188,26 @@ def check_string(doc: Any, key: str, text: str, file: str, where: str = "") -> s
     """Return ``doc[key]`` if it is a string every YAML reader agrees on."""
     value = doc[key]
     name = f"{where}{key}"
-    line = (key_line(doc, key) or 0) if doc is not None else None
+    line = key_line(doc, key)
     if isinstance(value, str):
         if not value.isascii() and _SURROGATE.search(value):
-            raise LinkFileError(file, f"{name} holds an invalid character (a lone surrogate)", line or None)
+            raise LinkFileError(file, f"{name} holds an invalid character (a lone surrogate)", line)
         if not _is_quoted(value) and needs_quotes(value):
             raise LinkFileError(
                 file,
                 f"{name}: {value} is not read as a string by every YAML reader; quote it: {key}: '{value}'",
-                line or None,
+                line,
             )
         return value
-    raw = _raw_value(text, doc, key) if value is None else ""
-    if value is None and not raw:
-        raise LinkFileError(file, f"{name} is empty", line or None)
     if isinstance(value, (dict, list)):
         kind = "a mapping" if isinstance(value, dict) else "a list"
-        raise LinkFileError(file, f"{name} must be a string, not {kind}", line or None)
-    raw = raw or _raw_value(text, doc, key)
-    raise LinkFileError(file, f"{name} must be a string; quote it: {key}: '{raw}'", line or None)
+        raise LinkFileError(file, f"{name} must be a string, not {kind}", line)
+    raw = _raw_value(text, doc, key)
+    if value is None and not raw:
+        raise LinkFileError(file, f"{name} is empty", line)
+    if not raw:  # not written beside its key: it comes from a << merge
+        raise LinkFileError(file, f"{name} must be a string; quote it where it is written", line)
+    raise LinkFileError(file, f"{name} must be a string; quote it: {key}: '{raw}'", line)
 
 
 def load(data: bytes, file: str, name: str | None = None) -> Link | dict[str, Any]:
@@ -346,6 +344,12 @@ def dump_new(link: Link) -> bytes:
     return _dump(_new_mapping(link))
 
 
+def _differs(doc: Any, key: str, value: str) -> bool:
+    """Whether ``doc[key]`` must be written as ``value``: it is another value, or the same one unquoted where it must be."""
+    old = doc.get(key)
+    return old != value or (needs_quotes(value) and not _is_quoted(old))
+
+
 def _set(doc: Any, key: str, value: Any) -> None:
     """Set ``doc[key]``, placing a new key where sorted order puts it."""
     if key in doc:
@@ -361,6 +365,8 @@ def dump_update(old: bytes, file: str, link: Link) -> bytes:
 
     Only the values that change are touched: comments, key order, quoting and
     the file's own name for the project field (``project`` or ``repo``) stay.
+    Raises ``LinkFileError`` when ``old`` is no YAML mapping, or when what it
+    keeps (a param mr does not manage) would not make a valid link.
     """
     doc = _parse_roundtrip(_decode(old, file), file, "a link file")
     field = "repo" if "repo" in doc else "project" if "project" in doc else link.project_field
@@ -375,13 +381,17 @@ def dump_update(old: bytes, file: str, link: Link) -> bytes:
         wanted["rev"] = link.rev
     # values are set before keys are removed, so a removed key's comments have a neighbour to go to
     for key, value in wanted.items():
-        if doc.get(key) != value:
+        if _differs(doc, key, value):
             _set(doc, key, _scalar(value))
     for key in list(doc.keys()):
         if key not in wanted and key != "params":
             _delete_keeping_comment(doc, key)
     _update_params(doc, link.params)
-    return _dump(doc)
+    out = _dump(doc)
+    # what stays of the old file (params mr does not manage) must still make a link: a list
+    # under params would be written on, so such a file is refused and the caller writes anew
+    load_link(out, file)
+    return out
 
 
 def _update_params(doc: Any, params: Mapping[str, str]) -> None:
@@ -399,7 +409,7 @@ def _update_params(doc: Any, params: Mapping[str, str]) -> None:
         _set(doc, "params", current)
     # mr manages only pinned_from; other params are the file owner's and stay
     for k, v in sorted(params.items()):
-        if current.get(k) != v:
+        if _differs(current, k, v):
             _set(current, _scalar(k), _scalar(v))
     if PINNED_FROM not in params and PINNED_FROM in current:
         _delete_keeping_comment(current, PINNED_FROM)

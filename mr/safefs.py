@@ -224,13 +224,16 @@ def read_file(root: str, rel: str, shown: str | None = None) -> bytes:
 
 def read_in(root: str, rel: str) -> bytes | None:
     """``root/rel`` read safely: None when absent, ``UnsafePath`` when no regular file inside ``root``."""
-    check(root, rel)  # the usual messages; read_file holds the line if anything changes meanwhile
     try:
         return read_file(root, rel)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except IsADirectoryError:
         raise UnsafePath.at(rel, "a folder, not a regular file") from None
+    except (UnsafePath, FileSystemError):
+        # only now ask what is there, for the usual message; if it changed meanwhile, the reader's stands
+        check(root, rel)
+        raise
 
 
 def os_error(e: OSError, path: str | None = None) -> FileSystemError:

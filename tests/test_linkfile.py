@@ -11,6 +11,7 @@ import io
 import json
 import os
 import subprocess
+import sys
 import tracemalloc
 import types
 import warnings
@@ -871,6 +872,26 @@ def test_lone_surrogate_is_refused_when_read() -> None:
     assert e.value.line == 3
 
 
+def test_a_plain_link_file_is_read_without_importing_ruamel(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the fast reader's strings say whether they were quoted: asking ruamel would cost its import
+    for module in [m for m in sys.modules if m == "ruamel.yaml" or m.startswith("ruamel.yaml.")]:
+        monkeypatch.delitem(sys.modules, module)
+    data = HEAD + b"params:\n  owner: team\nrev: 'yes'\n"
+    assert linkfile.load_link(data, "f.mlem") == link(rev="yes", params={"owner": "team"})
+    assert "ruamel.yaml" not in sys.modules
+
+
+def test_a_parser_failing_without_a_message_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Failing:
+        def load(self, text: str) -> None:
+            raise AssertionError
+
+    monkeypatch.setattr(linkfile, "_yaml", Failing)
+    with pytest.raises(LinkFileError) as e:
+        linkfile.load(HEAD + b"rev: [\n", "f.mlem")
+    assert (e.value.file, e.value.detail) == ("f.mlem", "invalid YAML: AssertionError")
+
+
 def test_unquoted_ambiguous_params_key_says_quote_it() -> None:
     data = b"object_type: link\nlink_type: model\npath: a.mlem\nparams:\n  yes: x\n"
     with pytest.raises(LinkFileError, match="quote it") as e:
@@ -937,6 +958,19 @@ MESSAGES: list[tuple[str, bytes, int | None, str]] = [
     ("rev-empty-first", b"rev:\n" + HEAD, 1, "rev is empty"),
     ("rev-null-on-the-next-line", HEAD + b"rev:\n  null\n", 4, "rev is empty"),
     ("path-missing-value", b"link_type: model\nobject_type: link\npath:\n", 3, "path is empty"),
+    ("object_type-a-number", b"object_type: 1\n", 1, "object_type must be a string; quote it: object_type: '1'"),
+    ("not-utf-8", HEAD + b"rev: caf\xe9\n", 4, "not UTF-8 text (binary data?)"),
+    ("rev-a-mapping", HEAD + b"rev: {a: b}\n", 4, "rev must be a string, not a mapping"),
+    ("rev-a-list", HEAD + b"rev: [a]\n", 4, "rev must be a string, not a list"),
+    (
+        "path-lone-surrogate",
+        b'link_type: model\nobject_type: link\npath: "\\ud800"\n',
+        3,
+        "path holds an invalid character (a lone surrogate)",
+    ),
+    # a value from a << merge is not written beside its key: no line, no value to show
+    ("rev-empty-by-merge", HEAD + b"<<: {rev: }\n", None, "rev is empty"),
+    ("rev-int-by-merge", HEAD + b"<<: {rev: 12}\n", None, "rev must be a string; quote it where it is written"),
     (
         "path-absolute",
         b"link_type: model\nobject_type: link\npath: /m.mlem\n",
@@ -1097,11 +1131,13 @@ def test_dump_update_keeps_unchanged_params_as_written() -> None:
     assert linkfile.dump_update(data, "f.mlem", got) == data
 
 
-def test_dump_update_places_a_new_param_after_a_key_that_reads_the_same() -> None:
-    # a number key (the file's own, not a link's) and mr's string key side by side
+def test_dump_update_of_a_file_with_a_number_param_key_is_a_link_file_error() -> None:
+    # mr's string key is placed among the file's own number keys without comparing a str to an int,
+    # and the result, which no reader takes as a link, is refused
     data = PARAMS_HEAD + b"  1: one\n  2: two\npath: m.mlem\n"
-    new = linkfile.dump_update(data, "f.mlem", link(path="m.mlem", params={"1": "x"}))
-    assert new == PARAMS_HEAD + b"  1: one\n  '1': x\n  2: two\npath: m.mlem\n"
+    with pytest.raises(LinkFileError) as e:
+        linkfile.dump_update(data, "f.mlem", link(path="m.mlem", params={"1": "x"}))
+    assert (e.value.line, e.value.detail) == (4, "params key 1 must be a string")
 
 
 UNPIN = link(path="m.mlem", rev="main")
@@ -1221,6 +1257,13 @@ REMOVALS: list[tuple[str, bytes, Link, bytes]] = [
         link(path="m.mlem", params={"owner": "team"}),
         b"link_type: model\nobject_type: link\npath: m.mlem\nparams:\n  owner: team\n# the end\n",
     ),
+    # after a flow value, ruamel hangs the comment lines on the next key: two removals put two there
+    (
+        "comments-after-flow-values-then-the-last-key",
+        b"link_type: model\nobject_type: link\npath: m.mlem\nx: [1]\n# one\ny: [2]\n# two\nrev: main\n",
+        ALIAS,
+        b"link_type: model\nobject_type: link\npath: m.mlem\n# one\n# two\n",
+    ),
     (
         "crlf",
         b"rev: main\r\n# about the model\r\nlink_type: model\r\nobject_type: link\r\npath: m.mlem\r\n",
@@ -1245,6 +1288,12 @@ def test_a_removed_last_key_after_a_block_scalar_leaves_the_scalar_as_it_was() -
     )
 
 
+def test_no_plain_entry_ends_an_empty_mapping() -> None:
+    from ruamel.yaml.comments import CommentedMap
+
+    assert linkfile._last_plain_entry(CommentedMap()) is None
+
+
 @pytest.mark.parametrize(("old", "new", "want"), [r[1:] for r in REMOVALS], ids=[r[0] for r in REMOVALS])
 def test_dump_update_removing_a_key_keeps_the_comments_below_it(old: bytes, new: Link, want: bytes) -> None:
     assert linkfile.dump_update(old, "f.mlem", new) == want
@@ -1264,7 +1313,39 @@ def test_dump_update_unpin_keeps_the_files_other_params() -> None:
     assert linkfile.load_link(new, "f.mlem") == replace(UNPIN, params={"owner": "team"})
 
 
+def test_dump_update_refuses_to_keep_what_makes_no_link() -> None:
+    # a param mr does not manage stays as written: when it is no string, no valid file can keep it
+    old = PARAMS_HEAD + b"  owners:\n  - ml-team\n  pinned_from: main\n" + REST
+    with pytest.raises(LinkFileError) as e:
+        linkfile.dump_update(old, "f.mlem", UNPIN)
+    assert (e.value.file, e.value.detail) == ("f.mlem", "params.owners must be a string, not a list")
+
+
+def test_a_long_value_is_written_on_one_line() -> None:
+    note = " ".join(["word"] * 100)
+    data = linkfile.dump_new(link(params={"note": note}))
+    assert f"  note: {note}\n".encode() in data
+    assert linkfile.load_link(data, "f.mlem").params == {"note": note}
+
+
+def test_a_file_of_exactly_the_largest_size_is_read() -> None:
+    data = HEAD + b"# "
+    data += b"x" * (linkfile.MAX_SIZE - len(data) - 1) + b"\n"
+    assert len(data) == linkfile.MAX_SIZE
+    assert linkfile.load_link(data, "f.mlem") == link()
+    assert load_error(data + b"#").detail == f"too large for a link file ({linkfile.MAX_SIZE + 1} bytes)"
+
+
 def test_dump_update_leaves_an_unchanged_value_as_written() -> None:
-    # only values that change are touched, even one mr would write quoted
-    data = PARAMS_HEAD + b"  note: 1:20\npath: m.mlem\nrev: 1:20\n"
-    assert linkfile.dump_update(data, "f.mlem", link(path="m.mlem", rev="1:20", params={"note": "1:20"})) == data
+    # only values that change are touched: quoting, even where mr would not quote, stays
+    data = PARAMS_HEAD + b'  note: "x"  # why\npath: m.mlem\nrev: "main"\n'
+    assert linkfile.dump_update(data, "f.mlem", link(path="m.mlem", rev="main", params={"note": "x"})) == data
+
+
+def test_dump_update_quotes_an_unchanged_value_a_yaml_reader_reads_otherwise() -> None:
+    # 1:20 is the string "1:20" to YAML 1.2 and a number to YAML 1.1: mr reads it only quoted
+    data = PARAMS_HEAD + b"  note: 1:20  # why\npath: m.mlem\nrev: 1:20\n"
+    want = link(path="m.mlem", rev="1:20", params={"note": "1:20"})
+    new = linkfile.dump_update(data, "f.mlem", want)
+    assert new == PARAMS_HEAD + b"  note: '1:20' # why\npath: m.mlem\nrev: '1:20'\n"  # the comment stays in its column
+    assert linkfile.load_link(new, "f.mlem") == want

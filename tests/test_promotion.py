@@ -212,6 +212,19 @@ def test_an_alias_already_on_the_target_keeps_its_layout(linked: Path) -> None:
     assert p.links[0].new == b"# the serving model\nlink_type: model\nobject_type: link\npath: b.mlem\n"
 
 
+def test_a_target_copy_whose_own_params_make_no_link_is_replaced_by_the_source(linked: Path) -> None:
+    # updating it in place would keep its list param and write a file no reader takes as a link
+    api.promote(["a"], "staging")
+    git(linked, "checkout", "-q", "staging")
+    (linked / "a.mlem").write_text(LINK_A + "params:\n  owners:\n  - ml-team\n")
+    commit_all(linked, "owners as a list")
+    git(linked, "checkout", "-q", "dev")
+    (linked / "a.mlem").write_text(LINK_A.replace("rev: main", "rev: v1"))
+    commit_all(linked, "a to v1")
+    p = api.plan_promotion(["a"], "staging", verify=False)
+    assert p.links[0].new == LINK_A.replace("rev: main", "rev: v1").encode()
+
+
 def test_replan_asks_again_what_was_asked(linked: Path, project: Path) -> None:
     head = git(project, "rev-parse", "HEAD")
     api.promote(["a"], "staging")

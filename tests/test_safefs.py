@@ -150,16 +150,36 @@ def test_a_folder_swapped_after_it_was_opened_is_written_in_the_folder_opened(
     assert seen == ["models", "models/x.mlem"]
 
 
-def test_a_folder_swapped_after_the_check_is_not_read_through(
+def test_a_folder_swapped_back_before_the_message_is_still_refused(
     folder: Path, outside: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # read_in asks what is there only after the read refused it: a real folder by then changes nothing
     (folder / "models").mkdir()
     (folder / "models" / "x.mlem").write_bytes(b"mine\n")
     (outside / "x.mlem").write_bytes(b"secret\n")
-    flip(monkeypatch, folder / "models", outside)
+    _swap(folder / "models", outside)
+    real = safefs._unsafe
+    asked: list[str] = []
+
+    def restored_then_checked(root: str, rel: str) -> Any:
+        _restore(folder / "models")
+        asked.append(rel)
+        return real(root, rel)
+
+    monkeypatch.setattr(safefs, "_unsafe", restored_then_checked)
     with pytest.raises(UnsafePath) as e:
         safefs.read_in(str(folder), "models/x.mlem")
     assert str(e.value) == SYMLINKED
+    assert asked == ["models/x.mlem"]
+
+
+def test_a_regular_file_is_read_with_one_walk(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the usual case asks nothing before reading: the walk itself refuses what is unsafe
+    (folder / "models").mkdir()
+    (folder / "models" / "x.mlem").write_bytes(b"mine\n")
+    monkeypatch.setattr(safefs, "_unsafe", lambda root, rel: pytest.fail("checked before reading"))
+    assert safefs.read_in(str(folder), "models/x.mlem") == b"mine\n"
+    assert safefs.read_in(str(folder), "models/y.mlem") is None
 
 
 def test_a_folder_swapped_after_it_was_opened_is_read_from_the_folder_opened(
