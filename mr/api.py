@@ -339,7 +339,7 @@ def link(
         try:
             data = linkfile.dump_update(old, f"{name}{LINK_SUFFIX}", new)
         except LinkFileError:
-            pass  # --force over a file that is no valid YAML: write it anew
+            pass  # --force over a file that is no YAML mapping, or whose own params make no link: write it anew
     # checked again, and written folder by folder: nothing swapped in meanwhile is followed
     safefs.write_in(registry.root, name + LINK_SUFFIX, data)
     return linkfile.load_link(data, f"{name}{LINK_SUFFIX}", name=name)

@@ -154,6 +154,17 @@ def test_existing_link_needs_force_and_force_keeps_layout(registry: Path, projec
     assert path.read_text() == before.replace("rev: main  # moving", "rev: v2    # moving")
 
 
+def test_force_over_a_file_whose_own_params_make_no_link_writes_it_anew(registry: Path, project: Path) -> None:
+    tag(project, "v2")
+    path = registry / "m.mlem"
+    path.write_text("# ours\nlink_type: model\nobject_type: link\npath: models/rf.mlem\nparams:\n  owners: [a, b]\n")
+    api.link("models/rf", source_project=str(project), rev="v2", target="m", force=True)
+    # kept in place, the list would have made a file no reader takes: the file is written as new
+    written = linkfile.load_link(path.read_bytes(), "m.mlem")
+    assert (written.rev, written.params) == ("v2", {})
+    assert path.read_bytes() == linkfile.dump_new(written)
+
+
 def test_alias_to_object_in_registry(registry: Path) -> None:
     (registry / "models").mkdir()
     (registry / "models" / "rf.mlem").write_text(MODEL)
