@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import posixpath
 import re
-import sys
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -170,16 +169,16 @@ def _raw_value(text: str, doc: Any, key: str) -> str:
         raw = text.splitlines()[line][col:]
     except (KeyError, AttributeError, IndexError, TypeError):
         return ""
-    token = re.match(r"[^\s,{}\[\]#]+", raw)
-    return token.group(0) if token else ""
+    # an anchor or a tag before the value is not the value (for an alias, ruamel points at its anchor's)
+    token = re.match(r"(?:[&!][^\s,{}\[\]]*\s+)*([^\s,{}\[\]#]+)", raw)
+    return token.group(1) if token else ""
 
 
-def _is_quoted(value: Any) -> bool:
+def _is_quoted(value: str) -> bool:
+    """Whether ``value``, which needs quotes, was read quoted (asked only then: the fast reader reads no plain one)."""
     if isinstance(value, fastread.Quoted):
         return True
-    if "ruamel.yaml" not in sys.modules:
-        return False  # ruamel, which marks the quoted strings it reads, never ran
-    from ruamel.yaml.scalarstring import ScalarString
+    from ruamel.yaml.scalarstring import ScalarString  # only ruamel's reading gets here: it is loaded
 
     return isinstance(value, ScalarString)
 
@@ -192,7 +191,7 @@ def check_string(doc: Any, key: str, text: str, file: str, where: str = "") -> s
     if isinstance(value, str):
         if not value.isascii() and _SURROGATE.search(value):
             raise LinkFileError(file, f"{name} holds an invalid character (a lone surrogate)", line)
-        if not _is_quoted(value) and needs_quotes(value):
+        if needs_quotes(value) and not _is_quoted(value):
             raise LinkFileError(
                 file,
                 f"{name}: {value} is not read as a string by every YAML reader; quote it: {key}: '{value}'",
@@ -269,7 +268,7 @@ def _link_from(doc: Any, text: str, file: str, name: str | None) -> Link:
             for k in raw:
                 if not isinstance(k, str):
                     raise LinkFileError(file, f"params key {k!r} must be a string", key_line(raw, k))
-                if not _is_quoted(k) and needs_quotes(k):
+                if needs_quotes(k) and not _is_quoted(k):
                     raise LinkFileError(
                         file,
                         f"params key {k} is not read as a string by every YAML reader; quote it: '{k}': ...",
@@ -344,12 +343,6 @@ def dump_new(link: Link) -> bytes:
     return _dump(_new_mapping(link))
 
 
-def _differs(doc: Any, key: str, value: str) -> bool:
-    """Whether ``doc[key]`` must be written as ``value``: it is another value, or the same one unquoted where it must be."""
-    old = doc.get(key)
-    return old != value or (needs_quotes(value) and not _is_quoted(old))
-
-
 def _set(doc: Any, key: str, value: Any) -> None:
     """Set ``doc[key]``, placing a new key where sorted order puts it."""
     if key in doc:
@@ -381,8 +374,9 @@ def dump_update(old: bytes, file: str, link: Link) -> bytes:
         wanted["rev"] = link.rev
     # values are set before keys are removed, so a removed key's comments have a neighbour to go to
     for key, value in wanted.items():
-        if _differs(doc, key, value):
-            _set(doc, key, _scalar(value))
+        # an unchanged value keeps its style (ruamel keeps a quoted string quoted); one
+        # written unquoted where every reader needs quotes (rev: 1:20) gets them
+        _set(doc, key, _scalar(value))
     for key in list(doc.keys()):
         if key not in wanted and key != "params":
             _delete_keeping_comment(doc, key)
@@ -409,8 +403,7 @@ def _update_params(doc: Any, params: Mapping[str, str]) -> None:
         _set(doc, "params", current)
     # mr manages only pinned_from; other params are the file owner's and stay
     for k, v in sorted(params.items()):
-        if _differs(current, k, v):
-            _set(current, _scalar(k), _scalar(v))
+        _set(current, _scalar(k), _scalar(v))
     if PINNED_FROM not in params and PINNED_FROM in current:
         _delete_keeping_comment(current, PINNED_FROM)
 

@@ -881,6 +881,11 @@ def test_a_plain_link_file_is_read_without_importing_ruamel(monkeypatch: pytest.
     assert "ruamel.yaml" not in sys.modules
 
 
+def test_a_quoted_params_key_that_needs_its_quotes_is_read() -> None:
+    data = HEAD + b"params:\n  'on': x\n  \"1:20\": z\n"
+    assert linkfile.load_link(data, "f.mlem").params == {"on": "x", "1:20": "z"}
+
+
 def test_a_parser_failing_without_a_message_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     class Failing:
         def load(self, text: str) -> None:
@@ -968,6 +973,15 @@ MESSAGES: list[tuple[str, bytes, int | None, str]] = [
         3,
         "path holds an invalid character (a lone surrogate)",
     ),
+    # an anchor or a tag before a value is not the value; an alias shows the value it stands for
+    (
+        "rev-an-alias-of-a-number",
+        b"link_type: model\nobject_type: link\npath: m.mlem\nparams:\n  a: &n 12\nrev: *n\n",
+        6,
+        "rev must be a string; quote it: rev: '12'",
+    ),
+    ("rev-an-anchored-number", HEAD + b"rev: &n 12\n", 4, "rev must be a string; quote it: rev: '12'"),
+    ("rev-a-tagged-number", HEAD + b"rev: !!int 12\n", 4, "rev must be a string; quote it: rev: '12'"),
     # a value from a << merge is not written beside its key: no line, no value to show
     ("rev-empty-by-merge", HEAD + b"<<: {rev: }\n", None, "rev is empty"),
     ("rev-int-by-merge", HEAD + b"<<: {rev: 12}\n", None, "rev must be a string; quote it where it is written"),
