@@ -170,7 +170,7 @@ def _raw_value(text: str, doc: Any, key: str) -> str:
     except (KeyError, AttributeError, IndexError, TypeError):
         return ""
     # an anchor or a tag before the value is not the value (for an alias, ruamel points at its anchor's)
-    token = re.match(r"(?:[&!][^\s,{}\[\]]*\s+)*([^\s,{}\[\]#]+)", raw)
+    token = re.match(r"(?:[&!][^\s,{}\[\]]*(?:\s+|$))*([^\s,{}\[\]#&!][^\s,{}\[\]#]*)", raw)
     return token.group(1) if token else ""
 
 
@@ -204,7 +204,7 @@ def check_string(doc: Any, key: str, text: str, file: str, where: str = "") -> s
     raw = _raw_value(text, doc, key)
     if value is None and not raw:
         raise LinkFileError(file, f"{name} is empty", line)
-    if not raw:  # not written beside its key: it comes from a << merge
+    if not raw:  # not written beside its key: from a << merge, or on the line after an anchor or a tag
         raise LinkFileError(file, f"{name} must be a string; quote it where it is written", line)
     raise LinkFileError(file, f"{name} must be a string; quote it: {key}: '{raw}'", line)
 

@@ -982,6 +982,12 @@ MESSAGES: list[tuple[str, bytes, int | None, str]] = [
     ),
     ("rev-an-anchored-number", HEAD + b"rev: &n 12\n", 4, "rev must be a string; quote it: rev: '12'"),
     ("rev-a-tagged-number", HEAD + b"rev: !!int 12\n", 4, "rev must be a string; quote it: rev: '12'"),
+    (
+        "rev-tagged-above-a-number",
+        HEAD + b"rev: !!int\n  12\n",
+        4,
+        "rev must be a string; quote it where it is written",
+    ),
     # a value from a << merge is not written beside its key: no line, no value to show
     ("rev-empty-by-merge", HEAD + b"<<: {rev: }\n", None, "rev is empty"),
     ("rev-int-by-merge", HEAD + b"<<: {rev: 12}\n", None, "rev must be a string; quote it where it is written"),
