@@ -37,8 +37,13 @@ from mr.results import StagePlan as StagePlan
 from mr.results import StageResult as StageResult
 from mr.results import diff as diff
 
-#: How many times a commit is rebuilt when the branch moved under it.
+#: How many times in a row a commit is rebuilt with nothing landed on the branch
+#: meanwhile (its lock held, or left by a crashed process) before giving up.
 ATTEMPTS = 8
+
+#: How long a commit is rebuilt while other writers keep landing on the branch:
+#: each lost race is progress for someone, so it is retried until then.
+BUSY_SECONDS = 60.0
 
 #: Called just before the branch is moved, with the plan about to land. A seam
 #: for tests, which use it to make another writer win the race.
@@ -194,12 +199,20 @@ def apply_to_branch(
 
 
 def apply(reg: Registry, first: P, replan: Callable[[P], P], sign: bool | None = None) -> StageResult[P]:
-    """Commit the plan ``first``; when the branch moved, ``replan`` it on the new tip and try again."""
+    """Commit the plan ``first``; when the branch moved, ``replan`` it on the new tip and try again.
+
+    Tries go on while other writers keep landing (for up to ``BUSY_SECONDS``),
+    and stop after ``ATTEMPTS`` in a row with nothing landed meanwhile.
+    """
     plan = first
     stage = first.stage
-    for attempt in range(ATTEMPTS):
+    attempts = stalls = 0
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
         if not plan.changes:
             return StageResult(plan, None)
+        if stalls >= ATTEMPTS or time.monotonic() > deadline:
+            break
         where = git.checked_out_branches(reg.repo).get(stage)
         checked_out = where is not None and not reg.bare and os.path.samefile(where, reg.root)
         if where is not None and not checked_out:
@@ -224,8 +237,11 @@ def apply(reg: Registry, first: P, replan: Callable[[P], P], sign: bool | None =
         except RefMoved:
             # someone else got there first: wait a little (so racing writers
             # spread out), then plan again on the branch as it is now
-            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+            attempts += 1
+            time.sleep(random.uniform(0.01, 0.05) * min(attempts, ATTEMPTS))
+            base = plan.base
             plan = replan(plan)
+            stalls = stalls + 1 if plan.base == base else 0
             continue
         if checked_out:
             try:
@@ -242,7 +258,7 @@ def apply(reg: Registry, first: P, replan: Callable[[P], P], sign: bool | None =
             f"{lock} exists: another git process is updating {stage}, or one crashed; "
             "if none is running, remove the file and try again"
         )
-    raise GitError(f"{stage} kept moving while committing ({ATTEMPTS} attempts); try again")
+    raise GitError(f"{stage} kept moving while committing ({attempts} attempts); try again")
 
 
 def land(

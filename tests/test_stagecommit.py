@@ -156,40 +156,73 @@ def test_uncommitted_changes_on_a_checked_out_stage_are_refused(linked: Path, pr
     assert git(linked, "rev-parse", "staging") == tip
 
 
-def test_a_branch_that_keeps_moving_is_given_up_after_eight_attempts(
+class Clock:
+    """``stagecommit.time``: sleeps are listed, and each reading of the clock is ``step`` seconds on."""
+
+    def __init__(self, step: float = 0.0) -> None:
+        self.now = 0.0
+        self.step = step
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        self.now += self.step
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+
+def test_a_branch_others_keep_landing_on_is_retried_until_the_promotion_lands(
     linked: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sleeps: list[float] = []
-    monkeypatch.setattr(stagecommit, "time", SimpleNamespace(sleep=sleeps.append))
+    # every lost race is another writer's commit landing: it does not count against ATTEMPTS
+    clock = Clock()
+    monkeypatch.setattr(stagecommit, "time", clock)
     monkeypatch.setattr(stagecommit, "random", SimpleNamespace(uniform=lambda a, b: (a + b) * 10))
+    moved: list[str] = []
+
+    def another_writer(plan: object) -> None:
+        if len(moved) < stagecommit.ATTEMPTS + 3:
+            moved.append(move(linked, "staging"))
+
+    monkeypatch.setattr(stagecommit, "before_swap", another_writer)
+    result = api.promote(["a"], "staging")
+    assert len(moved) == 11
+    assert git(linked, "rev-parse", "staging^") == moved[-1]
+    assert git(linked, "rev-parse", "staging") == result.commit
+    # between 10 and 50 ms (here uniform returns 10 times the sum of its bounds), longer at each try up to the 8th
+    assert clock.sleeps == [pytest.approx(0.6 * min(n, 8)) for n in range(1, 12)]
+
+
+def test_a_branch_that_keeps_moving_is_given_up_after_busy_seconds(
+    linked: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock(step=7.0)  # read once when applying starts, then once before each try
+    monkeypatch.setattr(stagecommit, "time", clock)
     moved: list[str] = []
     monkeypatch.setattr(stagecommit, "before_swap", lambda plan: moved.append(move(linked, "staging")))
     with pytest.raises(GitError) as e:
         api.promote(["a"], "staging")
-    assert str(e.value) == f"staging kept moving while committing ({stagecommit.ATTEMPTS} attempts); try again"
-    assert len(moved) == stagecommit.ATTEMPTS == 8
-    # between 10 and 50 ms (here uniform returns 10 times the sum of its bounds), longer at each attempt
-    assert sleeps == [pytest.approx(0.6 * n) for n in range(1, 9)]
+    # the deadline is at 67 s: the tries start at 14, 21, ..., 63 s
+    assert str(e.value) == "staging kept moving while committing (8 attempts); try again"
+    assert stagecommit.BUSY_SECONDS == 60.0
+    assert len(moved) == 8
     assert git(linked, "rev-parse", "staging") == moved[-1]
 
 
-def test_a_lock_left_on_the_branch_is_named(linked: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(stagecommit.time, "sleep", lambda s: None)
-    monkeypatch.setattr(stagecommit, "ATTEMPTS", 2)
+def test_a_lock_left_on_the_branch_is_named_after_attempts_in_a_row(
+    linked: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stagecommit, "time", Clock())
     lock = linked / ".git" / "refs" / "heads" / "staging.lock"
-
-    def race(plan: object) -> None:
-        move(linked, "staging")
-
     replans: list[str] = []
 
     def replan(plan: Promotion) -> Promotion:
         replans.append(plan.base)
-        if len(replans) == 2:  # after the last attempt failed
-            lock.write_text("")
+        lock.write_text("")  # nothing can land from now on
         return promotion.replan(reg, plan)
 
-    monkeypatch.setattr(stagecommit, "before_swap", race)
+    monkeypatch.setattr(stagecommit, "before_swap", lambda plan: replans or move(linked, "staging"))
     reg = Registry.open(str(linked))
     first = promotion.plan(reg, ["a"], "staging")
     with pytest.raises(GitError) as e:
@@ -198,6 +231,9 @@ def test_a_lock_left_on_the_branch_is_named(linked: Path, monkeypatch: pytest.Mo
         f"{lock} exists: another git process is updating staging, or one crashed; "
         "if none is running, remove the file and try again"
     )
+    # one try lost to a writer that landed, then ATTEMPTS in a row with nothing landed
+    assert len(replans) == 1 + stagecommit.ATTEMPTS
+    assert replans[0] == first.base and len(set(replans[1:])) == 1 and replans[1] != first.base
 
 
 @pytest.fixture
@@ -224,8 +260,9 @@ def test_a_remote_that_keeps_moving_is_given_up(shared: Path, monkeypatch: pytes
     monkeypatch.setattr(stagecommit, "ATTEMPTS", 2)
     pushed: list[str] = []
     monkeypatch.setattr(stagecommit, "before_push", lambda plan: pushed.append(bob_pushes(shared)))
-    sleeps: list[float] = []
-    monkeypatch.setattr(stagecommit, "time", SimpleNamespace(sleep=sleeps.append))
+    clock = Clock()
+    sleeps = clock.sleeps
+    monkeypatch.setattr(stagecommit, "time", clock)
     monkeypatch.setattr(stagecommit, "random", SimpleNamespace(uniform=lambda a, b: (a + b) * 10))
     with pytest.raises(RemoteError) as e:
         api.promote(["a"], "staging", push="origin")
@@ -359,8 +396,9 @@ def test_a_lost_push_race_on_the_checked_out_stage_leaves_the_work_tree_as_lande
 
     monkeypatch.setattr(stagecommit, "before_push", bob_wins)
     # the wait before trying again: stagecommit's own time and random, seen here
-    sleeps: list[float] = []
-    monkeypatch.setattr(stagecommit, "time", SimpleNamespace(sleep=sleeps.append))
+    clock = Clock()
+    sleeps = clock.sleeps
+    monkeypatch.setattr(stagecommit, "time", clock)
     monkeypatch.setattr(stagecommit, "random", SimpleNamespace(uniform=lambda a, b: (a + b) * 10))
     result = api.promote(["a"], "staging", push="origin")
     bobs = git(shared, "rev-parse", "staging")
