@@ -268,7 +268,17 @@ def main() -> int:
     unknown = [m for m in names if m not in SCOPES]
     if unknown:
         parser.error(f"not a scope: {', '.join(unknown)} (scopes: {', '.join(SCOPES)})")
-    listed = {e.mutant for e in equivalents}
+    by_id = {e.mutant: e for e in equivalents}
+
+    def removed(mutant: str) -> set[str]:
+        return {ln[1:].strip() for ln in SHOWN.get(mutant, "").splitlines() if ln.startswith("-")}
+
+    def listed(mutant: str) -> bool:
+        # an id is counted only while it still mutates the line it was listed for: ids are
+        # numbered within a function, so an edit of the function can give the id to another mutant
+        entry = by_id.get(mutant)
+        return entry is not None and entry.line in removed(mutant)
+
     rows = []
     failed = False
     started = time.monotonic()
@@ -277,15 +287,20 @@ def main() -> int:
         statuses = run_scope(name, args.max_children, args.only)
         made = len(statuses)
         killed = sum(1 for s in statuses.values() if s in ("killed", "timeout", "segfault"))
-        equivalent = sum(1 for m, s in statuses.items() if m in listed and s == "survived")
+        equivalent = sum(1 for m, s in statuses.items() if s == "survived" and listed(m))
         survivors = sorted(
-            m for m, s in statuses.items() if s != "killed" and m not in listed and s not in ("timeout", "segfault")
+            m for m, s in statuses.items() if s not in ("killed", "timeout", "segfault") and not listed(m)
         )
         score = killed / (made - equivalent) if made - equivalent else 1.0
         failed |= score < TARGET
         rows.append((name, made, killed, equivalent, len(survivors), score, time.monotonic() - t0))
         for mutant in survivors:
-            print(f"survivor ({statuses[mutant]}): {mutant}\n{SHOWN.get(mutant, '')}\n")
+            function = mutant.rsplit("__mutmut_", 1)[0] + "__mutmut_"
+            same_line = sorted(
+                e.mutant for e in equivalents if e.mutant.startswith(function) and e.line in removed(mutant)
+            )
+            hint = f"(listed for this line: {', '.join(same_line)}; renumbered? check and update the id)\n"
+            print(f"survivor ({statuses[mutant]}): {mutant}\n{SHOWN.get(mutant, '')}\n{hint if same_line else ''}")
     print("| scope | mutants | killed | equivalent | survived | score | seconds |")
     print("|---|---|---|---|---|---|---|")
     for name, made, killed, equivalent, survived, score, secs in rows:
