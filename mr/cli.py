@@ -793,7 +793,12 @@ def verify(
 @click.option(
     "--out", "-o", "out", metavar="DIR", type=click.Path(), help="Where to write (default: ./NAME, its last part)."
 )
-@click.option("--force", "-f", is_flag=True, help="Replace DIR when it exists.")
+@click.option(
+    "--force",
+    "-f",
+    is_flag=True,
+    help="Replace DIR when mr get wrote it: its receipt lists every file in it.",
+)
 @click.option("--check", "check", metavar="DIR", type=click.Path(), help="Re-verify DIR against its receipt instead.")
 @allow_local_option
 @remote_registry_option
@@ -828,6 +833,10 @@ def get(
 
     --check DIR re-verifies a folder against its receipt: exit 1 and one line
     per changed, missing or extra file.
+
+    --force never replaces a folder mr get did not write, nor, whatever the
+    flags, the current folder or one above it, /, $HOME, the registry, a git
+    repository, a folder inside .git, a symlink or a file.
 
     \b
     Examples:

@@ -162,6 +162,10 @@ class OutputExists(MrError):
     """``mr get`` would replace a folder without ``--force``."""
 
 
+class OutputRefused(MrError):
+    """``mr get`` may not write or replace that folder, whatever the flags (see ``mr.outfolder``)."""
+
+
 class ArtifactsRefused(MrError):
     """An object's files failed their checks (missing, wrong size or md5, unsafe); nothing was written.
 

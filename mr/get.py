@@ -17,28 +17,24 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-import shutil
 import stat
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mr import artifacts, blobs, git
+from mr import artifacts, blobs, git, outfolder
 from mr.artifacts import Artifact
 from mr.config import Config
 from mr.errors import (
     ArtifactsRefused,
     MrError,
     ObjectNotFound,
-    OutputExists,
     ProjectNotFound,
     ReceiptError,
 )
 from mr.model import (
     ERROR,
     RECEIPT,
-    RECEIPT_VERSION,
     SHORT_SHA,
     THIS_REGISTRY,
     WARNING,
@@ -53,9 +49,7 @@ from mr.projects import Project
 from mr.reader import Found, Reader
 from mr.registry import Registry, link_name
 from mr.text import field as safe_text
-from mr.urls import redact
-
-_MD5_LEN = 32
+from mr.urls import is_url, redact
 
 
 @dataclass
@@ -259,11 +253,15 @@ def get(
     allow_local: bool = False,
 ) -> GetResult:
     """Write the object link ``name`` resolves to, with its git-held artifacts, into ``out``; see the module doc."""
-    reg = Registry.open(registry, remote_ok=True)
     name = link_name(name)
-    folder = os.path.abspath(out if out is not None else posixpath.basename(name))
-    if os.path.lexists(folder) and not force:
-        raise OutputExists(f"{folder} exists; pass --force to replace it")
+    folder = os.path.abspath(out if out else posixpath.basename(name))
+    # the target is checked before anything is read, here or over the network
+    if registry is not None and is_url(registry):
+        outfolder.check_target(out, folder, force)
+        reg = Registry.open(registry, remote_ok=True)
+    else:
+        reg = Registry.open(registry)
+        outfolder.check_target(out, folder, force, [(reg.root, "the registry's root")])
     item = reg.read_link(name, stage)
     if stage is not None:
         stage_commit: str | None = reg.stage_tip(stage)
@@ -307,7 +305,9 @@ def get(
 
     parent = os.path.dirname(folder)
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(folder)}.mr-get-", dir=parent)
+    outfolder.remove_stale(folder)
+    held = outfolder.Held(folder, outfolder.WRITING)
+    tmp = held.path
     try:
         umask = os.umask(0o22)
         os.umask(umask)
@@ -345,10 +345,11 @@ def get(
             external=tuple(planned.external),
         )
         _write_bytes(tmp, RECEIPT, (json.dumps(result.receipt(), indent=2) + "\n").encode())
-        _move_into_place(tmp, folder, force)
+        outfolder.move_into_place(tmp, folder, force)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        held.remove()
         raise
+    held.release()
     return result
 
 
@@ -410,33 +411,6 @@ def _write_blob(source: Source, oid: str, tmp: str, rel: str) -> GotFile:
     return GotFile(rel, size, md5)
 
 
-def _move_into_place(tmp: str, folder: str, force: bool) -> None:
-    """Rename the finished folder to ``folder``; with ``force`` the old one is moved aside first, then deleted."""
-    aside = None
-    if os.path.lexists(folder):
-        if not force:
-            raise OutputExists(f"{folder} exists; pass --force to replace it")
-        aside = tempfile.mkdtemp(prefix=f".{os.path.basename(folder)}.mr-old-", dir=os.path.dirname(folder))
-        aside_entry = os.path.join(aside, "old")
-        os.rename(folder, aside_entry)
-        try:
-            os.rename(tmp, folder)
-        except BaseException:
-            os.rename(aside_entry, folder)
-            shutil.rmtree(aside, ignore_errors=True)
-            raise
-        shutil.rmtree(aside, ignore_errors=True)
-        return
-    try:
-        os.rename(tmp, folder)
-    except FileExistsError:
-        raise OutputExists(f"{folder} appeared while mr get ran; pass --force to replace it") from None
-    except OSError as e:
-        if e.errno in (39, 66):  # ENOTEMPTY: another folder took the name meanwhile
-            raise OutputExists(f"{folder} appeared while mr get ran; pass --force to replace it") from None
-        raise
-
-
 # --- mr get --check ---------------------------------------------------------------------
 
 
@@ -449,7 +423,7 @@ def check(folder: str) -> CheckResult:
         raise ReceiptError(f"{folder}: no such folder") from None
     if not stat.S_ISDIR(st.st_mode):
         raise ReceiptError(f"{folder}: not a folder")
-    receipt = _load_receipt(folder)
+    receipt = outfolder.load_receipt(folder)
     listed: dict[str, tuple[int, str]] = {}
     for entry in receipt["files"]:
         listed[entry[0]] = (entry[1], entry[2])
@@ -470,69 +444,6 @@ def check(folder: str) -> CheckResult:
         checked=len(listed),
         commit=receipt.get("commit"),
     )
-
-
-def _load_receipt(folder: str) -> dict[str, Any]:
-    full = os.path.join(folder, RECEIPT)
-    try:
-        fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise ReceiptError(f"{full}: no receipt; was this folder written by mr get?") from None
-    except OSError as e:
-        raise ReceiptError(f"{full}: cannot be read ({e.strerror}; a symlink?)") from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ReceiptError(f"{full}: not a regular file")
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(16 * 1024 * 1024 + 1)
-    finally:
-        os.close(fd)
-    if len(data) > 16 * 1024 * 1024:
-        raise ReceiptError(f"{full}: too large to be a receipt")
-    try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ReceiptError(f"{full}: not JSON ({safe_text(str(e))})") from None
-    if not isinstance(doc, dict) or doc.get("version") != RECEIPT_VERSION:
-        raise ReceiptError(f"{full}: not a version {RECEIPT_VERSION} receipt of mr get")
-    files = doc.get("files")
-    if not isinstance(files, list):
-        raise ReceiptError(f"{full}: files is not a list")
-    checked: list[tuple[str, int, str]] = []
-    seen: set[str] = set()
-    for i, entry in enumerate(files):
-        where = f"{full}: files[{i}]"
-        if not isinstance(entry, dict):
-            raise ReceiptError(f"{where} is not an object")
-        path, size, md5 = entry.get("path"), entry.get("size"), entry.get("md5")
-        if not isinstance(path, str) or _receipt_path_problem(path):
-            shown = safe_text(str(path))
-            raise ReceiptError(
-                f"{where}: path {shown} is refused: {_receipt_path_problem(str(path)) or 'not a string'}"
-            )
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise ReceiptError(f"{where}: size is not a number of bytes")
-        if not isinstance(md5, str) or len(md5) != _MD5_LEN or any(c not in "0123456789abcdef" for c in md5):
-            raise ReceiptError(f"{where}: md5 is not an md5")
-        if path in seen:
-            raise ReceiptError(f"{where}: {safe_text(path)} is listed twice")
-        seen.add(path)
-        checked.append((path, size, md5))
-    commit = doc.get("commit")
-    return {"files": checked, "commit": commit if isinstance(commit, str) else None}
-
-
-def _receipt_path_problem(path: str) -> str | None:
-    if not path or "\\" in path or "\0" in path:
-        return "not a plain relative path"
-    if path.startswith("/"):
-        return "an absolute path"
-    parts = path.split("/")
-    if any(p in ("", ".", "..") for p in parts) or posixpath.normpath(path) != path:
-        return "not a plain path inside the folder"
-    if path == RECEIPT:
-        return "the receipt itself"
-    return None
 
 
 def _file_state(folder: str, rel: str) -> tuple[int, str] | None:

@@ -144,12 +144,10 @@ def test_api_get_and_check(registry: Path, model: Path, tmp_path: Path) -> None:
 def test_existing_folder_needs_force(registry: Path, model: Path, mr, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     link_and_commit(registry, "../models")
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "old.txt").write_text("keep me")
+    assert mr("get", "churn", "-o", str(out)).code == 0
     r = mr("get", "churn", "-o", str(out))
     assert r.code == 1
     assert "pass --force" in r.err
-    assert os.listdir(out) == ["old.txt"]
     r = mr("get", "churn", "-o", str(out), "--force")
     assert r.code == 0, r.err
     assert sorted(os.listdir(out)) == [RECEIPT, "rf", "rf.mlem"]
@@ -200,15 +198,18 @@ def test_corrupted_artifact_fails_and_leaves_nothing(  # type: ignore[no-untyped
     assert leftovers(tmp_path) == []
 
 
-def test_corrupted_artifact_keeps_the_old_folder_with_force(registry: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
-    model_project(tmp_path / "models", {"models/rf": WEIGHTS[:-1] + b"X"})
+def test_corrupted_artifact_keeps_the_old_folder_with_force(registry: Path, model: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
     link_and_commit(registry, "../models")
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "old.txt").write_text("previous deploy")
-    assert mr("get", "churn", "-o", str(out), "--force").code == 1
-    assert (out / "old.txt").read_text() == "previous deploy"
-    assert os.listdir(out) == ["old.txt"]
+    assert mr("get", "churn", "-o", str(out)).code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    write_files(model, {"models/rf": WEIGHTS[:-1] + b"X"})  # the meta still records WEIGHTS
+    git(model, "commit", "-q", "-am", "corrupt")
+    r = mr("get", "churn", "-o", str(out), "--force")
+    assert r.code == 1
+    assert "md5" in r.err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert leftovers(tmp_path) == []
 
 
 def test_missing_artifact_fails(registry: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
