@@ -36,12 +36,18 @@ EQUIVALENT = HERE / "mutation-equivalent.txt"
 class Scope:
     """What one scope mutates (``mr/<module>.py``, or only some of its functions) and the tests run per mutant."""
 
+    #: the module's dotted name below ``mr`` (``git``, ``commands.promote``)
     module: str
     tests: tuple[str, ...]
     #: only these functions of the module are mutated (all of it when empty)
     functions: tuple[str, ...] = ()
     #: tests left out (``file::name``): they run mr in a child process, where mutmut's trampolines cannot work
     deselect: tuple[str, ...] = ()
+
+    @property
+    def path(self) -> str:
+        """The module's file, from the repository root."""
+        return "mr/" + self.module.replace(".", "/") + ".py"
 
     def patterns(self) -> list[str]:
         """mutmut's names for this scope's mutants, as globs (``mr.git.x_commit_files__mutmut_*``)."""
@@ -61,7 +67,7 @@ SCOPES: dict[str, Scope] = {
     "config": Scope("config", ("tests/test_config.py", "tests/test_init.py", "tests/test_verify.py")),
     "linkfile": Scope("linkfile", ("tests/test_linkfile.py", "tests/test_linkfile_fastpath.py")),
     "fastread": Scope("fastread", ("tests/test_linkfile_fastpath.py", "tests/test_linkfile.py")),
-    "promotion": Scope("promotion", ("tests/test_promotion.py", "tests/test_promote.py", "tests/test_promote_race.py")),
+    "promotion": Scope("commands.promote", ("tests/test_promotion.py", "tests/test_promote.py", "tests/test_promote_race.py")),
     "stagecommit": Scope(
         "stagecommit",
         (
@@ -133,8 +139,8 @@ def stale_equivalents(entries: list[Equivalent], root: Path = ROOT) -> list[str]
     """Entries whose module or source line no longer exists: the code moved on, look again."""
     problems = []
     for e in entries:
-        m = re.match(r"mr\.(\w+)\.", e.mutant)
-        module = root / "mr" / f"{m.group(1)}.py" if m else None
+        m = re.match(r"mr\.([\w.]+)\.x_", e.mutant)
+        module = root / "mr" / (m.group(1).replace(".", "/") + ".py") if m else None
         if module is None or not module.exists():
             problems.append(f"{e.mutant}: no such module")
             continue
@@ -174,7 +180,7 @@ def run_scope(name: str, children: int, only: list[str] | None = None) -> dict[s
         cfg = work / "setup.cfg"
         tests = "\n    ".join(scope.tests)
         cfg.write_text(
-            cfg.read_text() + f"\n[mutmut]\nsource_paths = mr/{scope.module}.py\nalso_copy =\n    mr/\n"
+            cfg.read_text() + f"\n[mutmut]\nsource_paths = {scope.path}\nalso_copy =\n    mr/\n"
             f"pytest_add_cli_args_test_selection =\n    {tests}\n"
             + (
                 "pytest_add_cli_args =\n" + "".join(f"    --deselect={t}\n" for t in scope.deselect)
@@ -223,7 +229,7 @@ def stale_scopes(root: Path = ROOT) -> list[str]:
     """Scopes naming a module or function that is no longer there (a rename would silently shrink them)."""
     problems = []
     for name, scope in SCOPES.items():
-        module = root / "mr" / f"{scope.module}.py"
+        module = root / scope.path
         if not module.exists():
             problems.append(f"scope {name}: no module {module.relative_to(root)}")
             continue

@@ -109,7 +109,7 @@ def is_lfs_pointer(head: bytes) -> bool:
 
 
 def _shown(text: str) -> str:
-    from mr.text import field as safe_text
+    from mr.terminal import field as safe_text
 
     return safe_text(text)
 

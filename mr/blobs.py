@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from mr.errors import GitError
 from mr.model import SHORT_SHA
-from mr.text import field as safe_text
+from mr.terminal import field as safe_text
 
 #: Bytes copied at a time.
 CHUNK = 1024 * 1024

@@ -25,8 +25,8 @@ import time
 from collections.abc import Iterator
 
 from mr import git, transport
+from mr.cachepaths import cache_path, ensure_cache_root
 from mr.errors import GitError, ProjectNotFound, RemoteError
-from mr.paths import cache_path, ensure_cache_root
 from mr.urls import redact, strip_credentials
 
 #: The remote name inside every cache entry (its URL never carries credentials).

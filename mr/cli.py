@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from mr import __version__, complete
-from mr.constants import SHOW_FIELDS
+from mr.model import SHOW_FIELDS
 
 if TYPE_CHECKING:
     from mr.results import P, StageResult
@@ -268,7 +268,7 @@ def show(
     if field and name:
         if as_json:
             raise click.UsageError("--field prints a bare value; leave out --json")
-        from mr.text import field as safe
+        from mr.terminal import field as safe
 
         value = api.link_field(name, field, stage=stage, registry=registry, remote=remote, allow_local=allow_local)
         click.echo(safe(value))
@@ -886,7 +886,7 @@ def demo(keep: bool, folder: str | None) -> int:
     Everything happens in a temporary folder; each command is printed as you
     would type it, followed by its output.
     """
-    from mr.demo import run
+    from mr.commands.demo import run
 
     return run(folder=folder, keep=keep)
 
@@ -913,13 +913,12 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn every outcome into an exit code."""
+    from mr import envvars
     from mr.errors import ArtifactsRefused, LinkFileError, MrError, Refused, file_line
-    from mr.text import field, lines
+    from mr.terminal import field, lines
 
     try:
-        from mr import env
-
-        env.check()
+        envvars.check()
         rv = cli.main(args=argv, prog_name="mr", standalone_mode=False)
     except click.ClickException as e:
         e.show()

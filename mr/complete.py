@@ -226,7 +226,7 @@ def revs(ctx: Any, param: Any, incomplete: str) -> list[str]:
     from mr.urls import is_url
 
     if is_url(project):
-        from mr.paths import cache_path
+        from mr.cachepaths import cache_path
 
         git_dir = cache_path(project)
     else:

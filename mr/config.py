@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mr.constants import GIT_SPECIAL_REFS
 from mr.errors import ConfigError, UsageError
+from mr.model import GIT_SPECIAL_REFS
 
 CONFIG_FILE = ".mr.yaml"
 MLEM_CONFIG_FILE = ".mlem.yaml"

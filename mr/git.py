@@ -18,9 +18,8 @@ from typing import Any, Literal
 import pygit2
 from pygit2.enums import ConfigLevel, FileMode, ObjectType
 
-from mr.constants import BACKSLASH_NAME, GIT_SPECIAL_REFS
 from mr.errors import GitError, IdentityError, RefMoved, RegistryError, RevNotFound, SigningError, UnsafePath
-from mr.model import BRANCH, COMMIT, TAG, ResolvedRev
+from mr.model import BACKSLASH_NAME, BRANCH, COMMIT, GIT_SPECIAL_REFS, TAG, ResolvedRev
 from mr.urls import redact
 
 Repo = pygit2.Repository
@@ -487,7 +486,7 @@ def _create_commit(repo: Repo, message: str, tree: Any, parents: list[Any], sign
     env = dict(os.environ)
     env.pop("GIT_DIR", None)  # set inside a git hook: it would name another repository than repo.path
     env["LC_ALL"] = "C"
-    from mr.env import git_timeout
+    from mr.envvars import git_timeout
 
     limit = git_timeout()  # a signing program waiting for a passphrase no one types is stopped like a fetch
     try:
@@ -504,7 +503,7 @@ def _create_commit(repo: Repo, message: str, tree: Any, parents: list[Any], sign
     if out.returncode != 0:
         lines = [ln for ln in out.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
         detail = lines[-1] if lines else f"git commit-tree exited {out.returncode}"
-        from mr.text import field as safe_text
+        from mr.terminal import field as safe_text
 
         raise SigningError(
             f"signing the commit failed ({safe_text(detail.removeprefix('error: ').removeprefix('fatal: '))}); "

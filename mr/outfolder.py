@@ -34,7 +34,7 @@ from typing import Any
 
 from mr.errors import OutputExists, OutputRefused, ReceiptError, UsageError
 from mr.model import RECEIPT, RECEIPT_VERSION
-from mr.text import field as safe_text
+from mr.terminal import field as safe_text
 
 WRITING = "mr-get"
 ASIDE = "mr-old"

@@ -9,11 +9,10 @@ from dataclasses import dataclass, field
 
 from mr import git, linkfile, safefs
 from mr.config import CONFIG_FILE, Config, load_config
-from mr.constants import BACKSLASH_NAME
 from mr.errors import LinkFileError, LinkNotFound, RegistryError, RemoteError, UnsafePath, UsageError
-from mr.model import LINK_SUFFIX, SHORT_SHA, Link
-from mr.text import field as safe_text
-from mr.text import has_control
+from mr.model import BACKSLASH_NAME, LINK_SUFFIX, SHORT_SHA, Link
+from mr.terminal import field as safe_text
+from mr.terminal import has_control
 from mr.urls import redact
 
 
@@ -133,12 +132,20 @@ class Registry:
         return self.url is not None
 
     @classmethod
-    def open(cls, path: str | None = None, remote_ok: bool = False) -> Registry:
+    def open(cls, path: str | None = None, remote_ok: bool = False, remote: str | None = None) -> Registry:
         """The registry at ``path`` (a folder inside it), or around the current directory.
 
         With ``remote_ok`` a URL opens a bare cache of that registry, fetched
-        (not cloned again) on each call.
+        (not cloned again) on each call. ``remote`` (``--remote``) must name a
+        configured remote; it is used for the stages the registry lacks locally.
         """
+        reg = cls._open(path, remote_ok)
+        reg.remote_option = remote
+        reg.check_remote()
+        return reg
+
+    @classmethod
+    def _open(cls, path: str | None, remote_ok: bool) -> Registry:
         from mr.urls import is_url
 
         if path is not None and is_url(path):

@@ -14,29 +14,12 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mr.errors import file_line
-from mr.model import (
-    COMPACT_SHA,
-    ERROR,
-    OK,
-    PIN,
-    SHORT_SHA,
-    SKIPPED,
-    THIS_REGISTRY,
-    WARNING,
-    CheckResult,
-    GetResult,
-    InitResult,
-    Link,
-    LinkEntry,
-    Problem,
-    ShowResult,
-    VerifyReport,
-)
-from mr.text import field, lines
+from mr.model import COMPACT_SHA, ERROR, OK, PIN, SHORT_SHA, SKIPPED, THIS_REGISTRY, WARNING, Link, Problem
+from mr.results import CheckResult, GetResult, InitResult, LinkEntry, ShowResult, VerifyReport
+from mr.terminal import field, lines
 from mr.urls import redact
 
 if TYPE_CHECKING:
-    from mr.lifecycle import RetireResult, RollbackResult
     from mr.results import (
         HistoryEntry,
         LinkHistory,
@@ -45,7 +28,9 @@ if TYPE_CHECKING:
         P,
         Promotion,
         Retirement,
+        RetireResult,
         Rollback,
+        RollbackResult,
         StageDiff,
         StageResult,
     )
@@ -87,7 +72,7 @@ def _redacted(data: Any) -> Any:
 
 def notes(items: tuple[str, ...]) -> None:
     """Warnings about the stages read (a local stage behind its remote), on stderr."""
-    from mr.text import field as safe_text
+    from mr.terminal import field as safe_text
 
     for note in items:
         warn(f"mr: warning: {safe_text(note)}")
@@ -730,7 +715,7 @@ def _short(value: str) -> str:
 
 def get_result(result: GetResult, as_json: bool, quiet: bool = False) -> None:
     """``mr get``: the receipt as JSON, or a line per file; artifacts outside git on stderr."""
-    from mr.text import field as safe_text
+    from mr.terminal import field as safe_text
 
     for e in result.external:
         warn(f"mr: note: artifact {safe_text(e.artifact)} is not in git, not copied: {e.hint}")
@@ -750,7 +735,7 @@ def get_result(result: GetResult, as_json: bool, quiet: bool = False) -> None:
 
 def check_result(result: CheckResult, as_json: bool, quiet: bool = False) -> None:
     """``mr get --check``: one line per changed, missing or extra file, then a summary."""
-    from mr.text import field as safe_text
+    from mr.terminal import field as safe_text
 
     if as_json:
         print_json(

@@ -1,26 +1,197 @@
-"""The results mr's commands return, as frozen dataclasses: plans, reports, stage views.
+"""What mr's commands return, as frozen dataclasses: plans, reports, views and their records.
 
-They live here, beside ``model``, so the renderers and the CLI can type them
-without importing the modules that compute them (git, the registry). Each
-result a command exits on carries ``ok``.
+The rule: a type a command returns (and every record inside it) lives here;
+what a link file holds, and the names and constants every layer shares, live
+in ``model``. Nothing else defines a result, and nothing re-exports one. The
+renderers and the CLI type them without importing the modules that compute
+them (git, the registry). Each result a command exits on carries ``ok``.
 """
 
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from mr.model import (
     ERROR,
     LINK_SUFFIX,
     PINNED_FROM,
+    RECEIPT_VERSION,
+    WARNING,
     ChangeKind,
+    CheckStatus,
     HistoryKind,
     Link,
     OutdatedKind,
     Problem,
+    RevKind,
 )
+
+# --- init, show, verify, get ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkEntry:
+    """A link as ``mr show`` lists it."""
+
+    name: str
+    link: Link
+    kind: RevKind
+    sha: str | None = None
+
+
+@dataclass(frozen=True)
+class ShowResult:
+    registry: str
+    stage: str | None
+    entries: tuple[LinkEntry, ...]
+    #: files that could not be read as links, revs that could not be resolved
+    problems: tuple[Problem, ...] = ()
+    #: warnings about the stages read (a local stage behind its remote)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Exit 0: every file was read as a link and every rev resolved (``--resolve``)."""
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class InitResult:
+    path: str
+    stages: tuple[str, ...]
+    #: files created by this run
+    created: tuple[str, ...]
+    #: the commit made, or None when there was nothing to commit
+    commit: str | None
+    #: stage branches created by this run
+    branches: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LinkCheck:
+    """What ``mr verify`` found for one file."""
+
+    file: str
+    name: str | None
+    #: OK, ERROR, WARNING (only warnings) or SKIPPED (a MLEM object, not a link)
+    status: CheckStatus
+    problems: tuple[Problem, ...] = ()
+    #: the commit the link's rev resolved to, when it did
+    sha: str | None = None
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    registry: str
+    stage: str | None
+    checks: tuple[LinkCheck, ...]
+    #: projects that could not be checked (unreachable, or not cached offline)
+    unchecked: tuple[str, ...] = ()
+    #: warnings about the stages read (a local stage behind its remote)
+    notes: tuple[str, ...] = ()
+    #: the stage whose policy applied (None: none)
+    policy_stage: str | None = None
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for c in self.checks for p in c.problems if p.severity == ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for c in self.checks for p in c.problems if p.severity == WARNING)
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0
+
+
+@dataclass(frozen=True)
+class GotFile:
+    """A file ``mr get`` wrote: its path inside the folder, size and md5."""
+
+    path: str
+    size: int
+    md5: str
+    #: the artifact's name in the meta (None for the meta file itself)
+    artifact: str | None = None
+
+
+@dataclass(frozen=True)
+class ExternalArtifact:
+    """An artifact git does not hold (``s3://`` ...): named, not fetched."""
+
+    artifact: str
+    uri: str
+    #: what fetches it
+    hint: str
+
+
+@dataclass(frozen=True)
+class GetResult:
+    """What ``mr get`` wrote, as its receipt records it."""
+
+    folder: str
+    registry: str
+    stage: str | None
+    #: the stage branch's commit the link was read at (None: the work tree)
+    stage_commit: str | None
+    name: str
+    #: the object's project (redacted; None: the registry itself)
+    project: str | None
+    rev: str | None
+    #: the commit the object and its files were read at
+    commit: str
+    #: the meta file inside its project
+    path: str
+    #: the meta file inside ``folder``
+    meta: str
+    files: tuple[GotFile, ...]
+    external: tuple[ExternalArtifact, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Always: a ``GetResult`` exists only when every file was written and checked (else an error)."""
+        return True
+
+    def receipt(self) -> dict[str, Any]:
+        """The receipt document (``.mr-get.json``, and ``mr get --json``)."""
+        return {
+            "version": RECEIPT_VERSION,
+            "registry": self.registry,
+            "stage": self.stage,
+            "stage_commit": self.stage_commit,
+            "name": self.name,
+            "project": self.project,
+            "rev": self.rev,
+            "commit": self.commit,
+            "path": self.path,
+            "meta": self.meta,
+            "files": [{"path": f.path, "size": f.size, "md5": f.md5, "artifact": f.artifact} for f in self.files],
+            "external": [{"artifact": e.artifact, "uri": e.uri, "hint": e.hint} for e in self.external],
+        }
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """``mr get --check``: a folder against its receipt."""
+
+    folder: str
+    #: files whose size or md5 differ from the receipt
+    changed: tuple[str, ...]
+    #: files the receipt lists that are gone
+    missing: tuple[str, ...]
+    #: files (or links, folders' other entries) the receipt does not list
+    extra: tuple[str, ...]
+    #: how many files the receipt lists
+    checked: int
+    commit: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not (self.changed or self.missing or self.extra)
+
 
 # --- a plan committed on a stage (stagecommit) ----------------------------------------
 
@@ -383,3 +554,8 @@ class Retirement:
     @property
     def changes(self) -> tuple[RetiredLink, ...]:
         return self.links
+
+
+PromotionResult = StageResult[Promotion]
+RollbackResult = StageResult[Rollback]
+RetireResult = StageResult[Retirement]

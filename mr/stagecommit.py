@@ -19,6 +19,7 @@ from dataclasses import replace
 
 from mr import git, safefs
 from mr.errors import (
+    ChangedMeanwhile,
     GitError,
     MrError,
     NotPushed,
@@ -30,12 +31,8 @@ from mr.errors import (
     WorkTreeNotUpdated,
 )
 from mr.model import SHORT_SHA
-from mr.registry import Registry
-from mr.results import Changed as Changed
-from mr.results import P as P
-from mr.results import StagePlan as StagePlan
-from mr.results import StageResult as StageResult
-from mr.results import diff as diff
+from mr.registry import Registry, link_name
+from mr.results import P, RetiredLink, RolledBackLink, StagePlan, StageResult
 
 #: How many times in a row a commit is rebuilt with nothing landed on the branch
 #: meanwhile (its lock held, or left by a crashed process) before giving up.
@@ -130,6 +127,21 @@ def fetch(reg: Registry, stage: str, remote: str) -> str | None:
     found = transport.fetch_branch(reg.repo.path, remote, stage, ref, shallow=git.is_shallow(reg.repo))
     reg.fetched[stage] = ref
     return git.ref_tip(reg.repo, ref) if found else None
+
+
+def fetch_stage(reg: Registry, stage: str, source: bool | str) -> None:
+    """Fetch ``stage`` before planning a commit on it (``--fetch``, ``--push``).
+
+    ``source`` is False (fetch nothing), True (the registry's remote) or a
+    remote's name or URL.
+    """
+    if not source:
+        return
+    check_stage(reg, stage)  # before its name goes into a refspec
+    remote = source if isinstance(source, str) else reg.remote
+    if remote is None:
+        raise UsageError("--fetch: a registry read by URL has no remote to fetch from")
+    fetch(reg, stage, remote)
 
 
 def _catch_up(reg: Registry, stage: str, base: str, here: bool) -> None:
@@ -363,3 +375,29 @@ def merge_request_url(remote_url: str, branch: str, target: str) -> str | None:
             f"&merge_request%5Btarget_branch%5D={quote(target, safe='')}"
         )
     return None
+
+
+def names_once(names: list[str], what: str) -> list[str]:
+    """The link names asked for, each once, in order; at least one."""
+    if not names:
+        raise UsageError(f"name at least one link to {what}")
+    out: list[str] = []
+    for raw in names:
+        name = link_name(raw)
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def unchanged_tip(
+    reg: Registry, stage: str, changes: tuple[RolledBackLink, ...] | tuple[RetiredLink, ...], doing: str
+) -> str:
+    """The stage's tip, refused (``ChangedMeanwhile``) when one of the planned files changed there."""
+    base = tip(reg, stage)
+    for c in changes:
+        if git.read_at(reg.repo, base, c.path) != c.old:
+            raise ChangedMeanwhile(
+                f"{stage}:{c.path} changed while {doing} (another commit landed on {stage}); "
+                "nothing was changed: run the command again to see the new state"
+            )
+    return base

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from mr.errors import GitError, RemoteError, UsageError
-from mr.text import field as safe_text
+from mr.terminal import field as safe_text
 from mr.urls import redact, strip_credentials
 
 #: Transports git may use for mr (GIT_ALLOW_PROTOCOL, unless the user set it):
@@ -46,7 +46,7 @@ _USERINFO = re.compile(r"^(?P<scheme>https?://)(?P<userinfo>[^/?#]*)@", re.IGNOR
 
 def timeout() -> float:
     """``MR_GIT_TIMEOUT`` in seconds (``mr.env`` checks it)."""
-    from mr.env import git_timeout
+    from mr.envvars import git_timeout
 
     return git_timeout()
 

@@ -20,6 +20,7 @@ SIGNATURES = [
     "plan_retirement(names: 'list[str]', stage: 'str', message: 'str | None' = None, verify: 'bool' = True, registry: 'str | None' = None, remote: 'str | None' = None, fetch: 'bool | str' = False) -> 'Retirement'",
     "plan_rollback(names: 'list[str]', stage: 'str', to: 'str | None' = None, steps: 'int | None' = None, message: 'str | None' = None, verify: 'bool' = True, registry: 'str | None' = None, remote: 'str | None' = None, fetch: 'bool | str' = False) -> 'Rollback'",
     "promote(names: 'list[str] | Promotion', to: 'str | None' = None, source: 'str | None' = None, pin: 'bool | None' = None, message: 'str | None' = None, verify: 'bool' = True, push: 'str | None' = None, registry: 'str | None' = None, branch: 'str | None' = None, force: 'bool' = False, sign: 'bool | None' = None, remote: 'str | None' = None, fetch: 'bool | str' = False) -> 'PromotionResult'",
+    "registry_root(registry: 'str | None' = None) -> 'str'",
     "retire(names: 'list[str] | Retirement', stage: 'str | None' = None, message: 'str | None' = None, verify: 'bool' = True, push: 'str | None' = None, registry: 'str | None' = None, branch: 'str | None' = None, force: 'bool' = False, sign: 'bool | None' = None, remote: 'str | None' = None, fetch: 'bool | str' = False) -> 'RetireResult'",
     "rollback(names: 'list[str] | Rollback', stage: 'str | None' = None, to: 'str | None' = None, steps: 'int | None' = None, message: 'str | None' = None, verify: 'bool' = True, push: 'str | None' = None, registry: 'str | None' = None, branch: 'str | None' = None, force: 'bool' = False, sign: 'bool | None' = None, remote: 'str | None' = None, fetch: 'bool | str' = False) -> 'RollbackResult'",
     "show(registry: 'str | None' = None, stage: 'str | None' = None, resolve: 'bool' = False, offline: 'bool' = False, allow_local: 'bool' = False, remote: 'str | None' = None) -> 'ShowResult'",
@@ -30,13 +31,15 @@ SIGNATURES = [
 
 
 def test_the_public_names_and_signatures_are_pinned() -> None:
-    assert [f"{name}{inspect.signature(getattr(api, name))}" for name in api.__all__] == SIGNATURES
+    functions = [name for name in api.__all__ if callable(getattr(api, name))]
+    assert [f"{name}{inspect.signature(getattr(api, name))}" for name in functions] == SIGNATURES
 
 
 def test_the_public_constants_stay() -> None:
     assert api.FIELDS == ("rev", "sha", "project", "path", "url", "type")
-    assert callable(api.registry_root)
+    assert sorted(api.__all__) == sorted([s.partition("(")[0] for s in SIGNATURES] + ["FIELDS"])
 
 
 def test_every_public_function_has_a_docstring() -> None:
-    assert [name for name in api.__all__ if not (getattr(api, name).__doc__ or "").strip()] == []
+    functions = [name for name in api.__all__ if callable(getattr(api, name))]
+    assert [name for name in functions if not (getattr(api, name).__doc__ or "").strip()] == []

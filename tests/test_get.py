@@ -12,7 +12,8 @@ import pytest
 
 from mr import api
 from mr.errors import ArtifactsRefused, OutputExists, ReceiptError
-from mr.model import RECEIPT, CheckResult, GetResult
+from mr.model import RECEIPT
+from mr.results import CheckResult, GetResult
 from tests.conftest import GitDaemon
 from tests.helpers import git
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from mr import git
+from mr.cachepaths import cache_path
 from mr.errors import GitError, IdentityError, ProjectNotFound, RefMoved, RevNotFound, UnsafePath
-from mr.paths import cache_path
 from mr.projects import Projects
 from mr.urls import credentials_in, is_url, redact, strip_credentials
 from tests.conftest import GitDaemon

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mr import api
-from mr.outdated import version_key
+from mr.commands.outdated import version_key
 from tests.helpers import MODEL, commit, git, tag
 
 

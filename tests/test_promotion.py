@@ -1,4 +1,4 @@
-"""mr.promotion: the plan (what changes, its commit message, its refusals), checked on exact values."""
+"""mr.commands.promote: the plan (what changes, its commit message, its refusals), checked on exact values."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from mr import api, promotion, stagecommit
-from mr.errors import GitError, RegistryError, UnsafePath, UsageError
+from mr import api, stagecommit
+from mr.commands import promote as promotion
+from mr.errors import GitError, PromotionRefused, RegistryError, UnsafePath, UsageError
 from mr.model import Problem
-from mr.promotion import PromotionRefused, review_branch_name
 from mr.registry import Registry
 from tests.helpers import commit, commit_all, git, make_project, tag
 
@@ -50,7 +50,7 @@ def test_the_plan_names_each_link_once_with_its_content_diff_and_trailers(linked
         f"Promote a, b to staging\n\nWeekly\n\nMr-From: dev {dev}\n"
         f"Mr-Link: a\nMr-Rev: main {head}\nMr-Link: b\nMr-Rev: v1 {head}\n"
     )
-    assert review_branch_name(p) == "promote/staging/a+b"
+    assert stagecommit.review_branch_name("promote", p.to, [c.name for c in p.changes]) == "promote/staging/a+b"
 
 
 def test_without_verify_the_rev_is_not_resolved(linked: Path) -> None:
@@ -66,7 +66,7 @@ def test_an_unchanged_link_is_no_change(linked: Path) -> None:
     p = api.plan_promotion(["a", "b"], "staging")
     assert p.links[0].old == p.links[0].new == LINK_A.encode()
     assert [x.name for x in p.changes] == ["b"]
-    assert review_branch_name(p) == "promote/staging/b"
+    assert stagecommit.review_branch_name("promote", p.to, [c.name for c in p.changes]) == "promote/staging/b"
 
 
 def test_a_pinned_stage_pins_and_keeps_the_symbolic_rev(linked: Path, project: Path) -> None:
@@ -161,7 +161,7 @@ def test_a_repeated_name_is_promoted_once_and_the_rest_still_are(linked: Path) -
 
 def test_the_plan_verifies_unless_told_not_to(linked: Path, project: Path) -> None:
     reg = Registry.open(str(linked))
-    assert promotion.plan(reg, ["a"], "staging").links[0].sha == git(project, "rev-parse", "HEAD")
+    assert promotion.plan_on(reg, ["a"], "staging").links[0].sha == git(project, "rev-parse", "HEAD")
 
 
 def test_a_link_with_a_project_and_no_rev_is_pinned_to_the_default_branch(linked: Path, project: Path) -> None:
@@ -229,28 +229,28 @@ def test_replan_asks_again_what_was_asked(linked: Path, project: Path) -> None:
     head = git(project, "rev-parse", "HEAD")
     api.promote(["a"], "staging")
     reg = Registry.open(str(linked))
-    first = promotion.plan(reg, ["a"], "production", source="dev", pin=True, message="M", verify=False)
+    first = promotion.plan_on(reg, ["a"], "production", source="dev", pin=True, message="M", verify=False)
     again = promotion.replan(reg, first)
     assert again == first
     assert (again.source, again.request) == ("dev", (("a",), True, "M", False))
     assert again.message.startswith("Promote a to production\n\nM\n\nMr-From: dev ")
-    pinned = promotion.replan(reg, promotion.plan(reg, ["a"], "staging", pin=True, verify=False))
+    pinned = promotion.replan(reg, promotion.plan_on(reg, ["a"], "staging", pin=True, verify=False))
     assert (pinned.links[0].link.rev, pinned.request) == (head, (("a",), True, None, False))
 
 
 def test_apply_and_apply_to_branch(linked: Path) -> None:
     reg = Registry.open(str(linked))
     staging = git(linked, "rev-parse", "staging")
-    review = promotion.apply_to_branch(reg, promotion.plan(reg, ["a"], "staging"), "review", force=False, sign=False)
+    review = stagecommit.apply_to_branch(reg, promotion.plan_on(reg, ["a"], "staging"), "review", force=False, sign=False)
     assert (review.branch, review.commit) == ("review", git(linked, "rev-parse", "review"))
     assert git(linked, "rev-parse", "review^") == staging == git(linked, "rev-parse", "staging")
     assert git(linked, "show", "review:a.mlem") + "\n" == LINK_A
     with pytest.raises(GitError) as e:
-        promotion.apply_to_branch(reg, promotion.plan(reg, ["a"], "staging"), "review")
+        stagecommit.apply_to_branch(reg, promotion.plan_on(reg, ["a"], "staging"), "review")
     assert str(e.value) == "branch review exists; pass --force to replace it"
-    again = promotion.apply_to_branch(reg, promotion.plan(reg, ["a"], "staging"), "review", force=True)
+    again = stagecommit.apply_to_branch(reg, promotion.plan_on(reg, ["a"], "staging"), "review", force=True)
     assert (again.branch, again.commit) == ("review", git(linked, "rev-parse", "review"))
-    done = promotion.apply(reg, promotion.plan(reg, ["a"], "staging"), sign=False)
+    done = stagecommit.apply(reg, promotion.plan_on(reg, ["a"], "staging"), lambda p: promotion.replan(reg, p), sign=False)
     assert (done.branch, done.commit) == (None, git(linked, "rev-parse", "staging"))
     assert git(linked, "rev-parse", "staging^") == staging
 
@@ -332,7 +332,7 @@ def test_apply_passes_on_sign_and_plans_again_when_the_stage_moved(
     git(linked, "config", "commit.gpgSign", "true")
     git(linked, "config", "gpg.program", "false")
     reg = Registry.open(str(linked))
-    review = promotion.apply_to_branch(reg, promotion.plan(reg, ["a"], "staging"), "review", sign=False)
+    review = stagecommit.apply_to_branch(reg, promotion.plan_on(reg, ["a"], "staging"), "review", sign=False)
     assert git(linked, "log", "-1", "--format=%G?", "review") == "N" and review.commit
     raced: list[str] = []
 
@@ -344,7 +344,7 @@ def test_apply_passes_on_sign_and_plans_again_when_the_stage_moved(
 
     monkeypatch.setattr(stagecommit, "before_swap", another_writer)
     monkeypatch.setattr(stagecommit.time, "sleep", lambda s: None)
-    done = promotion.apply(reg, promotion.plan(reg, ["a"], "staging"), sign=False)
+    done = stagecommit.apply(reg, promotion.plan_on(reg, ["a"], "staging"), lambda p: promotion.replan(reg, p), sign=False)
     assert done.plan.base == raced[0] == git(linked, "rev-parse", "staging^")
     assert done.commit == git(linked, "rev-parse", "staging")
     assert git(linked, "log", "-1", "--format=%G?", "staging") == "N"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mr import api
-from mr.promotion import merge_request_url
+from mr.stagecommit import merge_request_url
 from tests.helpers import git, tag
 
 

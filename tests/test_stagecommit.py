@@ -8,11 +8,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from mr import api, promotion, stagecommit
+from mr import api, stagecommit
+from mr.commands import promote as promotion
 from mr.errors import GitError, RegistryError, RemoteError, UsageError
-from mr.promotion import Promotion
 from mr.registry import Registry
-from mr.stagecommit import diff, merge_request_url, review_branch_name
+from mr.results import Promotion, diff
+from mr.stagecommit import merge_request_url, review_branch_name
 from tests.helpers import commit, commit_all, git, tag
 
 
@@ -224,7 +225,7 @@ def test_a_lock_left_on_the_branch_is_named_after_attempts_in_a_row(
 
     monkeypatch.setattr(stagecommit, "before_swap", lambda plan: replans or move(linked, "staging"))
     reg = Registry.open(str(linked))
-    first = promotion.plan(reg, ["a"], "staging")
+    first = promotion.plan_on(reg, ["a"], "staging")
     with pytest.raises(GitError) as e:
         stagecommit.apply(reg, first, replan)
     assert str(e.value) == (
@@ -340,7 +341,7 @@ def test_sign_false_reaches_the_pushed_commit_and_the_review_branch(shared: Path
 def test_a_review_branch_that_exists_is_replaced_only_when_forced(linked: Path) -> None:
     git(linked, "branch", "review", "dev")
     reg = Registry.open(str(linked))
-    plan = promotion.plan(reg, ["a"], "staging")
+    plan = promotion.plan_on(reg, ["a"], "staging")
     with pytest.raises(GitError) as e:
         stagecommit.apply_to_branch(reg, plan, "review")
     assert str(e.value) == "branch review exists; pass --force to replace it"
@@ -352,7 +353,7 @@ def test_a_review_branch_that_exists_is_replaced_only_when_forced(linked: Path) 
 def test_a_plan_with_nothing_to_change_makes_no_review_branch(linked: Path) -> None:
     api.promote(["a"], "staging")
     reg = Registry.open(str(linked))
-    plan = promotion.plan(reg, ["a"], "staging")
+    plan = promotion.plan_on(reg, ["a"], "staging")
     assert plan.changes == ()
     done = stagecommit.apply_to_branch(reg, plan, "review")
     assert (done.plan, done.commit, done.branch) == (plan, None, None)

@@ -7,7 +7,7 @@ import pytest
 
 from mr import api
 from mr.errors import RegistryError
-from mr.stages import parse_trailers, promotions_of
+from mr.trailers import parse_trailers, promotions_of
 from tests.helpers import git, tag
 
 

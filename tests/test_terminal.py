@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from mr import api
-from mr.generate import generated
 from tests.helpers import git, tag
+from tools.generate import generated
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,7 +92,7 @@ def test_generated_files_are_current() -> None:
     stale = [
         path for path, text in generated().items() if not (ROOT / path).is_file() or (ROOT / path).read_text() != text
     ]
-    assert stale == [], f"stale generated files (run python -m mr.generate): {stale}"
+    assert stale == [], f"stale generated files (run python -m tools.generate): {stale}"
     man = sorted(p.name for p in (ROOT / "man").glob("*.1"))
     setup = (ROOT / "setup.cfg").read_text()
     assert all(f"man/{m}" in setup for m in man), "setup.cfg data_files must list every man page"
@@ -192,7 +192,7 @@ def test_quiet_and_verbose(staged: Path, mr) -> None:  # type: ignore[no-untyped
 
 
 def test_remote_registry_is_cached_and_fetched(staged: Path, git_daemon, mr, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from mr.paths import cache_path
+    from mr.cachepaths import cache_path
 
     served = git_daemon.base / f"{tmp_path.name}-registry.git"
     git(staged, "clone", "-q", "--bare", str(staged), str(served))

@@ -1,11 +1,9 @@
-"""``mr rollback`` and ``mr retire``: put links on a stage back as they were, or take them off.
+"""``mr rollback``: put links on a stage back as they were, byte for byte, as one commit.
 
-Both plan here and commit through ``mr.stagecommit``, as promotions do. A
-rollback restores a link's file byte for byte as the stage had it at an
-earlier commit (comments included); a retirement deletes it. Both are
-planned against the content the user was shown: when another writer changes
-one of their files before the branch moves, they are refused rather than
-undo that change unseen; changes to other files are simply built upon.
+Planned here and committed through ``mr.stagecommit``, as promotions are. A
+rollback is planned against the content the user was shown: when another
+writer changes one of its files before the branch moves, it is refused
+rather than undo that change unseen; changes to other files are built upon.
 """
 
 from __future__ import annotations
@@ -13,9 +11,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from mr import git, linkfile, stagecommit
-from mr.errors import ChangedMeanwhile, LinkFileError, LinkNotFound, NothingToUndo, NotOnStage, Refused, UsageError
+from mr.errors import (
+    LinkNotFound,
+    NothingToUndo,
+    NotOnStage,
+    Refused,
+    UsageError,
+)
 from mr.model import (
-    ACTION_RETIRE,
     ACTION_ROLLBACK,
     ERROR,
     LINK_SUFFIX,
@@ -27,29 +30,79 @@ from mr.model import (
     Link,
     Problem,
 )
-from mr.registry import Registry, link_name
-from mr.results import RetiredLink as RetiredLink
-from mr.results import Retirement as Retirement
-from mr.results import Rollback as Rollback
-from mr.results import RolledBackLink as RolledBackLink
-from mr.stagecommit import StageResult
-
-RollbackResult = StageResult[Rollback]
-RetireResult = StageResult[Retirement]
-
-
-def _names(names: list[str], what: str) -> list[str]:
-    if not names:
-        raise UsageError(f"name at least one link to {what}")
-    out: list[str] = []
-    for raw in names:
-        name = link_name(raw)
-        if name not in out:
-            out.append(name)
-    return out
+from mr.registry import Registry
+from mr.results import (
+    Rollback,
+    RollbackResult,
+    RolledBackLink,
+)
 
 
 def plan_rollback(
+    names: list[str],
+    stage: str,
+    to: str | None = None,
+    steps: int | None = None,
+    message: str | None = None,
+    verify: bool = True,
+    registry: str | None = None,
+    remote: str | None = None,
+    fetch: bool | str = False,
+) -> Rollback:
+    """What rolling ``names`` back on ``stage`` would change; nothing is written.
+
+    Each link goes back to its content before its last change on the stage
+    (``steps=N``: N changes back; ``to``: as it was at that commit of the
+    stage), byte for byte; a link the stage did not have then is removed.
+    The old target is verified to still resolve unless ``verify=False``; the
+    stage's policy (pins, allowed sources) always holds. A failing link
+    raises ``Refused`` with the problems.
+    """
+    reg = Registry.open(registry, remote=remote)
+    stagecommit.fetch_stage(reg, stage, fetch)
+    return plan_on(reg, names, stage, to, steps, message, verify)
+
+
+def rollback(
+    names: list[str] | Rollback,
+    stage: str | None = None,
+    to: str | None = None,
+    steps: int | None = None,
+    message: str | None = None,
+    verify: bool = True,
+    push: str | None = None,
+    registry: str | None = None,
+    branch: str | None = None,
+    force: bool = False,
+    sign: bool | None = None,
+    remote: str | None = None,
+    fetch: bool | str = False,
+) -> RollbackResult:
+    """Roll links back on ``stage`` as one commit (or apply a plan from ``plan_rollback``).
+
+    Committed like a promotion: in memory, moved by compare-and-swap (when
+    another commit lands first the rollback is rebuilt on it, and refused
+    with ``ChangedMeanwhile`` if that commit changed one of its links),
+    the work tree updated when the stage is checked out, then pushed to
+    ``push``. ``branch`` (``""``: ``rollback/<stage>/<links>``) puts the
+    commit on a new branch for review instead.
+    """
+    reg = Registry.open(registry, remote=remote)
+    if isinstance(names, Rollback):
+        planned = names
+        if push is None:
+            stagecommit.fetch_stage(reg, planned.stage, fetch)  # made by another call: fetch for this one
+    else:
+        if stage is None:
+            raise UsageError("say which stage to roll back on")
+        stagecommit.fetch_stage(reg, stage, push or fetch)
+        planned = plan_on(reg, names, stage, to, steps, message, verify)
+    return stagecommit.land(
+        reg, planned, lambda p: rebase_rollback(reg, p), push=push, branch=branch, force=force, sign=sign
+    )
+
+
+def plan_on(
     reg: Registry,
     names: list[str],
     stage: str,
@@ -70,7 +123,7 @@ def plan_rollback(
         raise UsageError("give --to or --steps, not both")
     if steps is not None and steps < 1:
         raise UsageError(f"--steps {steps}: give 1 or more changes to go back")
-    wanted = _names(names, "roll back")
+    wanted = stagecommit.names_once(names, "roll back")
     stagecommit.check_stage(reg, stage)
     base = stagecommit.tip(reg, stage)
     to_sha = None
@@ -144,76 +197,7 @@ def _rollback_message(links: list[RolledBackLink], stage: str, extra: str | None
     return "\n".join(lines) + "\n"
 
 
-def plan_retirement(
-    reg: Registry, names: list[str], stage: str, message: str | None = None, verify: bool = True
-) -> Retirement:
-    """Work out what retiring ``names`` from ``stage`` removes; change nothing.
-
-    Verifying refuses a retirement that would leave an alias on the stage
-    pointing at a link it removes.
-    """
-    wanted = _names(names, "retire")
-    stagecommit.check_stage(reg, stage)
-    base = stagecommit.tip(reg, stage)
-    links: list[RetiredLink] = []
-    for name in wanted:
-        path = name + LINK_SUFFIX
-        data = git.read_at(reg.repo, base, path)
-        if data is None:
-            raise LinkNotFound(f"no link {name} on {stage}")
-        try:
-            link: Link | None = linkfile.load_link(data, f"{stage}:{path}", name=name)
-        except LinkFileError:
-            link = None  # a broken file can be retired all the same
-        links.append(RetiredLink(name, link, data))
-    if verify:
-        gone = {p.path for p in links}
-        problems: list[Problem] = []
-        remaining, _ = reg.links(stage)
-        for other in remaining:
-            if other.project is not None or f"{other.name}{LINK_SUFFIX}" in gone:
-                continue
-            target = git.normalize_path(other.path)
-            target = target if target.endswith(LINK_SUFFIX) else target + LINK_SUFFIX
-            if target in gone:
-                problems.append(
-                    Problem(
-                        other.file or "",
-                        other.line_of("path"),
-                        f"alias {other.name} points at {target[: -len(LINK_SUFFIX)]}, which this retires; "
-                        "retire the alias too, or point it elsewhere",
-                    )
-                )
-        if problems:
-            raise Refused(f"nothing retired: {len(problems)} problem(s) with the links", tuple(problems))
-    lines = [f"Retire {', '.join(p.name for p in links)} from {stage}", ""]
-    if message:
-        lines += [message.strip(), ""]
-    lines.append(f"{TRAILER_ACTION}: {ACTION_RETIRE}")
-    lines += [f"{TRAILER_LINK}: {p.name}" for p in links]
-    return Retirement(stage, base, tuple(links), "\n".join(lines) + "\n")
-
-
 def rebase_rollback(reg: Registry, plan: Rollback) -> Rollback:
     """The same rollback on the stage's new tip, refused if one of its files changed there."""
-    base = _unchanged_tip(reg, plan.stage, plan.changes, "rolling back")
+    base = stagecommit.unchanged_tip(reg, plan.stage, plan.changes, "rolling back")
     return replace(plan, base=base)
-
-
-def rebase_retirement(reg: Registry, plan: Retirement) -> Retirement:
-    """The same retirement on the stage's new tip, refused if one of its files changed there."""
-    base = _unchanged_tip(reg, plan.stage, plan.changes, "retiring")
-    return replace(plan, base=base)
-
-
-def _unchanged_tip(
-    reg: Registry, stage: str, changes: tuple[RolledBackLink, ...] | tuple[RetiredLink, ...], doing: str
-) -> str:
-    base = stagecommit.tip(reg, stage)
-    for c in changes:
-        if git.read_at(reg.repo, base, c.path) != c.old:
-            raise ChangedMeanwhile(
-                f"{stage}:{c.path} changed while {doing} (another commit landed on {stage}); "
-                "nothing was changed: run the command again to see the new state"
-            )
-    return base

@@ -1,6 +1,6 @@
 """Man pages for mr, generated from the CLI's own help text.
 
-``mr.1`` and one page per command; ``python -m mr.generate`` writes them
+``mr.1`` and one page per command; ``python -m tools.generate`` writes them
 into ``man/``.
 """
 

@@ -9,9 +9,8 @@ from mr.errors import MrError, RevNotFound
 from mr.model import BRANCH, TAG, TRAILER_LINK, Link, OutdatedKind, Problem, is_full_sha
 from mr.projects import Project
 from mr.registry import Registry
-from mr.results import Outdated as Outdated
-from mr.results import OutdatedReport as OutdatedReport
-from mr.stages import promotions_of
+from mr.results import Outdated, OutdatedReport
+from mr.trailers import promotions_of
 
 #: vX.Y.Z, X.Y.Z, vX.Y, with an optional -pre or +build part
 _VERSION = re.compile(r"^(?P<prefix>.*?)v?(?P<nums>\d+(?:\.\d+){0,3})(?P<pre>-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
@@ -47,7 +46,7 @@ def _recorded_sha(reg: Registry, stage: str | None, name: str) -> str | None:
     return None
 
 
-def outdated(
+def _report(
     reg: Registry, stage: str | None, offline: bool = False, jobs: int = 8, allow_local: bool = False
 ) -> OutdatedReport:
     from mr.reader import Reader
@@ -148,4 +147,23 @@ def _newer_tag(name: str, link: Link, project: Project, tag: str, current: str, 
         tag if kind == "tag" else current,
         latest,
         f"{count} newer version tag{'s' if count != 1 else ''} than {tag}",
+    )
+
+
+def outdated(
+    stage: str | None = None,
+    registry: str | None = None,
+    offline: bool = False,
+    jobs: int = 8,
+    allow_local: bool = False,
+    remote: str | None = None,
+) -> OutdatedReport:
+    """Links whose source has moved on: branch tips past the commit recorded at promotion,
+    pins whose branch has advanced, tags with newer version tags. Each project is fetched once."""
+    return _report(
+        Registry.open(registry, remote_ok=True, remote=remote),
+        stage,
+        offline=offline,
+        jobs=jobs,
+        allow_local=allow_local,
     )

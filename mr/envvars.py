@@ -22,7 +22,7 @@ def git_timeout() -> float:
     except ValueError:
         value = math.nan
     if not (0 < value <= _MAX_GIT_TIMEOUT):  # NaN fails every comparison
-        from mr.text import field
+        from mr.terminal import field
 
         raise UsageError(f"MR_GIT_TIMEOUT={field(raw)}: give a number of seconds above 0 (at most 86400)")
     return value
@@ -33,7 +33,7 @@ def check() -> None:
     git_timeout()
     cache = os.environ.get("MR_CACHE_DIR")
     if cache:
-        from mr.text import field
+        from mr.terminal import field
 
         full = os.path.abspath(cache)
         here = full

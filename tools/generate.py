@@ -1,6 +1,6 @@
 """Write the files generated from the CLI: man pages and completion scripts.
 
-Run ``python -m mr.generate`` from the repository root after changing the
+Run ``python -m tools.generate`` from the repository root after changing the
 CLI; the tests fail while ``man/`` or ``completions/`` are stale.
 """
 
@@ -16,7 +16,7 @@ COMPLETION_FILES = {"bash": "mr", "zsh": "_mr", "fish": "mr.fish"}
 def generated() -> dict[str, str]:
     """Repository-relative path -> content of every generated file."""
     from mr.complete import source
-    from mr.manpage import pages
+    from tools.manpage import pages
 
     out = {f"man/{name}": text for name, text in pages().items()}
     for shell, name in COMPLETION_FILES.items():

@@ -11,42 +11,103 @@ from __future__ import annotations
 from dataclasses import replace
 
 from mr import git, linkfile, stagecommit
-from mr.errors import LinkFileError, PromotionRefused, RegistryError, UsageError
-from mr.model import ERROR, LINK_SUFFIX, TRAILER_FROM, TRAILER_LINK, TRAILER_REV, Link, Problem, is_full_sha, pinned
+from mr.errors import (
+    LinkFileError,
+    PromotionRefused,
+    RegistryError,
+    UsageError,
+)
+from mr.model import (
+    ERROR,
+    LINK_SUFFIX,
+    TRAILER_FROM,
+    TRAILER_LINK,
+    TRAILER_REV,
+    Link,
+    Problem,
+    is_full_sha,
+    pinned,
+)
 from mr.registry import Registry, link_name
-from mr.results import PromotedLink as PromotedLink
-from mr.results import Promotion as Promotion
-from mr.stagecommit import StageResult, merge_request_url
-
-__all__ = [
-    "PromotedLink",
-    "Promotion",
-    "PromotionRefused",
-    "PromotionResult",
-    "apply",
-    "apply_to_branch",
-    "merge_request_url",
-    "plan",
-    "review_branch_name",
-]
+from mr.results import (
+    PromotedLink,
+    Promotion,
+    PromotionResult,
+)
 
 
-PromotionResult = StageResult[Promotion]
+def plan_promotion(
+    names: list[str],
+    to: str,
+    source: str | None = None,
+    pin: bool | None = None,
+    message: str | None = None,
+    verify: bool = True,
+    registry: str | None = None,
+    remote: str | None = None,
+    fetch: bool | str = False,
+) -> Promotion:
+    """What promoting ``names`` from ``source`` (default: the stage before) onto ``to`` would change.
+
+    Each link is verified first unless ``verify=False``; a failing link
+    raises ``PromotionRefused`` with the problems. ``pin`` (default: the
+    target stage's ``require_pinned``) stores full SHAs. Nothing is written.
+
+    Stages without a local branch are read from ``remote``'s tracking
+    branches; a local ``to`` behind its remote is refused (``StaleStage``)
+    unless ``fetch`` (True: the registry's remote; a name: that remote, as
+    ``--push`` gives it) fetches it first and plans on the remote's tip.
+    """
+    reg = Registry.open(registry, remote=remote)
+    stagecommit.fetch_stage(reg, to, fetch)
+    return plan_on(reg, names, to, source, pin, message, verify)
 
 
-def review_branch_name(promotion: Promotion) -> str:
-    """``promote/<stage>/<link>+<link>``, made safe for git."""
-    return stagecommit.review_branch_name("promote", promotion.to, [p.name for p in promotion.changes])
-
-
-def apply_to_branch(
-    reg: Registry, promotion: Promotion, branch: str | None, force: bool = False, sign: bool | None = None
+def promote(
+    names: list[str] | Promotion,
+    to: str | None = None,
+    source: str | None = None,
+    pin: bool | None = None,
+    message: str | None = None,
+    verify: bool = True,
+    push: str | None = None,
+    registry: str | None = None,
+    branch: str | None = None,
+    force: bool = False,
+    sign: bool | None = None,
+    remote: str | None = None,
+    fetch: bool | str = False,
 ) -> PromotionResult:
-    """Put the promotion commit on a new branch from the stage's tip, for review; the stage stays."""
-    return stagecommit.apply_to_branch(reg, promotion, branch, force=force, sign=sign)
+    """Promote links onto stage ``to`` as one commit (or apply a plan from ``plan_promotion``).
+
+    With ``branch`` (``""`` for the default ``promote/<stage>/<links>``) the
+    commit goes on a new branch from the stage's tip, for review, and the
+    stage itself is left alone; ``force`` replaces an existing such branch.
+
+    The commit is built without a checkout and the branch moves by
+    compare-and-swap, rebuilt on the new tip when another promotion landed
+    first. When ``to`` is checked out its work tree and index follow (refused
+    when a file it touches has uncommitted changes). ``push`` names a remote
+    (or URL): the stage is fetched from it, the commit built on its tip and
+    pushed with a lease on that tip; when someone else pushed meanwhile it is
+    built again on the new tip and pushed again. ``fetch`` fetches the stage
+    first without pushing (see ``plan_promotion``). ``sign`` signs the commit
+    (None: when git would, by ``commit.gpgSign``).
+    """
+    reg = Registry.open(registry, remote=remote)
+    if isinstance(names, Promotion):
+        planned = names
+        if push is None:
+            stagecommit.fetch_stage(reg, planned.stage, fetch)  # made by another call: fetch for this one
+    else:
+        if to is None:
+            raise UsageError("say which stage to promote to")
+        stagecommit.fetch_stage(reg, to, push or fetch)
+        planned = plan_on(reg, names, to, source, pin, message, verify)
+    return stagecommit.land(reg, planned, lambda p: replan(reg, p), push=push, branch=branch, force=force, sign=sign)
 
 
-def plan(
+def plan_on(
     reg: Registry,
     names: list[str],
     to: str,
@@ -163,9 +224,4 @@ def _message(links: list[PromotedLink], source: str, source_sha: str, to: str, e
 def replan(reg: Registry, promotion: Promotion) -> Promotion:
     """The same promotion, planned again on the target branch as it is now."""
     names, pin, message, verify = promotion.request
-    return plan(reg, list(names), promotion.to, promotion.source, pin, message, verify)
-
-
-def apply(reg: Registry, first: Promotion, sign: bool | None = None) -> PromotionResult:
-    """Commit the plan ``first``; when the branch moved, plan again on its new tip."""
-    return stagecommit.apply(reg, first, lambda p: replan(reg, p), sign=sign)
+    return plan_on(reg, list(names), promotion.to, promotion.source, pin, message, verify)

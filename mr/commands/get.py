@@ -1,0 +1,293 @@
+"""``mr get``: copy the object a link resolves to, and its git-held artifacts, into a folder.
+
+The link is followed to its object; the meta's artifacts are looked up in
+the commit's tree, the blobs a partial cache lacks are fetched in one
+request, and each is streamed to disk with ``git cat-file blob`` while its
+size and md5 are checked against the meta. Everything is written into a
+temporary folder beside the target and renamed into place at the end, so a
+failure (or Ctrl-C) leaves nothing behind. A receipt (``.mr-get.json``)
+records where every byte came from; ``check`` re-verifies a folder against it.
+
+mr copies only what git holds. Artifacts in object stores (``s3://`` ...),
+DVC outputs and git-lfs files are named with the command that fetches them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import stat
+from collections.abc import Iterator, Mapping
+
+from mr import artifacts, blobs, git, outfolder
+from mr.config import Config
+from mr.errors import (
+    ArtifactsRefused,
+    ObjectNotFound,
+    ReceiptError,
+)
+from mr.model import ERROR, RECEIPT, SHORT_SHA, Link
+from mr.objectfiles import Source, plan, source_of
+from mr.reader import Reader
+from mr.registry import Registry, link_name
+from mr.results import CheckResult, GetResult, GotFile
+from mr.terminal import field as safe_text
+from mr.urls import is_url, redact
+
+
+def get(
+    name: str,
+    stage: str | None = None,
+    out: str | None = None,
+    registry: str | None = None,
+    force: bool = False,
+    allow_local: bool = False,
+) -> GetResult:
+    """Write the object link ``name`` resolves to into the folder ``out`` (default: ``./NAME``'s last part).
+
+    The link is read from the work tree, or from ``stage``'s branch, and
+    followed to its object. The object's meta and every artifact git holds
+    for it are written as they are at the resolved commit, each checked
+    against the size and md5 the meta records, with a receipt
+    ``.mr-get.json``. All or nothing: ``ArtifactsRefused`` (one line per
+    file) and nothing written when any file is missing, differs or is unsafe.
+    An existing folder is replaced only with ``force``. Artifacts outside git
+    (``s3://`` ...) are listed in ``GetResult.external``, not fetched.
+    The links of a remote registry may not name local projects unless
+    ``allow_local``.
+    """
+    name = link_name(name)
+    folder = os.path.abspath(out if out else posixpath.basename(name))
+    # the target is checked before anything is read, here or over the network
+    if registry is not None and is_url(registry):
+        outfolder.check_target(out, folder, force)
+        reg = Registry.open(registry, remote_ok=True)
+    else:
+        reg = Registry.open(registry)
+        outfolder.check_target(out, folder, force, [(reg.root, "the registry's root")])
+    item = reg.read_link(name, stage)
+    if stage is not None:
+        stage_commit: str | None = reg.stage_tip(stage)
+        alias_commit = stage_commit
+        config = reg.stage_config(stage)
+    else:
+        stage_commit = None
+        branch = git.head_branch(reg.repo)
+        alias_commit = git.branch_tip(reg.repo, branch) if branch else None
+        config = reg.config
+    _check_policy(item, config)
+    reader = Reader(
+        reg.root,
+        alias_rev=alias_commit,
+        alias_label=stage,
+        hosts=config.hosts,
+        policy=config,
+        untrusted_root=reg.untrusted,
+        allow_local=allow_local,
+    )
+    # a local project a remote registry names is never opened (not even to say it is missing)
+    reader.check_local(item.project, None, item.file or name)
+    found = reader.follow(reader.read(item.project, item.rev, item.path))
+    if isinstance(found.obj, Link):  # follow() ends at an object
+        raise ObjectNotFound(f"{name}: the chain of links ends at no object")
+    if found.project is not None and found.project != item.project:
+        # the end of a chain: files are copied from there
+        _check_policy(Link(link_type="model", path=found.path, project=found.project, file=item.file), config)
+    source = source_of(reader, reg, found, alias_commit)
+    meta = _read(source, found.path)
+    shown_out = os.path.relpath(folder) if out is None else out
+    planned = plan(source, found.path, found.obj, shown_out)
+    errors = [line for severity, line in planned.problems if severity == ERROR]
+    paths = [p.artifact.path or "" for p in planned.copies]
+    base = artifacts.layout(found.path, paths)
+    targets = {p.artifact.name: artifacts.relative(p.artifact.path or "", base) for p in planned.copies}
+    meta_rel = artifacts.relative(found.path, base)
+    errors.extend(_collisions(meta_rel, targets))
+    if errors:
+        raise ArtifactsRefused(f"{name}: nothing written to {folder}", tuple(errors))
+
+    parent = os.path.dirname(folder)
+    os.makedirs(parent, exist_ok=True)
+    outfolder.remove_stale(folder)
+    held = outfolder.Held(folder, outfolder.WRITING)
+    tmp = held.path
+    try:
+        umask = os.umask(0o22)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 is for the temporary name only
+        files = [_write_bytes(tmp, meta_rel, meta)]
+        written: dict[str, GotFile] = {}
+        mismatched: list[str] = []
+        for p in planned.copies:
+            rel = targets[p.artifact.name]
+            got = written.get(rel)
+            if got is None:
+                got = _write_blob(source, p.oid, tmp, rel)
+                written[rel] = got
+            if got.size != p.artifact.size or got.md5 != p.artifact.md5:
+                mismatched.append(
+                    f"{safe_text(p.artifact.path or '')} (artifact {safe_text(p.artifact.name)}): "
+                    f"{got.size} bytes, md5 {got.md5} at {source.commit[:SHORT_SHA]}; "
+                    f"the meta records {p.artifact.size} bytes, md5 {p.artifact.md5}"
+                )
+            files.append(GotFile(rel, got.size, got.md5, p.artifact.name))
+        if mismatched:
+            raise ArtifactsRefused(f"{name}: nothing written to {folder}", tuple(mismatched))
+        result = GetResult(
+            folder=folder,
+            registry=reg.display,
+            stage=stage,
+            stage_commit=stage_commit,
+            name=name,
+            project=redact(found.project) if found.project is not None else None,
+            rev=found.rev,
+            commit=source.commit,
+            path=found.path,
+            meta=meta_rel,
+            files=tuple(files),
+            external=tuple(planned.external),
+        )
+        _write_bytes(tmp, RECEIPT, (json.dumps(result.receipt(), indent=2) + "\n").encode())
+        outfolder.move_into_place(tmp, folder, force)
+    except BaseException:
+        held.remove()
+        raise
+    held.release()
+    return result
+
+
+def _check_policy(item: Link, config: Config) -> None:
+    """Refuse a project the registry does not allow (allowed_sources), or one whose URL carries credentials."""
+    from mr import checks
+
+    problems = [p for p in checks.policy_problems(item, config, None) if p.severity == ERROR]
+    if problems:
+        raise ArtifactsRefused(f"{item.name or item.file}: nothing fetched", tuple(str(p) for p in problems))
+
+
+def _read(source: Source, path: str) -> bytes:
+    if source.project is not None:
+        data = source.project.read(source.commit, path)
+    else:
+        data = git.read_at(source.repo, source.commit, path, source.trees)
+    if data is None:
+        raise ObjectNotFound(f"{path} not found in {source.display} at {source.commit[:SHORT_SHA]}")
+    return data
+
+
+def _collisions(meta_rel: str, targets: Mapping[str, str]) -> list[str]:
+    """Artifacts that would land on the meta, the receipt, or on each other as file and folder."""
+    out: list[str] = []
+    taken = {meta_rel: "the meta", RECEIPT: "the receipt"}
+    for name, rel in targets.items():
+        clash = taken.get(rel)
+        if clash is not None and clash in ("the meta", "the receipt"):
+            out.append(f"artifact {safe_text(name)}: {safe_text(rel)} would overwrite {clash}")
+        taken.setdefault(rel, name)
+    files = set(taken)
+    for rel in files:
+        parts = rel.split("/")
+        for i in range(1, len(parts)):
+            above = "/".join(parts[:i])
+            if above in files:
+                out.append(f"{safe_text(above)} is both a file and the folder of {safe_text(rel)}")
+    return out
+
+
+def _open_new(tmp: str, rel: str) -> int:
+    full = os.path.join(tmp, *rel.split("/"))
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    return os.open(full, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+
+
+def _write_bytes(tmp: str, rel: str, data: bytes) -> GotFile:
+    import hashlib
+
+    with os.fdopen(_open_new(tmp, rel), "wb") as f:
+        f.write(data)
+    return GotFile(rel, len(data), hashlib.md5(data, usedforsecurity=False).hexdigest())
+
+
+def _write_blob(source: Source, oid: str, tmp: str, rel: str) -> GotFile:
+    with os.fdopen(_open_new(tmp, rel), "wb") as f:
+        size, md5 = blobs.copy(source.repo.path, oid, f)
+    return GotFile(rel, size, md5)
+
+
+def check_get(folder: str) -> CheckResult:
+    """Re-verify a folder ``mr get`` wrote against its receipt: every file listed, with its size and md5, and nothing else."""
+    folder = os.path.abspath(folder)
+    try:
+        st = os.stat(folder)
+    except FileNotFoundError:
+        raise ReceiptError(f"{folder}: no such folder") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise ReceiptError(f"{folder}: not a folder")
+    receipt = outfolder.load_receipt(folder)
+    listed: dict[str, tuple[int, str]] = {}
+    for entry in receipt["files"]:
+        listed[entry[0]] = (entry[1], entry[2])
+    changed: list[str] = []
+    missing: list[str] = []
+    for rel, (size, md5) in sorted(listed.items()):
+        state = _file_state(folder, rel)
+        if state is None:
+            missing.append(rel)
+        elif state != (size, md5):
+            changed.append(rel)
+    extra = sorted(set(_walk(folder)) - set(listed) - {RECEIPT})
+    return CheckResult(
+        folder=folder,
+        changed=tuple(changed),
+        missing=tuple(missing),
+        extra=tuple(safe_text(e) for e in extra),
+        checked=len(listed),
+        commit=receipt.get("commit"),
+    )
+
+
+def _file_state(folder: str, rel: str) -> tuple[int, str] | None:
+    """Size and md5 of ``rel`` under ``folder``, reached without following a symlink; None when absent.
+
+    A symlink or non-regular file on the way counts as a changed file: (-1, '').
+    """
+    parts = rel.split("/")
+    here = folder
+    for part in parts[:-1]:
+        here = os.path.join(here, part)
+        try:
+            st = os.lstat(here)
+        except FileNotFoundError:
+            return None
+        if not stat.S_ISDIR(st.st_mode):
+            return (-1, "")
+    full = os.path.join(here, parts[-1])
+    try:
+        fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return (-1, "")  # a symlink (ELOOP) or unreadable
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return (-1, "")
+        return blobs.hash_file(fd)
+    finally:
+        os.close(fd)
+
+
+def _walk(folder: str) -> Iterator[str]:
+    """Every entry under ``folder`` that is not a folder (files, symlinks ...), as relative paths; symlinks not followed."""
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        rel_dir = os.path.relpath(dirpath, folder)
+        keep = []
+        for d in dirnames:
+            if os.path.islink(os.path.join(dirpath, d)):
+                filenames.append(d)
+            else:
+                keep.append(d)
+        dirnames[:] = keep
+        for f in filenames:
+            rel = f if rel_dir == os.curdir else f"{rel_dir}/{f}"
+            yield rel.replace(os.sep, "/")

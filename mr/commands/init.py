@@ -1,0 +1,111 @@
+"""``mr init``: make a folder a registry (config files, one commit, a branch per stage)."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from mr import git, safefs
+from mr.config import CONFIG_FILE, DEFAULT_STAGES, MLEM_CONFIG_FILE, check_stage_option, default_text, load_config
+from mr.errors import RegistryError
+from mr.registry import Registry
+from mr.results import InitResult
+
+if TYPE_CHECKING:
+    pass
+
+
+def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> InitResult:
+    """Make ``path`` a registry: a git repository with ``.mlem.yaml``, ``.mr.yaml`` and stage branches.
+
+    Safe to run again: existing files are never rewritten, existing branches
+    never moved. Files it creates are committed (one commit) on the current
+    branch, or on the first stage's branch in a repository with no commits.
+    """
+    path = os.path.abspath(path)
+    if stages:
+        check_stage_option(tuple(stages))  # before anything is written
+    repo = git.open_exact(path)
+    if repo is None:
+        if os.path.exists(path) and not os.path.isdir(path):
+            raise RegistryError(f"{path}: not a folder")
+        repo = git.init(path, (tuple(stages) if stages else DEFAULT_STAGES)[0])
+    registry = Registry.of(repo)
+    if registry.bare:
+        raise RegistryError(f"{path}: a bare repository; run 'mr init' in a clone of it and push")
+    existing = registry.read_current(CONFIG_FILE)
+    if existing is not None:
+        config = load_config(existing, CONFIG_FILE)
+        if stages and tuple(stages) != config.stages:
+            raise RegistryError(
+                f"{CONFIG_FILE} already names stages {', '.join(config.stages)}; edit it to change them"
+            )
+        stages = config.stages
+    stages = tuple(stages) if stages else DEFAULT_STAGES
+    for stage in stages:
+        for other in git.branches(repo):
+            if other.startswith(stage + "/") or stage.startswith(other + "/"):
+                raise RegistryError(
+                    f"stage {stage} collides with the branch {other}: git cannot hold a branch and a folder of one name"
+                )
+
+    branch = git.head_branch(repo)
+    if branch is None:
+        raise RegistryError(f"{path}: HEAD is detached; check out a branch first")
+    head = git.branch_tip(repo, branch)
+    if head is None and branch not in stages:
+        # a repository with no commits: start it on the first stage
+        branch = stages[0]
+        git.set_head(repo, branch)
+
+    wanted = {MLEM_CONFIG_FILE: b"", CONFIG_FILE: default_text(stages).encode()}
+    created: list[str] = []
+    for name, content in wanted.items():
+        full = os.path.join(registry.root, name)
+        safefs.check(registry.root, name)
+        if not os.path.lexists(full):
+            safefs.write_in(registry.root, name, content)
+            created.append(name)
+    to_commit: dict[str, bytes] = {}
+    for name in wanted:
+        full = os.path.join(registry.root, name)
+        if head is not None and git.read_at(repo, head, name) is not None:
+            continue
+        data = safefs.read_in(registry.root, name)
+        if data is not None and (name in created or not git.is_tracked(repo, name)):
+            to_commit[name] = data
+    commit = None
+    if to_commit:
+        message = "Make this repository an mr registry\n\nStages: " + ", ".join(stages) + "\n"
+        commit = git.commit_files(repo, branch, to_commit, message)
+        git.stage_in_index(repo, sorted(to_commit))
+    tip = git.branch_tip(repo, branch)
+    made: list[str] = []
+    # a stage the remote has (a fresh clone) is read from its remote-tracking branch
+    missing = [s for s in stages if registry.find_stage(s) is None]
+    if tip is not None and missing:
+        start = tip if commit is not None else _registry_start(repo, tip)
+        for stage in missing:
+            git.create_branch(repo, stage, start)
+            made.append(stage)
+    return InitResult(
+        path=registry.root,
+        stages=stages,
+        created=tuple(created),
+        commit=commit,
+        branches=tuple(made),
+    )
+
+
+def _registry_start(repo: git.Repo, tip: str) -> str:
+    """The commit that made this repository a registry (the oldest with .mr.yaml).
+
+    A stage added later starts there, empty, rather than with every link of
+    the current branch: its links arrive by promotion.
+    """
+    start = tip
+    for c in git.log(repo, tip):
+        if git.read_at(repo, c.sha, CONFIG_FILE) is None:
+            break
+        start = c.sha
+    return start

@@ -1,0 +1,134 @@
+"""``mr retire``: take links off a stage, as one commit built like a promotion."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from mr import git, linkfile, stagecommit
+from mr.errors import (
+    LinkFileError,
+    LinkNotFound,
+    Refused,
+    UsageError,
+)
+from mr.model import (
+    ACTION_RETIRE,
+    LINK_SUFFIX,
+    TRAILER_ACTION,
+    TRAILER_LINK,
+    Link,
+    Problem,
+)
+from mr.registry import Registry
+from mr.results import (
+    RetiredLink,
+    Retirement,
+    RetireResult,
+)
+
+
+def plan_retirement(
+    names: list[str],
+    stage: str,
+    message: str | None = None,
+    verify: bool = True,
+    registry: str | None = None,
+    remote: str | None = None,
+    fetch: bool | str = False,
+) -> Retirement:
+    """What retiring ``names`` from ``stage`` would remove; nothing is written.
+
+    Raises ``LinkNotFound`` for a link the stage lacks, and (unless
+    ``verify=False``) ``Refused`` when an alias left on the stage points at a
+    link being retired. Other stages are never touched.
+    """
+    reg = Registry.open(registry, remote=remote)
+    stagecommit.fetch_stage(reg, stage, fetch)
+    return plan_on(reg, names, stage, message, verify)
+
+
+def retire(
+    names: list[str] | Retirement,
+    stage: str | None = None,
+    message: str | None = None,
+    verify: bool = True,
+    push: str | None = None,
+    registry: str | None = None,
+    branch: str | None = None,
+    force: bool = False,
+    sign: bool | None = None,
+    remote: str | None = None,
+    fetch: bool | str = False,
+) -> RetireResult:
+    """Remove links from ``stage`` as one commit (or apply a plan from ``plan_retirement``).
+
+    Committed as ``rollback`` commits; ``branch`` (``""``:
+    ``retire/<stage>/<links>``) puts the commit on a review branch instead.
+    """
+    reg = Registry.open(registry, remote=remote)
+    if isinstance(names, Retirement):
+        planned = names
+        if push is None:
+            stagecommit.fetch_stage(reg, planned.stage, fetch)  # made by another call: fetch for this one
+    else:
+        if stage is None:
+            raise UsageError("say which stage to retire from")
+        stagecommit.fetch_stage(reg, stage, push or fetch)
+        planned = plan_on(reg, names, stage, message, verify)
+    return stagecommit.land(
+        reg, planned, lambda p: rebase_retirement(reg, p), push=push, branch=branch, force=force, sign=sign
+    )
+
+
+def plan_on(reg: Registry, names: list[str], stage: str, message: str | None = None, verify: bool = True) -> Retirement:
+    """Work out what retiring ``names`` from ``stage`` removes; change nothing.
+
+    Verifying refuses a retirement that would leave an alias on the stage
+    pointing at a link it removes.
+    """
+    wanted = stagecommit.names_once(names, "retire")
+    stagecommit.check_stage(reg, stage)
+    base = stagecommit.tip(reg, stage)
+    links: list[RetiredLink] = []
+    for name in wanted:
+        path = name + LINK_SUFFIX
+        data = git.read_at(reg.repo, base, path)
+        if data is None:
+            raise LinkNotFound(f"no link {name} on {stage}")
+        try:
+            link: Link | None = linkfile.load_link(data, f"{stage}:{path}", name=name)
+        except LinkFileError:
+            link = None  # a broken file can be retired all the same
+        links.append(RetiredLink(name, link, data))
+    if verify:
+        gone = {p.path for p in links}
+        problems: list[Problem] = []
+        remaining, _ = reg.links(stage)
+        for other in remaining:
+            if other.project is not None or f"{other.name}{LINK_SUFFIX}" in gone:
+                continue
+            target = git.normalize_path(other.path)
+            target = target if target.endswith(LINK_SUFFIX) else target + LINK_SUFFIX
+            if target in gone:
+                problems.append(
+                    Problem(
+                        other.file or "",
+                        other.line_of("path"),
+                        f"alias {other.name} points at {target[: -len(LINK_SUFFIX)]}, which this retires; "
+                        "retire the alias too, or point it elsewhere",
+                    )
+                )
+        if problems:
+            raise Refused(f"nothing retired: {len(problems)} problem(s) with the links", tuple(problems))
+    lines = [f"Retire {', '.join(p.name for p in links)} from {stage}", ""]
+    if message:
+        lines += [message.strip(), ""]
+    lines.append(f"{TRAILER_ACTION}: {ACTION_RETIRE}")
+    lines += [f"{TRAILER_LINK}: {p.name}" for p in links]
+    return Retirement(stage, base, tuple(links), "\n".join(lines) + "\n")
+
+
+def rebase_retirement(reg: Registry, plan: Retirement) -> Retirement:
+    """The same retirement on the stage's new tip, refused if one of its files changed there."""
+    base = stagecommit.unchanged_tip(reg, plan.stage, plan.changes, "retiring")
+    return replace(plan, base=base)

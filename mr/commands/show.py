@@ -1,0 +1,299 @@
+"""``mr show``: the links of the work tree or a stage, one field of one link, and the views across stages
+(the matrix, the diff between two stages, a link's history)."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from mr import git
+from mr.errors import LinkFileError, LinkNotFound, MrError, RegistryError, UsageError
+from mr.model import (
+    BRANCH,
+    COMMIT,
+    LINK_SUFFIX,
+    PIN,
+    REF,
+    SHORT_SHA,
+    SHOW_FIELDS,
+    Link,
+    Problem,
+    RevKind,
+    is_full_sha,
+)
+from mr.registry import Registry, link_name
+from mr.results import (
+    HistoryEntry,
+    LinkChange,
+    LinkEntry,
+    LinkHistory,
+    Matrix,
+    ShowResult,
+    StageDiff,
+)
+from mr.trailers import Recorded, recorded, rev_in
+from mr.urls import is_url, strip_credentials
+
+if TYPE_CHECKING:
+    from mr.reader import Reader
+
+
+def show(
+    registry: str | None = None,
+    stage: str | None = None,
+    resolve: bool = False,
+    offline: bool = False,
+    allow_local: bool = False,
+    remote: str | None = None,
+) -> ShowResult:
+    """The links of the work tree (or of a stage's branch) with the kind of each rev.
+
+    Without ``resolve`` nothing is fetched: kinds come from local projects and
+    the cache, and are ``ref`` where neither knows. With ``resolve`` each
+    project is fetched once and every rev resolved to its commit. The links
+    of a remote registry may not name local projects unless ``allow_local``.
+    A stage without a local branch is read from ``remote``'s tracking branch
+    (default: ``remote:`` in ``.mr.yaml``, the upstream, else origin).
+    """
+    from mr.reader import Reader
+
+    reg = Registry.open(registry, remote_ok=True, remote=remote)
+    links, bad = reg.links(stage)
+    # a stage's links are read as that stage's own .mr.yaml says (hosts:)
+    config = reg.stage_config(stage) if stage is not None else reg.config
+    reader = Reader(
+        reg.root,
+        fetch=resolve and not offline,
+        untrusted_root=reg.untrusted,
+        allow_local=allow_local,
+        hosts=config.hosts,
+    )
+    problems = [Problem(e.file, e.line, e.detail) for e in bad]
+    entries: list[LinkEntry] = []
+    for item in links:
+        kind, sha = _kind(reader, reg, item, stage, resolve, problems)
+        entries.append(LinkEntry(name=item.name or "", link=item, kind=kind, sha=sha))
+    return ShowResult(
+        registry=reg.display,
+        # a bare registry has no work tree: what was shown is HEAD's branch
+        stage=stage if stage is not None or not reg.bare else git.head_branch(reg.repo),
+        entries=tuple(sorted(entries, key=lambda e: e.name)),
+        problems=tuple(problems),
+        notes=tuple(reg.notes),
+    )
+
+
+def _kind(
+    reader: Reader, reg: Registry, item: Link, stage: str | None, resolve: bool, problems: list[Problem]
+) -> tuple[RevKind, str | None]:
+    rev = item.rev
+    try:
+        reader.check_local(item.project, None, item.file or item.name or "")
+    except MrError as e:
+        # never looked at, not even whether such a repository exists here;
+        # only a command asked to resolve says so
+        if resolve:
+            problems.append(Problem(item.file or "", item.line_of(item.project_field), e.message))
+        return PIN if item.is_pinned else REF, item.rev if item.is_pinned else None
+    if rev is None and item.project is None:
+        # an alias into the registry itself, at whatever the registry holds
+        if resolve:
+            branch = stage or git.head_branch(reg.repo)
+            sha = reg.find_stage(branch) if branch else None
+            return BRANCH, sha
+        return BRANCH, None
+    if resolve:
+        try:
+            resolved = reader.resolve(item.project, rev or reader.default_branch(item.project))
+        except MrError as e:
+            problems.append(Problem(item.file or "", item.line_of("rev") or item.line_of("project"), e.message))
+        else:
+            kind = PIN if item.is_pinned and resolved.kind == COMMIT else resolved.kind
+            return kind, resolved.sha
+    if item.is_pinned:
+        return PIN, item.rev
+    if rev is None:
+        return BRANCH, None
+    if is_full_sha(rev):
+        return COMMIT, rev
+    local = reader.projects.cached(item.project) if item.project else None
+    if item.project is None:
+        found = git.kind_of(reg.repo, rev)
+    else:
+        found = local.kind_of(rev) if local is not None else None
+    return found or REF, None
+
+
+#: What ``mr show NAME --field`` can print.
+FIELDS = SHOW_FIELDS
+
+
+def link_field(
+    name: str,
+    field: str,
+    stage: str | None = None,
+    registry: str | None = None,
+    remote: str | None = None,
+    allow_local: bool = False,
+) -> str:
+    """One value of a link, for scripts: rev, sha (the resolved commit), project, path, url or type.
+
+    ``url`` is the project's URL with credentials removed (``file://`` and an
+    absolute path for a local project). Raises ``MrError`` when the link or
+    the stage is missing, or (for ``sha``) the rev does not resolve. A
+    project is read with the ``hosts:`` of the stage's own ``.mr.yaml``; a
+    remote registry's link may not name a local project unless ``allow_local``.
+    """
+    from mr.reader import Reader
+
+    if field not in FIELDS:
+        raise UsageError(f"--field {field}: one of {', '.join(FIELDS)}")
+    reg = Registry.open(registry, remote_ok=True, remote=remote)
+    item = reg.read_link(name, stage)
+    if field == "type":
+        return item.link_type
+    if field == "path":
+        return item.path
+    if field in ("project", "url"):
+        if item.project is None:
+            location = reg.root
+        elif is_url(item.project):
+            location = strip_credentials(item.project)
+        else:
+            location = os.path.normpath(os.path.join(reg.root, item.project))
+        if field == "project":
+            return strip_credentials(item.project) if item.project else reg.root
+        return location if is_url(location) else f"file://{location}"
+    alias_rev = reg.stage_tip(stage) if stage else None
+    config = reg.stage_config(stage) if stage else reg.config
+    reader = Reader(
+        reg.root, alias_rev=alias_rev, hosts=config.hosts, untrusted_root=reg.untrusted, allow_local=allow_local
+    )
+    reader.check_local(item.project, None, item.file or name)
+    if field == "rev":
+        if item.rev or item.project:
+            return item.rev or reader.default_branch(item.project)
+        # an alias: it means whatever its stage (or the current branch) holds
+        branch = stage or git.head_branch(reg.repo)
+        if branch is None:
+            raise RegistryError("HEAD is detached: say which stage with --stage")
+        return branch
+    rev = item.rev or (reader.default_branch(item.project) if item.project else alias_rev)
+    if rev is None:
+        branch = git.head_branch(reg.repo)
+        rev = reg.find_stage(branch) if branch else None
+        if rev is None:
+            raise RegistryError("the registry has no commit to resolve this alias at")
+    return reader.resolve(item.project, rev).sha
+
+
+def stage_matrix(registry: str | None = None, remote: str | None = None) -> Matrix:
+    """Every link against every stage: the link each stage branch holds, or None."""
+    return _matrix(Registry.open(registry, remote_ok=True, remote=remote))
+
+
+def stage_diff(source: str, target: str, registry: str | None = None, remote: str | None = None) -> StageDiff:
+    """Links added, removed and changed from stage ``source`` to stage ``target``, field by field."""
+    return _diff(Registry.open(registry, remote_ok=True, remote=remote), source, target)
+
+
+def link_history(name: str, registry: str | None = None, remote: str | None = None) -> LinkHistory:
+    """A link on each stage, and every commit that changed it on a stage branch, newest first.
+
+    Each entry says what kind of change it was (promotion, rollback,
+    retirement, from the commit's trailers; direct change without them) and
+    the link's rev before and after.
+    """
+    return _history(Registry.open(registry, remote_ok=True, remote=remote), name)
+
+
+def _matrix(reg: Registry) -> Matrix:
+    """Every link on every stage branch."""
+    stages = reg.config.stages
+    per_stage: list[dict[str, Link]] = []
+    problems: list[Problem] = []
+    for stage in stages:
+        if reg.find_stage(stage) is None:
+            per_stage.append({})
+            problems.append(Problem(stage, None, f"no branch {stage} (mr init creates it)", "warning"))
+            continue
+        links, bad = reg.links(stage)
+        problems += [Problem(e.file, e.line, e.detail) for e in bad]
+        per_stage.append({link.name or "": link for link in links})
+    names = sorted({n for s in per_stage for n in s})
+    rows = {n: tuple(s.get(n) for s in per_stage) for n in names}
+    return Matrix(stages, rows, tuple(problems), tuple(reg.notes))
+
+
+def _diff(reg: Registry, source: str, target: str) -> StageDiff:
+    """Links added, removed and changed going from stage ``source`` to stage ``target``."""
+    a, bad_a = reg.links(source)
+    b, bad_b = reg.links(target)
+    old = {link.name: link for link in a}
+    new = {link.name: link for link in b}
+    changes = []
+    for name in sorted(set(old) | set(new), key=str):
+        before, after = old.get(name), new.get(name)
+        if before is None or after is None or before != after:
+            changes.append(LinkChange(name or "", before, after))
+    problems = tuple(Problem(e.file, e.line, e.detail) for e in (*bad_a, *bad_b))
+    return StageDiff(source, target, tuple(changes), problems, tuple(reg.notes))
+
+
+def _history(reg: Registry, name: str) -> LinkHistory:
+    """The link on each stage, and every commit that changed it on a stage branch, newest first."""
+    name = link_name(name)
+    path = name + LINK_SUFFIX
+    per_stage: list[tuple[str, Link | None]] = []
+    problems: list[Problem] = []
+    tips: list[tuple[str, str]] = []
+    for stage in reg.config.stages:
+        tip = reg.find_stage(stage)
+        if tip is None:
+            per_stage.append((stage, None))
+            continue
+        tips.append((stage, tip))
+        try:
+            per_stage.append((stage, reg.read_link(name, stage)))
+        except LinkNotFound:
+            per_stage.append((stage, None))
+        except LinkFileError as e:
+            per_stage.append((stage, None))
+            problems.append(Problem(e.file, e.line, e.detail))
+    order = {s: i for i, s in enumerate(reg.config.stages)}
+    keyed: list[tuple[tuple[int, int, int], HistoryEntry]] = []
+    # Every parent is followed, so changes merged from review branches count.
+    # A commit on several stage branches (a fast-forward back) counts for the
+    # latest stage that holds it.
+    for i, change in enumerate(git.path_changes(reg.repo, [t for _, t in tips], path)):
+        c = change.commit
+        stage = next(s for s, t in reversed(tips) if git.is_ancestor(reg.repo, c.sha, t))
+        # newest first; within one second (git's resolution), a later stage
+        # first (links flow that way), then the walk's order (children first)
+        key = (-c.commit_time, -order[stage], i)
+        what = recorded(c.message, name) or Recorded("direct change")
+        keyed.append(
+            (
+                key,
+                HistoryEntry(
+                    stage,
+                    c.sha,
+                    c.author,
+                    c.email,
+                    c.time,
+                    c.offset,
+                    what.kind,
+                    rev_in(change.before, f"{c.sha[:SHORT_SHA]}^:{path}"),
+                    rev_in(change.after, f"{c.sha[:SHORT_SHA]}:{path}"),
+                    what.source,
+                    what.source_commit,
+                    what.rev,
+                    what.sha,
+                    what.rollback_to,
+                ),
+            )
+        )
+    entries = [e for _, e in sorted(keyed, key=lambda k: k[0])]
+    if all(link is None for _, link in per_stage) and not entries:
+        raise LinkNotFound(f"no link {name} on any stage ({', '.join(reg.config.stages)})")
+    return LinkHistory(name, tuple(per_stage), tuple(entries), tuple(problems), tuple(reg.notes))

@@ -1,0 +1,250 @@
+"""``mr verify``: every link resolves, and meets its stage's policy."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from mr import git, linkfile, safefs, stagecommit
+from mr.errors import LinkFileError, MrError, RegistryError, UnsafePath, UsageError
+from mr.model import (
+    ERROR,
+    LINK_SUFFIX,
+    OK,
+    SKIPPED,
+    WARNING,
+    CheckStatus,
+    Link,
+    Problem,
+)
+from mr.registry import Registry
+from mr.results import LinkCheck, VerifyReport
+from mr.urls import redact
+
+if TYPE_CHECKING:
+    from mr.reader import Found, Reader
+
+
+def verify(
+    files: list[str] | None = None,
+    registry: str | None = None,
+    stage: str | None = None,
+    offline: bool = False,
+    jobs: int = 8,
+    progress: Callable[[str, int, int], None] | None = None,
+    allow_local: bool = False,
+    artifacts: bool = False,
+    remote: str | None = None,
+    policy_stage: str | None = None,
+) -> VerifyReport:
+    """Check that links resolve, and that they meet the registry's policy.
+
+    ``files`` (paths from the current directory, as pre-commit passes them)
+    checks exactly those; else every link of the work tree, or of ``stage``'s
+    branch. Each distinct project is opened or fetched once, ``jobs`` at a
+    time; ``offline`` uses only the cache. ``progress(phase, done, total)``
+    is called as projects are fetched and links checked. Every hop of a
+    chain meets ``allowed_sources`` and the credential rule; a remote
+    registry (or a remote source) may not name local projects unless
+    ``allow_local``.
+
+    ``artifacts`` also checks that each target's git-held artifacts exist at
+    the rev with the size its meta records (and md5, for blobs a partial cache
+    had to fetch to learn the size); see ``mr.get.verify_problems``.
+
+    A ``stage`` with neither a local nor a remote-tracking branch (a CI
+    checkout of one branch) is fetched from the registry's remote, that
+    branch only, unless ``offline``. Checking the work tree, the policy of
+    ``policy_stage`` applies, else of the checked-out branch when it is a
+    stage, else of the stage a CI job merges into (``GITHUB_BASE_REF``,
+    ``CI_MERGE_REQUEST_TARGET_BRANCH_NAME``).
+    """
+    from mr import checks
+    from mr.reader import Reader, verify_target
+
+    reg = Registry.open(registry, remote_ok=True, remote=remote)
+    if stage is not None:
+        if policy_stage is not None:
+            raise UsageError("--policy-stage goes with the work tree; --stage applies that stage's own policy")
+        if reg.find_stage(stage) is None:
+            _fetch_missing_stage(reg, stage, offline)
+        config = reg.stage_config(stage)
+        applied: str | None = stage
+        alias_rev: str | None = reg.stage_tip(stage)
+    else:
+        head = git.head_branch(reg.repo)
+        applied = _policy_stage(reg, head, policy_stage)
+        config = reg.config
+        if applied is not None and applied != head and reg.find_stage(applied) is not None:
+            # the stage a change is headed for decides its policy, as that stage's branch has it
+            config = reg.stage_config(applied)
+        alias_rev = git.branch_tip(reg.repo, head) if reg.bare and head else None
+    policy_stage = applied
+
+    results: dict[int, LinkCheck] = {}
+    pending: list[tuple[int, Link]] = []
+    for i, (shown, name, data) in enumerate(_verify_inputs(reg, files, stage)):
+        if data is None:
+            results[i] = LinkCheck(shown, name, ERROR, (Problem(shown, None, "no such file"),))
+            continue
+        if isinstance(data, str):
+            results[i] = LinkCheck(shown, name, ERROR, (Problem(shown, None, data),))
+            continue
+        try:
+            obj = linkfile.load(data, shown, name=name)
+        except LinkFileError as e:
+            results[i] = LinkCheck(shown, name, ERROR, (Problem(e.file, e.line, e.detail),))
+            continue
+        if not isinstance(obj, Link):
+            results[i] = LinkCheck(shown, name, SKIPPED)
+            continue
+        pending.append((i, obj))
+
+    reader = Reader(
+        reg.root,
+        fetch=not offline,
+        alias_rev=alias_rev,
+        policy=config,
+        untrusted_root=reg.untrusted,
+        allow_local=allow_local,
+        hosts=config.hosts,
+    )
+    # a local project a remote registry names is never opened (not even to say it is missing)
+    specs = sorted(
+        {item.project for _, item in pending if item.project is not None and not _untrusted_local(reader, item.project)}
+    )
+    fetched = 0
+
+    def fetched_one(spec: str) -> None:
+        nonlocal fetched
+        fetched += 1
+        if progress is not None:
+            progress("projects", fetched, len(specs))
+
+    failed = reader.projects.open_all(specs, jobs, fetched_one)
+    # one fetch per project for the meta files the links name (a partial
+    # cache has their trees, not their contents)
+    wanted: dict[str, list[tuple[str | None, str]]] = {}
+    for _, item in pending:
+        if item.project is not None and item.project not in failed:
+            wanted.setdefault(item.project, []).append((item.rev, item.path))
+    reader.projects.prefetch(wanted, jobs)
+    for n, (i, item) in enumerate(pending):
+        problems = checks.policy_problems(item, config, policy_stage)
+        sha = None
+        if item.project in failed:
+            problems.append(checks.problem(item, f"cannot check: {failed[item.project]}", item.project_field))
+        else:
+            sha, found = verify_target(reader, item, problems)
+            if artifacts and found is not None and not any(p.severity == ERROR for p in problems):
+                problems.extend(_artifact_problems(reader, reg, item, found, alias_rev))
+        status: CheckStatus = ERROR if any(p.severity == ERROR for p in problems) else WARNING if problems else OK
+        results[i] = LinkCheck(item.file or "", item.name, status, tuple(problems), sha)
+        if progress is not None:
+            progress("links", n + 1, len(pending))
+    return VerifyReport(
+        registry=reg.display,
+        stage=stage,
+        checks=tuple(results[i] for i in sorted(results)),
+        unchecked=tuple(redact(s) for s in sorted(failed)),
+        notes=tuple(reg.notes),
+        policy_stage=policy_stage,
+    )
+
+
+def _untrusted_local(reader: Reader, project: str) -> bool:
+    try:
+        reader.check_local(project, None, "")
+    except MrError:
+        return True
+    return False
+
+
+def _artifact_problems(reader: Reader, reg: Registry, item: Link, found: Found, alias_rev: str | None) -> list[Problem]:
+    from mr import checks
+    from mr.objectfiles import verify_problems
+
+    if alias_rev is None and item.is_stage_alias:
+        head = git.head_branch(reg.repo)
+        alias_rev = git.branch_tip(reg.repo, head) if head else None
+    try:
+        found_problems = verify_problems(reader, reg, found, alias_rev)
+    except MrError as e:
+        found_problems = [(ERROR, f"artifacts not checked: {e.message}")]
+    return [checks.problem(item, message, "path", severity) for severity, message in found_problems]
+
+
+#: CI variables naming the branch a change is merged into, read for a detached HEAD.
+CI_TARGET_VARIABLES = ("GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME")
+
+
+def _policy_stage(reg: Registry, head: str | None, given: str | None) -> str | None:
+    """Whose policy checks the work tree: ``--policy-stage``, HEAD's stage, else the CI's target branch."""
+    stages = reg.config.stages
+    if given is not None:
+        if given not in stages:
+            raise UsageError(f"--policy-stage {given}: not a stage (stages: {', '.join(stages)})")
+        return given
+    if head in stages:
+        return head
+    for var in CI_TARGET_VARIABLES:
+        value = os.environ.get(var, "").strip()
+        if value in stages:
+            return value
+    return None
+
+
+def _fetch_missing_stage(reg: Registry, stage: str, offline: bool) -> None:
+    """Fetch a stage that is neither local nor remote-tracking (a single-branch CI checkout)."""
+    from mr.config import stage_problem
+
+    problem = stage_problem(stage)
+    if problem:
+        raise UsageError(f"--stage {stage!r}: {problem}")
+    remote = reg.remote
+    if remote is None or remote not in git.remotes(reg.repo):
+        raise RegistryError(reg.missing_stage(stage))
+    if offline:
+        raise RegistryError(f"{reg.missing_stage(stage)} (--offline fetches nothing)")
+    if stagecommit.fetch(reg, stage, remote) is None:
+        raise RegistryError(f"no branch {stage} here or on {remote}; is {stage} a stage of this registry?")
+
+
+def _verify_inputs(
+    reg: Registry, files: list[str] | None, stage: str | None
+) -> list[tuple[str, str | None, bytes | str | None]]:
+    """``(file as shown, link name, content)`` of every file to check.
+
+    The content is None when the file is missing, and a message (str) when it
+    is no regular file (a symlink, a FIFO): such a file is never read.
+    """
+    out: list[tuple[str, str | None, bytes | str | None]] = []
+    if files is None:
+        regular, unsafe = reg.entries(stage)
+        for rel, what in unsafe:
+            out.append(
+                (f"{stage}:{rel}" if stage else rel, rel[: -len(LINK_SUFFIX)], f"{what}; mr never reads or follows it")
+            )
+        out += [(f"{stage}:{rel}" if stage else rel, rel[: -len(LINK_SUFFIX)], data) for rel, data in regular]
+        return sorted(out, key=lambda x: x[0])
+    for f in files:
+        full = os.path.abspath(f)
+        rel = os.path.relpath(full, reg.root).replace(os.sep, "/")
+        inside = not (rel == ".." or rel.startswith("../"))
+        name = rel[: -len(LINK_SUFFIX)] if rel.endswith(LINK_SUFFIX) and inside else None
+        data: bytes | str | None
+        try:
+            if inside:
+                safefs.check(reg.root, rel)
+                data = safefs.read_file(reg.root, rel, f)
+            else:
+                data = safefs.read_regular(full, f)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            data = None
+        except UnsafePath as e:
+            data = e.detail if e.path in (rel, f) else e.message
+        except MrError as e:
+            data = e.message
+        out.append((f, name, data))
+    return out
