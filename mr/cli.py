@@ -352,7 +352,7 @@ def stage_commit_options(verb: str) -> Callable[[F], F]:
     return decorate
 
 
-def land(
+def confirm_and_commit(
     plan: P,
     commit: Callable[[], StageResult[P]],
     show_plan: Callable[[], None],
@@ -472,7 +472,7 @@ def promote(
         remote=remote,
         fetch=push or fetch,
     )
-    return land(
+    return confirm_and_commit(
         plan,
         lambda: api.promote(
             plan,
@@ -572,7 +572,7 @@ def rollback(
         remote=remote,
         fetch=push or fetch,
     )
-    return land(
+    return confirm_and_commit(
         plan,
         lambda: api.rollback(
             plan,
@@ -657,7 +657,7 @@ def retire(
         remote=remote,
         fetch=push or fetch,
     )
-    return land(
+    return confirm_and_commit(
         plan,
         lambda: api.retire(
             plan,

@@ -231,9 +231,6 @@ def tree_files(repo: Repo, sha: str, suffix: str) -> tuple[list[tuple[str, bytes
     return sorted(out), sorted(unsafe)
 
 
-def files_at(repo: Repo, sha: str, suffix: str) -> list[tuple[str, bytes]]:
-    """Every regular file under commit ``sha`` whose name ends with ``suffix``, with its content."""
-    return tree_files(repo, sha, suffix)[0]
 
 
 # --- revs -----------------------------------------------------------------------
@@ -649,7 +646,7 @@ def update_worktree(repo: Repo, files: Mapping[str, bytes | None]) -> None:
     for path in paths:
         # git checkout replaces a symlink rather than writing through it;
         # libgit2 may not, so such an entry is refused before anything is written
-        problem = safefs.path_problem(root, path)
+        problem = safefs.worktree_problem(root, path)
         if problem:
             raise UnsafePath(f"{problem}; the work tree was left alone")
     try:

@@ -277,7 +277,7 @@ def _link_from(doc: Any, text: str, file: str, name: str | None) -> Link:
                 params[k] = check_string(raw, k, text, file, where="params.")
     project_field = "repo" if "repo" in fields else "project"
     path = fields["path"]
-    problem = path_problem(path)
+    problem = project_path_problem(path)
     if problem:
         raise LinkFileError(file, f"path {path}: {problem}", key_line(doc, "path"))
     lines = {str(k): key_line(doc, k) or 1 for k in doc}
@@ -294,7 +294,7 @@ def _link_from(doc: Any, text: str, file: str, name: str | None) -> Link:
     )
 
 
-def path_problem(path: str) -> str | None:
+def project_path_problem(path: str) -> str | None:
     """Why ``path`` cannot name a file inside a project, or None."""
     if path.startswith(("/", "\\")) or re.match(r"[A-Za-z]:[\\/]", path):
         return "absolute; it must be relative to the project root"

@@ -98,7 +98,7 @@ class Reader:
 
     def read(self, project: str | None, rev: str | None, path: str) -> Found:
         """Read the meta file at ``path`` (with or without ``.mlem``)."""
-        problem = linkfile.path_problem(path)
+        problem = linkfile.project_path_problem(path)
         if problem:
             raise ObjectNotFound(f"{path}: {problem}")
         path = git.normalize_path(path)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from mr import git, linkfile, safefs
@@ -269,10 +268,6 @@ class Registry:
 
     def path_of(self, name: str) -> str:
         return os.path.join(self.root, *name.split("/")) + LINK_SUFFIX
-
-    def files(self, stage: str | None = None) -> Iterator[tuple[str, bytes]]:
-        """``(relative path, content)`` of every regular ``.mlem`` file: on a stage, or in the work tree."""
-        yield from self.entries(stage)[0]
 
     def entries(self, stage: str | None = None) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
         """Every regular ``.mlem`` file with its content, and every ``.mlem`` entry that is

@@ -302,7 +302,7 @@ def verify_report(report: VerifyReport, as_json: bool, quiet: bool = False, verb
         echo("not checked: " + ", ".join(field(u) for u in report.unchecked))
 
 
-def diff(text: str) -> None:
+def print_diff(text: str) -> None:
     """A unified diff, coloured on a terminal."""
     if not rich_wanted():
         sys.stdout.write(lines(text))
@@ -336,7 +336,7 @@ def promotion_plan(plan: Promotion) -> None:
         f"Promote {', '.join(field(p.name) for p in plan.changes)} from {plan.source} ({plan.source_sha[:SHORT_SHA]}) to {plan.to}:"
     )
     for p in plan.changes:
-        diff(p.diff(plan.to))
+        print_diff(p.diff(plan.to))
 
 
 def promotion_result(result: StageResult[Promotion]) -> None:
@@ -395,7 +395,7 @@ def rollback_plan(plan: Rollback) -> None:
         else:
             echo(f"  {field(p.name)}: back to {at} ({undone})")
     for p in plan.changes:
-        diff(p.diff(plan.stage))
+        print_diff(p.diff(plan.stage))
 
 
 def rollback_result(result: RollbackResult) -> None:
@@ -434,7 +434,7 @@ def rollback_json(plan: Rollback, result: RollbackResult | None, dry_run: bool =
 def retirement_plan(plan: Retirement) -> None:
     echo(f"Retire {', '.join(field(p.name) for p in plan.changes)} from {plan.stage} (other stages keep theirs):")
     for p in plan.changes:
-        diff(p.diff(plan.stage))
+        print_diff(p.diff(plan.stage))
 
 
 def retirement_result(result: RetireResult) -> None:
@@ -583,7 +583,7 @@ def stage_diff(d: StageDiff, as_json: bool) -> None:
             for f, (a, b) in c.changed_fields().items():
                 out.append(f"-   {f}: {field(a) if a is not None else '(none)'}")
                 out.append(f"+   {f}: {field(b) if b is not None else '(none)'}")
-    diff("\n".join(out) + "\n")
+    print_diff("\n".join(out) + "\n")
 
 
 def _summary(link: Link) -> str:

@@ -261,7 +261,7 @@ class StageResult(Generic[P]):
         return True
 
 
-def diff(stage: str, path: str, old: bytes | None, new: bytes | None) -> str:
+def file_diff(stage: str, path: str, old: bytes | None, new: bytes | None) -> str:
     """A unified diff of one file on ``stage`` (None: absent)."""
     before = (old or b"").decode("utf-8", "replace").splitlines(keepends=True)
     after = (new or b"").decode("utf-8", "replace").splitlines(keepends=True)
@@ -436,7 +436,7 @@ class PromotedLink:
         return self.old != self.new
 
     def diff(self, to: str) -> str:
-        return diff(to, self.path, self.old, self.new)
+        return file_diff(to, self.path, self.old, self.new)
 
 
 @dataclass(frozen=True)
@@ -498,7 +498,7 @@ class RolledBackLink:
         return self.new is None
 
     def diff(self, stage: str) -> str:
-        return diff(stage, self.path, self.old, self.new)
+        return file_diff(stage, self.path, self.old, self.new)
 
 
 @dataclass(frozen=True)
@@ -536,7 +536,7 @@ class RetiredLink:
         return self.name + LINK_SUFFIX
 
     def diff(self, stage: str) -> str:
-        return diff(stage, self.path, self.old, None)
+        return file_diff(stage, self.path, self.old, None)
 
 
 @dataclass(frozen=True)

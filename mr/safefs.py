@@ -13,7 +13,7 @@ the root is opened, then each folder relative to the one before it with
 ``O_NOFOLLOW | O_DIRECTORY``, and the file is opened, created and renamed
 relative to the last folder's descriptor. A folder swapped after it was
 opened changes nothing: the descriptor still names the folder that was
-checked. ``check`` and ``path_problem`` only ask (for messages before any
+checked. ``check`` and ``worktree_problem`` only ask (for messages before any
 work starts); they are never what keeps a write inside the registry.
 """
 
@@ -59,7 +59,7 @@ def _parts(rel: str) -> list[str]:
     return [p for p in rel.replace("\\", "/").split("/") if p not in ("", ".")]
 
 
-def path_problem(root: str, rel: str) -> str | None:
+def worktree_problem(root: str, rel: str) -> str | None:
     """Why ``root/rel`` cannot be read or written as a regular file in the registry, or None.
 
     A missing file (or missing folders on the way) is no problem: it can be created.

@@ -111,7 +111,7 @@ def _fetched_tip(reg: Registry, stage: str, ref: str) -> str:
     )
 
 
-def tracking_ref(reg: Registry, remote: str, stage: str) -> str:
+def fetch_ref(reg: Registry, remote: str, stage: str) -> str:
     """Where ``fetch`` keeps the remote's stage: the remote-tracking branch of a named remote."""
     if remote in git.remotes(reg.repo):
         return f"refs/remotes/{remote}/{stage}"
@@ -123,7 +123,7 @@ def fetch(reg: Registry, stage: str, remote: str) -> str | None:
     """Fetch ``stage`` from ``remote``; ``tip`` then builds on it. The remote's tip, or None when it lacks the stage."""
     from mr import transport
 
-    ref = tracking_ref(reg, remote, stage)
+    ref = fetch_ref(reg, remote, stage)
     found = transport.fetch_branch(reg.repo.path, remote, stage, ref, shallow=git.is_shallow(reg.repo))
     reg.fetched[stage] = ref
     return git.ref_tip(reg.repo, ref) if found else None

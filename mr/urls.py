@@ -10,7 +10,6 @@ import re
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 # git's scp-like syntax: [user@]host:path, where host has no slash before the colon
 _SCP = re.compile(r"^(?:[^@/\s]+@)?[^@/:\s]+:(?!//)[^\s]")
-_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^@/?#]*)@")
 
 
 def is_url(spec: str) -> bool:

@@ -824,7 +824,7 @@ def test_load_of_any_bytes_gives_link_dict_or_link_file_error(data: bytes) -> No
 field_text = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=30).filter(
     lambda s: s.strip() != ""
 )
-path_text = field_text.filter(lambda p: linkfile.path_problem(p) is None)
+path_text = field_text.filter(lambda p: linkfile.project_path_problem(p) is None)
 
 
 @settings(
@@ -1123,8 +1123,8 @@ def test_a_merged_key_is_on_line_1() -> None:
         ("..a/b", None),
     ],
 )
-def test_path_problem(path: str, problem: str | None) -> None:
-    assert linkfile.path_problem(path) == problem
+def test_project_path_problem(path: str, problem: str | None) -> None:
+    assert linkfile.project_path_problem(path) == problem
 
 
 # --- dump_update: exact bytes -----------------------------------------------------------

@@ -12,18 +12,18 @@ from mr import api, stagecommit
 from mr.commands import promote as promotion
 from mr.errors import GitError, RegistryError, RemoteError, UsageError
 from mr.registry import Registry
-from mr.results import Promotion, diff
+from mr.results import Promotion, file_diff
 from mr.stagecommit import merge_request_url, review_branch_name
 from tests.helpers import commit, commit_all, git, tag
 
 
 def test_diff_of_a_new_a_deleted_and_a_changed_file() -> None:
-    assert diff("s", "a.mlem", None, b"x\ny\n") == "--- /dev/null\n+++ s:a.mlem\n@@ -0,0 +1,2 @@\n+x\n+y\n"
-    assert diff("s", "a.mlem", b"x\n", None) == "--- s:a.mlem\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n"
-    assert diff("s", "a.mlem", b"x\ny\n", b"x\nz\n") == "--- s:a.mlem\n+++ s:a.mlem\n@@ -1,2 +1,2 @@\n x\n-y\n+z\n"
-    assert diff("s", "a.mlem", b"", b"x\n") == "--- s:a.mlem\n+++ s:a.mlem\n@@ -0,0 +1 @@\n+x\n"
-    assert diff("s", "a.mlem", b"\xff\n", b"x\n") == "--- s:a.mlem\n+++ s:a.mlem\n@@ -1 +1 @@\n-\ufffd\n+x\n"
-    assert diff("s", "a.mlem", b"x\n", b"x\n") == ""
+    assert file_diff("s", "a.mlem", None, b"x\ny\n") == "--- /dev/null\n+++ s:a.mlem\n@@ -0,0 +1,2 @@\n+x\n+y\n"
+    assert file_diff("s", "a.mlem", b"x\n", None) == "--- s:a.mlem\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n"
+    assert file_diff("s", "a.mlem", b"x\ny\n", b"x\nz\n") == "--- s:a.mlem\n+++ s:a.mlem\n@@ -1,2 +1,2 @@\n x\n-y\n+z\n"
+    assert file_diff("s", "a.mlem", b"", b"x\n") == "--- s:a.mlem\n+++ s:a.mlem\n@@ -0,0 +1 @@\n+x\n"
+    assert file_diff("s", "a.mlem", b"\xff\n", b"x\n") == "--- s:a.mlem\n+++ s:a.mlem\n@@ -1 +1 @@\n-\ufffd\n+x\n"
+    assert file_diff("s", "a.mlem", b"x\n", b"x\n") == ""
 
 
 @pytest.mark.parametrize(

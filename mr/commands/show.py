@@ -194,7 +194,7 @@ def stage_matrix(registry: str | None = None, remote: str | None = None) -> Matr
 
 def stage_diff(source: str, target: str, registry: str | None = None, remote: str | None = None) -> StageDiff:
     """Links added, removed and changed from stage ``source`` to stage ``target``, field by field."""
-    return _diff(Registry.open(registry, remote_ok=True, remote=remote), source, target)
+    return _stage_diff(Registry.open(registry, remote_ok=True, remote=remote), source, target)
 
 
 def link_history(name: str, registry: str | None = None, remote: str | None = None) -> LinkHistory:
@@ -225,7 +225,7 @@ def _matrix(reg: Registry) -> Matrix:
     return Matrix(stages, rows, tuple(problems), tuple(reg.notes))
 
 
-def _diff(reg: Registry, source: str, target: str) -> StageDiff:
+def _stage_diff(reg: Registry, source: str, target: str) -> StageDiff:
     """Links added, removed and changed going from stage ``source`` to stage ``target``."""
     a, bad_a = reg.links(source)
     b, bad_b = reg.links(target)
