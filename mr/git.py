@@ -231,8 +231,6 @@ def tree_files(repo: Repo, sha: str, suffix: str) -> tuple[list[tuple[str, bytes
     return sorted(out), sorted(unsafe)
 
 
-
-
 # --- revs -----------------------------------------------------------------------
 
 

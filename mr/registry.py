@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import posixpath
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mr import git, linkfile, safefs
 from mr.config import CONFIG_FILE, Config, load_config
@@ -13,6 +14,9 @@ from mr.model import BACKSLASH_NAME, LINK_SUFFIX, SHORT_SHA, Link
 from mr.terminal import field as safe_text
 from mr.terminal import has_control
 from mr.urls import redact
+
+if TYPE_CHECKING:
+    from mr.reader import Reader
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,40 @@ class Registry:
             self._config = load_config(self.read_current(CONFIG_FILE), CONFIG_FILE)
         return self._config
 
+    def view(self, stage: str | None = None, *, policy_of: str | None = None) -> StageView:
+        """The registry as ``stage``'s branch has it (None: as the work tree has it).
+
+        The one place that decides which copy of a stage is read (the local
+        branch, the remote-tracking one, or the tip this command fetched and
+        builds on), which ``.mr.yaml`` applies (the stage's own; ``policy_of``
+        names the stage whose policy judges a work tree headed there), and
+        where an alias link is read. Every command reads a stage through one.
+        """
+        if stage is not None:
+            commit: str | None = self.stage_tip(stage)
+            config = self.stage_config(stage)
+        else:
+            # a bare registry has no work tree: it is read at HEAD's branch
+            branch = git.head_branch(self.repo) if self.bare else None
+            commit = git.branch_tip(self.repo, branch) if branch else None
+            config = self.config
+        if policy_of is not None and policy_of != stage:
+            config = self.stage_config(policy_of)
+        return StageView(self, stage, commit, config)
+
+    def head_commit(self) -> str | None:
+        """The tip of the checked-out branch; None at a detached HEAD or on an unborn branch."""
+        branch = git.head_branch(self.repo)
+        return git.branch_tip(self.repo, branch) if branch else None
+
+    def fetched_into(self, stage: str, ref: str) -> None:
+        """Record that this command fetched ``stage`` into ``ref``: commits on it are built on that tip."""
+        self.fetched[stage] = ref
+
+    def read_stage_at(self, stage: str, commit: str) -> None:
+        """From now on this command reads ``stage`` at ``commit`` (the fetched tip it builds on)."""
+        self.at[stage] = commit
+
     def stage_config(self, stage: str) -> Config:
         """``.mr.yaml`` as the stage's own branch has it."""
         sha = self.stage_tip(stage)
@@ -331,3 +369,47 @@ class Registry:
         if data is None:
             raise LinkNotFound(f"{shown}: no such link")
         return linkfile.load_link(data, shown, name=rel[: -len(LINK_SUFFIX)])
+
+
+@dataclass(frozen=True)
+class StageView:
+    """One stage of the registry as a command reads it (``Registry.view``)."""
+
+    registry: Registry
+    #: the stage read; None: the work tree
+    stage: str | None
+    #: the commit read; None: the work tree (a bare registry is read at HEAD's branch)
+    commit: str | None
+    #: the ``.mr.yaml`` whose policy and hosts apply
+    config: Config
+
+    def committed(self) -> str | None:
+        """The commit files are copied from: the stage's, else the checked-out branch's tip."""
+        return self.commit if self.commit is not None else self.registry.head_commit()
+
+    def reader(
+        self,
+        *,
+        fetch: bool = True,
+        allow_local: bool = False,
+        overlay: dict[str, bytes] | None = None,
+        alias_at: str | None = None,
+    ) -> Reader:
+        """A reader of this view: its hosts and policy, the registry's trust, aliases read here.
+
+        ``overlay`` holds files an alias sees first (a plan not committed yet);
+        ``alias_at`` reads aliases at that commit instead of the view's.
+        """
+        from mr.reader import Reader
+
+        return Reader(
+            self.registry.root,
+            fetch=fetch,
+            alias_rev=alias_at if alias_at is not None else self.commit,
+            overlay=overlay,
+            alias_label=self.stage,
+            hosts=self.config.hosts,
+            policy=self.config,
+            untrusted_root=self.registry.untrusted,
+            allow_local=allow_local,
+        )

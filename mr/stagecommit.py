@@ -78,8 +78,9 @@ def tip(reg: Registry, branch: str) -> str:
     ref = reg.fetched.get(branch)
     if ref is not None:
         # the rest of the command (policy, other files) reads the stage there too
-        reg.at[branch] = _fetched_tip(reg, branch, ref)
-        return reg.at[branch]
+        at = _fetched_tip(reg, branch, ref)
+        reg.read_stage_at(branch, at)
+        return at
     status = reg.stage_status(branch)
     if status.stale:
         raise StaleStage(
@@ -125,7 +126,7 @@ def fetch(reg: Registry, stage: str, remote: str) -> str | None:
 
     ref = fetch_ref(reg, remote, stage)
     found = transport.fetch_branch(reg.repo.path, remote, stage, ref, shallow=git.is_shallow(reg.repo))
-    reg.fetched[stage] = ref
+    reg.fetched_into(stage, ref)
     return git.ref_tip(reg.repo, ref) if found else None
 
 

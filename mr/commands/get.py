@@ -29,7 +29,6 @@ from mr.errors import (
 )
 from mr.model import ERROR, RECEIPT, SHORT_SHA, Link
 from mr.objectfiles import Source, plan, source_of
-from mr.reader import Reader
 from mr.registry import Registry, link_name
 from mr.results import CheckResult, GetResult, GotFile
 from mr.terminal import field as safe_text
@@ -67,25 +66,13 @@ def get(
         reg = Registry.open(registry)
         outfolder.check_target(out, folder, force, [(reg.root, "the registry's root")])
     item = reg.read_link(name, stage)
-    if stage is not None:
-        stage_commit: str | None = reg.stage_tip(stage)
-        alias_commit = stage_commit
-        config = reg.stage_config(stage)
-    else:
-        stage_commit = None
-        branch = git.head_branch(reg.repo)
-        alias_commit = git.branch_tip(reg.repo, branch) if branch else None
-        config = reg.config
+    view = reg.view(stage)
+    stage_commit = view.commit if stage is not None else None
+    config = view.config
     _check_policy(item, config)
-    reader = Reader(
-        reg.root,
-        alias_rev=alias_commit,
-        alias_label=stage,
-        hosts=config.hosts,
-        policy=config,
-        untrusted_root=reg.untrusted,
-        allow_local=allow_local,
-    )
+    # mr get copies committed files only: an alias is read at the commit, never the work tree
+    alias_commit = view.committed()
+    reader = view.reader(allow_local=allow_local, alias_at=alias_commit)
     # a local project a remote registry names is never opened (not even to say it is missing)
     reader.check_local(item.project, None, item.file or name)
     found = reader.follow(reader.read(item.project, item.rev, item.path))

@@ -58,7 +58,6 @@ def link(
     name a local project unless ``allow_local``; every hop meets the
     registry's ``allowed_sources`` and the credential rule.
     """
-    from mr.reader import Reader
 
     del external
     if source_project is not None and source_repo is not None and source_project != source_repo:
@@ -86,7 +85,7 @@ def link(
         if problem:
             raise UsageError(f"--rev {rev}: {problem}")
 
-    reader = Reader(registry.root, policy=registry.config, allow_local=allow_local, hosts=registry.config.hosts)
+    reader = registry.view().reader(allow_local=allow_local)
     spec = source_project
     if spec is not None and not is_url(spec):
         # a path from here; links record it from the registry root (or absolute)

@@ -49,15 +49,11 @@ def _recorded_sha(reg: Registry, stage: str | None, name: str) -> str | None:
 def _report(
     reg: Registry, stage: str | None, offline: bool = False, jobs: int = 8, allow_local: bool = False
 ) -> OutdatedReport:
-    from mr.reader import Reader
 
     links, bad = reg.links(stage)
     problems = [Problem(e.file, e.line, e.detail) for e in bad]
     # a stage's links are read as that stage's own .mr.yaml says (hosts:)
-    config = reg.stage_config(stage) if stage is not None else reg.config
-    reader = Reader(
-        reg.root, fetch=not offline, hosts=config.hosts, untrusted_root=reg.untrusted, allow_local=allow_local
-    )
+    reader = reg.view(stage).reader(fetch=not offline, allow_local=allow_local)
     trusted = []
     for link in links:
         try:

@@ -118,7 +118,7 @@ def plan_on(
 ) -> Promotion:
     """Work out what promoting ``names`` onto ``to`` changes; change nothing."""
     from mr import checks
-    from mr.reader import Reader, verify_target
+    from mr.reader import verify_target
 
     if not names:
         raise UsageError("name at least one link to promote")
@@ -133,11 +133,12 @@ def plan_on(
         raise UsageError(f"--from and --to are both {to}")
     base = stagecommit.tip(reg, to)
     source_sha = reg.stage_tip(source)
-    target_config = reg.stage_config(to)
+    target = reg.view(to)  # at base: the tip this promotion is built on
+    target_config = target.config
     must_pin = target_config.stage_policy(to).require_pinned
     do_pin = must_pin if pin is None else pin
 
-    reader = Reader(reg.root, policy=target_config, hosts=target_config.hosts)
+    reader = target.reader()
     promoted: list[PromotedLink] = []
     problems: list[Problem] = []
     aliases: list[tuple[int, Link]] = []
@@ -179,9 +180,7 @@ def plan_on(
         promoted.append(PromotedLink(name, new_link, sha, old, _content(old, data, path, new_link, to)))
     if aliases and verify:
         overlay = {p.path: p.new for p in promoted}
-        on_target = Reader(
-            reg.root, alias_rev=base, overlay=overlay, alias_label=to, policy=target_config, hosts=target_config.hosts
-        )
+        on_target = target.reader(overlay=overlay, alias_at=base)
         for _, link in aliases:
             verify_target(on_target, link, problems)
             problems.extend(checks.policy_problems(link, target_config, to))

@@ -117,7 +117,7 @@ def plan_on(
     ``steps`` changes back, or as it was at stage commit ``to``.
     """
     from mr import checks
-    from mr.reader import Reader, verify_target
+    from mr.reader import verify_target
 
     if to is not None and steps is not None:
         raise UsageError("give --to or --steps, not both")
@@ -135,8 +135,9 @@ def plan_on(
             raise NotOnStage(
                 f"--to {to}: commit {to_sha[:SHORT_SHA]} is not on {stage} (git log {stage} lists its commits)"
             )
-    config = reg.stage_config(stage)
-    reader = Reader(reg.root, policy=config, hosts=config.hosts)
+    view = reg.view(stage)  # at base: the tip this rollback is built on
+    config = view.config
+    reader = view.reader()
     links: list[RolledBackLink] = []
     problems: list[Problem] = []
     aliases: list[Link] = []
@@ -173,9 +174,7 @@ def plan_on(
         links.append(RolledBackLink(name, link, sha, current, target, to_commit, undone))
     if aliases and verify:
         overlay = {p.path: p.new for p in links if p.new is not None}
-        on_stage = Reader(
-            reg.root, alias_rev=base, overlay=overlay, alias_label=stage, policy=config, hosts=config.hosts
-        )
+        on_stage = view.reader(overlay=overlay, alias_at=base)
         for link in aliases:
             verify_target(on_stage, link, problems)
     errors = tuple(p for p in problems if p.severity == ERROR)

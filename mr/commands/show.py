@@ -55,19 +55,11 @@ def show(
     A stage without a local branch is read from ``remote``'s tracking branch
     (default: ``remote:`` in ``.mr.yaml``, the upstream, else origin).
     """
-    from mr.reader import Reader
 
     reg = Registry.open(registry, remote_ok=True, remote=remote)
     links, bad = reg.links(stage)
     # a stage's links are read as that stage's own .mr.yaml says (hosts:)
-    config = reg.stage_config(stage) if stage is not None else reg.config
-    reader = Reader(
-        reg.root,
-        fetch=resolve and not offline,
-        untrusted_root=reg.untrusted,
-        allow_local=allow_local,
-        hosts=config.hosts,
-    )
+    reader = reg.view(stage).reader(fetch=resolve and not offline, allow_local=allow_local)
     problems = [Problem(e.file, e.line, e.detail) for e in bad]
     entries: list[LinkEntry] = []
     for item in links:
@@ -144,7 +136,6 @@ def link_field(
     project is read with the ``hosts:`` of the stage's own ``.mr.yaml``; a
     remote registry's link may not name a local project unless ``allow_local``.
     """
-    from mr.reader import Reader
 
     if field not in FIELDS:
         raise UsageError(f"--field {field}: one of {', '.join(FIELDS)}")
@@ -164,11 +155,9 @@ def link_field(
         if field == "project":
             return strip_credentials(item.project) if item.project else reg.root
         return location if is_url(location) else f"file://{location}"
-    alias_rev = reg.stage_tip(stage) if stage else None
-    config = reg.stage_config(stage) if stage else reg.config
-    reader = Reader(
-        reg.root, alias_rev=alias_rev, hosts=config.hosts, untrusted_root=reg.untrusted, allow_local=allow_local
-    )
+    view = reg.view(stage)
+    alias_rev = view.commit
+    reader = view.reader(allow_local=allow_local)
     reader.check_local(item.project, None, item.file or name)
     if field == "rev":
         if item.rev or item.project:

@@ -61,7 +61,7 @@ def verify(
     ``CI_MERGE_REQUEST_TARGET_BRANCH_NAME``).
     """
     from mr import checks
-    from mr.reader import Reader, verify_target
+    from mr.reader import verify_target
 
     reg = Registry.open(registry, remote_ok=True, remote=remote)
     if stage is not None:
@@ -69,17 +69,16 @@ def verify(
             raise UsageError("--policy-stage goes with the work tree; --stage applies that stage's own policy")
         if reg.find_stage(stage) is None:
             _fetch_missing_stage(reg, stage, offline)
-        config = reg.stage_config(stage)
         applied: str | None = stage
-        alias_rev: str | None = reg.stage_tip(stage)
+        view = reg.view(stage)
     else:
         head = git.head_branch(reg.repo)
         applied = _policy_stage(reg, head, policy_stage)
-        config = reg.config
-        if applied is not None and applied != head and reg.find_stage(applied) is not None:
-            # the stage a change is headed for decides its policy, as that stage's branch has it
-            config = reg.stage_config(applied)
-        alias_rev = git.branch_tip(reg.repo, head) if reg.bare and head else None
+        # the stage a change is headed for decides its policy, as that stage's branch has it
+        headed = applied if applied is not None and applied != head and reg.find_stage(applied) is not None else None
+        view = reg.view(None, policy_of=headed)
+    config = view.config
+    alias_rev = view.commit
     policy_stage = applied
 
     results: dict[int, LinkCheck] = {}
@@ -101,15 +100,7 @@ def verify(
             continue
         pending.append((i, obj))
 
-    reader = Reader(
-        reg.root,
-        fetch=not offline,
-        alias_rev=alias_rev,
-        policy=config,
-        untrusted_root=reg.untrusted,
-        allow_local=allow_local,
-        hosts=config.hosts,
-    )
+    reader = view.reader(fetch=not offline, allow_local=allow_local)
     # a local project a remote registry names is never opened (not even to say it is missing)
     specs = sorted(
         {item.project for _, item in pending if item.project is not None and not _untrusted_local(reader, item.project)}
