@@ -15,7 +15,8 @@ import random
 import re
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Any
 
 from mr import git, safefs
 from mr.errors import (
@@ -42,13 +43,21 @@ ATTEMPTS = 8
 #: each lost race is progress for someone, so it is retried until then.
 BUSY_SECONDS = 60.0
 
-#: Called just before the branch is moved, with the plan about to land. A seam
-#: for tests, which use it to make another writer win the race.
-before_swap: Callable[[object], None] | None = None
 
-#: Called after the commit is made here and before it is pushed (``--push``).
-#: A seam for tests, which use it to make a teammate's push win the race.
-before_push: Callable[[object], None] | None = None
+@dataclass(frozen=True)
+class Seams:
+    """The moments a commit can lose a race, each called with the plan at hand.
+
+    Commands pass ``NO_SEAMS``; tests pass their own to make another writer
+    win: ``before_swap`` runs just before the branch is moved, ``before_push``
+    after the commit is made here and before it is pushed (``--push``).
+    """
+
+    before_swap: Callable[[Any], None] | None = None
+    before_push: Callable[[Any], None] | None = None
+
+
+NO_SEAMS = Seams()
 
 
 def files(plan: StagePlan) -> dict[str, bytes | None]:
@@ -211,7 +220,9 @@ def apply_to_branch(
     return StageResult(plan, commit, branch=name)
 
 
-def apply(reg: Registry, first: P, replan: Callable[[P], P], sign: bool | None = None) -> StageResult[P]:
+def apply(
+    reg: Registry, first: P, replan: Callable[[P], P], sign: bool | None = None, seams: Seams = NO_SEAMS
+) -> StageResult[P]:
     """Commit the plan ``first``; when the branch moved, ``replan`` it on the new tip and try again.
 
     Tries go on while other writers keep landing (for up to ``BUSY_SECONDS``),
@@ -242,8 +253,8 @@ def apply(reg: Registry, first: P, replan: Callable[[P], P], sign: bool | None =
                 )
             for path in changed:
                 safefs.check(reg.root, path)  # never write through a symlink in the work tree
-        if before_swap is not None:
-            before_swap(plan)
+        if seams.before_swap is not None:
+            seams.before_swap(plan)
         try:
             _catch_up(reg, stage, plan.base, checked_out)
             commit = git.commit_files(reg.repo, stage, changed, plan.message, expect=plan.base, create=False, sign=sign)
@@ -283,6 +294,7 @@ def land(
     branch: str | None,
     force: bool,
     sign: bool | None,
+    seams: Seams = NO_SEAMS,
 ) -> StageResult[P]:
     """Commit ``plan`` onto its stage (or, with ``branch``, a review branch: ``""`` names it), then push.
 
@@ -292,10 +304,10 @@ def land(
 
     if branch is None:
         if push is not None:
-            return land_remote(reg, plan, replan, push, sign=sign)
+            return land_remote(reg, plan, replan, push, sign=sign, seams=seams)
         if plan.stage in reg.fetched and tip(reg, plan.stage) != plan.base:
             plan = replan(plan)  # the stage was fetched again after the plan was made, and moved
-        return apply(reg, plan, replan, sign=sign)
+        return apply(reg, plan, replan, sign=sign, seams=seams)
     result = apply_to_branch(reg, plan, branch or None, force=force, sign=sign)
     if push is None or result.commit is None:
         return result
@@ -311,7 +323,7 @@ def land(
 
 
 def land_remote(
-    reg: Registry, plan: P, replan: Callable[[P], P], remote: str, sign: bool | None = None
+    reg: Registry, plan: P, replan: Callable[[P], P], remote: str, sign: bool | None = None, seams: Seams = NO_SEAMS
 ) -> StageResult[P]:
     """Commit ``plan`` on ``remote``'s tip of its stage and push it there, with a lease on that tip.
 
@@ -329,9 +341,9 @@ def land_remote(
         theirs = fetch(reg, stage, remote)
         if tip(reg, stage) != plan.base:
             plan = replan(plan)
-        result = apply(reg, plan, replan, sign=sign)
-        if before_push is not None:
-            before_push(result.plan)
+        result = apply(reg, plan, replan, sign=sign, seams=seams)
+        if seams.before_push is not None:
+            seams.before_push(result.plan)
         try:
             url = transport.push_lease(reg.repo.path, remote, stage, expect=theirs)
         except PushRaced:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,3 +86,25 @@ def self_hosted(git_daemon: Any, home: Path, name: str) -> str:
     make_project(git_daemon.base / name, {"ml/.mlem.yaml": "", "ml/models/rf.mlem": MODEL})
     git(home, "config", "--global", f"url.{git_daemon.url('')}.insteadOf", "https://git.corp.example/team/")
     return f"https://git.corp.example/team/{name}/-/tree/main/ml"
+
+
+def with_seams(
+    verb: str,
+    *args: Any,
+    before_swap: Callable[[Any], None] | None = None,
+    before_push: Callable[[Any], None] | None = None,
+    registry: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Run ``promote``, ``rollback`` or ``retire`` as ``mr.api`` does, with seams to lose its races.
+
+    ``before_swap`` runs just before the branch moves, ``before_push`` before
+    the commit is pushed: each with the plan, for this one command only.
+    """
+    from mr import stagecommit
+    from mr.commands import promote, retire, rollback
+    from mr.registry import Registry
+
+    module = {"promote": promote, "rollback": rollback, "retire": retire}[verb]
+    seams = stagecommit.Seams(before_swap=before_swap, before_push=before_push)
+    return module.land_on(Registry.open(registry), *args, seams=seams, **kwargs)

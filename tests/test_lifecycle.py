@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from mr import api, stagecommit
+from mr import api
 from mr.errors import ChangedMeanwhile, LinkNotFound, NothingToUndo, NotOnStage, Refused, UsageError
-from tests.helpers import MODEL, commit, commit_all, git, tag
+from tests.helpers import MODEL, commit, commit_all, git, tag, with_seams
 
 STAGES = ("dev", "staging", "production")
 
@@ -238,30 +238,33 @@ def test_checked_out_stage_follows(released: Path, versions: dict[str, str]) -> 
 # --- races ----------------------------------------------------------------------------
 
 
+class Race:
+    """Another writer, run once just before a command's commit moves its branch (its ``before_swap``)."""
+
+    def __init__(self) -> None:
+        self.pending: list[Callable[[], object]] = []
+
+    def append(self, other: Callable[[], object]) -> None:
+        self.pending.append(other)
+
+    def before_swap(self, plan: object) -> None:
+        if self.pending:
+            self.pending.pop()()
+
+
 @pytest.fixture
-def race() -> Iterator[list[object]]:
-    """Run a callable once, just before the next commit moves its branch (another writer winning)."""
-    pending: list[object] = []
-
-    def hook(plan: object) -> None:
-        if pending:
-            other = pending.pop()
-            assert callable(other)
-            other()
-
-    stagecommit.before_swap = hook
-    yield pending
-    stagecommit.before_swap = None
+def race() -> Race:
+    return Race()
 
 
-def test_rollback_racing_a_promotion_of_another_link(released: Path, project: Path, race: list[object]) -> None:
+def test_rollback_racing_a_promotion_of_another_link(released: Path, project: Path, race: Race) -> None:
     api.link("models/rf", source_project=str(project), rev="v3", target="fraud")
     commit_all(released)
     api.promote(["fraud"], "staging")
     start = git(released, "rev-parse", "production")
     promoted: list[str | None] = []
     race.append(lambda: promoted.append(api.promote(["fraud"], "production").commit))
-    result = api.rollback(["churn"], "production")
+    result = with_seams("rollback", ["churn"], "production", before_swap=race.before_swap)
     assert promoted[0] is not None
     # the rollback was rebuilt on the promotion: both landed, one after the other
     assert git(released, "rev-parse", "production^") == promoted[0]
@@ -271,39 +274,37 @@ def test_rollback_racing_a_promotion_of_another_link(released: Path, project: Pa
     assert "pinned_from: v1" in show_file(released, "production", "churn.mlem")
 
 
-def test_promotion_racing_a_rollback_of_another_link(released: Path, project: Path, race: list[object]) -> None:
+def test_promotion_racing_a_rollback_of_another_link(released: Path, project: Path, race: Race) -> None:
     api.link("models/rf", source_project=str(project), rev="v3", target="fraud")
     commit_all(released)
     api.promote(["fraud"], "staging")
     rolled: list[str | None] = []
     race.append(lambda: rolled.append(api.rollback(["churn"], "production").commit))
-    result = api.promote(["fraud"], "production")
+    result = with_seams("promote", ["fraud"], "production", before_swap=race.before_swap)
     assert git(released, "rev-parse", "production^") == rolled[0] and result.plan.base == rolled[0]
     assert "pinned_from: v1" in show_file(released, "production", "churn.mlem")
     assert "pinned_from: v3" in show_file(released, "production", "fraud.mlem")
 
 
-def test_rollback_racing_a_promotion_of_the_same_link_is_refused(
-    released: Path, project: Path, race: list[object]
-) -> None:
+def test_rollback_racing_a_promotion_of_the_same_link_is_refused(released: Path, project: Path, race: Race) -> None:
     api.link("models/rf", source_project=str(project), rev="v3", target="churn", force=True)
     commit_all(released)
     api.promote(["churn"], "staging")
     landed: list[str | None] = []
     race.append(lambda: landed.append(api.promote(["churn"], "production").commit))
     with pytest.raises(ChangedMeanwhile, match="production:churn.mlem changed while rolling back"):
-        api.rollback(["churn"], "production")
+        with_seams("rollback", ["churn"], "production", before_swap=race.before_swap)
     # the promotion is kept, not undone unseen
     assert git(released, "rev-parse", "production") == landed[0]
     assert "pinned_from: v3" in show_file(released, "production", "churn.mlem")
 
 
-def test_retirement_racing_a_promotion(released: Path, project: Path, race: list[object]) -> None:
+def test_retirement_racing_a_promotion(released: Path, project: Path, race: Race) -> None:
     api.link("models/rf", source_project=str(project), rev="v3", target="fraud")
     commit_all(released)
     api.promote(["fraud"], "staging")
     race.append(lambda: api.promote(["fraud"], "production"))
-    api.retire(["churn"], "production")
+    with_seams("retire", ["churn"], "production", before_swap=race.before_swap)
     files = git(released, "ls-tree", "--name-only", "production").split()
     assert "fraud.mlem" in files and "churn.mlem" not in files
 

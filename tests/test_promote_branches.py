@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mr import api, stagecommit
+from mr import api
 from mr.errors import Refused, RegistryError, UnsafePath, UsageError, WorkTreeNotUpdated
-from tests.helpers import git, tag
+from tests.helpers import git, tag, with_seams
 
 
 @pytest.fixture
@@ -98,12 +98,8 @@ def test_work_tree_failure_after_commit_says_what_happened(linked: Path, project
         # where the promoted file goes, so updating it fails after the commit
         os.symlink(elsewhere, linked / "fresh.mlem")
 
-    stagecommit.before_swap = in_the_way
-    try:
-        with pytest.raises(WorkTreeNotUpdated) as e:
-            api.promote(["fresh"], "staging", source="dev")
-    finally:
-        stagecommit.before_swap = None
+    with pytest.raises(WorkTreeNotUpdated) as e:
+        with_seams("promote", ["fresh"], "staging", source="dev", before_swap=in_the_way)
     new = git(linked, "rev-parse", "staging")
     assert new != tip and "fresh.mlem" in git(linked, "ls-tree", "--name-only", new)  # the commit landed
     assert e.value.commit == new and isinstance(e.value.error, UnsafePath)

@@ -241,7 +241,9 @@ def test_replan_asks_again_what_was_asked(linked: Path, project: Path) -> None:
 def test_apply_and_apply_to_branch(linked: Path) -> None:
     reg = Registry.open(str(linked))
     staging = git(linked, "rev-parse", "staging")
-    review = stagecommit.apply_to_branch(reg, promotion.plan_on(reg, ["a"], "staging"), "review", force=False, sign=False)
+    review = stagecommit.apply_to_branch(
+        reg, promotion.plan_on(reg, ["a"], "staging"), "review", force=False, sign=False
+    )
     assert (review.branch, review.commit) == ("review", git(linked, "rev-parse", "review"))
     assert git(linked, "rev-parse", "review^") == staging == git(linked, "rev-parse", "staging")
     assert git(linked, "show", "review:a.mlem") + "\n" == LINK_A
@@ -250,7 +252,9 @@ def test_apply_and_apply_to_branch(linked: Path) -> None:
     assert str(e.value) == "branch review exists; pass --force to replace it"
     again = stagecommit.apply_to_branch(reg, promotion.plan_on(reg, ["a"], "staging"), "review", force=True)
     assert (again.branch, again.commit) == ("review", git(linked, "rev-parse", "review"))
-    done = stagecommit.apply(reg, promotion.plan_on(reg, ["a"], "staging"), lambda p: promotion.replan(reg, p), sign=False)
+    done = stagecommit.apply(
+        reg, promotion.plan_on(reg, ["a"], "staging"), lambda p: promotion.replan(reg, p), sign=False
+    )
     assert (done.branch, done.commit) == (None, git(linked, "rev-parse", "staging"))
     assert git(linked, "rev-parse", "staging^") == staging
 
@@ -337,14 +341,15 @@ def test_apply_passes_on_sign_and_plans_again_when_the_stage_moved(
     raced: list[str] = []
 
     def another_writer(plan: object) -> None:
-        monkeypatch.setattr(stagecommit, "before_swap", None)
-        new = git(linked, "commit-tree", "staging^{tree}", "-p", "staging", "-m", "another writer")
-        git(linked, "update-ref", "refs/heads/staging", new)
-        raced.append(new)
+        if not raced:
+            new = git(linked, "commit-tree", "staging^{tree}", "-p", "staging", "-m", "another writer")
+            git(linked, "update-ref", "refs/heads/staging", new)
+            raced.append(new)
 
-    monkeypatch.setattr(stagecommit, "before_swap", another_writer)
     monkeypatch.setattr(stagecommit.time, "sleep", lambda s: None)
-    done = stagecommit.apply(reg, promotion.plan_on(reg, ["a"], "staging"), lambda p: promotion.replan(reg, p), sign=False)
+    seams = stagecommit.Seams(before_swap=another_writer)
+    first = promotion.plan_on(reg, ["a"], "staging")
+    done = stagecommit.apply(reg, first, lambda p: promotion.replan(reg, p), sign=False, seams=seams)
     assert done.plan.base == raced[0] == git(linked, "rev-parse", "staging^")
     assert done.commit == git(linked, "rev-parse", "staging")
     assert git(linked, "log", "-1", "--format=%G?", "staging") == "N"

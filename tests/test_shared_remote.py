@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from mr import api, stagecommit
+from mr import api
 from tests.conftest import GitDaemon
-from tests.helpers import commit, git, tag
+from tests.helpers import commit, git, tag, with_seams
 
 STAGES = ("dev", "staging", "production")
 
@@ -150,16 +150,15 @@ def test_two_clones_promoting_to_one_stage_through_push_both_land(origin: str, t
 
     def bob_pushes_first(plan: object) -> None:
         # called once alice's commit is made and before it is pushed: bob wins the race
-        stagecommit.before_push = None
+        if raced:
+            return
         result = api.promote(["scoring"], "staging", registry=str(bob), push="origin")
         assert result.commit is not None
         raced.append(result.commit)
 
-    stagecommit.before_push = bob_pushes_first
-    try:
-        result = api.promote(["fraud"], "staging", registry=str(alice), push="origin")
-    finally:
-        stagecommit.before_push = None
+    result = with_seams(
+        "promote", ["fraud"], "staging", registry=str(alice), push="origin", before_push=bob_pushes_first
+    )
     assert len(raced) == 1
     # alice's push was refused, so her promotion was built again on bob's and pushed
     assert result.commit is not None and result.plan.base == raced[0]

@@ -14,7 +14,7 @@ from mr.errors import GitError, RegistryError, RemoteError, UsageError
 from mr.registry import Registry
 from mr.results import Promotion, file_diff
 from mr.stagecommit import merge_request_url, review_branch_name
-from tests.helpers import commit, commit_all, git, tag
+from tests.helpers import commit, commit_all, git, tag, with_seams
 
 
 def test_diff_of_a_new_a_deleted_and_a_changed_file() -> None:
@@ -186,8 +186,7 @@ def test_a_branch_others_keep_landing_on_is_retried_until_the_promotion_lands(
         if len(moved) < stagecommit.ATTEMPTS + 3:
             moved.append(move(linked, "staging"))
 
-    monkeypatch.setattr(stagecommit, "before_swap", another_writer)
-    result = api.promote(["a"], "staging")
+    result = with_seams("promote", ["a"], "staging", before_swap=another_writer)
     assert len(moved) == 11
     assert git(linked, "rev-parse", "staging^") == moved[-1]
     assert git(linked, "rev-parse", "staging") == result.commit
@@ -201,9 +200,8 @@ def test_a_branch_that_keeps_moving_is_given_up_after_busy_seconds(
     clock = Clock(step=10.0)  # read once when applying starts, then once before each try
     monkeypatch.setattr(stagecommit, "time", clock)
     moved: list[str] = []
-    monkeypatch.setattr(stagecommit, "before_swap", lambda plan: moved.append(move(linked, "staging")))
     with pytest.raises(GitError) as e:
-        api.promote(["a"], "staging")
+        with_seams("promote", ["a"], "staging", before_swap=lambda plan: moved.append(move(linked, "staging")))
     # the deadline is at 70 s: the tries start at 20, 30, ..., 70 s (not past it yet), none at 80
     assert str(e.value) == "staging kept moving while committing (6 attempts); try again"
     assert stagecommit.BUSY_SECONDS == 60.0
@@ -223,11 +221,11 @@ def test_a_lock_left_on_the_branch_is_named_after_attempts_in_a_row(
         lock.write_text("")  # nothing can land from now on
         return promotion.replan(reg, plan)
 
-    monkeypatch.setattr(stagecommit, "before_swap", lambda plan: replans or move(linked, "staging"))
+    seams = stagecommit.Seams(before_swap=lambda plan: replans or move(linked, "staging"))
     reg = Registry.open(str(linked))
     first = promotion.plan_on(reg, ["a"], "staging")
     with pytest.raises(GitError) as e:
-        stagecommit.apply(reg, first, replan)
+        stagecommit.apply(reg, first, replan, seams=seams)
     assert str(e.value) == (
         f"{lock} exists: another git process is updating staging, or one crashed; "
         "if none is running, remove the file and try again"
@@ -260,13 +258,13 @@ def bob_pushes(bob: Path) -> str:
 def test_a_remote_that_keeps_moving_is_given_up(shared: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stagecommit, "ATTEMPTS", 2)
     pushed: list[str] = []
-    monkeypatch.setattr(stagecommit, "before_push", lambda plan: pushed.append(bob_pushes(shared)))
+    bob_first = stagecommit.Seams(before_push=lambda plan: pushed.append(bob_pushes(shared)))
     clock = Clock()
     sleeps = clock.sleeps
     monkeypatch.setattr(stagecommit, "time", clock)
     monkeypatch.setattr(stagecommit, "random", SimpleNamespace(uniform=lambda a, b: (a + b) * 10))
     with pytest.raises(RemoteError) as e:
-        api.promote(["a"], "staging", push="origin")
+        with_seams("promote", ["a"], "staging", push="origin", before_push=bob_first.before_push)
     assert str(e.value) == "staging kept moving on origin while pushing (2 attempts); try again"
     assert len(pushed) == 2
     # between 10 and 50 ms (here uniform returns 10 times the sum of its bounds), longer at each attempt
@@ -280,9 +278,8 @@ def test_a_stage_moved_here_while_pushing_is_not_taken_back(
         bob_pushes(shared)
         move(linked, "staging")
 
-    monkeypatch.setattr(stagecommit, "before_push", race)
     with pytest.raises(GitError) as e:
-        api.promote(["a"], "staging", push="origin")
+        with_seams("promote", ["a"], "staging", push="origin", before_push=race)
     mine = git(linked, "rev-parse", "staging^")
     assert str(e.value) == f"staging moved here while pushing; the commit {mine[:12]} is on it but not pushed"
 
@@ -405,13 +402,12 @@ def test_a_lost_push_race_on_the_checked_out_stage_leaves_the_work_tree_as_lande
             commit(shared, {"notes.txt": "bob\n"}, "bob")
             git(shared, "push", "-q", "origin", "staging")
 
-    monkeypatch.setattr(stagecommit, "before_push", bob_wins)
     # the wait before trying again: stagecommit's own time and random, seen here
     clock = Clock()
     sleeps = clock.sleeps
     monkeypatch.setattr(stagecommit, "time", clock)
     monkeypatch.setattr(stagecommit, "random", SimpleNamespace(uniform=lambda a, b: (a + b) * 10))
-    result = api.promote(["a"], "staging", push="origin")
+    result = with_seams("promote", ["a"], "staging", push="origin", before_push=bob_wins)
     bobs = git(shared, "rev-parse", "staging")
     assert seen == [("staging", before, 1), ("staging", bobs, 1)]
     assert sleeps == [pytest.approx(0.6)]  # (0.01 + 0.05) * 10, on the first attempt
@@ -458,11 +454,10 @@ def test_a_stage_moved_here_while_committing_for_a_push_is_planned_again(
     moved: list[str] = []
 
     def race(plan: object) -> None:
-        monkeypatch.setattr(stagecommit, "before_swap", None)
-        moved.append(move(linked, "staging"))
+        if not moved:
+            moved.append(move(linked, "staging"))
 
-    monkeypatch.setattr(stagecommit, "before_swap", race)
-    result = api.promote(["a"], "staging", push="origin")
+    result = with_seams("promote", ["a"], "staging", push="origin", before_swap=race)
     assert result.plan.base == moved[0] == git(linked, "rev-parse", "staging^")
     assert result.commit == git(linked, "rev-parse", "staging") == git(tmp_path / "origin.git", "rev-parse", "staging")
 
@@ -538,8 +533,7 @@ def test_the_seam_before_the_swap_sees_each_plan_tried(linked: Path, monkeypatch
         if len(seen) == 1:
             move(linked, "staging")
 
-    monkeypatch.setattr(stagecommit, "before_swap", moved_once)
-    done = api.promote(first)
+    done = with_seams("promote", first, before_swap=moved_once)
     assert seen == [first.base, done.plan.base] and done.plan.base != first.base
 
 

@@ -94,7 +94,38 @@ def promote(
     first without pushing (see ``plan_promotion``). ``sign`` signs the commit
     (None: when git would, by ``commit.gpgSign``).
     """
-    reg = Registry.open(registry, remote=remote)
+    return land_on(
+        Registry.open(registry, remote=remote),
+        names,
+        to=to,
+        source=source,
+        pin=pin,
+        message=message,
+        verify=verify,
+        push=push,
+        branch=branch,
+        force=force,
+        sign=sign,
+        fetch=fetch,
+    )
+
+
+def land_on(
+    reg: Registry,
+    names: list[str] | Promotion,
+    to: str | None = None,
+    source: str | None = None,
+    pin: bool | None = None,
+    message: str | None = None,
+    verify: bool = True,
+    push: str | None = None,
+    branch: str | None = None,
+    force: bool = False,
+    sign: bool | None = None,
+    fetch: bool | str = False,
+    seams: stagecommit.Seams = stagecommit.NO_SEAMS,
+) -> PromotionResult:
+    """``promote`` on an opened registry; ``seams`` let tests make another writer win a race."""
     if isinstance(names, Promotion):
         planned = names
         if push is None:
@@ -104,7 +135,9 @@ def promote(
             raise UsageError("say which stage to promote to")
         stagecommit.fetch_stage(reg, to, push or fetch)
         planned = plan_on(reg, names, to, source, pin, message, verify)
-    return stagecommit.land(reg, planned, lambda p: replan(reg, p), push=push, branch=branch, force=force, sign=sign)
+    return stagecommit.land(
+        reg, planned, lambda p: replan(reg, p), push=push, branch=branch, force=force, sign=sign, seams=seams
+    )
 
 
 def plan_on(

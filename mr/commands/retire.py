@@ -65,7 +65,34 @@ def retire(
     Committed as ``rollback`` commits; ``branch`` (``""``:
     ``retire/<stage>/<links>``) puts the commit on a review branch instead.
     """
-    reg = Registry.open(registry, remote=remote)
+    return land_on(
+        Registry.open(registry, remote=remote),
+        names,
+        stage=stage,
+        message=message,
+        verify=verify,
+        push=push,
+        branch=branch,
+        force=force,
+        sign=sign,
+        fetch=fetch,
+    )
+
+
+def land_on(
+    reg: Registry,
+    names: list[str] | Retirement,
+    stage: str | None = None,
+    message: str | None = None,
+    verify: bool = True,
+    push: str | None = None,
+    branch: str | None = None,
+    force: bool = False,
+    sign: bool | None = None,
+    fetch: bool | str = False,
+    seams: stagecommit.Seams = stagecommit.NO_SEAMS,
+) -> RetireResult:
+    """``retire`` on an opened registry; ``seams`` let tests make another writer win a race."""
     if isinstance(names, Retirement):
         planned = names
         if push is None:
@@ -76,7 +103,7 @@ def retire(
         stagecommit.fetch_stage(reg, stage, push or fetch)
         planned = plan_on(reg, names, stage, message, verify)
     return stagecommit.land(
-        reg, planned, lambda p: rebase_retirement(reg, p), push=push, branch=branch, force=force, sign=sign
+        reg, planned, lambda p: rebase_retirement(reg, p), push=push, branch=branch, force=force, sign=sign, seams=seams
     )
 
 

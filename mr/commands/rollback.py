@@ -87,7 +87,38 @@ def rollback(
     ``push``. ``branch`` (``""``: ``rollback/<stage>/<links>``) puts the
     commit on a new branch for review instead.
     """
-    reg = Registry.open(registry, remote=remote)
+    return land_on(
+        Registry.open(registry, remote=remote),
+        names,
+        stage=stage,
+        to=to,
+        steps=steps,
+        message=message,
+        verify=verify,
+        push=push,
+        branch=branch,
+        force=force,
+        sign=sign,
+        fetch=fetch,
+    )
+
+
+def land_on(
+    reg: Registry,
+    names: list[str] | Rollback,
+    stage: str | None = None,
+    to: str | None = None,
+    steps: int | None = None,
+    message: str | None = None,
+    verify: bool = True,
+    push: str | None = None,
+    branch: str | None = None,
+    force: bool = False,
+    sign: bool | None = None,
+    fetch: bool | str = False,
+    seams: stagecommit.Seams = stagecommit.NO_SEAMS,
+) -> RollbackResult:
+    """``rollback`` on an opened registry; ``seams`` let tests make another writer win a race."""
     if isinstance(names, Rollback):
         planned = names
         if push is None:
@@ -98,7 +129,7 @@ def rollback(
         stagecommit.fetch_stage(reg, stage, push or fetch)
         planned = plan_on(reg, names, stage, to, steps, message, verify)
     return stagecommit.land(
-        reg, planned, lambda p: rebase_rollback(reg, p), push=push, branch=branch, force=force, sign=sign
+        reg, planned, lambda p: rebase_rollback(reg, p), push=push, branch=branch, force=force, sign=sign, seams=seams
     )
 
 
