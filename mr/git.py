@@ -136,30 +136,59 @@ def _describe(mode: int) -> str:
     return "not a regular file"
 
 
+def _root_tree(repo: Repo, sha: str, trees: dict[str, Any] | None) -> Any:
+    """The root tree of commit ``sha``, kept in ``trees`` between calls when given."""
+    tree = trees.get(sha) if trees is not None else None
+    if tree is None:
+        tree = repo[sha].peel(pygit2.Tree)
+        if trees is not None:
+            trees[sha] = tree
+    return tree
+
+
+def _walk(tree: Any, path: str) -> tuple[Any, str, bool]:
+    """Walk ``path`` down ``tree`` one folder at a time; the one way mr walks a tree.
+
+    Returns ``(entry, walked, last)``: the entry at ``path`` (``last``), or the
+    first entry on the way that is no folder (a symlink, a submodule, a file),
+    with the path walked to it. ``(None, "", False)`` when a part is absent.
+    Nothing on the way is followed.
+    """
+    norm = normalize_path(path)
+    try:
+        entry = tree[norm]  # one lookup in libgit2: the common case, a file reached through folders
+    except (KeyError, ValueError):
+        entry = None
+    if entry is not None and entry.filemode in _BLOB_MODES:
+        return entry, norm, True
+    parts = norm.split("/")
+    for i, part in enumerate(parts):
+        try:
+            entry = tree[part]
+        except (KeyError, ValueError):
+            return None, "", False
+        last = i == len(parts) - 1
+        if last or entry.filemode != FileMode.TREE:
+            return entry, "/".join(parts[: i + 1]), last
+        tree = entry  # a subtree entry is the Tree itself
+    return None, "", False
+
+
 def entry_problem(tree: Any, path: str) -> str | None:
     """Why ``path`` in ``tree`` is not a regular file reached through real folders, or None (absent is fine).
 
     A symlink (mode 120000), a submodule or a folder where a file is wanted,
     or any of them on the way, is named; mr never reads or writes through them.
     """
-    parts = normalize_path(path).split("/")
-    here = tree
-    for i, part in enumerate(parts):
-        if part not in here:
-            return None
-        entry = here[part]
-        shown = "/".join(parts[: i + 1])
-        if i == len(parts) - 1:
-            if entry.filemode in _BLOB_MODES:
-                return None
-            return f"{shown} is {_describe(entry.filemode)}, not a regular file"
-        if entry.filemode != FileMode.TREE:
-            what = "a symlinked folder" if entry.filemode == FileMode.LINK else _describe(entry.filemode)
-            if entry.filemode in _BLOB_MODES:
-                what = "a file, not a folder"
-            return f"{shown} is {what}; mr never reads or writes through it"
-        here = entry  # a subtree entry is the Tree itself
-    return None
+    entry, shown, last = _walk(tree, path)
+    if entry is None or entry.filemode in _BLOB_MODES and last:
+        return None
+    if last:
+        return f"{shown} is {_describe(entry.filemode)}, not a regular file"
+    what = "a symlinked folder" if entry.filemode == FileMode.LINK else _describe(entry.filemode)
+    if entry.filemode in _BLOB_MODES:
+        what = "a file, not a folder"
+    return f"{shown} is {what}; mr never reads or writes through it"
 
 
 def blob_at(
@@ -173,21 +202,14 @@ def blob_at(
     commit in that message (a stage, say). ``trees`` caches the root tree of
     each commit between calls.
     """
-    tree = trees.get(sha) if trees is not None else None
-    if tree is None:
-        tree = repo[sha].peel(pygit2.Tree)
-        if trees is not None:
-            trees[sha] = tree
-    try:
-        entry = tree[normalize_path(path)]
-    except (KeyError, ValueError):
-        entry = None
-    if entry is None or entry.filemode not in _BLOB_MODES:
-        problem = entry_problem(tree, path)
-        if problem:
-            raise UnsafePath(f"{where}:{problem}" if where else problem)
-        return None
-    return str(entry.id)
+    tree = _root_tree(repo, sha, trees)
+    entry, _, last = _walk(tree, path)
+    if entry is not None and last and entry.filemode in _BLOB_MODES:
+        return str(entry.id)
+    problem = entry_problem(tree, path)
+    if problem:
+        raise UnsafePath(f"{where}:{problem}" if where else problem)
+    return None
 
 
 def read_blob(repo: Repo, oid: str) -> bytes:
@@ -688,11 +710,8 @@ class PathChange:
 
 
 def _blob_at(tree: Any, path: str) -> Any:
-    try:
-        entry = tree[path]
-    except (KeyError, ValueError):
-        return None
-    return entry.id if entry.filemode in _BLOB_MODES else None
+    entry, _, last = _walk(tree, path)
+    return entry.id if entry is not None and last and entry.filemode in _BLOB_MODES else None
 
 
 def path_changes(repo: Repo, tips: list[str], path: str) -> Iterator[PathChange]:
@@ -798,32 +817,18 @@ def entry_at(repo: Repo, sha: str, path: str, trees: dict[str, Any] | None = Non
 
     A symlink or submodule on the way is reported as such (never followed).
     """
-    tree: Any = trees.get(sha) if trees is not None else None
-    if tree is None:
-        tree = repo[sha].peel(pygit2.Tree)
-        if trees is not None:
-            trees[sha] = tree
-    parts = normalize_path(path).split("/")
-    for i, part in enumerate(parts):
-        here = "/".join(parts[: i + 1])
-        try:
-            entry = tree[part]
-        except (KeyError, ValueError):
-            return None
-        mode = entry.filemode
-        if mode == FileMode.LINK:
-            return TreeEntry(ENTRY_SYMLINK, here)
-        if mode == FileMode.COMMIT:
-            return TreeEntry(ENTRY_SUBMODULE, here)
-        last = i == len(parts) - 1
-        if mode == FileMode.TREE:
-            if last:
-                return TreeEntry(ENTRY_FOLDER, here)
-            tree = repo[entry.id]
-            continue
-        if mode in _BLOB_MODES:
-            return TreeEntry(ENTRY_FILE, here, str(entry.id)) if last else None
+    entry, here, last = _walk(_root_tree(repo, sha, trees), path)
+    if entry is None:
         return None
+    mode = entry.filemode
+    if mode == FileMode.LINK:
+        return TreeEntry(ENTRY_SYMLINK, here)
+    if mode == FileMode.COMMIT:
+        return TreeEntry(ENTRY_SUBMODULE, here)
+    if mode == FileMode.TREE:
+        return TreeEntry(ENTRY_FOLDER, here)
+    if mode in _BLOB_MODES and last:
+        return TreeEntry(ENTRY_FILE, here, str(entry.id))
     return None
 
 

@@ -48,6 +48,16 @@ class Source:
     def entry(self, path: str) -> git.TreeEntry | None:
         return git.entry_at(self.repo, self.commit, self.repo_path(path), self.trees)
 
+    def read(self, path: str) -> bytes:
+        """The file ``path`` (relative to the project) at the commit; ``ObjectNotFound`` when absent."""
+        if self.project is not None:
+            data = self.project.read(self.commit, path)
+        else:
+            data = git.read_at(self.repo, self.commit, path, self.trees)
+        if data is None:
+            raise ObjectNotFound(f"{path} not found in {self.display} at {self.commit[:SHORT_SHA]}")
+        return data
+
     def ensure(self, oids: list[str], what: str) -> list[str]:
         """Fetch the blobs among ``oids`` the repository lacks, in one request; return those that were fetched."""
         lacking = [oid for oid in dict.fromkeys(oids) if not git.has_object(self.repo, oid)]

@@ -20,7 +20,7 @@ import posixpath
 import stat
 from collections.abc import Iterator, Mapping
 
-from mr import artifacts, blobs, git, outfolder
+from mr import artifacts, blobs, outfolder
 from mr.config import Config
 from mr.errors import (
     ArtifactsRefused,
@@ -82,7 +82,7 @@ def get(
         # the end of a chain: files are copied from there
         _check_policy(Link(link_type="model", path=found.path, project=found.project, file=item.file), config)
     source = source_of(reader, reg, found, alias_commit)
-    meta = _read(source, found.path)
+    meta = source.read(found.path)
     shown_out = os.path.relpath(folder) if out is None else out
     planned = plan(source, found.path, found.obj, shown_out)
     errors = [line for severity, line in planned.problems if severity == ERROR]
@@ -151,16 +151,6 @@ def _check_policy(item: Link, config: Config) -> None:
     problems = [p for p in checks.policy_problems(item, config, None) if p.severity == ERROR]
     if problems:
         raise ArtifactsRefused(f"{item.name or item.file}: nothing fetched", tuple(str(p) for p in problems))
-
-
-def _read(source: Source, path: str) -> bytes:
-    if source.project is not None:
-        data = source.project.read(source.commit, path)
-    else:
-        data = git.read_at(source.repo, source.commit, path, source.trees)
-    if data is None:
-        raise ObjectNotFound(f"{path} not found in {source.display} at {source.commit[:SHORT_SHA]}")
-    return data
 
 
 def _collisions(meta_rel: str, targets: Mapping[str, str]) -> list[str]:
