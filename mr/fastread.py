@@ -4,7 +4,7 @@ Nearly every link file is a handful of "key: value" lines (as MLEM and mr
 write them). Those are read here with a few regular expressions, a hundred
 times faster than a YAML parser; anything else, and anything this reader is
 not sure about, is left to ruamel.yaml, whose reading is the reference
-(``tests/test_linkfile_fastpath.py`` checks that both agree wherever this reader
+(``tests/test_fastread.py`` checks that both agree wherever this reader
 answers). Also here: which plain scalars a YAML reader would not read back
 as strings, the rule both readers and the writer share.
 """

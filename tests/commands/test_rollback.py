@@ -1,4 +1,4 @@
-"""Rollback, retirement, and the history of every change to a link on a stage."""
+"""mr rollback, races between stage commands, and the history of changes made without mr."""
 
 from __future__ import annotations
 
@@ -11,55 +11,8 @@ import pytest
 
 from mr import api
 from mr.errors import ChangedMeanwhile, LinkNotFound, NothingToUndo, NotOnStage, Refused, UsageError
-from tests.helpers import MODEL, commit, commit_all, git, tag, with_seams
-
-STAGES = ("dev", "staging", "production")
-
-
-def tips(root: Path) -> dict[str, str]:
-    return {s: git(root, "rev-parse", s) for s in STAGES}
-
-
-def show_file(root: Path, rev: str, path: str) -> str:
-    return git(root, "show", f"{rev}:{path}")
-
-
-def release(registry: Path, project: Path, version: str, *names: str) -> None:
-    """Point ``names`` at tag ``version`` on dev, then promote them to staging and production."""
-    for name in names or ("churn",):
-        api.link("models/rf", source_project=str(project), rev=version, target=name, force=True)
-    commit_all(registry, f"{version} on dev")
-    api.promote(list(names or ("churn",)), "staging")
-    api.promote(list(names or ("churn",)), "production")
-
-
-@pytest.fixture
-def versions(project: Path) -> dict[str, str]:
-    """Tags v1, v2 and v3 on three commits of the model project: tag -> commit."""
-    out = {"v1": tag(project, "v1")}
-    commit(project, {"models/rf.mlem": MODEL + "# v2\n"}, "v2")
-    out["v2"] = tag(project, "v2")
-    commit(project, {"models/rf.mlem": MODEL + "# v3\n"}, "v3")
-    out["v3"] = tag(project, "v3")
-    return out
-
-
-@pytest.fixture
-def released(registry: Path, project: Path, versions: dict[str, str]) -> Path:
-    """churn (with a comment) released as v1, then as v2, to every stage."""
-    api.link("models/rf", source_project=str(project), rev="v1", target="churn")
-    path = registry / "churn.mlem"
-    path.write_text("# churn model, owned by the retention team\n" + path.read_text())
-    commit_all(registry, "churn v1")
-    api.promote(["churn"], "staging")
-    api.promote(["churn"], "production")
-    release(registry, project, "v2")
-    return registry
-
-
-def production_history(name: str = "churn") -> list[tuple[str, str | None, str | None]]:
-    return [(e.kind, e.rev_before, e.rev_after) for e in api.link_history(name).history if e.stage == "production"]
-
+from tests.commands.conftest import STAGES, production_history, release, show_file, tips
+from tests.helpers import commit, commit_all, git, with_seams
 
 # --- rollback -------------------------------------------------------------------------
 
@@ -307,59 +260,6 @@ def test_retirement_racing_a_promotion(released: Path, project: Path, race: Race
     with_seams("retire", ["churn"], "production", before_swap=race.before_swap)
     files = git(released, "ls-tree", "--name-only", "production").split()
     assert "fraud.mlem" in files and "churn.mlem" not in files
-
-
-# --- retire ---------------------------------------------------------------------------
-
-
-def test_retire_then_promote_again(released: Path, versions: dict[str, str], mr) -> None:  # type: ignore[no-untyped-def]
-    before = tips(released)
-    r = mr("retire", "churn", "--stage", "production", "-m", "withdrawn")
-    assert r.code == 0, r.err
-    assert "Retire churn from production (other stages keep theirs):" in r.out
-    assert "+++ /dev/null" in r.out and "Retired churn from production: commit" in r.out
-    assert "churn.mlem" not in git(released, "ls-tree", "--name-only", "production").split()
-    assert git(released, "rev-parse", "production^") == before["production"]
-    assert {s: git(released, "rev-parse", s) for s in ("dev", "staging")} == {s: before[s] for s in ("dev", "staging")}
-    trailers = git(released, "log", "-1", "--format=%(trailers:only,unfold)", "production")
-    assert trailers.splitlines() == ["Mr-Action: retire", "Mr-Link: churn"]
-    # the views see it absent
-    m = api.stage_matrix()
-    assert m.rows["churn"][2] is None and m.rows["churn"][1] is not None
-    assert mr("show", "--all-stages").out.splitlines()[1].split()[-2:] == ["-", "*"]
-    d = api.stage_diff("staging", "production")
-    assert [(c.name, c.kind) for c in d.changes] == [("churn", "removed")]
-    h = api.link_history("churn")
-    assert dict(h.stages)["production"] is None
-    assert production_history()[0] == ("retirement", f"v2@{versions['v2']}", None)
-    assert "production   retirement     v2@" in mr("show", "churn").out
-    # retiring again: no such link there
-    r = mr("retire", "churn", "--stage", "production")
-    assert r.code == 1 and r.err.strip() == "mr: error: no link churn on production"
-
-    api.promote(["churn"], "production")
-    assert f"rev: {versions['v2']}" in show_file(released, "production", "churn.mlem")
-    assert [k for k, _, _ in production_history()] == ["promotion", "retirement", "promotion", "promotion"]
-
-
-def test_retire_refuses_to_orphan_an_alias(released: Path, mr) -> None:  # type: ignore[no-untyped-def]
-    git(released, "checkout", "-q", "production")
-    (released / "current.mlem").write_text("link_type: model\nobject_type: link\npath: churn.mlem\n")
-    commit_all(released, "alias")
-    git(released, "checkout", "-q", "dev")
-    before = tips(released)
-    r = mr("retire", "churn", "--stage", "production")
-    assert r.code == 1 and "production:current.mlem:3: error: alias current points at churn" in r.err
-    assert tips(released) == before
-    assert mr("retire", "churn", "current", "--stage", "production", "--json").code == 0
-    assert set(git(released, "ls-tree", "--name-only", "production").split()) == {".mlem.yaml", ".mr.yaml"}
-
-
-def test_rollback_of_a_retirement_brings_the_link_back(released: Path) -> None:
-    before = show_file(released, "production", "churn.mlem")
-    api.retire(["churn"], "production")
-    api.rollback(["churn"], "production")
-    assert show_file(released, "production", "churn.mlem") == before
 
 
 # --- history of changes made without mr -------------------------------------------------

@@ -14,15 +14,15 @@ import pytest
 from mr import api, outfolder
 from mr.errors import OutputRefused
 from mr.model import RECEIPT
+from tests.commands.test_get import leftovers, link_and_commit
 from tests.helpers import Result, git
-from tests.test_get import leftovers, link_and_commit
 
 Run = Callable[..., Result]
 
 
 @pytest.fixture
 def linked(registry: Path, tmp_path: Path) -> Path:
-    from tests.test_get import model_project
+    from tests.commands.test_get import model_project
 
     model_project(tmp_path / "models")
     link_and_commit(registry, "../models")
