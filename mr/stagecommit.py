@@ -60,6 +60,27 @@ class Seams:
 NO_SEAMS = Seams()
 
 
+@dataclass(frozen=True)
+class Landing:
+    """How a stage command's commit lands: the options promote, rollback and retire share."""
+
+    #: a remote (or URL) to fetch the stage from, commit on its tip and push to
+    push: str | None = None
+    #: a review branch for the commit instead of the stage (``""``: its default name)
+    branch: str | None = None
+    #: replace an existing review branch of that name
+    force: bool = False
+    #: sign the commit (None: when git would, by ``commit.gpgSign``)
+    sign: bool | None = None
+    #: fetch the stage before planning (True: the registry's remote; a name: that remote)
+    fetch: bool | str = False
+    seams: Seams = NO_SEAMS
+
+
+#: a commit on the stage here, fetched from nowhere, pushed nowhere
+LAND_HERE = Landing()
+
+
 def files(plan: StagePlan) -> dict[str, bytes | None]:
     """Path -> new content (None: delete) of every file the plan changes."""
     return {c.path: c.new for c in plan.changes}
@@ -414,3 +435,38 @@ def unchanged_tip(
                 "nothing was changed: run the command again to see the new state"
             )
     return base
+
+
+def plan_and_land(
+    reg: Registry,
+    given: P | None,
+    stage: str | None,
+    plan: Callable[[str], P],
+    replan: Callable[[P], P],
+    landing: Landing,
+    no_stage: str,
+) -> StageResult[P]:
+    """Plan onto ``stage`` (or take ``given``, a plan an earlier call made), then ``land`` it.
+
+    The stage is fetched first when ``landing`` says so; ``no_stage`` is the
+    message when neither a plan nor a stage is given.
+    """
+    if given is not None:
+        planned = given
+        if landing.push is None:
+            fetch_stage(reg, planned.stage, landing.fetch)  # made by another call: fetch for this one
+    else:
+        if stage is None:
+            raise UsageError(no_stage)
+        fetch_stage(reg, stage, landing.push or landing.fetch)
+        planned = plan(stage)
+    return land(
+        reg,
+        planned,
+        replan,
+        push=landing.push,
+        branch=landing.branch,
+        force=landing.force,
+        sign=landing.sign,
+        seams=landing.seams,
+    )

@@ -107,4 +107,6 @@ def with_seams(
 
     module = {"promote": promote, "rollback": rollback, "retire": retire}[verb]
     seams = stagecommit.Seams(before_swap=before_swap, before_push=before_push)
-    return module.land_on(Registry.open(registry), *args, seams=seams, **kwargs)
+    how = {k: kwargs.pop(k) for k in ("push", "branch", "force", "sign", "fetch") if k in kwargs}
+    landing = stagecommit.Landing(**how, seams=seams)
+    return module.land_on(Registry.open(registry), *args, landing=landing, **kwargs)

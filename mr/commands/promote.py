@@ -94,6 +94,7 @@ def promote(
     first without pushing (see ``plan_promotion``). ``sign`` signs the commit
     (None: when git would, by ``commit.gpgSign``).
     """
+    landing = stagecommit.Landing(push=push, branch=branch, force=force, sign=sign, fetch=fetch)
     return land_on(
         Registry.open(registry, remote=remote),
         names,
@@ -102,11 +103,7 @@ def promote(
         pin=pin,
         message=message,
         verify=verify,
-        push=push,
-        branch=branch,
-        force=force,
-        sign=sign,
-        fetch=fetch,
+        landing=landing,
     )
 
 
@@ -118,25 +115,19 @@ def land_on(
     pin: bool | None = None,
     message: str | None = None,
     verify: bool = True,
-    push: str | None = None,
-    branch: str | None = None,
-    force: bool = False,
-    sign: bool | None = None,
-    fetch: bool | str = False,
-    seams: stagecommit.Seams = stagecommit.NO_SEAMS,
+    landing: stagecommit.Landing = stagecommit.LAND_HERE,
 ) -> PromotionResult:
-    """``promote`` on an opened registry; ``seams`` let tests make another writer win a race."""
-    if isinstance(names, Promotion):
-        planned = names
-        if push is None:
-            stagecommit.fetch_stage(reg, planned.stage, fetch)  # made by another call: fetch for this one
-    else:
-        if to is None:
-            raise UsageError("say which stage to promote to")
-        stagecommit.fetch_stage(reg, to, push or fetch)
-        planned = plan_on(reg, names, to, source, pin, message, verify)
-    return stagecommit.land(
-        reg, planned, lambda p: replan(reg, p), push=push, branch=branch, force=force, sign=sign, seams=seams
+    """``promote`` on an opened registry; ``landing.seams`` let tests make another writer win a race."""
+    given = names if isinstance(names, Promotion) else None
+    wanted = names if isinstance(names, list) else []
+    return stagecommit.plan_and_land(
+        reg,
+        given,
+        to,
+        lambda stage: plan_on(reg, wanted, stage, source, pin, message, verify),
+        lambda p: replan(reg, p),
+        landing,
+        "say which stage to promote to",
     )
 
 

@@ -9,7 +9,6 @@ from mr.errors import (
     LinkFileError,
     LinkNotFound,
     Refused,
-    UsageError,
 )
 from mr.model import (
     ACTION_RETIRE,
@@ -65,17 +64,9 @@ def retire(
     Committed as ``rollback`` commits; ``branch`` (``""``:
     ``retire/<stage>/<links>``) puts the commit on a review branch instead.
     """
+    landing = stagecommit.Landing(push=push, branch=branch, force=force, sign=sign, fetch=fetch)
     return land_on(
-        Registry.open(registry, remote=remote),
-        names,
-        stage=stage,
-        message=message,
-        verify=verify,
-        push=push,
-        branch=branch,
-        force=force,
-        sign=sign,
-        fetch=fetch,
+        Registry.open(registry, remote=remote), names, stage=stage, message=message, verify=verify, landing=landing
     )
 
 
@@ -85,25 +76,19 @@ def land_on(
     stage: str | None = None,
     message: str | None = None,
     verify: bool = True,
-    push: str | None = None,
-    branch: str | None = None,
-    force: bool = False,
-    sign: bool | None = None,
-    fetch: bool | str = False,
-    seams: stagecommit.Seams = stagecommit.NO_SEAMS,
+    landing: stagecommit.Landing = stagecommit.LAND_HERE,
 ) -> RetireResult:
-    """``retire`` on an opened registry; ``seams`` let tests make another writer win a race."""
-    if isinstance(names, Retirement):
-        planned = names
-        if push is None:
-            stagecommit.fetch_stage(reg, planned.stage, fetch)  # made by another call: fetch for this one
-    else:
-        if stage is None:
-            raise UsageError("say which stage to retire from")
-        stagecommit.fetch_stage(reg, stage, push or fetch)
-        planned = plan_on(reg, names, stage, message, verify)
-    return stagecommit.land(
-        reg, planned, lambda p: rebase_retirement(reg, p), push=push, branch=branch, force=force, sign=sign, seams=seams
+    """``retire`` on an opened registry; ``landing.seams`` let tests make another writer win a race."""
+    given = names if isinstance(names, Retirement) else None
+    wanted = names if isinstance(names, list) else []
+    return stagecommit.plan_and_land(
+        reg,
+        given,
+        stage,
+        lambda stage: plan_on(reg, wanted, stage, message, verify),
+        lambda p: rebase_retirement(reg, p),
+        landing,
+        "say which stage to retire from",
     )
 
 

@@ -87,6 +87,7 @@ def rollback(
     ``push``. ``branch`` (``""``: ``rollback/<stage>/<links>``) puts the
     commit on a new branch for review instead.
     """
+    landing = stagecommit.Landing(push=push, branch=branch, force=force, sign=sign, fetch=fetch)
     return land_on(
         Registry.open(registry, remote=remote),
         names,
@@ -95,11 +96,7 @@ def rollback(
         steps=steps,
         message=message,
         verify=verify,
-        push=push,
-        branch=branch,
-        force=force,
-        sign=sign,
-        fetch=fetch,
+        landing=landing,
     )
 
 
@@ -111,25 +108,19 @@ def land_on(
     steps: int | None = None,
     message: str | None = None,
     verify: bool = True,
-    push: str | None = None,
-    branch: str | None = None,
-    force: bool = False,
-    sign: bool | None = None,
-    fetch: bool | str = False,
-    seams: stagecommit.Seams = stagecommit.NO_SEAMS,
+    landing: stagecommit.Landing = stagecommit.LAND_HERE,
 ) -> RollbackResult:
-    """``rollback`` on an opened registry; ``seams`` let tests make another writer win a race."""
-    if isinstance(names, Rollback):
-        planned = names
-        if push is None:
-            stagecommit.fetch_stage(reg, planned.stage, fetch)  # made by another call: fetch for this one
-    else:
-        if stage is None:
-            raise UsageError("say which stage to roll back on")
-        stagecommit.fetch_stage(reg, stage, push or fetch)
-        planned = plan_on(reg, names, stage, to, steps, message, verify)
-    return stagecommit.land(
-        reg, planned, lambda p: rebase_rollback(reg, p), push=push, branch=branch, force=force, sign=sign, seams=seams
+    """``rollback`` on an opened registry; ``landing.seams`` let tests make another writer win a race."""
+    given = names if isinstance(names, Rollback) else None
+    wanted = names if isinstance(names, list) else []
+    return stagecommit.plan_and_land(
+        reg,
+        given,
+        stage,
+        lambda stage: plan_on(reg, wanted, stage, to, steps, message, verify),
+        lambda p: rebase_rollback(reg, p),
+        landing,
+        "say which stage to roll back on",
     )
 
 
