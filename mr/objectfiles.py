@@ -23,6 +23,7 @@ from mr.projects import Project
 from mr.reader import Found, Reader
 from mr.registry import Registry
 from mr.results import ExternalArtifact
+from mr.terminal import NO_COMMAND, command_line
 from mr.terminal import field as safe_text
 from mr.urls import redact
 
@@ -130,10 +131,20 @@ def plan(source: Source, meta_path: str, obj: Mapping[str, Any], out: str = "DIR
         if entry is None or entry.kind == git.ENTRY_FOLDER:
             dvc = _dvc_tracked(source, art.path)
             if dvc:
+                # options first and "--" before the words a meta names: a path like "-x" stays a path
+                command = command_line(
+                    "dvc",
+                    "get",
+                    "--rev",
+                    source.commit,
+                    "-o",
+                    posixpath.join(out, posixpath.basename(art.path)),
+                    "--",
+                    source.url(),
+                    source.repo_path(art.path),
+                )
                 result.error(
-                    f"{shown} (artifact {name}) is a DVC output, not in git: fetch it with "
-                    f"dvc get {source.url()} {source.repo_path(art.path)} --rev {source.commit} "
-                    f"-o {posixpath.join(out, posixpath.basename(art.path))}"
+                    f"{shown} (artifact {name}) is a DVC output, not in git: fetch it with {command or NO_COMMAND}"
                 )
             elif entry is None:
                 result.error(f"{shown} (artifact {name}) is missing at {at}")
@@ -157,9 +168,10 @@ def plan(source: Source, meta_path: str, obj: Mapping[str, Any], out: str = "DIR
             result.error(f"{shown} (artifact {name}): its blob {oid[:SHORT_SHA]} is not in the repository")
             continue
         if size <= artifacts.LFS_POINTER_MAX and artifacts.is_lfs_pointer(git.read_blob(source.repo, oid)):
+            command = command_line("git", "lfs", "pull", "--include", source.repo_path(art.path or ""))
             result.error(
                 f"{shown} (artifact {name}) is a git-lfs pointer, not the file: in a clone of "
-                f"{source.url()} at {source.commit} run: git lfs pull --include '{source.repo_path(art.path or '')}'"
+                f"{safe_text(source.url())} at {source.commit} run: {command or NO_COMMAND}"
             )
             continue
         if size != art.size:
@@ -170,18 +182,21 @@ def plan(source: Source, meta_path: str, obj: Mapping[str, Any], out: str = "DIR
 
 
 def _external_hint(art: Artifact, out: str) -> str:
+    """Where MLEM loads an artifact outside git from, and the command that copies it (quoted for a shell)."""
+    uri = redact(art.uri)
     target = posixpath.join(out, posixpath.basename(art.uri.rstrip("/")) or art.name)
     tools = {
-        "s3": f"aws s3 cp {art.uri} {target}",
-        "gs": f"gsutil cp {art.uri} {target}",
-        "gcs": f"gsutil cp {art.uri} {target}",
-        "az": f"az storage blob download --blob-url {art.uri} -f {target}",
-        "azure": f"az storage blob download --blob-url {art.uri} -f {target}",
-        "http": f"curl -fLo {target} {art.uri}",
-        "https": f"curl -fLo {target} {art.uri}",
+        "s3": ["aws", "s3", "cp", uri, target],
+        "gs": ["gsutil", "cp", uri, target],
+        "gcs": ["gsutil", "cp", uri, target],
+        "az": ["az", "storage", "blob", "download", "--blob-url", uri, "-f", target],
+        "azure": ["az", "storage", "blob", "download", "--blob-url", uri, "-f", target],
+        "http": ["curl", "-fLo", target, uri],
+        "https": ["curl", "-fLo", target, uri],
     }
-    fetch = tools.get(art.scheme or "", "the storage's own client, or dvc get")
-    return f"MLEM loads it from {safe_text(redact(art.uri))} as the meta says; to copy it: {safe_text(redact(fetch))}"
+    argv = tools.get(art.scheme or "")
+    fetch = (command_line(*argv) or NO_COMMAND) if argv else "the storage's own client, or dvc get"
+    return f"MLEM loads it from {safe_text(uri)} as the meta says; to copy it: {fetch}"
 
 
 def _dvc_tracked(source: Source, path: str) -> bool:

