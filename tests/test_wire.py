@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from mr import api
-from mr.paths import cache_path
+from mr.cachepaths import cache_path
 from tests.conftest import GitDaemon
 from tests.helpers import MODEL, commit, git, make_project
 from tests.servers import PROXIED_HOST, PROXY_PASSWORD, PROXY_USER, ConnectProxy, GitHTTPServer, SSHServer, Trickler
