@@ -218,7 +218,7 @@ def check_get(folder: str) -> CheckResult:
         folder=folder,
         changed=tuple(changed),
         missing=tuple(missing),
-        extra=tuple(safe_text(e) for e in extra),
+        extra=tuple(extra),
         checked=len(listed),
         commit=receipt.get("commit"),
     )

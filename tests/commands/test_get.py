@@ -694,3 +694,17 @@ def test_a_dvc_output_whose_path_looks_like_an_option_stays_a_path(registry: Pat
     command = r.err.splitlines()[0].split("fetch it with ", 1)[1]
     words = words_of(command, tmp_path)
     assert words[-3:] == ["--", str(src), "models/-o $(touch PWNED)"]
+
+
+def test_check_json_lists_extra_files_by_their_real_names(registry: Path, model: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    link_and_commit(registry, "../models")
+    out = tmp_path / "out"
+    assert mr("get", "churn", "-o", str(out)).code == 0
+    (out / "a\x1b[31mred").write_text("x")
+    (out / "tab\there").write_text("x")
+    r = mr("get", "--check", str(out), "--json")
+    assert r.code == 1
+    assert json.loads(r.out)["extra"] == ["a\x1b[31mred", "tab\there"]
+    assert "\x1b" not in r.out  # JSON escapes it
+    text = mr("get", "--check", str(out))
+    assert "a\\e[31mred: extra" in text.out and "\x1b" not in text.out
