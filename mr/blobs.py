@@ -10,11 +10,10 @@ from __future__ import annotations
 import hashlib
 import os
 import queue
-import signal
-import subprocess
 import threading
 from typing import BinaryIO
 
+from mr import gitexe
 from mr.errors import GitError
 from mr.model import SHORT_SHA
 from mr.terminal import field as safe_text
@@ -34,21 +33,8 @@ _STREAMING = [
 ]
 
 
-def _environment() -> dict[str, str]:
-    env = dict(os.environ)
-    for var in (
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_OBJECT_DIRECTORY",
-        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    ):
-        env.pop(var, None)
-    # the blobs were fetched first: a missing one is an error, not a download
-    env["GIT_NO_LAZY_FETCH"] = "1"
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    env["LC_ALL"] = "C"
-    return env
+#: the blobs were fetched first: a missing one is an error, not a download
+_NO_LAZY_FETCH = {"GIT_NO_LAZY_FETCH": "1"}
 
 
 def copy(repo_path: str, oid: str, sink: BinaryIO | None) -> tuple[int, str]:
@@ -56,20 +42,9 @@ def copy(repo_path: str, oid: str, sink: BinaryIO | None) -> tuple[int, str]:
 
     Returns its size and md5 (hex).
     """
-    try:
-        proc = subprocess.Popen(
-            ["git", *_STREAMING, "cat-file", "blob", oid],
-            cwd=repo_path,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=_environment(),
-            start_new_session=True,
-        )
-    except FileNotFoundError:
-        raise GitError("git is not installed (mr uses it to copy files out of repositories); install git") from None
-    except OSError as e:
-        raise GitError(f"cannot run git: {e.strerror or e}") from None
+    proc = gitexe.spawn(
+        [*_STREAMING, "cat-file", "blob", oid], cwd=repo_path, env=_NO_LAZY_FETCH, what="copy files out of repositories"
+    )
     assert proc.stdout is not None and proc.stderr is not None
     fd = proc.stdout.fileno()
     _widen(fd)
@@ -86,12 +61,9 @@ def copy(repo_path: str, oid: str, sink: BinaryIO | None) -> tuple[int, str]:
                 sink.write(chunk)
         err = proc.stderr.read()
         code = proc.wait()
+        gitexe.forget(proc)
     except BaseException:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        proc.wait()
+        gitexe.kill(proc)
         raise
     finally:
         digest = hasher.close()

@@ -107,22 +107,25 @@ def _remote(root: str) -> str:
     except OSError:
         return "origin"
     if head.startswith("ref: refs/heads/"):
-        import subprocess
-
         branch = head[len("ref: refs/heads/") :]
-        try:
-            out = subprocess.run(
-                ["git", "-C", root, "config", "--get", f"branch.{branch}.remote"],
-                capture_output=True,
-                timeout=5,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            return "origin"
-        value = out.stdout.decode("utf-8", "replace").strip()
-        if out.returncode == 0 and value and value != ".":
+        out = _git(root, "config", "--get", f"branch.{branch}.remote")
+        value = out.out.decode("utf-8", "replace").strip() if out is not None else ""
+        if out is not None and out.code == 0 and value and value != ".":
             return value
     return "origin"
+
+
+def _git(root: str, *args: str) -> Any:
+    """``git -C root args`` through mr's one runner, given 5 s (a Tab must answer); None when it failed to run."""
+    import time
+
+    from mr import gitexe
+    from mr.errors import GitError
+
+    try:
+        return gitexe.run(["-C", root, *args], deadline=time.monotonic() + 5)
+    except GitError:
+        return None
 
 
 def _items(values: list[str], incomplete: str) -> list[str]:
@@ -139,20 +142,12 @@ def link_names(ctx: Any, param: Any, incomplete: str) -> list[str]:
 
 def _stage_link_names(root: str, stage: str) -> list[str] | None:
     """Link names on a stage's branch (or its remote-tracking branch), from ``git ls-tree``."""
-    import subprocess
-
     for ref in (f"refs/heads/{stage}", f"refs/remotes/{_remote(root)}/{stage}"):
-        try:
-            out = subprocess.run(
-                ["git", "-C", root, "ls-tree", "-r", "-z", "--name-only", ref, "--"],
-                capture_output=True,
-                timeout=5,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired):
+        out = _git(root, "ls-tree", "-r", "-z", "--name-only", ref, "--")
+        if out is None:
             return None
-        if out.returncode == 0:
-            names = out.stdout.decode("utf-8", "replace").split("\0")
+        if out.code == 0:
+            names = out.out.decode("utf-8", "replace").split("\0")
             return [n[: -len(".mlem")] for n in names if n.endswith(".mlem")]
     return None
 

@@ -494,39 +494,35 @@ def _create_commit(repo: Repo, message: str, tree: Any, parents: list[Any], sign
             return repo.create_commit(None, author, committer, message, tree, parents)
         except (pygit2.GitError, OSError) as e:
             raise GitError(f"cannot write to {repo.path.rstrip('/')}: {redact(str(e))}") from None
-    import subprocess
+    import time
 
-    args = ["git", "-C", repo.path, "commit-tree", "-S", str(tree)]
+    from mr import gitexe
+    from mr.envvars import git_timeout
+
+    args = ["-C", repo.path, "commit-tree", "-S", str(tree)]
     for parent in parents:
         args += ["-p", str(parent)]
     # git finds the identity signature() found above, by the same rules
-    env = dict(os.environ)
-    env.pop("GIT_DIR", None)  # set inside a git hook: it would name another repository than repo.path
-    env["LC_ALL"] = "C"
-    from mr.envvars import git_timeout
-
     limit = git_timeout()  # a signing program waiting for a passphrase no one types is stopped like a fetch
     try:
-        out = subprocess.run(
-            args, input=message.encode("utf-8"), capture_output=True, env=env, timeout=limit, check=False
-        )
-    except subprocess.TimeoutExpired:
+        out = gitexe.run(args, input=message.encode("utf-8"), deadline=time.monotonic() + limit, what="sign commits")
+    except gitexe.TimedOut:
         raise SigningError(
             f"signing the commit took over {limit:g} s (MR_GIT_TIMEOUT) and was stopped; "
             "check that the signing key needs no passphrase typed, or pass --no-sign"
         ) from None
-    except OSError as e:
-        raise SigningError(f"signing the commit failed: {e}") from None
-    if out.returncode != 0:
-        lines = [ln for ln in out.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
-        detail = lines[-1] if lines else f"git commit-tree exited {out.returncode}"
+    except GitError as e:
+        raise SigningError(f"signing the commit failed: {e.message}") from None
+    if out.code != 0:
+        lines = [ln for ln in out.err_text().splitlines() if ln.strip()]
+        detail = lines[-1] if lines else f"git commit-tree exited {out.code}"
         from mr.terminal import field as safe_text
 
         raise SigningError(
             f"signing the commit failed ({safe_text(detail.removeprefix('error: ').removeprefix('fatal: '))}); "
             "check user.signingKey and gpg.format, or pass --no-sign"
         )
-    return pygit2.Oid(hex=out.stdout.decode().strip())
+    return pygit2.Oid(hex=out.out.decode().strip())
 
 
 def commit_on_new_branch(

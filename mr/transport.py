@@ -19,21 +19,17 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
-import subprocess
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from mr import gitexe
 from mr.errors import GitError, RemoteError, UsageError
 from mr.terminal import field as safe_text
 from mr.urls import redact, strip_credentials
 
-#: Transports git may use for mr (GIT_ALLOW_PROTOCOL, unless the user set it):
-#: never ``ext::`` or other helpers that run commands named by a link file.
-ALLOWED_PROTOCOLS = "file:git:http:https:ssh"
+#: Transports git may use for mr (``gitexe`` narrows them by the user's GIT_ALLOW_PROTOCOL).
+ALLOWED_PROTOCOLS = ":".join(gitexe.ALLOWED_PROTOCOLS)
 
 # A helper that answers ``get`` with the user name and password mr was given
 # in a URL, read from its environment, so they never reach a file or argv.
@@ -60,51 +56,14 @@ class Call:
     code: int = 0
 
 
-def _environment(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    # Without a terminal git cannot prompt; saying so makes it fail at once
-    # instead of reporting a confusing askpass error.
-    env.setdefault("GIT_TERMINAL_PROMPT", "0")
-    env.setdefault("GIT_ALLOW_PROTOCOL", ALLOWED_PROTOCOLS)
-    # Messages are matched below; keep them in git's own language.
-    env["LC_ALL"] = "C"
-    env["LANGUAGE"] = "C"
-    env.pop("GIT_DIR", None)
-    env.pop("GIT_WORK_TREE", None)
-    env.pop("GIT_INDEX_FILE", None)
-    if extra:
-        env.update(extra)
-    return env
-
-
-# git processes running now, so that an interrupt caught in one thread can end
-# those that other threads started (each in a session of its own, out of reach
-# of the terminal's Ctrl-C).
-_running: set[subprocess.Popen[bytes]] = set()
-_running_lock = threading.Lock()
-_stopping = threading.Event()
-
-
-@contextlib.contextmanager
-def stopped() -> Iterator[None]:
-    """End every git this process runs, and start none, until the block ends."""
-    _stopping.set()
-    try:
-        with _running_lock:
-            procs = list(_running)
-        for proc in procs:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        yield
-    finally:
-        _stopping.clear()
+def stopped() -> contextlib.AbstractContextManager[None]:
+    """End every git this process runs, and start none, until the block ends (``gitexe.stopped``)."""
+    return gitexe.stopped()
 
 
 def stopping() -> bool:
     """Whether mr was interrupted and is ending its git processes."""
-    return _stopping.is_set()
+    return gitexe.stopping()
 
 
 def url_credentials(url: str) -> tuple[list[str], dict[str, str]]:
@@ -140,56 +99,18 @@ def run(
     if deadline is None:
         deadline = time.monotonic() + timeout()
     try:
-        proc = subprocess.Popen(
-            ["git", *args],
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=_environment(env),
-            # a session of its own: no terminal to prompt on, and the whole
-            # group (git, ssh, remote helpers) can be killed at the deadline
-            start_new_session=True,
-        )
-    except FileNotFoundError:
-        raise GitError("git is not installed (mr uses it to fetch and push); install git") from None
-    except OSError as e:
-        raise GitError(f"cannot run git: {e.strerror or e}") from None
-    with _running_lock:
-        _running.add(proc)
-        interrupted = _stopping.is_set()
-    try:
-        if interrupted:
-            _kill(proc)
-            raise RemoteError(f"{redact(url)}: interrupted")
-        out, err = proc.communicate(timeout=max(0.0, deadline - time.monotonic()))
-    except subprocess.TimeoutExpired:
-        _kill(proc)
+        done = gitexe.run(args, cwd=cwd, env=env, deadline=deadline, what="fetch and push")
+    except gitexe.Interrupted:
+        raise RemoteError(f"{redact(url)}: interrupted") from None
+    except gitexe.TimedOut:
         raise RemoteError(
             f"{redact(url)}: timed out after {_seconds(timeout())} s without a complete answer "
             "(MR_GIT_TIMEOUT sets the limit)"
         ) from None
-    except BaseException:
-        _kill(proc)
-        raise
-    finally:
-        with _running_lock:
-            _running.discard(proc)
-    text_err = err.decode("utf-8", "replace")
-    if proc.returncode != 0 and check:
+    text_err = done.err_text()
+    if done.code != 0 and check:
         raise RemoteError(f"{redact(url)}: {explain(text_err, url)}")
-    return Call(out.decode("utf-8", "replace"), text_err, proc.returncode)
-
-
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.communicate(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
+    return Call(done.out.decode("utf-8", "replace"), text_err, done.code)
 
 
 def _seconds(value: float) -> str:
