@@ -72,6 +72,16 @@ def credential_problems(link: Link) -> list[Problem]:
     ]
 
 
+def source_refusal(project: str, config: Config | None) -> str | None:
+    """Why mr may not contact or read ``project`` under ``config`` (outside allowed_sources), or None.
+
+    Asked before any connection to a project and any read of it.
+    """
+    if config is None or source_allowed(project, config):
+        return None
+    return f"project {redact(project)} is not under allowed_sources ({', '.join(redact(s) for s in config.allowed_sources)})"
+
+
 def hop_problem(link: Link, config: Config | None) -> str | None:
     """What is wrong with a link met inside a chain: credentials, or a project outside allowed_sources."""
     if link.project is None:
@@ -79,12 +89,8 @@ def hop_problem(link: Link, config: Config | None) -> str | None:
     secret = credentials_in(link.project)
     if secret:
         return f"{link.file or link.path}: the project URL carries {secret} ({redact(link.project)})"
-    if config is not None and not source_allowed(link.project, config):
-        return (
-            f"{link.file or link.path}: project {redact(link.project)} is not under allowed_sources "
-            f"({', '.join(redact(s) for s in config.allowed_sources)})"
-        )
-    return None
+    refused = source_refusal(link.project, config)
+    return f"{link.file or link.path}: {refused}" if refused else None
 
 
 def type_problem(link: Link, object_type: str) -> Problem | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from mr import cache, git, locations, transport
-from mr.errors import GitError, ObjectNotFound, ProjectNotFound, RemoteError, RevNotFound
+from mr.errors import GitError, ObjectNotFound, PolicyError, ProjectNotFound, RemoteError, RevNotFound
 from mr.model import LINK_SUFFIX, SHORT_SHA, ResolvedRev
 from mr.urls import is_url, redact
 
@@ -119,13 +119,22 @@ def _in_parallel(work: Callable[[T], None], items: list[T], jobs: int) -> None:
 class Projects:
     """Opens source projects, each repository at most once (and fetched at most once) per command."""
 
-    def __init__(self, base: str, *, fetch: bool = True, hosts: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        base: str,
+        *,
+        fetch: bool = True,
+        hosts: Mapping[str, str] | None = None,
+        gate: Callable[[str], str | None] | None = None,
+    ) -> None:
         #: relative local paths are taken from here (the registry root)
         self.base = base
         #: False: never touch the network, use the cache as it is
         self.fetch = fetch
         #: extra hosting sites from .mr.yaml (host -> github | gitlab | bitbucket)
         self.hosts = dict(hosts or {})
+        #: why a project may not be contacted or read (the registry's allowed_sources), asked before each is opened
+        self.gate = gate
         self._open: dict[str, Project] = {}
         self._repos: dict[str, tuple[git.Repo, str | None]] = {}
 
@@ -135,10 +144,18 @@ class Projects:
     def location(self, spec: str) -> locations.Location:
         return locations.parse(spec, self.hosts)
 
+    def refusal(self, spec: str) -> str | None:
+        """Why ``spec`` may not be opened here, or None."""
+        return self.gate(spec) if self.gate is not None else None
+
     def open(self, spec: str) -> Project:
+        """The project ``spec``, opened (and fetched) once; ``PolicyError`` first when the gate refuses it."""
         key = spec if is_url(spec) else self.local_path(spec)
         project = self._open.get(key)
         if project is None:
+            refused = self.refusal(spec)
+            if refused:
+                raise PolicyError(refused)
             project = self._open_new(spec)
             self._open[key] = project
         return project
@@ -212,7 +229,7 @@ class Projects:
             for spec in group:
                 try:
                     self.open(spec)
-                except (ProjectNotFound, GitError) as e:
+                except (ProjectNotFound, GitError, PolicyError) as e:
                     failed[spec] = e.message
                 finally:
                     if done is not None:

@@ -46,7 +46,9 @@ class Reader:
         allow_local: bool = False,
     ) -> None:
         self.root = root
-        self.projects = Projects(root, fetch=fetch, hosts=hosts)
+        # nothing outside the policy's allowed_sources is contacted or read, at any hop
+        gate = (lambda spec: checks.source_refusal(spec, policy)) if policy is not None else None
+        self.projects = Projects(root, fetch=fetch, hosts=hosts, gate=gate)
         #: where an alias without a rev is read: None for the work tree, else this rev
         self.alias_rev = alias_rev
         #: files an alias sees first, in place of alias_rev's (a promotion not yet committed)

@@ -899,9 +899,9 @@ def test_password_in_url_never_on_a_git_command_line(
         argvs.append([str(x) for x in args])
         return real(args, *a, **kw)
 
-    from mr import transport
+    from mr import gitexe
 
-    monkeypatch.setattr(transport.subprocess, "Popen", recording)
+    monkeypatch.setattr(gitexe.subprocess, "Popen", recording)
     _, name = served_http
     secret = "wonderland-42"
     r = mr("link", "--sp", http_auth_server.url(name).replace("http://", f"http://alice:{secret}@"), "models/rf", "rf")

@@ -61,6 +61,10 @@ def _report(
         except MrError as e:  # a remote registry naming a path here: never opened
             problems.append(Problem(link.file or link.name or "", link.line_of(link.project_field), e.message))
             continue
+        refused = reader.projects.refusal(link.project) if link.project is not None else None
+        if refused:  # outside allowed_sources: never contacted
+            problems.append(Problem(link.file or link.name or "", link.line_of(link.project_field), refused))
+            continue
         trusted.append(link)
     links = trusted
     specs = sorted({link.project for link in links if link.project is not None})

@@ -102,8 +102,15 @@ def verify(
 
     reader = view.reader(fetch=not offline, allow_local=allow_local)
     # a local project a remote registry names is never opened (not even to say it is missing)
+    # and one outside allowed_sources is never contacted: its policy problem says why
     specs = sorted(
-        {item.project for _, item in pending if item.project is not None and not _untrusted_local(reader, item.project)}
+        {
+            item.project
+            for _, item in pending
+            if item.project is not None
+            and not _untrusted_local(reader, item.project)
+            and reader.projects.refusal(item.project) is None
+        }
     )
     fetched = 0
 
@@ -126,6 +133,8 @@ def verify(
         sha = None
         if item.project in failed:
             problems.append(checks.problem(item, f"cannot check: {failed[item.project]}", item.project_field))
+        elif item.project is not None and reader.projects.refusal(item.project) is not None:
+            pass  # not contacted: policy_problems above names the reason
         else:
             sha, found = verify_target(reader, item, problems)
             if artifacts and found is not None and not any(p.severity == ERROR for p in problems):

@@ -136,10 +136,10 @@ def test_chains_cycles_and_depth(registry: Path, project: Path, mr) -> None:  # 
 
 
 def test_policy(registry: Path, project: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    api.link("models/rf", source_project=str(project), target="a")  # before the policy: it refuses the link
     (registry / ".mr.yaml").write_text(
         "stages: [dev, prod]\npolicy:\n  dev:\n    require_pinned: true\nallowed_sources: ['https://git.example.com/']\n"
     )
-    api.link("models/rf", source_project=str(project), target="a")
     report = api.verify()
     text = "\n".join(problems(report))
     assert "a.mlem:5: error: stage dev requires pinned links" in text
