@@ -3,7 +3,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -128,10 +127,10 @@ def test_unreachable_remote_fails_fast_and_cache_still_serves(tmp_path: Path) ->
         Projects("/").open(url)
     finally:
         daemon.stop()
-    started = time.monotonic()
-    with pytest.raises(ProjectNotFound, match="cannot fetch"):
+    with pytest.raises(ProjectNotFound, match="cannot fetch") as e:
         Projects("/").open(url)
-    assert time.monotonic() - started < 20  # refused at once, not after a timeout
+    # refused at once by the closed port, not given up after a timeout
+    assert "refused the connection" in e.value.message and "timed out" not in e.value.message
     assert Projects("/", fetch=False).open(url).resolve("main").kind == "branch"
 
 

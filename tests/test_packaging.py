@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+#: slow (builds the wheel and installs it with pip and pipx): left out of the everyday loop, run by CI
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = [
     "share/man/man1/mr.1",

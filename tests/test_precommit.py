@@ -12,6 +12,9 @@ import pytest
 
 from tests.helpers import git
 
+#: slow (installs the hook environment with pre-commit): left out of the everyday loop, run by CI
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

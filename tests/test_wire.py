@@ -668,10 +668,8 @@ def test_connect_proxy_stops_with_a_tunnel_open() -> None:
             assert upstream.recv(4096) == b"ping"
             upstream.sendall(b"pong")
             assert client.recv(4096) == b"pong"
-            started = time.monotonic()
             proxy.stop()
-            assert time.monotonic() - started < 5
-            # both ends of the tunnel were closed
+            # both ends of the tunnel were closed (each recv would wait 10 s for bytes that never come)
             assert client.recv(4096) == b"" and upstream.recv(4096) == b""
         finally:
             client.close()
@@ -1110,9 +1108,10 @@ def test_trickling_remote_times_out(
     r = mr("verify")
     elapsed = time.monotonic() - started
     assert r.code == 1
+    # the server trickles forever: only the deadline ends the fetch, and it says so
     assert f"slow.mlem:4: error: cannot check: cannot fetch {url}: timed out after 2 s" in r.out
     assert "MR_GIT_TIMEOUT" in r.out
-    assert 1.5 < elapsed < 8, elapsed
+    assert elapsed >= 1.5, elapsed  # not before the deadline
     assert remote.connections >= 1
     assert cache_entries() == [] and leftovers() == []
 
@@ -1121,23 +1120,24 @@ def test_second_mr_waiting_on_the_cache_lock_gives_up_in_time(registry: Path, tr
     url = trickler.url()
     write_link(registry, "slow", url)
     lock = Path(cache_path(url) + ".lock")
-    first = run_mr(registry, "verify", timeout="4")
+    first = run_mr(registry, "verify", timeout="120")
     try:
         wait_for(lambda: lock_held(lock))
-        started = time.monotonic()
         second = run_mr(registry, "verify", timeout="2")
-        out2, err2 = second.communicate(timeout=30)
-        elapsed = time.monotonic() - started
-        out1, err1 = first.communicate(timeout=30)
+        out2, err2 = second.communicate(timeout=60)
+        # the second gave up on its own deadline while the first still held the lock
+        assert first.poll() is None and lock_held(lock)
+        first.send_signal(signal.SIGINT)
+        _, err1 = first.communicate(timeout=60)
     finally:
-        first.kill()
+        if first.poll() is None:
+            first.kill()
+            first.communicate(timeout=10)
     assert second.returncode == 1 and "Traceback" not in err2
     assert (
         f"cannot fetch {url}: another mr has been fetching it into the cache for 2 s; try again when it is done" in out2
     )
-    assert elapsed < 5, elapsed
-    assert first.returncode == 1 and "Traceback" not in err1
-    assert f"cannot fetch {url}: timed out after 4 s" in out1
+    assert first.returncode == 130 and "Traceback" not in err1
     assert cache_entries() == [] and leftovers() == []
 
 
@@ -1186,15 +1186,12 @@ def test_interrupted_fetch_ends_git_and_leaves_nothing(registry: Path, trickler:
         others.append(waiter)
         time.sleep(1.0)
         assert waiter.poll() is None and not _children(waiter.pid)
-        started = time.monotonic()
+        # each waits up to MR_GIT_TIMEOUT (60 s) unless Ctrl-C ends it: it must end well before
         waiter.send_signal(signal.SIGINT)
         _, waiter_err = waiter.communicate(timeout=30)
         assert waiter.returncode == 130 and "mr: interrupted" in waiter_err, waiter_err
-        assert time.monotonic() - started < 5
-        started = time.monotonic()
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         out, err = proc.communicate(timeout=30)
-        elapsed = time.monotonic() - started
     finally:
         for other in others:
             if other.poll() is None:
@@ -1209,7 +1206,6 @@ def test_interrupted_fetch_ends_git_and_leaves_nothing(registry: Path, trickler:
                 except ProcessLookupError:
                     pass
     assert proc.returncode == 130 and "mr: interrupted" in err and "Traceback" not in err
-    assert elapsed < 5, elapsed
     for pid in gits:  # git ran in a session of its own: mr must have ended it
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
     assert leftovers() == []
