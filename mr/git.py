@@ -105,10 +105,30 @@ def set_head(repo: Repo, branch: str) -> None:
 
 
 def branch_tip(repo: Repo, branch: str) -> str | None:
+    """The commit branch ``branch`` points at; None when there is no such branch (``GitError`` when it is no commit)."""
     ref = repo.references.get(f"refs/heads/{branch}")
     if ref is None:
         return None
-    return str(ref.peel(pygit2.Commit).id)
+    return _peeled(repo, ref, branch)
+
+
+def _peeled(repo: Repo, ref: Any, name: str) -> str:
+    """The commit ``ref`` points at; a one-line ``GitError`` naming it when it points at anything else."""
+    try:
+        return str(ref.peel(pygit2.Commit).id)
+    except (pygit2.GitError, KeyError, ValueError):
+        pass
+    target = ref.resolve().target if ref.type == pygit2.enums.ReferenceType.SYMBOLIC else ref.target
+    try:
+        what = {pygit2.Tree: "a tree", pygit2.Blob: "a blob", pygit2.Tag: "a tag of no commit"}.get(
+            type(repo[target]), "an object"
+        )
+    except (KeyError, ValueError, pygit2.GitError):
+        what = "a missing object"
+    raise GitError(
+        f"{name} points at {what} ({str(target)[:12]}), not a commit; point it at a commit "
+        "(git update-ref) or delete it, and fetch again"
+    )
 
 
 def branches(repo: Repo) -> list[str]:
@@ -370,6 +390,8 @@ def signature(repo: Repo | None, role: Literal["AUTHOR", "COMMITTER"] = "AUTHOR"
         for key in (f"{section}.email", "user.email"):
             email = email or _config_text(config, key)
     email = email or os.environ.get("EMAIL")
+    # as git does: angle brackets and line breaks cannot be in an identity, so they are left out
+    name, email = _without_crud(name), _without_crud(email)
     if not (name and email):
         raise IdentityError(
             "no git identity to commit with: run\n"
@@ -378,6 +400,13 @@ def signature(repo: Repo | None, role: Literal["AUTHOR", "COMMITTER"] = "AUTHOR"
             "or set GIT_AUTHOR_NAME and GIT_AUTHOR_EMAIL"
         )
     return pygit2.Signature(name, email)
+
+
+def _without_crud(value: str | None) -> str | None:
+    if value is None:
+        return None
+    kept = "".join(c for c in value if c not in "<>\n\r\0").strip()
+    return kept or None
 
 
 def _config_text(config: pygit2.Config, key: str) -> str | None:
@@ -845,10 +874,7 @@ def ref_tip(repo: Repo, ref: str) -> str | None:
     found = repo.references.get(ref)
     if found is None:
         return None
-    try:
-        return str(found.peel(pygit2.Commit).id)
-    except (pygit2.GitError, KeyError, ValueError):
-        return None
+    return _peeled(repo, found, ref.removeprefix("refs/heads/").removeprefix("refs/remotes/"))
 
 
 def remotes(repo: Repo) -> list[str]:

@@ -12,7 +12,7 @@ from mr.config import CONFIG_FILE, Config, load_config
 from mr.errors import LinkFileError, LinkNotFound, RegistryError, RemoteError, UnsafePath, UsageError
 from mr.model import BACKSLASH_NAME, LINK_SUFFIX, SHORT_SHA, Link
 from mr.terminal import field as safe_text
-from mr.terminal import has_control
+from mr.terminal import has_control, not_utf8
 from mr.urls import redact
 
 if TYPE_CHECKING:
@@ -100,6 +100,8 @@ def link_name(name: str) -> str:
         raise UsageError(
             f"{raw[:60]}...: each part of a link name is at most {MAX_PART_BYTES} bytes (a file-system limit)"
         )
+    if not_utf8(norm):
+        raise UsageError(f"{safe_text(raw)}: a link name must be valid UTF-8 (rename the file)")
     if has_control(norm):
         raise UsageError(f"{raw!r}: a link name cannot hold control characters")
     return norm

@@ -470,3 +470,11 @@ def plan_and_land(
         sign=landing.sign,
         seams=landing.seams,
     )
+
+
+def check_message(message: str | None) -> None:
+    """Refuse a commit message that is not valid UTF-8 (bytes from argv that no encoding names)."""
+    from mr.terminal import not_utf8
+
+    if message is not None and not_utf8(message):
+        raise UsageError("--message must be valid UTF-8: it holds bytes that are not")

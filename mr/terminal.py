@@ -57,3 +57,12 @@ def command_line(*argv: str) -> str | None:
     if any(has_control(a) for a in argv):
         return None
     return shlex.join(argv)
+
+
+def not_utf8(text: str) -> bool:
+    """Whether ``text`` came from bytes that are not UTF-8 (Python keeps them as lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False

@@ -141,6 +141,7 @@ def plan_on(
     verify: bool = True,
 ) -> Promotion:
     """Work out what promoting ``names`` onto ``to`` changes; change nothing."""
+    stagecommit.check_message(message)
     from mr import checks
     from mr.reader import verify_target
 

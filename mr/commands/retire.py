@@ -98,6 +98,7 @@ def plan_on(reg: Registry, names: list[str], stage: str, message: str | None = N
     Verifying refuses a retirement that would leave an alias on the stage
     pointing at a link it removes.
     """
+    stagecommit.check_message(message)
     wanted = stagecommit.names_once(names, "retire")
     stagecommit.check_stage(reg, stage)
     base = stagecommit.tip(reg, stage)

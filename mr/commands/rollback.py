@@ -138,6 +138,7 @@ def plan_on(
     Each link goes back to its content before its last change on the stage,
     ``steps`` changes back, or as it was at stage commit ``to``.
     """
+    stagecommit.check_message(message)
     from mr import checks
     from mr.reader import verify_target
 
