@@ -174,11 +174,11 @@ def explain(stderr: str, url: str) -> str:
             groups = m.groupdict()
             return message.format_map({k: v or "" for k, v in groups.items()}) if groups else message
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip() and not ln.startswith(("hint:", "warning:"))]
-    last = lines[-1] if lines else "git failed"
+    # git's own verdict is its last "fatal:" or "error:" line; what follows is advice wrapped over lines
+    verdicts = [ln for ln in lines if ln.startswith(("fatal: ", "error: "))]
+    last = verdicts[-1] if verdicts else lines[-1] if lines else "git failed"
     last = re.sub(r"^(fatal|error): ", "", last)
-    for form in {url, strip_credentials(url)}:
-        if form:
-            last = last.replace(f"'{form}'", "it").replace(form, "it")
+    # the URL stays in git's words, redacted like every URL mr prints
     return safe_text(redact_all(last))
 
 

@@ -123,3 +123,26 @@ def test_git_runs_with_no_terminal_and_in_a_session_of_its_own() -> None:
     done = gitexe.run(["-c", "alias.sid=!ps -o sid= -p $$", "sid"], deadline=time.monotonic() + 30)
     assert int(done.out.decode().split()[0]) != os.getsid(0)
     assert subprocess.run(["true"]).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("stderr", "said"),
+    [
+        (
+            "fatal: unable to access 'https://u:pw@h.example/x/': The requested URL returned error: 500\n",
+            "unable to access 'https://u:***@h.example/x/': The requested URL returned error: 500",
+        ),
+        (
+            "fatal: Could not read from remote repository.\n\n"
+            "Please make sure you have the correct access rights\nand the repository exists.\n",
+            "Could not read from remote repository.",
+        ),
+        ("warning: something\nerror: first\nfatal: the verdict\nhint: advice\n", "the verdict"),
+        ("plain words without a prefix\n", "plain words without a prefix"),
+        ("", "git failed"),
+    ],
+)
+def test_git_s_verdict_is_its_last_fatal_line_with_the_url_kept_and_redacted(stderr: str, said: str) -> None:
+    from mr.transport import explain
+
+    assert explain(stderr, "https://u:pw@h.example/x") == said
