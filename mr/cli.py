@@ -53,10 +53,20 @@ def allow_local_option(f: F) -> F:
     )(f)
 
 
+def _remote_value(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A remote's name or URL; a value like an option is reported under its own option's name."""
+    if value is not None and value.startswith("-"):
+        from mr.terminal import field
+
+        raise click.BadParameter(f"{field(value)}: not a remote name or URL", ctx=ctx, param=param)
+    return value
+
+
 def remote_option(f: F) -> F:
     return click.option(
         "--remote",
         metavar="NAME",
+        callback=_remote_value,
         shell_complete=complete.remotes,
         help="The remote whose branches stand in for stages without a local branch "
         "(default: remote in .mr.yaml, else the current branch's upstream, else origin).",
@@ -308,6 +318,7 @@ def stage_commit_options(verb: str) -> Callable[[F], F]:
         click.option(
             "--push",
             metavar="REMOTE",
+            callback=_remote_value,
             shell_complete=complete.remotes,
             help="Fetch the stage from REMOTE, build the commit on its tip and push it there "
             "(rebuilt and pushed again when someone else pushed meanwhile).",
@@ -321,6 +332,7 @@ def stage_commit_options(verb: str) -> Callable[[F], F]:
         click.option(
             "--remote",
             metavar="NAME",
+            callback=_remote_value,
             shell_complete=complete.remotes,
             help="The remote whose branches stand in for stages without a local branch "
             "(default: remote in .mr.yaml, else the upstream, else origin).",

@@ -150,21 +150,21 @@ def fetch_ref(reg: Registry, remote: str, stage: str) -> str:
     return f"refs/mr/fetched/{stage}"
 
 
-def fetch(reg: Registry, stage: str, remote: str) -> str | None:
+def fetch(reg: Registry, stage: str, remote: str, option: str = "--remote") -> str | None:
     """Fetch ``stage`` from ``remote``; ``tip`` then builds on it. The remote's tip, or None when it lacks the stage."""
     from mr import transport
 
     ref = fetch_ref(reg, remote, stage)
-    found = transport.fetch_branch(reg.repo.path, remote, stage, ref, shallow=git.is_shallow(reg.repo))
+    found = transport.fetch_branch(reg.repo.path, remote, stage, ref, shallow=git.is_shallow(reg.repo), option=option)
     reg.fetched_into(stage, ref)
     return git.ref_tip(reg.repo, ref) if found else None
 
 
-def fetch_stage(reg: Registry, stage: str, source: bool | str) -> None:
+def fetch_stage(reg: Registry, stage: str, source: bool | str, option: str = "--fetch") -> None:
     """Fetch ``stage`` before planning a commit on it (``--fetch``, ``--push``).
 
     ``source`` is False (fetch nothing), True (the registry's remote) or a
-    remote's name or URL.
+    remote's name or URL, given with ``option`` (named in messages).
     """
     if not source:
         return
@@ -172,7 +172,7 @@ def fetch_stage(reg: Registry, stage: str, source: bool | str) -> None:
     remote = source if isinstance(source, str) else reg.remote
     if remote is None:
         raise UsageError("--fetch: a registry read by URL has no remote to fetch from")
-    fetch(reg, stage, remote)
+    fetch(reg, stage, remote, option if isinstance(source, str) else "--remote")
 
 
 def _catch_up(reg: Registry, stage: str, base: str, here: bool) -> None:
@@ -359,7 +359,7 @@ def land_remote(
 
     stage = plan.stage
     for attempt in range(ATTEMPTS):
-        theirs = fetch(reg, stage, remote)
+        theirs = fetch(reg, stage, remote, "--push")
         if tip(reg, stage) != plan.base:
             plan = replan(plan)
         result = apply(reg, plan, replan, sign=sign, seams=seams)
@@ -458,7 +458,7 @@ def plan_and_land(
     else:
         if stage is None:
             raise UsageError(no_stage)
-        fetch_stage(reg, stage, landing.push or landing.fetch)
+        fetch_stage(reg, stage, landing.push or landing.fetch, "--push" if landing.push else "--fetch")
         planned = plan(stage)
     return land(
         reg,

@@ -267,14 +267,16 @@ def fetch_url(repo_path: str, remote: str) -> str | None:
     return call.out.strip() or None if call.code == 0 else None
 
 
-def fetch_branch(repo_path: str, remote: str, branch: str, ref: str, shallow: bool = False) -> bool:
+def fetch_branch(
+    repo_path: str, remote: str, branch: str, ref: str, shallow: bool = False, option: str = "--remote"
+) -> bool:
     """Fetch ``remote``'s branch ``branch`` into ``ref`` (forced, as a remote-tracking branch is).
 
     Only that branch is fetched, without tags; ``shallow`` fetches its tip
     alone (``--depth=1``, for a shallow clone). False when the remote has no
-    such branch.
+    such branch. ``option`` names the option ``remote`` came from, in messages.
     """
-    src = _remote(repo_path, remote, push=False, option="--remote")
+    src = _remote(repo_path, remote, push=False, option=option)
     depth = ["--depth=1"] if shallow else []
     call = run(
         [

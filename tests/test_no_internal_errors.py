@@ -107,3 +107,21 @@ def test_an_identity_of_angle_brackets_only_says_how_to_set_one(linked: Path, mr
     r = mr("promote", "a", "--to", "staging", "--yes")
     assert r.code == 1
     assert "no git identity to commit with" in r.err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("promote", "a", "--to", "staging", "--push=-oops", "--yes"),
+        ("promote", "a", "--to", "staging", "--remote=--upload-pack=x", "--yes"),
+        ("rollback", "a", "--stage", "staging", "--push=-oops", "--yes"),
+        ("show", "--remote=-x"),
+    ],
+)
+def test_an_option_like_remote_is_reported_under_its_own_option(linked: Path, mr, args: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    before = git(linked, "rev-parse", "staging")
+    r = mr(*args)
+    option = next(a.split("=")[0] for a in args if a.startswith(("--push", "--remote")))
+    assert r.code == 2
+    assert f"Invalid value for '{option}': " in r.err and "not a remote name or URL" in r.err
+    assert git(linked, "rev-parse", "staging") == before
