@@ -77,10 +77,6 @@ class Landing:
     seams: Seams = NO_SEAMS
 
 
-#: a commit on the stage here, fetched from nowhere, pushed nowhere
-LAND_HERE = Landing()
-
-
 def files(plan: StagePlan) -> dict[str, bytes | None]:
     """Path -> new content (None: delete) of every file the plan changes."""
     return {c.path: c.new for c in plan.changes}

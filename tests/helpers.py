@@ -96,7 +96,8 @@ def with_seams(
     registry: str | None = None,
     **kwargs: Any,
 ) -> Any:
-    """Run ``promote``, ``rollback`` or ``retire`` as ``mr.api`` does, with seams to lose its races.
+    """Run ``promote``, ``rollback`` or ``retire`` as ``mr.api`` does (``plan_on``, ``replan``,
+    ``stagecommit.plan_and_land``), with seams to lose its races.
 
     ``before_swap`` runs just before the branch moves, ``before_push`` before
     the commit is pushed: each with the plan, for this one command only.
@@ -109,4 +110,15 @@ def with_seams(
     seams = stagecommit.Seams(before_swap=before_swap, before_push=before_push)
     how = {k: kwargs.pop(k) for k in ("push", "branch", "force", "sign", "fetch") if k in kwargs}
     landing = stagecommit.Landing(**how, seams=seams)
-    return module.land_on(Registry.open(registry), *args, landing=landing, **kwargs)
+    reg = Registry.open(registry)
+    names, stage = args[0], args[1] if len(args) > 1 else kwargs.pop("to", kwargs.pop("stage", None))
+    wanted = names if isinstance(names, list) else []
+    return stagecommit.plan_and_land(
+        reg,
+        None if isinstance(names, list) else names,
+        stage,
+        lambda at: module.plan_on(reg, wanted, at, **kwargs),
+        lambda p: module.replan(reg, p),
+        landing,
+        "say which stage",
+    )

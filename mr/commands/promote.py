@@ -94,39 +94,15 @@ def promote(
     first without pushing (see ``plan_promotion``). ``sign`` signs the commit
     (None: when git would, by ``commit.gpgSign``).
     """
-    landing = stagecommit.Landing(push=push, branch=branch, force=force, sign=sign, fetch=fetch)
-    return land_on(
-        Registry.open(registry, remote=remote),
-        names,
-        to=to,
-        source=source,
-        pin=pin,
-        message=message,
-        verify=verify,
-        landing=landing,
-    )
-
-
-def land_on(
-    reg: Registry,
-    names: list[str] | Promotion,
-    to: str | None = None,
-    source: str | None = None,
-    pin: bool | None = None,
-    message: str | None = None,
-    verify: bool = True,
-    landing: stagecommit.Landing = stagecommit.LAND_HERE,
-) -> PromotionResult:
-    """``promote`` on an opened registry; ``landing.seams`` let tests make another writer win a race."""
-    given = names if isinstance(names, Promotion) else None
+    reg = Registry.open(registry, remote=remote)
     wanted = names if isinstance(names, list) else []
     return stagecommit.plan_and_land(
         reg,
-        given,
+        None if isinstance(names, list) else names,
         to,
         lambda stage: plan_on(reg, wanted, stage, source, pin, message, verify),
         lambda p: replan(reg, p),
-        landing,
+        stagecommit.Landing(push=push, branch=branch, force=force, sign=sign, fetch=fetch),
         "say which stage to promote to",
     )
 

@@ -64,30 +64,15 @@ def retire(
     Committed as ``rollback`` commits; ``branch`` (``""``:
     ``retire/<stage>/<links>``) puts the commit on a review branch instead.
     """
-    landing = stagecommit.Landing(push=push, branch=branch, force=force, sign=sign, fetch=fetch)
-    return land_on(
-        Registry.open(registry, remote=remote), names, stage=stage, message=message, verify=verify, landing=landing
-    )
-
-
-def land_on(
-    reg: Registry,
-    names: list[str] | Retirement,
-    stage: str | None = None,
-    message: str | None = None,
-    verify: bool = True,
-    landing: stagecommit.Landing = stagecommit.LAND_HERE,
-) -> RetireResult:
-    """``retire`` on an opened registry; ``landing.seams`` let tests make another writer win a race."""
-    given = names if isinstance(names, Retirement) else None
+    reg = Registry.open(registry, remote=remote)
     wanted = names if isinstance(names, list) else []
     return stagecommit.plan_and_land(
         reg,
-        given,
+        None if isinstance(names, list) else names,
         stage,
         lambda stage: plan_on(reg, wanted, stage, message, verify),
-        lambda p: rebase_retirement(reg, p),
-        landing,
+        lambda p: replan(reg, p),
+        stagecommit.Landing(push=push, branch=branch, force=force, sign=sign, fetch=fetch),
         "say which stage to retire from",
     )
 
@@ -141,7 +126,7 @@ def plan_on(reg: Registry, names: list[str], stage: str, message: str | None = N
     return Retirement(stage, base, tuple(links), "\n".join(lines) + "\n")
 
 
-def rebase_retirement(reg: Registry, plan: Retirement) -> Retirement:
+def replan(reg: Registry, plan: Retirement) -> Retirement:
     """The same retirement on the stage's new tip, refused if one of its files changed there."""
     base = stagecommit.unchanged_tip(reg, plan.stage, plan.changes, "retiring")
     return replace(plan, base=base)

@@ -87,39 +87,15 @@ def rollback(
     ``push``. ``branch`` (``""``: ``rollback/<stage>/<links>``) puts the
     commit on a new branch for review instead.
     """
-    landing = stagecommit.Landing(push=push, branch=branch, force=force, sign=sign, fetch=fetch)
-    return land_on(
-        Registry.open(registry, remote=remote),
-        names,
-        stage=stage,
-        to=to,
-        steps=steps,
-        message=message,
-        verify=verify,
-        landing=landing,
-    )
-
-
-def land_on(
-    reg: Registry,
-    names: list[str] | Rollback,
-    stage: str | None = None,
-    to: str | None = None,
-    steps: int | None = None,
-    message: str | None = None,
-    verify: bool = True,
-    landing: stagecommit.Landing = stagecommit.LAND_HERE,
-) -> RollbackResult:
-    """``rollback`` on an opened registry; ``landing.seams`` let tests make another writer win a race."""
-    given = names if isinstance(names, Rollback) else None
+    reg = Registry.open(registry, remote=remote)
     wanted = names if isinstance(names, list) else []
     return stagecommit.plan_and_land(
         reg,
-        given,
+        None if isinstance(names, list) else names,
         stage,
         lambda stage: plan_on(reg, wanted, stage, to, steps, message, verify),
-        lambda p: rebase_rollback(reg, p),
-        landing,
+        lambda p: replan(reg, p),
+        stagecommit.Landing(push=push, branch=branch, force=force, sign=sign, fetch=fetch),
         "say which stage to roll back on",
     )
 
@@ -219,7 +195,7 @@ def _rollback_message(links: list[RolledBackLink], stage: str, extra: str | None
     return "\n".join(lines) + "\n"
 
 
-def rebase_rollback(reg: Registry, plan: Rollback) -> Rollback:
+def replan(reg: Registry, plan: Rollback) -> Rollback:
     """The same rollback on the stage's new tip, refused if one of its files changed there."""
     base = stagecommit.unchanged_tip(reg, plan.stage, plan.changes, "rolling back")
     return replace(plan, base=base)
