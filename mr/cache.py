@@ -174,7 +174,7 @@ def _healthy(path: str, url: str) -> git.Repo | None:
     """The entry as a repository, or None when it is missing, damaged or another URL's."""
     if os.path.islink(path) or not os.path.isdir(os.path.join(path, "objects")):
         return None
-    if not os.path.isfile(os.path.join(path, "HEAD")):
+    if not _head_readable(os.path.join(path, "HEAD")):
         return None
     repo = git.open_exact(path)
     if repo is None or not repo.is_bare:
@@ -182,6 +182,19 @@ def _healthy(path: str, url: str) -> git.Repo | None:
     if git.config_value(repo, f"remote.{REMOTE}.url") != strip_credentials(url):
         return None
     return repo
+
+
+_HEAD = re.compile(rb"(ref: refs/[^\s]+|[0-9a-f]{40}|[0-9a-f]{64})\n?")
+
+
+def _head_readable(head: str) -> bool:
+    """Whether an entry's HEAD is what git writes there: a symbolic ref or an object id (junk makes git refuse the entry)."""
+    try:
+        with open(head, "rb") as f:
+            data = f.read(512)
+    except OSError:
+        return False
+    return _HEAD.fullmatch(data) is not None
 
 
 def _discard(path: str) -> None:

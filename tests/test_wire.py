@@ -1227,8 +1227,14 @@ def _foreign(entry: Path) -> None:
     git(entry, "config", "remote.origin.url", "git://127.0.0.1:1/someone-else")
 
 
+def _junk_head(entry: Path) -> None:
+    (entry / "HEAD").write_text("junk\n")
+
+
 @pytest.mark.parametrize(
-    "damage", [_delete_objects, _plain_file, _foreign], ids=["no-objects", "plain-file", "foreign"]
+    "damage",
+    [_delete_objects, _plain_file, _foreign, _junk_head],
+    ids=["no-objects", "plain-file", "foreign", "junk-head"],
 )
 def test_damaged_cache_entry_is_fetched_again_or_reported_offline(
     damage,
