@@ -714,7 +714,8 @@ def retire(
     metavar="STAGE",
     shell_complete=complete.stages,
     help="Checking the work tree, apply this stage's policy (default: the checked-out branch when it is a "
-    "stage, else $GITHUB_BASE_REF or $CI_MERGE_REQUEST_TARGET_BRANCH_NAME).",
+    "stage, else $GITHUB_BASE_REF or $CI_MERGE_REQUEST_TARGET_BRANCH_NAME, else $GITHUB_REF_NAME or "
+    "$CI_COMMIT_BRANCH).",
 )
 @remote_option
 @click.option(
@@ -766,7 +767,9 @@ def verify(
     checkout of one branch (CI) it fetches S alone from the remote, unless
     --offline. For a detached HEAD (CI) the policy applied to the work tree
     is --policy-stage's, else that of the branch the CI merges into
-    (GITHUB_BASE_REF, CI_MERGE_REQUEST_TARGET_BRANCH_NAME).
+    (GITHUB_BASE_REF, CI_MERGE_REQUEST_TARGET_BRANCH_NAME), else that of the
+    branch a pipeline runs on (GITHUB_REF_NAME for a branch, CI_COMMIT_BRANCH).
+    The summary names the policy applied and where it came from.
     A remote that does not answer fails its links after MR_GIT_TIMEOUT
     seconds (default 300).
     """

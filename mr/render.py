@@ -268,6 +268,11 @@ def verify_report(report: VerifyReport, as_json: bool, quiet: bool = False, verb
                 "errors": report.errors,
                 "warnings": report.warnings,
                 "unchecked_projects": list(report.unchecked),
+                "policy": (
+                    {"stage": report.policy_stage, "from": report.policy_from}
+                    if report.policy_stage is not None
+                    else None
+                ),
                 "links": [
                     {
                         "file": c.file,
@@ -300,6 +305,15 @@ def verify_report(report: VerifyReport, as_json: bool, quiet: bool = False, verb
     echo(("ok: " if report.ok else "failed: ") + ", ".join(parts))
     if report.unchecked:
         echo("not checked: " + ", ".join(field(u) for u in report.unchecked))
+    if report.policy_stage is not None:
+        echo(f"policy: {field(report.policy_stage)} ({field(report.policy_from or '')})")
+    else:
+        echo("policy: none")
+        if os.environ.get("CI"):
+            warn(
+                "no stage's policy applied in CI: name it with --policy-stage, or run on a stage's branch "
+                "or for a merge request into one"
+            )
 
 
 def print_diff(text: str) -> None:

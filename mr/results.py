@@ -93,6 +93,8 @@ class VerifyReport:
     notes: tuple[str, ...] = ()
     #: the stage whose policy applied (None: none)
     policy_stage: str | None = None
+    #: where that came from: ``--stage``, ``--policy-stage``, the checked-out branch, a CI variable
+    policy_from: str | None = None
 
     @property
     def errors(self) -> int:

@@ -92,7 +92,7 @@ def test_local_subfolder_project(registry: Path, mono: Path, mr) -> None:  # typ
         "link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: ../mono/ml\nrev: main\n"
     )
     r = mr("verify")
-    assert (r.code, r.out.strip()) == (0, "ok: 1 link checked, 0 failed")
+    assert (r.code, r.out.strip()) == (0, "ok: 1 link checked, 0 failed\npolicy: dev (the checked-out branch)")
     meta = api.load_meta(str(registry / "rf.mlem"))
     assert getattr(meta, "object_type", None) == "model"
 
@@ -116,7 +116,7 @@ def test_subfolder_path_is_relative_to_the_project_not_the_repository(
         "link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: ../mono/ml\nrev: main\n"
     )
     r = mr("verify")
-    assert (r.code, r.out.strip()) == (0, "ok: 1 link checked, 0 failed")
+    assert (r.code, r.out.strip()) == (0, "ok: 1 link checked, 0 failed\npolicy: dev (the checked-out branch)")
 
 
 def test_folder_in_no_repository(registry: Path, tmp_path: Path) -> None:
@@ -175,7 +175,7 @@ def test_hosting_urls_through_insteadof(
     link = api.link("models/rf", source_project=spec, rev=rev, target="rf")
     assert (link.project, link.path, link.rev) == (spec, "models/rf.mlem", expected_rev)
     r = mr("verify")
-    assert (r.code, r.out.strip()) == (0, "ok: 1 link checked, 0 failed")
+    assert (r.code, r.out.strip()) == (0, "ok: 1 link checked, 0 failed\npolicy: dev (the checked-out branch)")
 
 
 def test_rev_field_wins_over_the_url_rev(registry: Path, hosted: str, mr) -> None:  # type: ignore[no-untyped-def]

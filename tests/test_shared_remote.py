@@ -469,3 +469,54 @@ def test_sign_false_reaches_a_pushed_promotion(origin: str, tmp_path: Path) -> N
     result = api.promote(["fraud"], "staging", registry=str(mine), push="origin", sign=False)
     assert result.commit is not None
     assert git(mine, "log", "-1", "--format=%G?", result.commit) == "N"
+
+
+@pytest.mark.parametrize(
+    ("env", "policy", "code"),
+    [
+        ({"CI_COMMIT_BRANCH": "production"}, {"stage": "production", "from": "CI_COMMIT_BRANCH"}, 1),
+        (
+            {"GITHUB_REF_NAME": "production", "GITHUB_REF_TYPE": "branch"},
+            {"stage": "production", "from": "GITHUB_REF_NAME"},
+            1,
+        ),
+        ({"GITHUB_REF_NAME": "production", "GITHUB_REF_TYPE": "tag"}, None, 0),  # a tag is no stage
+        ({"CI_COMMIT_BRANCH": "feature/x"}, None, 0),  # a branch that is no stage
+        (
+            {"CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "staging", "CI_COMMIT_BRANCH": "production"},
+            {"stage": "staging", "from": "CI_MERGE_REQUEST_TARGET_BRANCH_NAME"},
+            0,
+        ),
+        (
+            {"GITHUB_BASE_REF": "production", "GITHUB_REF_NAME": "staging", "GITHUB_REF_TYPE": "branch"},
+            {"stage": "production", "from": "GITHUB_BASE_REF"},
+            1,
+        ),
+    ],
+)
+def test_a_branch_pipeline_verifies_under_its_branch_s_policy(  # type: ignore[no-untyped-def]
+    ci_checkout: Path,
+    mr,
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str],
+    policy: dict[str, str] | None,
+    code: int,
+) -> None:
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    r = mr("verify", "--json")
+    assert r.code == code, r.out
+    assert json.loads(r.out)["policy"] == policy
+    text = mr("verify")
+    expected = f"policy: {policy['stage']} ({policy['from']})" if policy else "policy: none"
+    assert text.out.splitlines()[-1] == expected
+
+
+def test_ci_without_a_policy_says_how_to_name_one(ci_checkout: Path, mr, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("CI", "true")
+    r = mr("verify")
+    assert r.code == 0
+    assert r.out.splitlines()[-1] == "policy: none"
+    assert "no stage's policy applied in CI: name it with --policy-stage" in r.err
+    monkeypatch.delenv("CI")
+    assert "policy applied" not in mr("verify").err

@@ -184,7 +184,7 @@ def test_colour_only_on_request_and_streams(staged: Path, monkeypatch: pytest.Mo
 def test_quiet_and_verbose(staged: Path, mr) -> None:  # type: ignore[no-untyped-def]
     assert mr("verify", "-q").out == ""
     r = mr("verify", "-v")
-    assert "churn.mlem: ok " in r.out and r.out.rstrip().endswith("0 failed")
+    assert "churn.mlem: ok " in r.out and r.out.rstrip().endswith("0 failed\npolicy: dev (the checked-out branch)")
     assert mr("verify", "-q", "-v").code == 2
     r = mr("promote", "churn", "--to", "staging", "-q")
     assert r.code == 0 and r.out == ""

@@ -103,9 +103,8 @@ def tree_size(path: Path) -> int:
 
 def assert_verified(mr, links: int, *args: str) -> None:  # type: ignore[no-untyped-def]
     r = mr("verify", *args)
-    assert (r.code, r.out.strip()) == (0, f"ok: {links} link{'s' if links != 1 else ''} checked, 0 failed"), (
-        r.out + r.err
-    )
+    summary = f"ok: {links} link{'s' if links != 1 else ''} checked, 0 failed"
+    assert (r.code, r.out.strip()) == (0, f"{summary}\npolicy: dev (the checked-out branch)"), r.out + r.err
 
 
 def one_line(text: str) -> str:
@@ -372,7 +371,7 @@ def test_registry_read_over_authenticated_http(
     r = mr("verify", "--registry", url)
     assert r.code == 1 and "--allow-local-projects" in r.out
     r = mr("verify", "--registry", url, "--allow-local-projects")
-    assert (r.code, r.out) == (0, "ok: 1 link checked, 0 failed\n"), r.err
+    assert (r.code, r.out) == (0, "ok: 1 link checked, 0 failed\npolicy: dev (the checked-out branch)\n"), r.err
     r = mr("show", "--registry", url, "--allow-local-projects")
     assert r.code == 0 and f"a     model  {project}  models/rf.mlem  main  branch" in r.out
 

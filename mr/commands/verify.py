@@ -58,7 +58,9 @@ def verify(
     branch only, unless ``offline``. Checking the work tree, the policy of
     ``policy_stage`` applies, else of the checked-out branch when it is a
     stage, else of the stage a CI job merges into (``GITHUB_BASE_REF``,
-    ``CI_MERGE_REQUEST_TARGET_BRANCH_NAME``).
+    ``CI_MERGE_REQUEST_TARGET_BRANCH_NAME``), else of the branch a CI pipeline
+    runs on (``GITHUB_REF_NAME`` for a branch, ``CI_COMMIT_BRANCH``). The
+    report names the policy applied and where it came from.
     """
     from mr import checks
     from mr.reader import verify_target
@@ -70,10 +72,11 @@ def verify(
         if reg.find_stage(stage) is None:
             _fetch_missing_stage(reg, stage, offline)
         applied: str | None = stage
+        applied_from: str | None = "--stage"
         view = reg.view(stage)
     else:
         head = git.head_branch(reg.repo)
-        applied = _policy_stage(reg, head, policy_stage)
+        applied, applied_from = _policy_stage(reg, head, policy_stage)
         # the stage a change is headed for decides its policy, as that stage's branch has it
         headed = applied if applied is not None and applied != head and reg.find_stage(applied) is not None else None
         view = reg.view(None, policy_of=headed)
@@ -150,6 +153,7 @@ def verify(
         unchecked=tuple(redact(s) for s in sorted(failed)),
         notes=tuple(reg.notes),
         policy_stage=policy_stage,
+        policy_from=applied_from,
     )
 
 
@@ -175,24 +179,33 @@ def _artifact_problems(reader: Reader, reg: Registry, item: Link, found: Found, 
     return [checks.problem(item, message, "path", severity) for severity, message in found_problems]
 
 
-#: CI variables naming the branch a change is merged into, read for a detached HEAD.
+#: CI variables naming the branch a change is merged into (merge and pull requests), asked first.
 CI_TARGET_VARIABLES = ("GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME")
+#: CI variables naming the branch a pipeline runs on (branch pipelines), asked next.
+CI_BRANCH_VARIABLES = ("GITHUB_REF_NAME", "CI_COMMIT_BRANCH")
 
 
-def _policy_stage(reg: Registry, head: str | None, given: str | None) -> str | None:
-    """Whose policy checks the work tree: ``--policy-stage``, HEAD's stage, else the CI's target branch."""
+def _policy_stage(reg: Registry, head: str | None, given: str | None) -> tuple[str | None, str | None]:
+    """Whose policy checks the work tree, and where that came from.
+
+    ``--policy-stage``, then the checked-out branch when it is a stage, then
+    the branch a CI job merges into, then the branch a CI pipeline runs on
+    (``GITHUB_REF_NAME`` only when ``GITHUB_REF_TYPE`` is ``branch``).
+    """
     stages = reg.config.stages
     if given is not None:
         if given not in stages:
             raise UsageError(f"--policy-stage {given}: not a stage (stages: {', '.join(stages)})")
-        return given
+        return given, "--policy-stage"
     if head in stages:
-        return head
-    for var in CI_TARGET_VARIABLES:
+        return head, "the checked-out branch"
+    for var in (*CI_TARGET_VARIABLES, *CI_BRANCH_VARIABLES):
+        if var == "GITHUB_REF_NAME" and os.environ.get("GITHUB_REF_TYPE", "").strip() != "branch":
+            continue
         value = os.environ.get(var, "").strip()
         if value in stages:
-            return value
-    return None
+            return value, var
+    return None, None
 
 
 def _fetch_missing_stage(reg: Registry, stage: str, offline: bool) -> None:

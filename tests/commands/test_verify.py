@@ -29,7 +29,7 @@ def test_all_good(registry: Path, project: Path, mr) -> None:  # type: ignore[no
     api.link("models/rf", source_project=str(project), target="a")
     api.link("models/rf", source_project=str(project), target="b", pin=True)
     r = mr("verify")
-    assert r.code == 0 and r.out.strip() == "ok: 2 links checked, 0 failed"
+    assert r.code == 0 and r.out.strip() == "ok: 2 links checked, 0 failed\npolicy: dev (the checked-out branch)"
 
 
 def test_each_resolution_failure_names_file_and_line(registry: Path, project: Path, mr) -> None:  # type: ignore[no-untyped-def]
@@ -47,7 +47,7 @@ def test_each_resolution_failure_names_file_and_line(registry: Path, project: Pa
     assert "type.mlem:1: error: link_type is model but data/d.mlem is a MLEM object of type data" in lines
     assert any(x.startswith("noobj.mlem:3: error:") and "not a MLEM object" in x for x in lines)
     assert any(x.startswith("proj.mlem:4: error: cannot check: project ../nowhere: no such folder") for x in lines)
-    assert lines[-2:] == ["failed: 5 links checked, 5 failed", "not checked: ../nowhere"]
+    assert lines[-3:] == ["failed: 5 links checked, 5 failed", "not checked: ../nowhere", "policy: dev (the checked-out branch)"]
 
 
 @pytest.mark.parametrize(
