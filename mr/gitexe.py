@@ -7,8 +7,8 @@ completion all start git here. Each git:
   unless given one, so it never prompts, and its whole process group (ssh,
   remote helpers) can be killed at once;
 - dies with mr: on Linux the kernel sends it SIGKILL when the thread that
-  started it ends (``PR_SET_PDEATHSIG``), so a killed ``mr`` leaves no fetch
-  behind; elsewhere ``stopped`` and the deadline end it;
+  started it ends (``PR_SET_PDEATHSIG``, through ``setpriv``), so a killed
+  ``mr`` leaves no fetch behind; elsewhere ``stopped`` and the deadline end it;
 - gets an environment from which every variable that points git at another
   repository or object store is removed (``REPOSITORY_VARIABLES``, with the
   reason for each): git sets them for hooks, and inside a hook they would send
@@ -98,17 +98,24 @@ def environment(extra: Mapping[str, str] | None = None, base: Mapping[str, str] 
     return env
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child, between fork and exec
-    try:
-        import ctypes
+def _command(args: list[str], env: Mapping[str, str]) -> list[str] | None:
+    """The argv that runs ``git args``; None when there is no git on ``PATH``.
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() == 1:  # the parent died before the call: nobody will read our output
-            os._exit(1)
-    except Exception:  # noqa: BLE001 - never keep git from starting
-        pass
+    On Linux git is started through util-linux's ``setpriv --pdeathsig KILL``,
+    which asks the kernel to kill it when the thread that started it ends (a
+    killed mr); nothing runs in the child between fork and exec.
+    """
+    import shutil
+
+    path = env.get("PATH", os.defpath)
+    git = shutil.which("git", path=path)
+    if git is None:
+        return None
+    if sys.platform.startswith("linux"):
+        setpriv = shutil.which("setpriv", path=path) or shutil.which("setpriv", path="/usr/bin:/bin")
+        if setpriv is not None:
+            return [setpriv, "--pdeathsig", "KILL", "--", git, *args]
+    return [git, *args]
 
 
 # git processes running now, so that an interrupt caught in one thread can end
@@ -156,19 +163,20 @@ def spawn(
     write to (else it reads nothing); ``what`` says what git was for, in the
     message when git is missing.
     """
+    full_env = environment(env)
+    argv = _command(args, full_env)
+    if argv is None:
+        raise GitError(f"git is not installed (mr uses it to {what}); install git")
     try:
         proc = subprocess.Popen(
-            ["git", *args],
+            argv,
             cwd=cwd,
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=environment(env),
+            env=full_env,
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
         )
-    except FileNotFoundError:
-        raise GitError(f"git is not installed (mr uses it to {what}); install git") from None
     except OSError as e:
         raise GitError(f"cannot run git: {e.strerror or e}") from None
     with _running_lock:
