@@ -67,7 +67,14 @@ SCOPES: dict[str, Scope] = {
     "config": Scope("config", ("tests/test_config.py", "tests/commands/test_init.py", "tests/commands/test_verify.py")),
     "linkfile": Scope("linkfile", ("tests/test_linkfile.py", "tests/test_fastread.py")),
     "fastread": Scope("fastread", ("tests/test_fastread.py", "tests/test_linkfile.py")),
-    "promotion": Scope("commands.promote", ("tests/commands/test_promote_plan.py", "tests/commands/test_promote.py", "tests/commands/test_promote_race.py")),
+    "promotion": Scope(
+        "commands.promote",
+        (
+            "tests/commands/test_promote_plan.py",
+            "tests/commands/test_promote.py",
+            "tests/commands/test_promote_race.py",
+        ),
+    ),
     "stagecommit": Scope(
         "stagecommit",
         (

@@ -207,5 +207,7 @@ def test_a_signing_failure_is_one_line_with_gits_last_word(
     with pytest.raises(SigningError) as e:
         api.promote(["a"], "staging", sign=True)
     monkeypatch.setenv("PATH", path)
-    assert e.value.message == "signing the commit failed: git is not installed (mr uses it to sign commits); install git"
+    assert (
+        e.value.message == "signing the commit failed: git is not installed (mr uses it to sign commits); install git"
+    )
     assert git(linked, "rev-parse", "staging") == before

@@ -47,7 +47,11 @@ def test_each_resolution_failure_names_file_and_line(registry: Path, project: Pa
     assert "type.mlem:1: error: link_type is model but data/d.mlem is a MLEM object of type data" in lines
     assert any(x.startswith("noobj.mlem:3: error:") and "not a MLEM object" in x for x in lines)
     assert any(x.startswith("proj.mlem:4: error: cannot check: project ../nowhere: no such folder") for x in lines)
-    assert lines[-3:] == ["failed: 5 links checked, 5 failed", "not checked: ../nowhere", "policy: dev (the checked-out branch)"]
+    assert lines[-3:] == [
+        "failed: 5 links checked, 5 failed",
+        "not checked: ../nowhere",
+        "policy: dev (the checked-out branch)",
+    ]
 
 
 @pytest.mark.parametrize(
