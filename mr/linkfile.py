@@ -90,7 +90,7 @@ def _parse_roundtrip(text: str, file: str, what: str) -> Any:
             doc = _yaml().load(text)
     except YAMLError as e:
         raise _yaml_error(file, e) from None
-    except (AssertionError, ValueError, TypeError, OverflowError, RecursionError) as e:
+    except (AssertionError, ValueError, TypeError, LookupError, OverflowError, RecursionError) as e:
         # ruamel asserts on some inputs (an unknown %YAML version)
         raise LinkFileError(file, f"invalid YAML: {str(e) or type(e).__name__}") from None
     _check_tags(text, file)
@@ -131,7 +131,7 @@ def _check_tags(text: str, file: str) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # reused anchors: the load already judged them
             root = _yaml().compose(text)
-    except (YAMLError, AssertionError, ValueError, TypeError, RecursionError):
+    except (YAMLError, AssertionError, ValueError, TypeError, LookupError, RecursionError):
         return  # the load that follows (or preceded) reports it
     stack = [] if root is None else [root]  # an empty document composes to None: nothing to look at
     seen: set[int] = set()  # an alias shares its node: each is looked at once (no alias bomb)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mr import fastread, linkfile
@@ -67,6 +67,7 @@ def outcome(data: bytes) -> Any:
 
 @settings(max_examples=examples(800), deadline=None)
 @given(documents)
+@example("object_type: [-_]\n")  # ruamel raised IndexError on it: found by this test
 def test_fast_path_agrees_with_ruamel(text: str) -> None:
     data = text.encode()
     fast = outcome(data)

@@ -897,6 +897,14 @@ def test_a_parser_failing_without_a_message_is_named(monkeypatch: pytest.MonkeyP
     assert (e.value.file, e.value.detail) == ("f.mlem", "invalid YAML: AssertionError")
 
 
+@pytest.mark.parametrize("value", ["-_", "[-_]", "{a: -_}"])
+def test_a_value_ruamel_cannot_construct_is_a_link_file_error(value: str) -> None:
+    # ruamel reads "-_" as an int and then indexes an empty string (IndexError), found by hypothesis
+    with pytest.raises(LinkFileError) as e:
+        linkfile.load(f"object_type: {value}\n".encode(), "f.mlem")
+    assert e.value.file == "f.mlem" and e.value.detail.startswith("invalid YAML: ")
+
+
 def test_unquoted_ambiguous_params_key_says_quote_it() -> None:
     data = b"object_type: link\nlink_type: model\npath: a.mlem\nparams:\n  yes: x\n"
     with pytest.raises(LinkFileError, match="quote it") as e:
