@@ -1060,9 +1060,13 @@ def test_partial_cache_offline_then_old_versions_fetched_on_demand(
 
 
 def run_mr(registry: Path, *args: str, timeout: str) -> subprocess.Popen[str]:
-    """``mr ARGS`` in a process of its own, in ``registry``, with MR_GIT_TIMEOUT=timeout."""
+    """``mr ARGS`` in a process of its own, in ``registry``, with MR_GIT_TIMEOUT=timeout.
+
+    SIGINT is set back to its default first: a test run started in the
+    background of a shell inherits it ignored, and the tests press Ctrl-C.
+    """
     return subprocess.Popen(
-        [sys.executable, "-m", "mr", *args],
+        ["env", "--default-signal=INT", sys.executable, "-m", "mr", *args],
         cwd=registry,
         env={**os.environ, "MR_GIT_TIMEOUT": timeout},
         stdin=subprocess.DEVNULL,
