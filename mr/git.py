@@ -905,6 +905,13 @@ def set_ref(repo: Repo, ref: str, sha: str, old: str | None, message: str) -> No
         raise RefMoved(f"{ref} moved ({e})") from None
 
 
+def delete_ref(repo: Repo, ref: str) -> None:
+    """Delete ``ref`` if it exists (a remote-tracking branch whose branch the remote no longer has)."""
+    found = repo.references.get(ref)
+    if found is not None:
+        found.delete()
+
+
 def changed_paths(repo: Repo, a: str, b: str) -> list[str]:
     """Paths whose content differs between commits ``a`` and ``b``."""
     diff = repo.diff(pygit2.Oid(hex=a), pygit2.Oid(hex=b))

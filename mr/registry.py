@@ -33,18 +33,61 @@ class StageStatus:
     ahead: int = 0
 
     @property
+    def reads_tracking(self) -> bool:
+        """Whether the stage is read at its remote-tracking branch.
+
+        The one rule for every command: the only copy there is; else the newer
+        of two when one holds all the other has (a local branch strictly behind
+        is read at the remote-tracking tip); diverged copies, the local branch.
+        """
+        if self.local is None:
+            return self.tracking is not None
+        return self.tracking is not None and self.behind > 0 and self.ahead == 0
+
+    @property
     def tip(self) -> str | None:
-        """What the stage is read at: the local branch, else the remote-tracking one."""
-        return self.local if self.local is not None else self.tracking
+        """The commit the stage is read at, by the rule of ``reads_tracking``."""
+        return self.tracking if self.reads_tracking else self.local
+
+    @property
+    def read_from(self) -> str:
+        """The copy read: the branch's name, or ``remote/stage`` for the remote-tracking branch."""
+        return f"{self.remote}/{self.stage}" if self.reads_tracking else self.stage
+
+    @property
+    def other(self) -> str | None:
+        """The copy not read, when there are two that differ, and the commit it is at."""
+        if self.local is None or self.tracking is None or self.local == self.tracking:
+            return None
+        return self.stage if self.reads_tracking else f"{self.remote}/{self.stage}"
+
+    @property
+    def other_tip(self) -> str | None:
+        if self.other is None:
+            return None
+        return self.local if self.reads_tracking else self.tracking
 
     @property
     def stale(self) -> bool:
         """The local branch lacks commits of its remote-tracking branch (behind, or diverged)."""
         return self.behind > 0
 
-    def describe(self) -> str:
-        """The warning for a stale stage: ``state()``, and which branch mr reads."""
-        return f"{self.state()}; mr reads the local branch"
+    @property
+    def diverged(self) -> bool:
+        return self.behind > 0 and self.ahead > 0
+
+    def note(self) -> str | None:
+        """What a read of the stage says about its two copies, or None when they agree."""
+        if self.other is None:
+            return None
+        theirs = f"{self.remote}/{self.stage}"
+        if self.diverged:
+            return f"{self.state()}; mr reads the local branch"
+        if self.behind:
+            s = "s" if self.behind != 1 else ""
+            return f"reading {theirs}: your {self.stage} is {self.behind} commit{s} behind (mr sync updates it)"
+        s = "s" if self.ahead != 1 else ""
+        return f"{self.stage} has {self.ahead} commit{s} not on {theirs} (not pushed yet)"
 
     def state(self) -> str:
         """A ``git status``-like sentence naming both commits."""
@@ -125,6 +168,8 @@ class Registry:
     fetched: dict[str, str] = field(default_factory=dict, repr=False)
     #: stage -> the commit this command reads it at: the fetched tip a commit is built on
     at: dict[str, str] = field(default_factory=dict, repr=False)
+    #: stage -> the copy of it this command read: ``staging``, or ``origin/staging``
+    read_from: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def display(self) -> str:
@@ -215,9 +260,14 @@ class Registry:
         """Record that this command fetched ``stage`` into ``ref``: commits on it are built on that tip."""
         self.fetched[stage] = ref
 
-    def read_stage_at(self, stage: str, commit: str) -> None:
-        """From now on this command reads ``stage`` at ``commit`` (the fetched tip it builds on)."""
+    def read_stage_at(self, stage: str, commit: str, copy: str | None = None) -> None:
+        """From now on this command reads ``stage`` at ``commit`` (the fetched tip it builds on), named ``copy``."""
         self.at[stage] = commit
+        self.read_from[stage] = copy or stage
+
+    def copies(self) -> tuple[tuple[str, str], ...]:
+        """Each stage this command read, with the copy of it read (``read_from`` in JSON)."""
+        return tuple(self.read_from.items())
 
     def stage_config(self, stage: str) -> Config:
         """``.mr.yaml`` as the stage's own branch has it."""
@@ -266,14 +316,31 @@ class Registry:
 
     def stage_status(self, stage: str) -> StageStatus:
         """Where a stage can be read: its local branch, its remote-tracking branch, both or neither."""
-        local = git.branch_tip(self.repo, stage)
         ref = self.tracking_ref(stage)
-        tracking = git.ref_tip(self.repo, ref) if ref else None
+        return self._compare(stage, self.remote, git.ref_tip(self.repo, ref) if ref else None)
+
+    def _compare(self, stage: str, remote: str | None, tracking: str | None) -> StageStatus:
+        local = git.branch_tip(self.repo, stage)
         behind = ahead = 0
         if local is not None and tracking is not None and local != tracking:
             behind = git.count_between(self.repo, local, tracking)
             ahead = git.count_between(self.repo, tracking, local)
-        return StageStatus(stage, self.remote, local, tracking, behind, ahead)
+        return StageStatus(stage, remote, local, tracking, behind, ahead)
+
+    def fetched_source(self, stage: str, ref: str, remote: str) -> None:
+        """Record that this command fetched ``stage``, which it reads, into ``ref`` from ``remote``.
+
+        From now on the stage is read at the newer of its local branch and
+        that ref, by ``StageStatus``'s rule (noted once when they differ).
+        """
+        status = self._compare(stage, remote, git.ref_tip(self.repo, ref))
+        self.at.pop(stage, None)
+        note = status.note()
+        if note is not None and note not in self.notes:
+            self.notes.append(note)
+        self._noted.add(stage)
+        if status.tip is not None:
+            self.read_stage_at(stage, status.tip, status.read_from)
 
     def find_stage(self, stage: str) -> str | None:
         """The commit a stage is read at (its local branch, else its remote-tracking branch), or None.
@@ -284,9 +351,13 @@ class Registry:
         if stage in self.at:
             return self.at[stage]
         status = self.stage_status(stage)
-        if status.stale and stage not in self._noted:
+        if stage not in self._noted:
             self._noted.add(stage)
-            self.notes.append(status.describe())
+            note = status.note()
+            if note is not None:
+                self.notes.append(note)
+        if status.tip is not None:
+            self.read_from.setdefault(stage, status.read_from)
         return status.tip
 
     def stage_tip(self, stage: str) -> str:
@@ -294,6 +365,14 @@ class Registry:
         if sha is None:
             raise RegistryError(self.missing_stage(stage))
         return sha
+
+    def elsewhere(self, stage: str, rel: str) -> str:
+        """`` (origin/staging has it)`` when the copy of ``stage`` not read has ``rel``; else ``""``."""
+        status = self.stage_status(stage)
+        other = status.other_tip
+        if other is None or git.entry_at(self.repo, other, rel) is None:
+            return ""
+        return f" ({status.other} has it)"
 
     def missing_stage(self, stage: str) -> str:
         """Why a stage cannot be read, and what to fetch."""
@@ -369,7 +448,7 @@ class Registry:
             data = self.read_current(rel)
             shown = rel
         if data is None:
-            raise LinkNotFound(f"{shown}: no such link")
+            raise LinkNotFound(f"{shown}: no such link{self.elsewhere(stage, rel) if stage else ''}")
         return linkfile.load_link(data, shown, name=rel[: -len(LINK_SUFFIX)])
 
 

@@ -189,6 +189,7 @@ def show_result(result: ShowResult, as_json: bool) -> None:
         print_json(
             {
                 "version": JSON_VERSION,
+                "read_from": dict(result.read_from),
                 "registry": result.registry,
                 "stage": result.stage,
                 "links": [entry_json(e) for e in result.entries],
@@ -262,6 +263,7 @@ def verify_report(report: VerifyReport, as_json: bool, quiet: bool = False, verb
         print_json(
             {
                 "version": JSON_VERSION,
+                "read_from": dict(report.read_from),
                 "registry": report.registry,
                 "stage": report.stage,
                 "ok": report.ok,
@@ -394,6 +396,7 @@ def _result_json(result: StageResult[P] | None, dry_run: bool) -> dict[str, Any]
 
 
 def rollback_plan(plan: Rollback) -> None:
+    notes(plan.notes)
     if not plan.changes:
         names = ", ".join(field(p.name) for p in plan.links)
         echo(f"Nothing to roll back: {names} already as it was then, on {plan.stage}")
@@ -421,9 +424,11 @@ def rollback_result(result: RollbackResult) -> None:
 
 
 def rollback_json(plan: Rollback, result: RollbackResult | None, dry_run: bool = False) -> None:
+    notes(plan.notes)
     print_json(
         {
             "version": JSON_VERSION,
+            "read_from": dict(plan.read_from),
             "stage": plan.stage,
             "base": plan.base,
             **_result_json(result, dry_run),
@@ -446,6 +451,7 @@ def rollback_json(plan: Rollback, result: RollbackResult | None, dry_run: bool =
 
 
 def retirement_plan(plan: Retirement) -> None:
+    notes(plan.notes)
     echo(f"Retire {', '.join(field(p.name) for p in plan.changes)} from {plan.stage} (other stages keep theirs):")
     for p in plan.changes:
         print_diff(p.diff(plan.stage))
@@ -456,9 +462,11 @@ def retirement_result(result: RetireResult) -> None:
 
 
 def retirement_json(plan: Retirement, result: RetireResult | None, dry_run: bool = False) -> None:
+    notes(plan.notes)
     print_json(
         {
             "version": JSON_VERSION,
+            "read_from": dict(plan.read_from),
             "stage": plan.stage,
             "base": plan.base,
             **_result_json(result, dry_run),
@@ -480,6 +488,7 @@ def promotion_json(plan: Promotion, result: StageResult[Promotion] | None, dry_r
     print_json(
         {
             "version": JSON_VERSION,
+            "read_from": dict(plan.read_from),
             "to": plan.to,
             "from": plan.source,
             "from_commit": plan.source_sha,
@@ -519,6 +528,7 @@ def matrix(m: Matrix, as_json: bool) -> None:
         print_json(
             {
                 "version": JSON_VERSION,
+                "read_from": dict(m.read_from),
                 "stages": list(m.stages),
                 "links": [
                     {
@@ -568,6 +578,7 @@ def stage_diff(d: StageDiff, as_json: bool) -> None:
         print_json(
             {
                 "version": JSON_VERSION,
+                "read_from": dict(d.read_from),
                 "from": d.source,
                 "to": d.target,
                 "changes": [
@@ -620,6 +631,7 @@ def history(h: LinkHistory, as_json: bool) -> None:
         print_json(
             {
                 "version": JSON_VERSION,
+                "read_from": dict(h.read_from),
                 "name": h.name,
                 "stages": {s: (link_json(x) if x else None) for s, x in h.stages},
                 "history": [
@@ -693,6 +705,7 @@ def outdated(report: OutdatedReport, as_json: bool) -> None:
         print_json(
             {
                 "version": JSON_VERSION,
+                "read_from": dict(report.read_from),
                 "stage": report.stage,
                 "checked": report.checked,
                 "outdated": [

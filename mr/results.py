@@ -50,6 +50,8 @@ class ShowResult:
     problems: tuple[Problem, ...] = ()
     #: warnings about the stages read (a local stage behind its remote)
     notes: tuple[str, ...] = ()
+    #: each stage read, with the copy of it read (``staging`` or ``origin/staging``)
+    read_from: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -91,6 +93,8 @@ class VerifyReport:
     unchecked: tuple[str, ...] = ()
     #: warnings about the stages read (a local stage behind its remote)
     notes: tuple[str, ...] = ()
+    #: each stage read, with the copy of it read (``staging`` or ``origin/staging``)
+    read_from: tuple[tuple[str, str], ...] = ()
     #: the stage whose policy applied (None: none)
     policy_stage: str | None = None
     #: where that came from: ``--stage``, ``--policy-stage``, the checked-out branch, a CI variable
@@ -307,6 +311,8 @@ class Matrix:
     problems: tuple[Problem, ...] = ()
     #: warnings about the stages read (a local stage behind its remote)
     notes: tuple[str, ...] = ()
+    #: each stage read, with the copy of it read (``staging`` or ``origin/staging``)
+    read_from: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -337,6 +343,8 @@ class StageDiff:
     changes: tuple[LinkChange, ...]
     problems: tuple[Problem, ...] = ()
     notes: tuple[str, ...] = ()
+    #: each stage read, with the copy of it read (``staging`` or ``origin/staging``)
+    read_from: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -377,6 +385,8 @@ class LinkHistory:
     history: tuple[HistoryEntry, ...]
     problems: tuple[Problem, ...] = ()
     notes: tuple[str, ...] = ()
+    #: each stage read, with the copy of it read (``staging`` or ``origin/staging``)
+    read_from: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -408,6 +418,8 @@ class OutdatedReport:
     problems: tuple[Problem, ...] = ()
     unchecked: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    #: each stage read, with the copy of it read (``staging`` or ``origin/staging``)
+    read_from: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -456,6 +468,8 @@ class Promotion:
     request: tuple[tuple[str, ...], bool | None, str | None, bool] = ((), None, None, True)
     #: warnings about the stages read (a source stage behind its remote)
     notes: tuple[str, ...] = ()
+    #: each stage read, with the copy of it read (``staging`` or ``origin/staging``)
+    read_from: tuple[tuple[str, str], ...] = ()
 
     @property
     def changes(self) -> tuple[PromotedLink, ...]:
@@ -512,6 +526,9 @@ class Rollback:
     base: str
     links: tuple[RolledBackLink, ...]
     message: str
+    #: warnings about the stage read, and which copy of it was read
+    notes: tuple[str, ...] = ()
+    read_from: tuple[tuple[str, str], ...] = ()
 
     verb = "rollback"
     done = "rolled back"
@@ -549,6 +566,9 @@ class Retirement:
     base: str
     links: tuple[RetiredLink, ...]
     message: str
+    #: warnings about the stage read, and which copy of it was read
+    notes: tuple[str, ...] = ()
+    read_from: tuple[tuple[str, str], ...] = ()
 
     verb = "retire"
     done = "updated"

@@ -33,6 +33,7 @@ from mr.errors import (
 )
 from mr.model import SHORT_SHA
 from mr.registry import Registry, link_name
+from mr.urls import redact
 from mr.results import P, RetiredLink, RolledBackLink, StagePlan, StageResult
 
 #: How many times in a row a commit is rebuilt with nothing landed on the branch
@@ -93,29 +94,32 @@ def review_branch_name(verb: str, stage: str, names: list[str]) -> str:
 
 
 def tip(reg: Registry, branch: str) -> str:
-    """The tip a commit on stage ``branch`` is built on.
+    """The tip a commit on stage ``branch`` is built on: the copy of the stage reads take.
 
-    Its local branch, else its remote-tracking branch (the local branch is
-    created there when the commit lands). A local branch that lacks commits of
-    its remote-tracking branch is refused (``StaleStage``) unless the stage was
-    fetched by this command (``fetch``): then the remote's tip is built on and
-    the local branch fast-forwarded to it first.
+    That is ``Registry.find_stage``'s rule: the only copy, else the newer of
+    the local and remote-tracking branches when one holds all the other has
+    (the local branch is fast-forwarded to it when the commit lands). Diverged
+    copies are refused (``StaleStage``). A stage this command fetched
+    (``fetch``) is built on the remote's tip the same way.
     """
     ref = reg.fetched.get(branch)
     if ref is not None:
         # the rest of the command (policy, other files) reads the stage there too
         at = _fetched_tip(reg, branch, ref)
-        reg.read_stage_at(branch, at)
+        mine = git.branch_tip(reg.repo, branch)
+        reg.read_stage_at(branch, at, branch if at == mine else _short(ref))
         return at
     status = reg.stage_status(branch)
-    if status.stale:
-        raise StaleStage(
-            f"{status.state()}: {status.update_hint()}, "
-            f"or pass --fetch (or --push {status.remote}) to build on {status.remote}/{branch}; nothing was changed"
-        )
+    if status.diverged:
+        raise StaleStage(f"{status.state()}: {status.update_hint()}; nothing was changed")
     if status.tip is None:
         raise RegistryError(f"no branch {branch}; 'mr init' creates the branches of every stage in .mr.yaml")
+    reg.find_stage(branch)  # its note, and which copy is read
     return status.tip
+
+
+def _short(ref: str) -> str:
+    return ref.removeprefix("refs/remotes/").removeprefix("refs/mr/fetched/")
 
 
 def _fetched_tip(reg: Registry, stage: str, ref: str) -> str:
@@ -146,18 +150,33 @@ def fetch_ref(reg: Registry, remote: str, stage: str) -> str:
     return f"refs/mr/fetched/{stage}"
 
 
-def fetch(reg: Registry, stage: str, remote: str, option: str = "--remote") -> str | None:
-    """Fetch ``stage`` from ``remote``; ``tip`` then builds on it. The remote's tip, or None when it lacks the stage."""
+def fetch(
+    reg: Registry, stage: str, remote: str, option: str = "--remote", sources: tuple[str, ...] = ()
+) -> str | None:
+    """Fetch ``stage`` from ``remote``, with the stages ``sources`` the command reads, in one ``git fetch``.
+
+    ``tip`` then builds on the remote's ``stage``, and the sources are read at
+    their newest copy. The remote's tip of ``stage``, or None when it lacks it.
+    """
     from mr import transport
 
-    ref = fetch_ref(reg, remote, stage)
-    found = transport.fetch_branch(reg.repo.path, remote, stage, ref, shallow=git.is_shallow(reg.repo), option=option)
-    reg.fetched_into(stage, ref)
-    return git.ref_tip(reg.repo, ref) if found else None
+    stages = [stage, *(s for s in dict.fromkeys(sources) if s != stage)]
+    refs = {s: fetch_ref(reg, remote, s) for s in stages}
+    found = transport.fetch_branches(reg.repo.path, remote, refs, shallow=git.is_shallow(reg.repo), option=option)
+    for s, ref in refs.items():
+        if s not in found:
+            git.delete_ref(reg.repo, ref)  # as git fetch --prune does: the ref says the remote has no such branch
+    reg.fetched_into(stage, refs[stage])
+    label = remote if remote in git.remotes(reg.repo) else redact(remote)
+    for s in stages[1:]:
+        reg.fetched_source(s, refs[s], label)
+    return git.ref_tip(reg.repo, refs[stage])
 
 
-def fetch_stage(reg: Registry, stage: str, source: bool | str, option: str = "--fetch") -> None:
-    """Fetch ``stage`` before planning a commit on it (``--fetch``, ``--push``).
+def fetch_stage(
+    reg: Registry, stage: str, source: bool | str, option: str = "--fetch", sources: tuple[str, ...] = ()
+) -> None:
+    """Fetch ``stage`` (and the stages ``sources`` read with it) before planning a commit on it (``--fetch``, ``--push``).
 
     ``source`` is False (fetch nothing), True (the registry's remote) or a
     remote's name or URL, given with ``option`` (named in messages).
@@ -165,10 +184,12 @@ def fetch_stage(reg: Registry, stage: str, source: bool | str, option: str = "--
     if not source:
         return
     check_stage(reg, stage)  # before its name goes into a refspec
+    for s in sources:
+        check_stage(reg, s)
     remote = source if isinstance(source, str) else reg.remote
     if remote is None:
         raise UsageError("--fetch: a registry read by URL has no remote to fetch from")
-    fetch(reg, stage, remote, option if isinstance(source, str) else "--remote")
+    fetch(reg, stage, remote, option if isinstance(source, str) else "--remote", sources)
 
 
 def _catch_up(reg: Registry, stage: str, base: str, here: bool) -> None:
@@ -312,16 +333,18 @@ def land(
     force: bool,
     sign: bool | None,
     seams: Seams = NO_SEAMS,
+    sources: tuple[str, ...] = (),
 ) -> StageResult[P]:
     """Commit ``plan`` onto its stage (or, with ``branch``, a review branch: ``""`` names it), then push.
 
-    ``sign`` signs the commit (None: when git would, by ``commit.gpgSign``).
+    ``sign`` signs the commit (None: when git would, by ``commit.gpgSign``);
+    ``sources`` are the stages the plan reads, fetched along with its stage.
     """
     from mr import transport
 
     if branch is None:
         if push is not None:
-            return land_remote(reg, plan, replan, push, sign=sign, seams=seams)
+            return land_remote(reg, plan, replan, push, sign=sign, seams=seams, sources=sources)
         if plan.stage in reg.fetched and tip(reg, plan.stage) != plan.base:
             plan = replan(plan)  # the stage was fetched again after the plan was made, and moved
         return apply(reg, plan, replan, sign=sign, seams=seams)
@@ -340,49 +363,94 @@ def land(
 
 
 def land_remote(
-    reg: Registry, plan: P, replan: Callable[[P], P], remote: str, sign: bool | None = None, seams: Seams = NO_SEAMS
+    reg: Registry,
+    plan: P,
+    replan: Callable[[P], P],
+    remote: str,
+    sign: bool | None = None,
+    seams: Seams = NO_SEAMS,
+    sources: tuple[str, ...] = (),
 ) -> StageResult[P]:
     """Commit ``plan`` on ``remote``'s tip of its stage and push it there, with a lease on that tip.
 
     The stage is fetched first and the commit built on the remote's tip (the
-    local branch created or fast-forwarded there). When the push is refused
-    because someone else pushed meanwhile, the commit is taken back, the stage
-    fetched again, the plan made again on the new tip and pushed again, like
-    the local compare-and-swap.
+    local branch created or fast-forwarded there). A push that fails is judged
+    by fetching the stage again, not by git's wording alone: the remote holding
+    the commit means it landed; the remote moved (or git reporting a held ref
+    lock) means another writer won, so the commit is taken back, the plan made
+    again on the new tip and pushed again; otherwise the commit is taken back
+    and the push's error raised. A push that did not land never leaves its
+    commit on the local branch, which would block every later push.
     """
     from mr import transport
     from mr.errors import PushRaced
 
     stage = plan.stage
+    fetched = reg.fetched.get(stage)  # by this command, before planning
+    theirs = git.ref_tip(reg.repo, fetched) if fetched else fetch(reg, stage, remote, "--push", sources)
     for attempt in range(ATTEMPTS):
-        theirs = fetch(reg, stage, remote, "--push")
         if tip(reg, stage) != plan.base:
             plan = replan(plan)
         result = apply(reg, plan, replan, sign=sign, seams=seams)
         if seams.before_push is not None:
             seams.before_push(result.plan)
+        mine = git.branch_tip(reg.repo, stage)
         try:
             url = transport.push_lease(reg.repo.path, remote, stage, expect=theirs)
-        except PushRaced:
-            _undo(reg, result)
-            plan = result.plan
-            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
-            continue
         except MrError as e:
-            done = f"commit {result.commit[:SHORT_SHA]}" if result.commit else "nothing new"
-            raise NotPushed(f"{stage} is {plan.done} here ({done}) but not pushed: {e.message}", e) from None
+            now = _fetch_after_failure(reg, stage, remote, sources)
+            if mine is None or now != mine:
+                _undo(reg, result)
+                plan = result.plan
+                if isinstance(now, _Unknown) or not (isinstance(e, PushRaced) or now != theirs):
+                    raise _not_pushed(result, remote, e, now) from None
+                theirs = now
+                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+                continue
+            url = transport.push_url(reg.repo.path, remote) or remote  # it landed after all
+            url = redact(url)
         # the ref the stage was fetched into now holds what was pushed: git push moves a
         # named remote's remote-tracking branch only when the remote's fetch refspec maps
         # the stage (not in a single-branch clone), and never mr's own ref of a URL or path
         ref = reg.fetched[stage]
-        pushed = git.branch_tip(reg.repo, stage)
-        if pushed is not None:
+        if mine is not None:
             try:
-                git.set_ref(reg.repo, ref, pushed, git.ref_tip(reg.repo, ref), "mr: pushed")
+                git.set_ref(reg.repo, ref, mine, git.ref_tip(reg.repo, ref), "mr: pushed")
             except RefMoved:
                 pass  # a fetch running meanwhile moved it: it holds what the remote has, which is as new
         return replace(result, pushed_to=url)
     raise RemoteError(f"{stage} kept moving on {remote} while pushing ({ATTEMPTS} attempts); try again")
+
+
+class _Unknown(str):
+    """What a fetch after a failed push could not tell: why it failed."""
+
+
+def _fetch_after_failure(reg: Registry, stage: str, remote: str, sources: tuple[str, ...]) -> str | None:
+    """The remote's tip of ``stage`` after a push failed (None: absent), or ``_Unknown`` when it cannot be fetched.
+
+    The stages ``sources`` the plan reads are fetched again along with it, for planning again.
+    """
+    try:
+        return fetch(reg, stage, remote, "--push", sources)
+    except MrError as e:
+        return _Unknown(e.message)
+
+
+def _not_pushed(result: StageResult[P], remote: str, error: MrError, now: str | None) -> NotPushed:
+    plan = result.plan
+    stage = plan.stage
+    if result.commit is None:
+        # nothing new was committed: the local branch's own unpushed commits stay, as they were
+        return NotPushed(f"{stage} is {plan.done} here (nothing new) but not pushed: {error.message}", error)
+    back = f"{stage} here is back at {plan.base[:SHORT_SHA]}"
+    if isinstance(now, _Unknown):
+        return NotPushed(
+            f"{stage} was not {plan.done}: the push failed ({error.message}) and fetching {remote} again "
+            f"to see whether it landed failed too ({now}); {back}: fetch and look before trying again",
+            error,
+        )
+    return NotPushed(f"{stage} was not {plan.done}: {error.message}; {back}, nothing was changed", error)
 
 
 def merge_request_url(remote_url: str, branch: str, target: str) -> str | None:
@@ -441,20 +509,22 @@ def plan_and_land(
     replan: Callable[[P], P],
     landing: Landing,
     no_stage: str,
+    sources: tuple[str, ...] = (),
 ) -> StageResult[P]:
     """Plan onto ``stage`` (or take ``given``, a plan an earlier call made), then ``land`` it.
 
     The stage is fetched first when ``landing`` says so; ``no_stage`` is the
-    message when neither a plan nor a stage is given.
+    message when neither a plan nor a stage is given; ``sources`` are the
+    stages the plan reads (a promotion's source stage), fetched with the stage.
     """
     if given is not None:
         planned = given
         if landing.push is None:
-            fetch_stage(reg, planned.stage, landing.fetch)  # made by another call: fetch for this one
+            fetch_stage(reg, planned.stage, landing.fetch, sources=sources)  # made by another call: fetch for this one
     else:
         if stage is None:
             raise UsageError(no_stage)
-        fetch_stage(reg, stage, landing.push or landing.fetch, "--push" if landing.push else "--fetch")
+        fetch_stage(reg, stage, landing.push or landing.fetch, "--push" if landing.push else "--fetch", sources)
         planned = plan(stage)
     return land(
         reg,
@@ -465,6 +535,7 @@ def plan_and_land(
         force=landing.force,
         sign=landing.sign,
         seams=landing.seams,
+        sources=sources,
     )
 
 

@@ -276,31 +276,52 @@ def fetch_branch(
     alone (``--depth=1``, for a shallow clone). False when the remote has no
     such branch. ``option`` names the option ``remote`` came from, in messages.
     """
+    return branch in fetch_branches(repo_path, remote, {branch: ref}, shallow, option)
+
+
+def fetch_branches(
+    repo_path: str, remote: str, refs: dict[str, str], shallow: bool = False, option: str = "--remote"
+) -> set[str]:
+    """Fetch each of ``remote``'s branches into its ref in ``refs`` (branch -> ref), in one ``git fetch``.
+
+    Returns the branches the remote has; one it lacks is left out (and the
+    fetch made again without it, as git fails the whole fetch for it).
+    """
     src = _remote(repo_path, remote, push=False, option=option)
     depth = ["--depth=1"] if shallow else []
-    call = run(
-        [
-            *src.options,
-            "-C",
-            repo_path,
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            "--no-write-fetch-head",
-            *depth,
-            "--",
-            src.target,
-            f"+refs/heads/{branch}:{ref}",
-        ],
-        url=src.url,
-        env=src.env,
-        check=False,
-    )
-    if call.code != 0:
-        if re.search(r"couldn't find remote ref", call.err):
-            return False
-        raise RemoteError(f"{redact(src.url)}: {explain(call.err, src.url)}")
-    return True
+    wanted = dict(refs)
+    while wanted:
+        call = run(
+            [
+                *src.options,
+                "-C",
+                repo_path,
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                *depth,
+                "--",
+                src.target,
+                *(f"+refs/heads/{branch}:{ref}" for branch, ref in wanted.items()),
+            ],
+            url=src.url,
+            env=src.env,
+            check=False,
+        )
+        if call.code == 0:
+            return set(wanted)
+        missing = re.search(r"couldn't find remote ref (?:refs/heads/)?(\S+)", call.err)
+        if missing is None or missing.group(1) not in wanted:
+            raise RemoteError(f"{redact(src.url)}: {explain(call.err, src.url)}")
+        del wanted[missing.group(1)]
+    return set()
+
+
+#: What git (client or server) says when another process holds the lock on a ref it updates.
+LOCK_CONTENTION = re.compile(
+    r"failed to update ref|cannot lock ref|failed to lock|unable to create '[^']*\.lock'", re.I
+)
 
 
 def push_lease(repo_path: str, remote: str, branch: str, expect: str | None) -> str:
@@ -332,5 +353,8 @@ def push_lease(repo_path: str, remote: str, branch: str, expect: str | None) -> 
         refusal = _push_refusal(call.out)
         if refusal is not None and re.search(r"stale info|fetch first|non-fast-forward", refusal):
             raise PushRaced(f"{redact(url)}: {refusal}")
+        if LOCK_CONTENTION.search(call.out + call.err):
+            # another push held the server's ref lock: contention, not a refusal
+            raise PushRaced(f"{redact(url)}: {refusal or explain(call.err, url)}")
         raise RemoteError(f"{redact(url)}: {refusal or explain(call.err, url)}")
     return redact(url)

@@ -64,6 +64,7 @@ def view(mr, *args: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     assert r.code == 0, r.err
     data = json.loads(r.out)
     data.pop("registry", None)  # where each clone lives
+    data.pop("read_from", None)  # a branch in one, a remote-tracking branch in the other
     return dict(data)
 
 
@@ -89,6 +90,8 @@ def test_fresh_clone_views_equal_the_origin_views(
     ]
     theirs = {v: view(mr, *v) for v in views}
     mine = {v: view(mr, *v, "--registry", str(fresh)) for v in views}
+    copies = json.loads(mr("show", "--diff", "dev", "staging", "--json", "--registry", str(fresh)).out)
+    assert copies["read_from"] == {"dev": "dev", "staging": "origin/staging"}
     assert mine == theirs
     outdated = mine[("--outdated", "--stage", "staging")]
     assert [(e["name"], e["latest"]) for e in outdated["outdated"]] == [("churn", "v2")]
@@ -173,7 +176,7 @@ def test_two_clones_promoting_to_one_stage_through_push_both_land(origin: str, t
     assert {"churn.mlem", "fraud.mlem", "scoring.mlem"} <= set(files)
 
 
-def test_a_stale_local_stage_is_warned_about_and_refused(
+def test_a_local_stage_behind_is_read_at_the_remote_tracking_tip(
     origin: str, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     mine = clone(origin, tmp_path / "mine")
@@ -184,35 +187,83 @@ def test_a_stale_local_stage_is_warned_about_and_refused(
     monkeypatch.chdir(mine)
     git(mine, "fetch", "-q", "origin")
     old = git(mine, "rev-parse", "staging")
-    warning = (
-        f"mr: warning: staging is 1 commit behind origin/staging (staging at {old[:12]}, "
-        f"origin/staging at {theirs[:12]}); mr reads the local branch\n"
-    )
+    note = "mr: warning: reading origin/staging: your staging is 1 commit behind (mr sync updates it)\n"
     r = mr("show", "--all-stages")
-    assert r.code == 0 and r.err == warning
+    assert r.code == 0 and r.err == note
     matrix = json.loads(mr("show", "--all-stages", "--json").out)
-    assert [row["name"] for row in matrix["links"] if row["stages"]["staging"]] == ["churn"]
-    r = mr("show", "--stage", "staging")
-    assert r.err == warning
-    r = mr("verify", "--stage", "staging")
-    assert r.code == 0 and r.err == warning
+    assert [row["name"] for row in matrix["links"] if row["stages"]["staging"]] == ["churn", "scoring"]
+    assert matrix["read_from"] == {"dev": "dev", "staging": "origin/staging", "production": "origin/production"}
+    r = mr("show", "--stage", "staging", "--json")
+    assert r.err == note and json.loads(r.out)["read_from"] == {"staging": "origin/staging"}
+    assert [link["name"] for link in json.loads(r.out)["links"]] == ["churn", "scoring"]
+    r = mr("verify", "--stage", "staging", "--json")
+    assert r.code == 0 and r.err == note
+    assert json.loads(r.out)["read_from"] == {"staging": "origin/staging"}
+    # a write builds on the newest copy too, and brings the local branch along
     before = refs(mine)
     r = mr("promote", "fraud", "--to", "staging", "--yes")
-    assert r.code == 1 and "Traceback" not in r.err
-    assert r.err.splitlines()[-1] == (
-        f"mr: error: staging is 1 commit behind origin/staging (staging at {old[:12]}, origin/staging at "
-        f"{theirs[:12]}): update it: git fetch origin && git branch -f staging origin/staging (git pull --ff-only "
-        "where it is checked out), or pass --fetch (or --push origin) to build on origin/staging; nothing was changed"
-    )
-    assert refs(mine) == before
-    r = mr("retire", "churn", "--stage", "staging", "--yes")
-    assert r.code == 1 and "behind origin/staging" in r.err and refs(mine) == before
-    r = mr("promote", "fraud", "--to", "staging", "--fetch", "--yes")
     assert r.code == 0, r.err
-    assert git(mine, "rev-parse", "staging^") == theirs
+    assert git(mine, "rev-parse", "staging^") == theirs != old
     assert git(mine, "show", "staging:scoring.mlem") == git(mine, "show", "dev:scoring.mlem")
-    # the fast-forwarded branch is no longer behind: nothing to warn about
-    assert mr("show", "--stage", "staging").err == ""
+    assert git(mine, "rev-parse", "origin/staging") == theirs and refs(mine) != before
+    # now it is ahead: read here, and said so
+    r = mr("show", "--stage", "staging", "--json")
+    assert r.err == "mr: warning: staging has 1 commit not on origin/staging (not pushed yet)\n"
+    assert json.loads(r.out)["read_from"] == {"staging": "staging"}
+
+
+def test_a_missing_link_names_the_other_copy_that_has_it(
+    origin: str, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    mine = clone(origin, tmp_path / "mine")
+    git(mine, "branch", "-q", "staging", "origin/staging")
+    api.promote(["churn"], "staging", registry=str(mine), message="here only", pin=True)  # ahead here
+    teammate = clone(origin, tmp_path / "teammate")
+    api.promote(["scoring"], "staging", registry=str(teammate), push="origin")
+    monkeypatch.chdir(mine)
+    git(mine, "fetch", "-q", "origin")
+    # diverged: reads take the local branch, warn, and point at the copy that has the link
+    r = mr("promote", "scoring", "--from", "staging", "--to", "production", "--yes")
+    assert (r.code, r.err) == (1, "mr: error: no link scoring on staging (origin/staging has it)\n")
+    # writes onto a diverged stage are refused, with the commands that resolve it
+    r = mr("retire", "churn", "--stage", "staging", "--yes")
+    assert r.code == 1 and "reconcile them (git checkout staging && git pull --rebase origin staging)" in r.err
+
+
+def test_a_push_reads_the_source_stage_as_the_remote_has_it(
+    origin: str, project: Path, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    mine = clone(origin, tmp_path / "mine")  # dev checked out
+    teammate = clone(origin, tmp_path / "teammate")
+    tag(project, "v2")
+    # the teammate re-pins fraud and adds big on dev, and pushes; mine has not fetched
+    api.link(
+        "models/rf", source_project=str(project), rev="v2", target="fraud", force=True, target_project=str(teammate)
+    )
+    api.link("models/rf", source_project=str(project), rev="v2", target="big", target_project=str(teammate))
+    git(teammate, "add", "-A")
+    git(teammate, "commit", "-q", "-m", "fraud to v2, big")
+    git(teammate, "push", "-q", "origin", "dev")
+    monkeypatch.chdir(mine)
+    old_dev = git(mine, "rev-parse", "dev")
+    r = mr("promote", "fraud", "big", "--to", "staging", "--push", "origin", "--yes", "--no-verify")
+    assert r.code == 0, r.err
+    assert "reading origin/dev: your dev is 1 commit behind (mr sync updates it)" in r.err
+    theirs = git(mine, "rev-parse", "origin/dev")
+    assert theirs != old_dev == git(mine, "rev-parse", "dev")  # dev itself is left alone
+    for name in ("fraud", "big"):
+        assert git(mine, "show", f"origin/staging:{name}.mlem") == git(mine, "show", f"origin/dev:{name}.mlem")
+    assert f"Mr-From: dev {theirs}" in git(mine, "log", "-1", "--format=%B", "origin/staging")
+    # --fetch, without pushing, reads the source the same way
+    other = clone(origin, tmp_path / "other")
+    git(teammate, "pull", "-q", "--no-rebase", "origin", "dev")
+    api.link("models/rf", source_project=str(project), rev="v1", target="big", force=True, target_project=str(teammate))
+    git(teammate, "commit", "-q", "-am", "big back to v1")
+    git(teammate, "push", "-q", "origin", "dev")
+    monkeypatch.chdir(other)
+    r = mr("promote", "big", "--to", "staging", "--fetch", "--yes", "--no-verify")
+    assert r.code == 0, r.err
+    assert git(other, "show", "staging:big.mlem") == git(other, "show", "origin/dev:big.mlem")
 
 
 def test_a_diverged_stage_is_refused_by_push(origin: str, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from mr import api, stagecommit
 from mr.commands import promote as promotion
-from mr.errors import GitError, RegistryError, RemoteError, UsageError
+from mr.errors import GitError, NotPushed, RegistryError, RemoteError, UsageError
 from mr.registry import Registry
 from mr.results import Promotion, file_diff
 from mr.stagecommit import merge_request_url, review_branch_name
@@ -357,22 +358,43 @@ def test_a_plan_with_nothing_to_change_makes_no_review_branch(linked: Path) -> N
     assert git(linked, "branch", "--list", "review") == ""
 
 
-def test_a_refused_push_says_what_was_done_here(shared: Path, linked: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_push_leaves_the_stage_as_it_was(shared: Path, linked: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
     bare = tmp_path / "origin.git"
     hook = bare / "hooks" / "pre-receive"
     hook.write_text("#!/bin/sh\nexit 1\n")
     hook.chmod(0o755)
     remote = git(linked, "ls-remote", "origin", "refs/heads/staging")
-    r = mr("promote", "a", "--to", "staging", "--push", "origin", "--yes")
-    mine = git(linked, "rev-parse", "staging")
-    assert (r.code, r.err) == (
-        1,
-        f"mr: error: staging is promoted here (commit {mine[:12]}) but not pushed: "
-        f"{bare}: refused the push: pre-receive hook declined\n",
+    before = git(linked, "for-each-ref")
+    base = git(linked, "rev-parse", "staging")
+    refused = (
+        f"mr: error: staging was not promoted: {bare}: refused the push: pre-receive hook declined; "
+        f"staging here is back at {base[:12]}, nothing was changed\n"
     )
-    assert git(linked, "ls-remote", "origin", "refs/heads/staging") == remote
+    for _ in range(2):
+        # the commit made for the push is taken back: the next promote is not blocked by it
+        r = mr("promote", "a", "--to", "staging", "--push", "origin", "--yes")
+        assert (r.code, r.err) == (1, refused)
+        assert git(linked, "ls-remote", "origin", "refs/heads/staging") == remote
+        assert git(linked, "for-each-ref") == before
+    # once the remote takes pushes again, the promotion lands
+    hook.unlink()
+    r = mr("promote", "a", "--to", "staging", "--push", "origin", "--yes")
+    assert r.code == 0, r.err
+    mine = git(linked, "rev-parse", "staging")
+    assert git(linked, "rev-parse", "staging^") == base
+    assert git(linked, "ls-remote", "origin", "refs/heads/staging") == f"{mine}\trefs/heads/staging"
     assert git(linked, "show", "staging:a.mlem") == git(linked, "show", "dev:a.mlem")
-    # nothing new to promote the second time, and still not pushed
+
+
+def test_commits_made_here_before_stay_when_a_push_with_nothing_new_is_refused(  # type: ignore[no-untyped-def]
+    shared: Path, linked: Path, tmp_path: Path, mr
+) -> None:
+    api.promote(["a"], "staging")  # here only: not pushed
+    mine = git(linked, "rev-parse", "staging")
+    bare = tmp_path / "origin.git"
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    hook.chmod(0o755)
     r = mr("promote", "a", "--to", "staging", "--push", "origin", "--yes")
     assert (r.code, r.out) == (1, "Nothing to promote: a already as on dev, on staging\n")
     assert r.err == (
@@ -380,11 +402,73 @@ def test_a_refused_push_says_what_was_done_here(shared: Path, linked: Path, tmp_
         f"{bare}: refused the push: pre-receive hook declined\n"
     )
     assert git(linked, "rev-parse", "staging") == mine
-    # once the remote takes pushes again, the commit made here goes with the next one
     hook.unlink()
     r = mr("promote", "a", "--to", "staging", "--push", "origin", "--yes")
     assert r.code == 0, r.err
     assert git(linked, "ls-remote", "origin", "refs/heads/staging") == f"{mine}\trefs/heads/staging"
+
+
+def test_a_push_whose_answer_is_lost_but_which_landed_is_a_success(
+    shared: Path, linked: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mr import transport
+
+    real = transport.push_lease
+
+    def lands_then_fails(*args: Any, **kwargs: Any) -> str:
+        real(*args, **kwargs)
+        raise RemoteError("origin: the connection was reset")
+
+    monkeypatch.setattr(transport, "push_lease", lands_then_fails)
+    result = api.promote(["a"], "staging", push="origin")
+    assert result.commit is not None and result.pushed_to is not None
+    assert git(linked, "ls-remote", "origin", "refs/heads/staging").split()[0] == result.commit
+    assert git(linked, "rev-parse", "staging", "origin/staging") == f"{result.commit}\n{result.commit}"
+
+
+def test_a_push_that_failed_and_cannot_be_checked_is_taken_back(
+    shared: Path, linked: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mr import transport
+
+    base = git(linked, "rev-parse", "staging")
+    real_fetch = transport.fetch_branch
+    calls: list[str] = []
+
+    def second_fetch_fails(*args: Any, **kwargs: Any) -> bool:
+        calls.append("fetch")
+        if len(calls) > 1:
+            raise RemoteError("origin: could not resolve host")
+        return real_fetch(*args, **kwargs)
+
+    def push_fails(*args: Any, **kwargs: Any) -> str:
+        raise RemoteError("origin: the connection was reset")
+
+    monkeypatch.setattr(transport, "fetch_branch", second_fetch_fails)
+    monkeypatch.setattr(transport, "push_lease", push_fails)
+    with pytest.raises(NotPushed) as e:
+        api.promote(["a"], "staging", push="origin")
+    assert str(e.value) == (
+        "staging was not promoted: the push failed (origin: the connection was reset) and fetching origin again "
+        "to see whether it landed failed too (origin: could not resolve host); "
+        f"staging here is back at {base[:12]}: fetch and look before trying again"
+    )
+    assert git(linked, "rev-parse", "staging") == base
+
+
+def test_a_held_ref_lock_on_the_server_is_a_lost_race(shared: Path, linked: Path, tmp_path: Path) -> None:
+    # the server's lock on the stage is held once (another push updating it): the push is tried again
+    bare = tmp_path / "origin.git"
+    hook = bare / "hooks" / "pre-receive"
+    marker = tmp_path / "locked-once"
+    hook.write_text(
+        f"#!/bin/sh\nif [ ! -e '{marker}' ]; then touch '{marker}'; "
+        "echo 'error: cannot lock ref refs/heads/staging' >&2; exit 1; fi\nexit 0\n"
+    )
+    hook.chmod(0o755)
+    result = api.promote(["a"], "staging", push="origin")
+    assert marker.exists() and result.commit is not None
+    assert git(linked, "ls-remote", "origin", "refs/heads/staging").split()[0] == result.commit
 
 
 def test_a_lost_push_race_on_the_checked_out_stage_leaves_the_work_tree_as_landed(

@@ -93,6 +93,7 @@ def _report(
         tuple(problems),
         tuple(sorted(failed)),
         tuple(reg.notes),
+        reg.copies(),
     )
 
 

@@ -59,8 +59,15 @@ def plan_promotion(
     ``--push`` gives it) fetches it first and plans on the remote's tip.
     """
     reg = Registry.open(registry, remote=remote)
-    stagecommit.fetch_stage(reg, to, fetch)
+    stagecommit.fetch_stage(reg, to, fetch, sources=_sources(reg, to, source))
     return plan_on(reg, names, to, source, pin, message, verify)
+
+
+def _sources(reg: Registry, to: str | None, source: str | None) -> tuple[str, ...]:
+    """The stage a promotion onto ``to`` reads from (``--from``, else the stage before), fetched with it."""
+    if source is None and to is not None:
+        source = reg.config.previous_stage(to)
+    return (source,) if source is not None and source in reg.config.stages else ()
 
 
 def promote(
@@ -96,6 +103,7 @@ def promote(
     """
     reg = Registry.open(registry, remote=remote)
     wanted = names if isinstance(names, list) else []
+    sources = _sources(reg, to, source) if isinstance(names, list) else (names.source,)
     return stagecommit.plan_and_land(
         reg,
         None if isinstance(names, list) else names,
@@ -104,6 +112,7 @@ def promote(
         lambda p: replan(reg, p),
         stagecommit.Landing(push=push, branch=branch, force=force, sign=sign, fetch=fetch),
         "say which stage to promote to",
+        sources,
     )
 
 
@@ -152,7 +161,7 @@ def plan_on(
         path = name + LINK_SUFFIX
         data = git.read_at(reg.repo, source_sha, path, where=source)
         if data is None:
-            raise RegistryError(f"no link {name} on {source}")
+            raise RegistryError(f"no link {name} on {source}{reg.elsewhere(source, path)}")
         link = linkfile.load_link(data, f"{source}:{path}", name=name)
         old = git.read_at(reg.repo, base, path, where=to)
         if link.is_stage_alias:
@@ -190,7 +199,7 @@ def plan_on(
         raise PromotionRefused(f"nothing promoted: {len(errors)} problem(s) with the links", errors)
     text = _message(promoted, source, source_sha, to, message)
     request = (tuple(names), pin, message, verify)
-    return Promotion(to, source, source_sha, base, tuple(promoted), text, request, tuple(reg.notes))
+    return Promotion(to, source, source_sha, base, tuple(promoted), text, request, tuple(reg.notes), reg.copies())
 
 
 def _content(old: bytes | None, source: bytes, path: str, link: Link, to: str) -> bytes:

@@ -92,7 +92,7 @@ def plan_on(reg: Registry, names: list[str], stage: str, message: str | None = N
         path = name + LINK_SUFFIX
         data = git.read_at(reg.repo, base, path)
         if data is None:
-            raise LinkNotFound(f"no link {name} on {stage}")
+            raise LinkNotFound(f"no link {name} on {stage}{reg.elsewhere(stage, path)}")
         try:
             link: Link | None = linkfile.load_link(data, f"{stage}:{path}", name=name)
         except LinkFileError:
@@ -123,7 +123,7 @@ def plan_on(reg: Registry, names: list[str], stage: str, message: str | None = N
         lines += [message.strip(), ""]
     lines.append(f"{TRAILER_ACTION}: {ACTION_RETIRE}")
     lines += [f"{TRAILER_LINK}: {p.name}" for p in links]
-    return Retirement(stage, base, tuple(links), "\n".join(lines) + "\n")
+    return Retirement(stage, base, tuple(links), "\n".join(lines) + "\n", tuple(reg.notes), reg.copies())
 
 
 def replan(reg: Registry, plan: Retirement) -> Retirement:

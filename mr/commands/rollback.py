@@ -145,7 +145,7 @@ def plan_on(
         current = git.read_at(reg.repo, base, path)
         changes = list(git.path_changes(reg.repo, [base], path))
         if not changes:
-            raise LinkNotFound(f"no link {name} on {stage}: nothing to roll back")
+            raise LinkNotFound(f"no link {name} on {stage}{reg.elsewhere(stage, path)}: nothing to roll back")
         if to_sha is not None:
             target = git.read_at(reg.repo, to_sha, path)
             to_commit: str | None = to_sha
@@ -179,7 +179,7 @@ def plan_on(
     errors = tuple(p for p in problems if p.severity == ERROR)
     if errors:
         raise Refused(f"nothing rolled back: {len(errors)} problem(s) with the links", errors)
-    return Rollback(stage, base, tuple(links), _rollback_message(links, stage, message))
+    return Rollback(stage, base, tuple(links), _rollback_message(links, stage, message), tuple(reg.notes), reg.copies())
 
 
 def _rollback_message(links: list[RolledBackLink], stage: str, extra: str | None) -> str:

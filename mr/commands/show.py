@@ -72,6 +72,7 @@ def show(
         entries=tuple(sorted(entries, key=lambda e: e.name)),
         problems=tuple(problems),
         notes=tuple(reg.notes),
+        read_from=reg.copies(),
     )
 
 
@@ -211,7 +212,7 @@ def _matrix(reg: Registry) -> Matrix:
         per_stage.append({link.name or "": link for link in links})
     names = sorted({n for s in per_stage for n in s})
     rows = {n: tuple(s.get(n) for s in per_stage) for n in names}
-    return Matrix(stages, rows, tuple(problems), tuple(reg.notes))
+    return Matrix(stages, rows, tuple(problems), tuple(reg.notes), reg.copies())
 
 
 def _stage_diff(reg: Registry, source: str, target: str) -> StageDiff:
@@ -226,7 +227,7 @@ def _stage_diff(reg: Registry, source: str, target: str) -> StageDiff:
         if before is None or after is None or before != after:
             changes.append(LinkChange(name or "", before, after))
     problems = tuple(Problem(e.file, e.line, e.detail) for e in (*bad_a, *bad_b))
-    return StageDiff(source, target, tuple(changes), problems, tuple(reg.notes))
+    return StageDiff(source, target, tuple(changes), problems, tuple(reg.notes), reg.copies())
 
 
 def _history(reg: Registry, name: str) -> LinkHistory:
@@ -285,4 +286,4 @@ def _history(reg: Registry, name: str) -> LinkHistory:
     entries = [e for _, e in sorted(keyed, key=lambda k: k[0])]
     if all(link is None for _, link in per_stage) and not entries:
         raise LinkNotFound(f"no link {name} on any stage ({', '.join(reg.config.stages)})")
-    return LinkHistory(name, tuple(per_stage), tuple(entries), tuple(problems), tuple(reg.notes))
+    return LinkHistory(name, tuple(per_stage), tuple(entries), tuple(problems), tuple(reg.notes), reg.copies())

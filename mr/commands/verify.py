@@ -152,6 +152,7 @@ def verify(
         checks=tuple(results[i] for i in sorted(results)),
         unchecked=tuple(redact(s) for s in sorted(failed)),
         notes=tuple(reg.notes),
+        read_from=reg.copies(),
         policy_stage=policy_stage,
         policy_from=applied_from,
     )

@@ -296,11 +296,11 @@ def test_a_source_stage_behind_its_remote_is_noted(linked: Path, tmp_path: Path)
     (linked / "n.txt").write_text("x")
     commit_all(linked, "more")
     git(mine, "fetch", "-q")
-    dev, theirs = git(mine, "rev-parse", "dev"), git(mine, "rev-parse", "origin/dev")
+    theirs = git(mine, "rev-parse", "origin/dev")
     p = api.plan_promotion(["a"], "staging", registry=str(mine))
-    assert p.notes == (
-        f"dev is 1 commit behind origin/dev (dev at {dev[:12]}, origin/dev at {theirs[:12]}); mr reads the local branch",
-    )
+    # the newer copy is read, and said so
+    assert p.notes == ("reading origin/dev: your dev is 1 commit behind (mr sync updates it)",)
+    assert p.source_sha == theirs and dict(p.read_from) == {"staging": "staging", "dev": "origin/dev"}
     assert api.plan_promotion(["a"], "staging").notes == ()
 
 

@@ -345,14 +345,15 @@ def test_push(released: Path, remote: Path, tmp_path: Path, mr) -> None:  # type
     assert r.code == 0, r.err
     assert git(remote, "rev-parse", "production^") == theirs
     assert git(remote, "rev-parse", "production") == git(released, "rev-parse", "production")
-    # a push the remote refuses for another reason leaves the commit here and says so
+    # a push the remote refuses for another reason is taken back here too, and says so
     hook = remote / "hooks" / "pre-receive"
     hook.write_text("#!/bin/sh\necho protected >&2\nexit 1\n")
     hook.chmod(0o755)
+    before = git(released, "rev-parse", "production")
     r = mr("rollback", "churn", "--stage", "production", "--push", "origin")
     assert r.code == 1 and "Traceback" not in r.err
-    assert "production is rolled back here (commit" in r.err and "but not pushed" in r.err
-    assert git(remote, "rev-parse", "production") != git(released, "rev-parse", "production")
+    assert r.err.startswith("mr: error: production was not rolled back: ") and "nothing was changed" in r.err
+    assert git(remote, "rev-parse", "production") == git(released, "rev-parse", "production") == before
 
 
 # --- bad input ------------------------------------------------------------------------
