@@ -33,8 +33,8 @@ from mr.errors import (
 )
 from mr.model import SHORT_SHA
 from mr.registry import Registry, link_name
-from mr.urls import redact
 from mr.results import P, RetiredLink, RolledBackLink, StagePlan, StageResult
+from mr.urls import redact
 
 #: How many times in a row a commit is rebuilt with nothing landed on the branch
 #: meanwhile (its lock held, or left by a crashed process) before giving up.
