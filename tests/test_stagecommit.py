@@ -315,7 +315,9 @@ def test_a_push_to_a_path_keeps_the_pushed_tip_in_a_ref_of_mr(
     third = api.promote(["a"], "staging", push="origin")
     assert third.commit == git(linked, "rev-parse", "refs/remotes/origin/staging") == git(bare, "rev-parse", "staging")
     assert "mr: pushed" not in git(linked, "reflog", "--format=%gs", "refs/remotes/origin/staging").splitlines()
-    assert git(linked, "for-each-ref", "--format=%(refname)", "refs/mr/") == "refs/mr/fetched/staging"
+    assert (
+        git(linked, "for-each-ref", "--format=%(refname)", "refs/mr/") == "refs/mr/fetched/dev\nrefs/mr/fetched/staging"
+    )
 
 
 def test_sign_false_reaches_the_pushed_commit_and_the_review_branch(shared: Path, linked: Path, tmp_path: Path) -> None:
@@ -432,10 +434,10 @@ def test_a_push_that_failed_and_cannot_be_checked_is_taken_back(
     from mr import transport
 
     base = git(linked, "rev-parse", "staging")
-    real_fetch = transport.fetch_branch
+    real_fetch = transport.fetch_branches
     calls: list[str] = []
 
-    def second_fetch_fails(*args: Any, **kwargs: Any) -> bool:
+    def second_fetch_fails(*args: Any, **kwargs: Any) -> set[str]:
         calls.append("fetch")
         if len(calls) > 1:
             raise RemoteError("origin: could not resolve host")
@@ -444,7 +446,7 @@ def test_a_push_that_failed_and_cannot_be_checked_is_taken_back(
     def push_fails(*args: Any, **kwargs: Any) -> str:
         raise RemoteError("origin: the connection was reset")
 
-    monkeypatch.setattr(transport, "fetch_branch", second_fetch_fails)
+    monkeypatch.setattr(transport, "fetch_branches", second_fetch_fails)
     monkeypatch.setattr(transport, "push_lease", push_fails)
     with pytest.raises(NotPushed) as e:
         api.promote(["a"], "staging", push="origin")
