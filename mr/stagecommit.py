@@ -395,6 +395,10 @@ def land_remote(
         if seams.before_push is not None:
             seams.before_push(result.plan)
         mine = git.branch_tip(reg.repo, stage)
+        if result.commit is None and (mine is None or (theirs is not None and git.is_ancestor(reg.repo, mine, theirs))):
+            # nothing new, and nothing here the remote lacks (the local branch may be behind it, after
+            # a lost race took a commit back): pushing it would rewind the remote, as the lease is a force
+            return result
         try:
             url = transport.push_lease(reg.repo.path, remote, stage, expect=theirs)
         except MrError as e:

@@ -176,6 +176,29 @@ def test_two_clones_promoting_to_one_stage_through_push_both_land(origin: str, t
     assert {"churn.mlem", "fraud.mlem", "scoring.mlem"} <= set(files)
 
 
+def test_a_race_lost_to_the_same_promotion_never_rewinds_the_remote(origin: str, tmp_path: Path) -> None:
+    alice = clone(origin, tmp_path / "alice")
+    bob = clone(origin, tmp_path / "bob")
+    raced: list[str] = []
+
+    def bob_promotes_the_same_first(plan: object) -> None:
+        if raced:
+            return
+        # (a message of bob's own: the same promotion at the same second would be the very same commit)
+        result = api.promote(["fraud"], "staging", registry=str(bob), push="origin", message="bob's")
+        assert result.commit is not None
+        raced.append(result.commit)
+
+    result = with_seams(
+        "promote", ["fraud"], "staging", registry=str(alice), push="origin", before_push=bob_promotes_the_same_first
+    )
+    # alice's commit was taken back; planned again on bob's, it had nothing left to do
+    assert result.commit is None and result.plan.changes == ()
+    remote_tip = git(alice, "ls-remote", origin, "refs/heads/staging").split()[0]
+    assert remote_tip == raced[0]
+    assert git(alice, "show", f"{raced[0]}:fraud.mlem") == git(alice, "show", "dev:fraud.mlem")
+
+
 def test_a_local_stage_behind_is_read_at_the_remote_tracking_tip(
     origin: str, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
