@@ -19,6 +19,7 @@ from mr.commands.promote import plan_promotion, promote
 from mr.commands.retire import plan_retirement, retire
 from mr.commands.rollback import plan_rollback, rollback
 from mr.commands.show import FIELDS, link_field, link_history, show, stage_diff, stage_matrix
+from mr.commands.sync import sync
 from mr.commands.verify import verify
 
 __all__ = [
@@ -41,5 +42,6 @@ __all__ = [
     "show",
     "stage_diff",
     "stage_matrix",
+    "sync",
     "verify",
 ]

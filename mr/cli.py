@@ -326,8 +326,8 @@ def stage_commit_options(verb: str) -> Callable[[F], F]:
         click.option(
             "--fetch",
             is_flag=True,
-            help="Fetch the stage from the remote first and build on its tip (a local stage "
-            "behind its remote is refused otherwise).",
+            help="Fetch the stage (and a promotion's source stage) from the remote first, "
+            "and build on the newest copy.",
         ),
         click.option(
             "--remote",
@@ -452,12 +452,14 @@ def promote(
     and Mr-Rev trailers that mr show NAME reads. The branch moves by
     compare-and-swap, so concurrent promotions never lose each other.
 
-    A stage without a local branch (a fresh clone) is read from the
-    remote's tracking branch, and its local branch is created there. A
-    local --to behind its remote is refused; --fetch fetches it first.
-    --push REMOTE fetches the stage, builds the commit on the remote's tip
-    and pushes it with a lease on that tip; when a teammate pushed
-    meanwhile, it is built again on their commit and pushed again.
+    Each stage is read at its newest copy: its local branch, or the
+    remote's tracking branch where the local one is behind (or absent);
+    the local --to branch is brought along when the commit lands, and a
+    --to that has diverged from its remote is refused. --fetch fetches
+    --from and --to first. --push REMOTE fetches both, builds the commit
+    on the remote's tip and pushes it with a lease on that tip; when a
+    teammate pushed meanwhile, it is built again on their commit and pushed
+    again. A push that does not land is taken back: nothing is left here.
 
     Where the stage is a protected branch, --branch puts the same commit on a
     new branch from the stage's tip instead; push it with --push and merge
@@ -693,6 +695,36 @@ def retire(
         quiet=quiet,
         as_json=as_json,
     )
+
+
+@cli.command(context_settings=CONTEXT)
+@remote_option
+@registry_option
+@quiet_option
+@json_option
+def sync(remote: str | None, registry: str | None, quiet: bool, as_json: bool) -> int:
+    """Fetch every stage from the remote, and bring the local stage branches up to it.
+
+    One git fetch of every stage in .mr.yaml; then each local stage branch
+    strictly behind the remote's is fast-forwarded (where it is checked out
+    here, only when the files that change have no uncommitted edits, as git
+    merge --ff-only would), and a stage only the remote has gets a local
+    branch tracking it. Nothing else moves: commits not pushed stay, and a
+    stage that has diverged from the remote's is left alone and named.
+
+    Commands read the newest copy of a stage anyway (saying so when the
+    local branch is behind); sync makes the local branches that copy.
+
+    \b
+    Examples:
+      mr sync
+      mr sync --remote upstream --json
+    """
+    from mr import api, render
+
+    report = api.sync(registry, remote=remote)
+    render.sync_report(report, as_json, quiet=quiet)
+    return _exit(report.ok)
 
 
 @cli.command(context_settings=CONTEXT)

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
         RollbackResult,
         StageDiff,
         StageResult,
+        StageSync,
+        SyncReport,
     )
 
 #: Version of the JSON documents ``mr show --json`` prints.
@@ -789,3 +791,74 @@ def check_result(result: CheckResult, as_json: bool, quiet: bool = False) -> Non
         bad = len(result.changed) + len(result.missing) + len(result.extra)
         differ = "files differ" if bad != 1 else "file differs"
         echo(f"failed: {bad} {differ} from the receipt of {safe_text(result.folder)}")
+
+
+def sync_report(report: SyncReport, as_json: bool, quiet: bool = False) -> None:
+    """Each stage after ``mr sync``: a line each, or JSON."""
+    if as_json:
+        print_json(
+            {
+                "version": JSON_VERSION,
+                "registry": report.registry,
+                "remote": report.remote,
+                "url": report.url,
+                "ok": report.ok,
+                "stages": [
+                    {
+                        "stage": s.stage,
+                        "state": s.state,
+                        "before": s.before,
+                        "after": s.after,
+                        "remote_tip": s.remote_tip,
+                        "behind": s.behind,
+                        "ahead": s.ahead,
+                        "why": s.why,
+                    }
+                    for s in report.stages
+                ],
+            }
+        )
+        return
+    if quiet:
+        for s in report.stages:
+            if s.state == "diverged":
+                warn(f"mr: error: {_sync_line(report.remote, s)}")
+        return
+    echo(f"Synced stages with {field(report.remote)} ({field(report.url)}):")
+    width = max(len(s.stage) for s in report.stages)
+    for s in report.stages:
+        echo(f"  {s.stage:<{width}}  {_sync_line(report.remote, s)}")
+
+
+def _sync_line(remote: str, s: StageSync) -> str:
+    """One stage's state after ``mr sync``, with the command that takes the next step where there is one."""
+    from mr.terminal import command_line
+
+    theirs = f"{field(remote)}/{s.stage}"
+    short = SHORT_SHA
+    n = "s" if s.behind != 1 else ""
+    a = "s" if s.ahead != 1 else ""
+
+    def run(*argv: str) -> str:
+        line = command_line(*argv)
+        return f" ({line})" if line else ""
+
+    if s.state == "up to date":
+        return f"up to date ({(s.after or '')[:short]})"
+    if s.state == "fast-forwarded":
+        return f"fast-forwarded {(s.before or '')[:short]}..{(s.after or '')[:short]} ({s.behind} commit{n})"
+    if s.state == "created":
+        return f"created at {(s.after or '')[:short]}, tracking {theirs}"
+    if s.state == "behind":
+        return f"{s.behind} commit{n} behind {theirs}, left as it was: {field(s.why or '')}"
+    if s.state == "not pushed":
+        return f"{s.ahead} commit{a} not pushed{run('git', 'push', remote, s.stage)}"
+    if s.state == "diverged":
+        return (
+            f"diverged from {theirs} ({s.ahead} and {s.behind} different commits), left alone: "
+            f"reconcile them{run('git', 'checkout', s.stage)} and{run('git', 'pull', '--rebase', remote, s.stage)}, "
+            "then push"
+        )
+    if s.state == "not on the remote":
+        return f"not on {field(remote)}{run('git', 'push', '-u', remote, s.stage)}"
+    return f"no branch here nor on {field(remote)} (mr init creates the stage branches)"

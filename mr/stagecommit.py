@@ -192,7 +192,7 @@ def fetch_stage(
     fetch(reg, stage, remote, option if isinstance(source, str) else "--remote", sources)
 
 
-def _catch_up(reg: Registry, stage: str, base: str, here: bool) -> None:
+def catch_up(reg: Registry, stage: str, base: str, here: bool) -> None:
     """Create the local branch at ``base``, or fast-forward it there, as ``git checkout``/``git pull`` would.
 
     ``here``: the stage is checked out in this work tree (``apply`` refused
@@ -294,7 +294,7 @@ def apply(
         if seams.before_swap is not None:
             seams.before_swap(plan)
         try:
-            _catch_up(reg, stage, plan.base, checked_out)
+            catch_up(reg, stage, plan.base, checked_out)
             commit = git.commit_files(reg.repo, stage, changed, plan.message, expect=plan.base, create=False, sign=sign)
         except RefMoved:
             # someone else got there first: wait a little (so racing writers

@@ -26,6 +26,7 @@ SIGNATURES = [
     "show(registry: 'str | None' = None, stage: 'str | None' = None, resolve: 'bool' = False, offline: 'bool' = False, allow_local: 'bool' = False, remote: 'str | None' = None) -> 'ShowResult'",
     "stage_diff(source: 'str', target: 'str', registry: 'str | None' = None, remote: 'str | None' = None) -> 'StageDiff'",
     "stage_matrix(registry: 'str | None' = None, remote: 'str | None' = None) -> 'Matrix'",
+    "sync(registry: 'str | None' = None, remote: 'str | None' = None) -> 'SyncReport'",
     "verify(files: 'list[str] | None' = None, registry: 'str | None' = None, stage: 'str | None' = None, offline: 'bool' = False, jobs: 'int' = 8, progress: 'Callable[[str, int, int], None] | None' = None, allow_local: 'bool' = False, artifacts: 'bool' = False, remote: 'str | None' = None, policy_stage: 'str | None' = None) -> 'VerifyReport'",
 ]
 

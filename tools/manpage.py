@@ -33,11 +33,12 @@ EXIT_1 = {
     "branch is only a warning); with --diff, a file of either stage could not be read; with --outdated, "
     "a link could not be checked (being outdated is no failure); with --field, the value is missing.",
     "promote": "A link failed its checks, the stage kept moving, the confirmation was declined, "
-    "or the push failed (the message says what was committed here); nothing else was changed.",
+    "or the push failed (nothing is left committed here unless the remote has it); nothing else was changed.",
     "rollback": "The link has no such point in its history, the stage kept moving, the confirmation was "
-    "declined, or the push failed (the message says what was committed here).",
+    "declined, or the push failed (nothing is left committed here unless the remote has it).",
     "retire": "The link is not on the stage, the stage kept moving, the confirmation was declined, "
-    "or the push failed (the message says what was committed here).",
+    "or the push failed (nothing is left committed here unless the remote has it).",
+    "sync": "A stage has diverged from the remote's (it is left alone), or the remote could not be fetched.",
     "verify": "A link failed a check (an error; warnings alone exit 0), or a project could not be reached.",
     "get": "A file failed its checks and nothing was written; with --check, a file changed, is missing or is extra.",
 }
@@ -140,6 +141,10 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
             "mr retire churn\\-legacy \\-\\-stage production",
         ),
         ("Bring it back:", "mr rollback churn\\-legacy \\-\\-stage production"),
+    ],
+    "sync": [
+        ("Fetch every stage and fast\\-forward the local stage branches:", "mr sync"),
+        ("From another remote, as JSON:", "mr sync \\-\\-remote upstream \\-\\-json"),
     ],
     "verify": [
         ("Every link of the work tree:", "mr verify"),
