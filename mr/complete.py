@@ -141,8 +141,19 @@ def link_names(ctx: Any, param: Any, incomplete: str) -> list[str]:
 
 
 def _stage_link_names(root: str, stage: str) -> list[str] | None:
-    """Link names on a stage's branch (or its remote-tracking branch), from ``git ls-tree``."""
-    for ref in (f"refs/heads/{stage}", f"refs/remotes/{_remote(root)}/{stage}"):
+    """Link names on a stage as commands read it, from ``git ls-tree``.
+
+    The copy commands read (``Registry.find_stage``'s rule): the local branch,
+    unless it is strictly behind its remote-tracking branch; else the other.
+    """
+    local, tracking = f"refs/heads/{stage}", f"refs/remotes/{_remote(root)}/{stage}"
+    order = (local, tracking)
+    counts = _git(root, "rev-list", "--left-right", "--count", f"{local}...{tracking}", "--")
+    if counts is not None and counts.code == 0:
+        ahead, _, behind = counts.out.decode("ascii", "replace").strip().partition("\t")
+        if ahead == "0" and behind not in ("", "0"):
+            order = (tracking, local)
+    for ref in order:
         out = _git(root, "ls-tree", "-r", "-z", "--name-only", ref, "--")
         if out is None:
             return None

@@ -746,6 +746,7 @@ def get_result(result: GetResult, as_json: bool, quiet: bool = False) -> None:
     """``mr get``: the receipt as JSON, or a line per file; artifacts outside git on stderr."""
     from mr.terminal import field as safe_text
 
+    notes(result.notes)
     for e in result.external:
         warn(f"mr: note: artifact {safe_text(e.artifact)} is not in git, not copied: {e.hint}")
     if as_json:

@@ -155,6 +155,10 @@ class GetResult:
     meta: str
     files: tuple[GotFile, ...]
     external: tuple[ExternalArtifact, ...] = ()
+    #: the copy of the stage read: ``production`` or ``origin/production`` (None: the work tree)
+    read_from: str | None = None
+    #: warnings about the stage read (a local stage behind its remote)
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -168,6 +172,7 @@ class GetResult:
             "registry": self.registry,
             "stage": self.stage,
             "stage_commit": self.stage_commit,
+            "read_from": self.read_from,
             "name": self.name,
             "project": self.project,
             "rev": self.rev,

@@ -121,6 +121,17 @@ def test_completion_in_a_fresh_clone(origin: str, tmp_path: Path) -> None:
     git(fresh, "remote", "add", "mirror", origin)
     assert complete.remotes(ctx, param, "") == ["mirror", "origin"]
     assert complete.remotes(ctx, param, "m") == ["mirror"]
+    # a local staging behind origin/staging: the names come from origin/staging, as commands read it
+    git(fresh, "branch", "-q", "staging", "origin/staging")
+    teammate = clone(origin, tmp_path / "teammate")
+    api.promote(["fraud"], "staging", registry=str(teammate), push="origin")
+    git(fresh, "fetch", "-q", "origin")
+    on_staging = SimpleNamespace(params={**ctx.params, "stage": "staging"}, parent=None)
+    assert complete.stage_link_names(on_staging, param, "") == ["churn", "fraud"]
+    # ahead: the local branch
+    git(fresh, "branch", "-q", "-f", "staging", "origin/staging")
+    api.retire(["fraud"], "staging", registry=str(fresh))
+    assert complete.stage_link_names(on_staging, param, "") == ["churn"]
 
 
 def test_verify_and_promote_in_a_fresh_clone(
@@ -222,6 +233,10 @@ def test_a_local_stage_behind_is_read_at_the_remote_tracking_tip(
     r = mr("verify", "--stage", "staging", "--json")
     assert r.code == 0 and r.err == note
     assert json.loads(r.out)["read_from"] == {"staging": "origin/staging"}
+    r = mr("get", "scoring", "--stage", "staging", "-o", str(tmp_path / "out"), "--json")
+    assert r.code == 0 and r.err == note
+    assert json.loads(r.out)["read_from"] == "origin/staging"
+    assert json.loads((tmp_path / "out" / ".mr-get.json").read_text())["stage_commit"] == theirs
     # a write builds on the newest copy too, and brings the local branch along
     before = refs(mine)
     r = mr("promote", "fraud", "--to", "staging", "--yes")

@@ -133,6 +133,8 @@ def get(
             path=found.path,
             meta=meta_rel,
             files=tuple(files),
+            read_from=reg.read_from.get(stage) if stage is not None else None,
+            notes=tuple(reg.notes),
             external=tuple(planned.external),
         )
         _write_bytes(tmp, RECEIPT, (json.dumps(result.receipt(), indent=2) + "\n").encode())
