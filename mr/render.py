@@ -651,6 +651,7 @@ def history(h: LinkHistory, as_json: bool) -> None:
                         "rev": e.rev,
                         "sha": e.sha,
                         "rollback_to": e.rollback_to,
+                        "note": e.note,
                     }
                     for e in h.history
                 ],
@@ -684,6 +685,8 @@ def history(h: LinkHistory, as_json: bool) -> None:
             detail = f"  from {field(e.source)}@{field((e.source_commit or '')[:COMPACT_SHA])}"
         elif e.kind == "rollback" and e.rollback_to:
             detail = f"  to {field(e.rollback_to[:COMPACT_SHA])}"
+        if e.note:
+            detail += f"  ({field(e.note)})"
         echo(
             f"  {when(e)}  {field(e.stage):<12} {e.kind:<14} {change}{detail}"
             f"  by {field(e.author)}  commit {field(e.commit[:COMPACT_SHA])}"

@@ -379,6 +379,9 @@ class HistoryEntry:
     sha: str | None = None
     #: a rollback: the stage commit the link was put back to
     rollback_to: str | None = None
+    #: why trailers that claim a promotion, rollback or retirement were not believed (``kind`` is then
+    #: ``direct change``): ``claims a promotion from staging@a3bedee that does not match``
+    note: str | None = None
 
 
 @dataclass(frozen=True)

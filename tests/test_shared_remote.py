@@ -415,7 +415,10 @@ def test_verify_in_a_shallow_detached_ci_checkout(ci_checkout: Path, mr, monkeyp
     r = mr("show", "churn", "--json")
     assert r.code == 0, r.err
     history = json.loads(r.out)["history"]
-    assert [(e["stage"], e["kind"]) for e in history] == [("production", "promotion"), ("dev", "direct change")]
+    # the promotion's source commit is not in this clone: its trailers cannot be checked, so are not believed
+    assert [(e["stage"], e["kind"]) for e in history] == [("production", "direct change"), ("dev", "direct change")]
+    assert history[0]["note"].endswith("that cannot be checked: that commit is not in this clone")
+    assert history[0]["note"].startswith("claims a promotion from staging@")
 
 
 def test_push_from_a_clone_where_the_stage_is_checked_out_and_behind(

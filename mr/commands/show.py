@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from mr import git
+from mr import git, linkfile
 from mr.errors import LinkFileError, LinkNotFound, MrError, RegistryError, UsageError
 from mr.model import (
     BRANCH,
     COMMIT,
+    COMPACT_SHA,
     LINK_SUFFIX,
     PIN,
     REF,
@@ -261,7 +262,7 @@ def _history(reg: Registry, name: str) -> LinkHistory:
         # newest first; within one second (git's resolution), a later stage
         # first (links flow that way), then the walk's order (children first)
         key = (-c.commit_time, -order[stage], i)
-        what = recorded(c.message, name) or Recorded("direct change")
+        what, note = _believed(reg, recorded(c.message, name), change, path)
         keyed.append(
             (
                 key,
@@ -280,6 +281,7 @@ def _history(reg: Registry, name: str) -> LinkHistory:
                     what.rev,
                     what.sha,
                     what.rollback_to,
+                    note,
                 ),
             )
         )
@@ -287,3 +289,76 @@ def _history(reg: Registry, name: str) -> LinkHistory:
     if all(link is None for _, link in per_stage) and not entries:
         raise LinkNotFound(f"no link {name} on any stage ({', '.join(reg.config.stages)})")
     return LinkHistory(name, tuple(per_stage), tuple(entries), tuple(problems), tuple(reg.notes), reg.copies())
+
+
+def _believed(reg: Registry, what: Recorded | None, change: git.PathChange, path: str) -> tuple[Recorded, str | None]:
+    """What a commit did to a link: what its trailers record, when the repository bears it out.
+
+    Anyone who can commit on a stage can write trailers, so a claim is checked:
+    a promotion's ``Mr-From`` commit exists, is in the history of that stage
+    (its local or remote-tracking branch) and holds the same link (project,
+    path, and the rev, or its pin); a rollback's link is the one the stage
+    held at the commit it names; a retirement removes the file. Otherwise the
+    commit is a direct change, with a note saying what it claimed.
+    """
+    if what is None:
+        return Recorded("direct change"), None
+    if what.kind == "promotion":
+        source, at = what.source or "?", what.source_commit or "?"
+        claim = f"claims a promotion from {source}@{at[:COMPACT_SHA]}"
+        if is_full_sha(at) and not git.has_object(reg.repo, at):
+            # a shallow or single-branch clone: nothing to check against, so nothing is believed
+            return Recorded("direct change"), f"{claim} that cannot be checked: that commit is not in this clone"
+        if _promotion_holds(reg, what, change.after, path):
+            return what, None
+        return Recorded("direct change"), f"{claim} that does not match"
+    if what.kind == "rollback":
+        if _rollback_holds(reg, what, change, path):
+            return what, None
+        to = (what.rollback_to or "the start")[:COMPACT_SHA]
+        return Recorded("direct change"), f"claims a rollback to {to} that does not match"
+    if what.kind == "retirement" and change.after is not None:
+        return Recorded("direct change"), "claims a retirement but keeps the link"
+    return what, None
+
+
+def _link_of(data: bytes | None, file: str) -> Link | None:
+    if data is None:
+        return None
+    try:
+        return linkfile.load_link(data, file)
+    except LinkFileError:
+        return None
+
+
+def _promotion_holds(reg: Registry, what: Recorded, after: bytes | None, path: str) -> bool:
+    source, at = what.source, what.source_commit
+    if source is None or at is None or not is_full_sha(at) or not git.has_object(reg.repo, at):
+        return False
+    if git.commit_of(reg.repo, at) != at:
+        return False  # not a commit
+    ref = reg.tracking_ref(source)
+    tips = [t for t in (git.branch_tip(reg.repo, source), git.ref_tip(reg.repo, ref) if ref else None) if t]
+    if not any(git.is_ancestor(reg.repo, at, t) for t in tips):
+        return False
+    theirs = _link_of(git.read_at(reg.repo, at, path), f"{source}:{path}")
+    mine = _link_of(after, path)
+    if theirs is None or mine is None or (theirs.project, theirs.path) != (mine.project, mine.path):
+        return False
+    if mine.rev == theirs.rev and mine.pinned_from == theirs.pinned_from:
+        return True
+    # pinned on the way: the SHA the trailer records, from the source's rev
+    return mine.is_pinned and mine.rev == what.sha and mine.pinned_from == (theirs.rev or mine.pinned_from)
+
+
+def _rollback_holds(reg: Registry, what: Recorded, change: git.PathChange, path: str) -> bool:
+    if what.rollback_to is None:
+        return change.after is None  # back to before the link existed: removed
+    to = git.commit_of(reg.repo, what.rollback_to) if is_full_sha(what.rollback_to) else None
+    if to is None or change.parent is None or not git.is_ancestor(reg.repo, to, change.parent):
+        return False
+    then = _link_of(git.read_at(reg.repo, to, path), path)
+    now = _link_of(change.after, path)
+    if then is None or now is None:
+        return then is None and now is None
+    return (then.project, then.path, then.rev, then.pinned_from) == (now.project, now.path, now.rev, now.pinned_from)
