@@ -134,11 +134,13 @@ def test_the_gitlab_template_checks_a_merge_request(ci_checkout: Path) -> None: 
     lines = job.stdout.splitlines()
     assert lines[0] == f"mr: installing git+file://{ROOT}@{version}"
     assert lines[-2] == "ok: 3 links checked, 0 failed"
-    job = run_gitlab(ci_checkout, MR_STAGE="production", CI_MERGE_REQUEST_TARGET_BRANCH_NAME="production")
+    job = run_gitlab(
+        ci_checkout, MR_VERSION=version, MR_STAGE="production", CI_MERGE_REQUEST_TARGET_BRANCH_NAME="production"
+    )
     assert job.returncode == 0, job.stderr
-    assert job.stdout.splitlines()[0] == "mr: installing git+https://github.com/OWNER/mr@v0.1.0"
+    assert job.stdout.splitlines()[0] == f"mr: installing git+https://github.com/OWNER/mr@{version}"
     assert job.stdout.splitlines()[-2] == "ok: 1 link checked, 0 failed"
-    job = run_gitlab(ci_checkout, CI_MERGE_REQUEST_TARGET_BRANCH_NAME="production")
+    job = run_gitlab(ci_checkout, MR_VERSION=version, CI_MERGE_REQUEST_TARGET_BRANCH_NAME="production")
     assert job.returncode == 1 and job.stdout.splitlines()[-2] == "failed: 3 links checked, 3 failed"
 
 
@@ -156,3 +158,52 @@ def test_every_install_line_of_the_readme_names_something_that_exists() -> None:
         ok = ok or what.startswith((".[", "dist/"))
         assert ok, f"{path}: {line.strip()}"
         assert "mr-registry" not in what or what.endswith(".whl"), line
+
+
+#: Where a document names a ref of mr's own repository to install or include.
+DOCUMENTED_REF = re.compile(
+    r"OWNER/mr@([^\s\"'`)]+)|OWNER/mr/([^/\s]+)/ci/|MR_VERSION: *([^\s#]+)|^\s*rev: *([^\s#]+)", re.M
+)
+
+
+def documented_refs(text: str) -> list[str]:
+    """Every ref of mr's repository a document tells readers to install (``rev:`` only inside the hook's block)."""
+    found = []
+    for m in DOCUMENTED_REF.finditer(text):
+        ref = next(g for g in m.groups() if g is not None)
+        if (
+            m.group(4) is not None
+            and "repo: https://github.com/OWNER/mr" not in text[max(0, m.start() - 80) : m.start()]
+        ):
+            continue  # a link file's rev in an example, not an install line
+        found.append(ref)
+    return found
+
+
+def test_every_documented_ref_of_mr_exists_or_is_the_explained_placeholder(tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    readme = (ROOT / "README.md").read_text()
+    assert "`REF`\nis such a commit" in readme or "`REF` is such a commit" in readme.replace("\n", " ")
+    seen = []
+    for doc in ("README.md", "action.yml", "ci/gitlab-mr-verify.yml"):
+        for ref in documented_refs((ROOT / doc).read_text()):
+            seen.append((doc, ref))
+            if ref in ("REF", '""') or ref.startswith("$"):  # the placeholder, none, a variable
+                continue
+            resolved = subprocess.run(
+                ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=clone, capture_output=True
+            )
+            tracking = subprocess.run(
+                ["git", "rev-parse", "--verify", "--quiet", f"origin/{ref}^{{commit}}"], cwd=clone, capture_output=True
+            )
+            assert resolved.returncode == 0 or tracking.returncode == 0, f"{doc}: {ref} is no ref of this repository"
+    docs = {doc for doc, _ in seen}
+    assert docs == {"README.md", "action.yml", "ci/gitlab-mr-verify.yml"}, seen
+    assert ("ci/gitlab-mr-verify.yml", '""') in seen  # the template's default: none, the job says to set it
+
+
+def test_the_gitlab_template_without_a_version_says_what_to_set(ci_checkout: Path) -> None:  # noqa: F811
+    job = run_gitlab(ci_checkout, MR_VERSION="")
+    assert job.returncode == 1
+    assert "mr: set MR_VERSION to the mr to install: a commit SHA (or tag) of https://github.com/OWNER/mr" in job.stderr
