@@ -214,7 +214,8 @@ def link(
     nargs=2,
     metavar="FROM TO",
     shell_complete=complete.stages,
-    help="What differs from stage FROM to stage TO.",
+    help="What differs from FROM to TO: each a stage, or any revision of the registry "
+    "(production~1, production@{1}, a SHA, origin/production).",
 )
 @click.option(
     "--field",
@@ -251,7 +252,8 @@ def show(
     changed it on a stage branch: promotion, rollback, retirement or direct
     change (a commit without mr's trailers), newest first.
     --all-stages shows every link against every stage; --diff FROM TO what
-    promoting FROM onto TO would change. NAME --field F prints one value
+    promoting FROM onto TO would change, or, given revisions, what a push
+    changed (mr show --diff BEFORE AFTER --json, in a deploy job). NAME --field F prints one value
     (rev, sha, project, path, url, type) for scripts. --outdated lists links
     whose source moved on: a branch past the commit recorded when the link
     was promoted, a pin whose branch advanced, a tag with newer version tags.

@@ -422,9 +422,18 @@ class Registry:
 
     def links(self, stage: str | None = None) -> tuple[list[Link], list[LinkFileError]]:
         """Every link (files that are other MLEM objects are left out) and every unreadable file."""
+        return self._parse(self.entries(stage), stage)
+
+    def links_at(self, commit: str, label: str) -> tuple[list[Link], list[LinkFileError]]:
+        """Every link at ``commit`` (any revision of the registry, named ``label`` in messages)."""
+        return self._parse(git.tree_files(self.repo, commit, LINK_SUFFIX), label)
+
+    def _parse(
+        self, found: tuple[list[tuple[str, bytes]], list[tuple[str, str]]], stage: str | None
+    ) -> tuple[list[Link], list[LinkFileError]]:
         links: list[Link] = []
         problems: list[LinkFileError] = []
-        regular, unsafe = self.entries(stage)
+        regular, unsafe = found
         for rel, what in unsafe:
             shown = f"{stage}:{rel}" if stage else rel
             problems.append(LinkFileError(shown, f"{what}; mr never reads or writes through it"))

@@ -583,12 +583,14 @@ def stage_diff(d: StageDiff, as_json: bool) -> None:
                 "read_from": dict(d.read_from),
                 "from": d.source,
                 "to": d.target,
+                "from_commit": d.source_commit,
+                "to_commit": d.target_commit,
                 "changes": [
                     {
                         "name": c.name,
                         "change": c.kind,
-                        "from": link_json(c.old) if c.old else None,
-                        "to": link_json(c.new) if c.new else None,
+                        "from": _diff_side(c.old),
+                        "to": _diff_side(c.new),
                         "fields": {f: {"from": a, "to": b} for f, (a, b) in c.changed_fields().items()},
                     }
                     for c in d.changes
@@ -611,6 +613,15 @@ def stage_diff(d: StageDiff, as_json: bool) -> None:
                 out.append(f"-   {f}: {field(a) if a is not None else '(none)'}")
                 out.append(f"+   {f}: {field(b) if b is not None else '(none)'}")
     print_diff("\n".join(out) + "\n")
+
+
+def _diff_side(link: Link | None) -> dict[str, Any] | None:
+    """A link on one side of a diff, with the commit its rev names where the file says (a pin)."""
+    if link is None:
+        return None
+    from mr.model import is_full_sha
+
+    return {**link_json(link), "commit": link.rev if link.rev and is_full_sha(link.rev) else None}
 
 
 def _summary(link: Link) -> str:

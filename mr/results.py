@@ -350,6 +350,9 @@ class StageDiff:
     notes: tuple[str, ...] = ()
     #: each stage read, with the copy of it read (``staging`` or ``origin/staging``)
     read_from: tuple[tuple[str, str], ...] = ()
+    #: the commits each side was read at
+    source_commit: str | None = None
+    target_commit: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -32,6 +32,7 @@ from mr.results import (
     ShowResult,
     StageDiff,
 )
+from mr.terminal import field as safe_text
 from mr.trailers import Recorded, recorded, rev_in
 from mr.urls import is_url, strip_credentials
 
@@ -184,7 +185,12 @@ def stage_matrix(registry: str | None = None, remote: str | None = None) -> Matr
 
 
 def stage_diff(source: str, target: str, registry: str | None = None, remote: str | None = None) -> StageDiff:
-    """Links added, removed and changed from stage ``source`` to stage ``target``, field by field."""
+    """Links added, removed and changed from ``source`` to ``target``, field by field.
+
+    Each side is a stage (read by the one rule for stages) or any revision of
+    the registry: ``production~1``, ``production@{1}``, a SHA,
+    ``origin/production`` (what a push changed, for a deploy job).
+    """
     return _stage_diff(Registry.open(registry, remote_ok=True, remote=remote), source, target)
 
 
@@ -218,8 +224,8 @@ def _matrix(reg: Registry) -> Matrix:
 
 def _stage_diff(reg: Registry, source: str, target: str) -> StageDiff:
     """Links added, removed and changed going from stage ``source`` to stage ``target``."""
-    a, bad_a = reg.links(source)
-    b, bad_b = reg.links(target)
+    a, bad_a, source_commit = _side(reg, source)
+    b, bad_b, target_commit = _side(reg, target)
     old = {link.name: link for link in a}
     new = {link.name: link for link in b}
     changes = []
@@ -228,7 +234,25 @@ def _stage_diff(reg: Registry, source: str, target: str) -> StageDiff:
         if before is None or after is None or before != after:
             changes.append(LinkChange(name or "", before, after))
     problems = tuple(Problem(e.file, e.line, e.detail) for e in (*bad_a, *bad_b))
-    return StageDiff(source, target, tuple(changes), problems, tuple(reg.notes), reg.copies())
+    return StageDiff(
+        source, target, tuple(changes), problems, tuple(reg.notes), reg.copies(), source_commit, target_commit
+    )
+
+
+def _side(reg: Registry, rev: str) -> tuple[list[Link], list[LinkFileError], str | None]:
+    """One side of a diff: a stage's links, else those at a revision of the registry; and the commit read."""
+    if rev in reg.config.stages:
+        links, bad = reg.links(rev)
+        return links, bad, reg.find_stage(rev)
+    commit = git.commit_of(reg.repo, rev)
+    if commit is None or rev.startswith("-"):
+        stages = ", ".join(reg.config.stages)
+        raise RegistryError(
+            f"{safe_text(rev)}: neither a stage ({stages}) nor a revision of {reg.display} "
+            "(a branch, tag, SHA, or production~1, production@{1})"
+        )
+    links, bad = reg.links_at(commit, rev)
+    return links, bad, commit
 
 
 def _history(reg: Registry, name: str) -> LinkHistory:

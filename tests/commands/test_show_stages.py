@@ -115,3 +115,40 @@ def test_trailer_parsing() -> None:
 def test_views_conflict(mr, registry: Path) -> None:  # type: ignore[no-untyped-def]
     assert mr("show", "a", "--all-stages").code == 2
     assert mr("show", "--all-stages", "--stage", "dev").code == 2
+
+
+def test_diff_of_two_revisions_says_what_a_push_changed(promoted: Path, project: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    before = git(promoted, "rev-parse", "production")
+    git(promoted, "config", "core.logAllRefUpdates", "always")
+    api.promote(["b"], "production")
+    after = git(promoted, "rev-parse", "production")
+    sha = git(project, "rev-parse", "v1^{commit}")
+    for old, new in [("production~1", "production"), (before, after), ("production@{1}", "production")]:
+        r = mr("show", "--diff", old, new, "--json")
+        assert r.code == 0, r.err
+        data = json.loads(r.out)
+        assert (data["from"], data["to"], data["from_commit"], data["to_commit"]) == (old, new, before, after)
+        assert [(c["name"], c["change"]) for c in data["changes"]] == [("b", "added")]
+        b = data["changes"][0]["to"]
+        assert (b["project"], b["path"], b["rev"], b["pinned_from"], b["commit"]) == (
+            "../models",
+            "models/rf.mlem",
+            sha,
+            "v1",
+            sha,
+        )
+    r = mr("show", "--diff", "production~1", "production")
+    assert r.out.splitlines()[:3] == [
+        "--- production~1",
+        "+++ production",
+        f"+ b: model models/rf.mlem in ../models at v1@{sha[:7]}",
+    ]
+
+
+@pytest.mark.parametrize("rev", ["production~9", "nope", "-x", "a\nb"])
+def test_diff_of_something_that_is_no_revision_is_one_clear_error(promoted: Path, mr, rev: str) -> None:  # type: ignore[no-untyped-def]
+    r = mr("show", "--diff", rev, "production")
+    assert r.code in (1, 2) and "Traceback" not in r.err
+    if r.code == 1:
+        assert "neither a stage (dev, staging, production) nor a revision of" in r.err
+        assert "git fetch" not in r.err and len(r.err.splitlines()) == 1
