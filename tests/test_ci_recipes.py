@@ -12,6 +12,7 @@ is checked to name this repository at an existing commit.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -207,3 +208,95 @@ def test_the_gitlab_template_without_a_version_says_what_to_set(ci_checkout: Pat
     job = run_gitlab(ci_checkout, MR_VERSION="")
     assert job.returncode == 1
     assert "mr: set MR_VERSION to the mr to install: a commit SHA (or tag) of https://github.com/OWNER/mr" in job.stderr
+
+
+def run_deploy_recipes(checkout: Path, before: str, after: str, stage: str) -> list[subprocess.CompletedProcess[str]]:
+    """The deploy step of the GitHub workflow, then the GitLab job, each in a fresh copy of ``checkout``."""
+    import shutil
+
+    done = []
+    workflow = load(ROOT / "ci" / "github-deploy-on-promotion.yml")
+    steps = workflow["jobs"]["deploy"]["steps"]
+    step = next(s for s in steps if s.get("name") == "Get what the push changed")
+    assert workflow["on"]["push"]["branches"] == ["production"]
+    assert steps[0]["with"]["fetch-depth"] == 0
+    context = {"github.event.before": before, "github.sha": after, "github.ref_name": stage}
+    env = {k: expand(str(v), context) for k, v in step["env"].items()}
+    github = checkout.parent / f"{checkout.name}-github"
+    shutil.copytree(checkout, github)
+    script = checkout.parent / "deploy.sh"
+    script.write_text(step["run"])
+    done.append(
+        subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=github,
+            env=ci_env(**env),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    )
+    job = load(ROOT / "ci" / "gitlab-deploy-on-promotion.yml")[".mr-deploy"]
+    assert job["variables"]["GIT_DEPTH"] == "0"
+    gitlab = checkout.parent / f"{checkout.name}-gitlab"
+    shutil.copytree(checkout, gitlab)
+    script.write_text("\n".join(job["script"]) + "\n")
+    variables = {k: str(v) for k, v in job["variables"].items() if k != "MR_VERSION"}
+    done.append(
+        subprocess.run(
+            ["bash", "-e", str(script)],
+            cwd=gitlab,
+            env=ci_env(
+                **variables,
+                MR_VERSION="unused",
+                CI_COMMIT_BEFORE_SHA=before,
+                CI_COMMIT_SHA=after,
+                CI_COMMIT_BRANCH=stage,
+            ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    )
+    return done
+
+
+def test_the_deploy_recipes_get_what_a_push_to_production_changed(origin: str, tmp_path: Path) -> None:  # noqa: F811
+    from mr import api
+
+    team = tmp_path / "team"
+    git(tmp_path, "clone", "-q", origin, str(team))
+    api.promote(["scoring"], "staging", registry=str(team), push="origin")
+    before = git(team, "ls-remote", origin, "refs/heads/production").split()[0]
+    api.promote(["scoring"], "production", registry=str(team), push="origin")
+    after = git(team, "ls-remote", origin, "refs/heads/production").split()[0]
+    # what actions/checkout (fetch-depth: 0) and GitLab (GIT_DEPTH 0) make for the push
+    for run, name in zip(
+        run_deploy_recipes(clone_at(origin, tmp_path / "checkout", after), before, after, "production"),
+        ("github", "gitlab"),
+        strict=True,
+    ):
+        assert run.returncode == 0, run.stderr
+        assert "deploy scoring" in run.stdout.splitlines() and "deploy churn" not in run.stdout
+        got = tmp_path / f"checkout-{name}" / "deploy" / "models" / "scoring"
+        receipt = json.loads((got / ".mr-get.json").read_text())
+        assert receipt["stage_commit"] == after and receipt["name"] == "scoring"
+        assert receipt["files"] and all((got / f["path"]).is_file() for f in receipt["files"])
+    # a retirement is named, nothing fetched; a first push (before is zeros) gets every link
+    api.retire(["scoring"], "production", registry=str(team), push="origin")
+    gone = git(team, "ls-remote", origin, "refs/heads/production").split()[0]
+    for run in run_deploy_recipes(clone_at(origin, tmp_path / "checkout2", gone), after, gone, "production"):
+        assert run.returncode == 0, run.stderr
+        assert "retired from production: scoring" in run.stdout and "deploy " not in run.stdout
+    zeros = "0" * 40
+    for run in run_deploy_recipes(clone_at(origin, tmp_path / "checkout3", gone), zeros, gone, "production"):
+        assert run.returncode == 0, run.stderr
+        assert [x for x in run.stdout.splitlines() if x.startswith("deploy ")] == ["deploy churn"]
+
+
+def clone_at(url: str, where: Path, commit: str) -> Path:
+    """A full clone with production checked out at ``commit``, as CI checks out a push."""
+    where.mkdir(parents=True)
+    git(where.parent, "clone", "-q", "--no-checkout", url, str(where))
+    git(where, "checkout", "-q", "-B", "production", commit)
+    return where
