@@ -99,19 +99,37 @@ def cli() -> None:
     metavar="A,B,C",
     help="Stage branches in promotion order (default: dev,staging,production).",
 )
+@click.option(
+    "--push",
+    metavar="REMOTE",
+    callback=_remote_value,
+    shell_complete=complete.remotes,
+    help="Push the registry's branch and every stage branch to REMOTE, each set to track it.",
+)
 @quiet_option
 @json_option
-def init(path: str, stages: str | None, quiet: bool, as_json: bool) -> None:
+def init(path: str, stages: str | None, push: str | None, quiet: bool, as_json: bool) -> None:
     """Make PATH (default: .) a registry.
 
     Runs git init when needed, creates .mlem.yaml and .mr.yaml, commits them,
     and creates one branch per stage. Safe to run again: existing settings
     and branches are never changed.
+
+    In a repository with no commits yet (a clone of an empty repository) the
+    files are committed on the branch the remote's HEAD names, so teammates'
+    clones check it out. --push REMOTE then shares the registry: that branch
+    and every stage branch in one push. Without it, the command that shares
+    it is printed.
+
+    \b
+    Examples:
+      mr init
+      git clone git@github.com:org/model-registry.git && cd model-registry && mr init --push origin
     """
     from mr import api, render
     from mr.config import parse_stages
 
-    result = api.init(path, parse_stages(stages) if stages is not None else None)
+    result = api.init(path, parse_stages(stages) if stages is not None else None, push=push)
     if not quiet or as_json:
         render.init_result(result, as_json)
 

@@ -150,11 +150,16 @@ def init_result(result: InitResult, as_json: bool) -> None:
                 "created": list(result.created),
                 "commit": result.commit,
                 "branches_created": list(result.branches),
+                "branch": result.branch,
+                "pushed_to": result.pushed_to,
+                "share": result.share,
             }
         )
         return
     if not (result.created or result.commit or result.branches):
         echo(f"{result.path} is already a registry (stages: {', '.join(result.stages)}); nothing to do")
+        if result.pushed_to:
+            echo(f"  pushed    {', '.join(_pushed(result))} to {field(result.pushed_to)}")
         return
     echo(f"Registry ready in {result.path}")
     if result.created:
@@ -164,6 +169,15 @@ def init_result(result: InitResult, as_json: bool) -> None:
     echo(f"  stages    {' -> '.join(result.stages)}")
     if result.branches:
         echo(f"  branches  {', '.join(result.branches)} created")
+    if result.pushed_to:
+        echo(f"  pushed    {', '.join(_pushed(result))} to {field(result.pushed_to)}")
+    elif result.share:
+        echo(f"  share it  {field(result.share)}")
+
+
+def _pushed(result: InitResult) -> list[str]:
+    """The branches ``mr init --push`` pushed: the registry's own, then each stage's."""
+    return [b for b in dict.fromkeys([result.branch or "", *result.stages]) if b]
 
 
 def link_result(link: Link, as_json: bool) -> None:

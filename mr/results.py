@@ -69,6 +69,12 @@ class InitResult:
     commit: str | None
     #: stage branches created by this run
     branches: tuple[str, ...]
+    #: the branch the registry's files are on (the checked-out one)
+    branch: str | None = None
+    #: where ``--push`` pushed every branch (credentials redacted)
+    pushed_to: str | None = None
+    #: without ``--push``: the one command that shares the registry
+    share: str | None = None
 
 
 @dataclass(frozen=True)

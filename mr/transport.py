@@ -245,6 +245,42 @@ def push(repo_path: str, remote: str, branch: str) -> str:
     return redact(to.url)
 
 
+def push_branches(repo_path: str, remote: str, branches: list[str]) -> str:
+    """Push ``branches`` to ``remote`` in one ``git push``, fast-forward only, each set to track its push.
+
+    Returns the URL pushed to, credentials redacted.
+    """
+    to = _remote(repo_path, remote, push=True, option="--push")
+    refs = [f"refs/heads/{b}:refs/heads/{b}" for b in branches]
+    call = run(
+        [*to.options, "-C", repo_path, "push", "--porcelain", "--set-upstream", "--", to.target, *refs],
+        url=to.url,
+        env=to.env,
+        check=False,
+    )
+    if call.code != 0:
+        raise RemoteError(f"{redact(to.url)}: {_push_refusal(call.out) or explain(call.err, to.url)}")
+    return redact(to.url)
+
+
+def remote_default_branch(repo_path: str, remote: str) -> str | None:
+    """The branch ``remote``'s HEAD names (``git ls-remote --symref REMOTE HEAD``), even unborn; None when unknown."""
+    src = _remote(repo_path, remote, push=False, option="--remote")
+    call = run(
+        [*src.options, "-C", repo_path, "ls-remote", "--symref", "--", src.target, "HEAD"],
+        url=src.url,
+        env=src.env,
+        check=False,
+    )
+    if call.code != 0:
+        return None
+    for line in call.out.splitlines():
+        value, _, name = line.partition("\t")
+        if name == "HEAD" and value.startswith("ref: refs/heads/"):
+            return value[len("ref: refs/heads/") :] or None
+    return None
+
+
 def _push_refusal(porcelain: str) -> str | None:
     """The reason in ``git push --porcelain`` output for a refused ref, or None."""
     for line in porcelain.splitlines():

@@ -10,7 +10,7 @@ from mr import api
 SIGNATURES = [
     "check_get(folder: 'str') -> 'CheckResult'",
     "get(name: 'str', stage: 'str | None' = None, out: 'str | None' = None, registry: 'str | None' = None, force: 'bool' = False, allow_local: 'bool' = False) -> 'GetResult'",
-    "init(path: 'str' = '.', stages: 'tuple[str, ...] | list[str] | None' = None) -> 'InitResult'",
+    "init(path: 'str' = '.', stages: 'tuple[str, ...] | list[str] | None' = None, push: 'str | None' = None) -> 'InitResult'",
     "link(source: 'str', source_project: 'str | None' = None, rev: 'str | None' = None, target: 'str | None' = None, target_project: 'str | None' = None, follow_links: 'bool' = True, absolute: 'bool' = False, pin: 'bool' = False, force: 'bool' = False, *, source_repo: 'str | None' = None, target_repo: 'str | None' = None, external: 'bool | None' = None, allow_local: 'bool' = False) -> 'Link'",
     "link_field(name: 'str', field: 'str', stage: 'str | None' = None, registry: 'str | None' = None, remote: 'str | None' = None, allow_local: 'bool' = False) -> 'str'",
     "link_history(name: 'str', registry: 'str | None' = None, remote: 'str | None' = None) -> 'LinkHistory'",

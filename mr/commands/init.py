@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING
 
 from mr import git, safefs
 from mr.config import CONFIG_FILE, DEFAULT_STAGES, MLEM_CONFIG_FILE, check_stage_option, default_text, load_config
-from mr.errors import RegistryError
+from mr.errors import MrError, NotPushed, RegistryError
 from mr.registry import Registry
 from mr.results import InitResult
 
@@ -15,12 +16,15 @@ if TYPE_CHECKING:
     pass
 
 
-def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> InitResult:
+def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None, push: str | None = None) -> InitResult:
     """Make ``path`` a registry: a git repository with ``.mlem.yaml``, ``.mr.yaml`` and stage branches.
 
     Safe to run again: existing files are never rewritten, existing branches
     never moved. Files it creates are committed (one commit) on the current
-    branch, or on the first stage's branch in a repository with no commits.
+    branch; in a repository with no commits, on the branch its remote's HEAD
+    names (so clones check it out), else on the first stage's branch.
+    ``push`` (a remote's name or URL) pushes that branch and every stage
+    branch there in one push, each set to track it.
     """
     path = os.path.abspath(path)
     if stages:
@@ -53,10 +57,17 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
     if branch is None:
         raise RegistryError(f"{path}: HEAD is detached; check out a branch first")
     head = git.branch_tip(repo, branch)
-    if head is None and branch not in stages:
-        # a repository with no commits: start it on the first stage
-        branch = stages[0]
-        git.set_head(repo, branch)
+    if head is None:
+        # a repository with no commits: start it where its remote's clones will look, else on the first stage
+        # (git clone of an empty repository already checks out the branch its HEAD names; ls-remote
+        # reports an unborn HEAD only to a clone, so a clone's own branch stands when it says nothing)
+        default = _remote_default(repo, push) or (branch if git.remotes(repo) else None)
+        if default is not None and default != branch:
+            branch = default
+            git.set_head(repo, branch)
+        elif default is None and branch not in stages:
+            branch = stages[0]
+            git.set_head(repo, branch)
 
     wanted = {MLEM_CONFIG_FILE: b"", CONFIG_FILE: default_text(stages).encode()}
     created: list[str] = []
@@ -88,13 +99,54 @@ def init(path: str = ".", stages: tuple[str, ...] | list[str] | None = None) -> 
         for stage in missing:
             git.create_branch(repo, stage, start)
             made.append(stage)
+    shared = [branch, *(s for s in stages if s != branch)]
+    pushed_to = None
+    if push is not None:
+        from mr import transport
+
+        try:
+            pushed_to = transport.push_branches(repo.path, push, [b for b in shared if git.branch_tip(repo, b)])
+        except MrError as e:
+            raise NotPushed(f"the registry is made here, but not pushed: {e.message}", e) from None
     return InitResult(
         path=registry.root,
         stages=stages,
         created=tuple(created),
         commit=commit,
         branches=tuple(made),
+        branch=branch,
+        pushed_to=pushed_to,
+        share=None if push is not None else _share_hint(repo, shared),
     )
+
+
+def _remote_default(repo: git.Repo, push: str | None) -> str | None:
+    """The branch the remote's HEAD names (the one clones check out), for a repository with no commits."""
+    from mr import transport
+
+    names = git.remotes(repo)
+    remote = push if push is not None else ("origin" if "origin" in names else (names[0] if names else None))
+    if remote is None:
+        return None
+    try:
+        found = transport.remote_default_branch(repo.path, remote)
+    except MrError:
+        return None  # unreachable now: the branch is chosen as without a remote
+    if found is None or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,99}", found) or ".." in found:
+        return None
+    return found
+
+
+def _share_hint(repo: git.Repo, branches: list[str]) -> str:
+    """The one command that shares the registry: a push of its branches, upstreams set."""
+    from mr.terminal import command_line
+
+    names = git.remotes(repo)
+    remote = "origin" if "origin" in names else (names[0] if names else None)
+    push = command_line("git", "push", "-u", remote or "origin", *branches) or ""
+    if remote is None:
+        return f"git remote add origin URL && {push}"
+    return push
 
 
 def _registry_start(repo: git.Repo, tip: str) -> str:
