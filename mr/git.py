@@ -723,6 +723,54 @@ def log(repo: Repo, sha: str, first_parent: bool = True) -> Iterator[CommitInfo]
         yield CommitInfo(str(c.id), c.message, c.author.name, c.author.email, c.author.time, c.author.offset)
 
 
+def is_signed(repo: Repo, sha: str) -> bool:
+    """Whether commit ``sha`` carries a signature (checked or not)."""
+    commit = repo.get(pygit2.Oid(hex=sha))
+    if not isinstance(commit, pygit2.Commit):
+        return False
+    signature, _ = commit.gpg_signature
+    return signature is not None
+
+
+#: ``git log --format=%G?`` letters, as history words them (``{}``: the signer).
+_VERDICTS = {
+    "G": "signed by {}",
+    "U": "signed by {} (key of unknown validity)",
+    "X": "signed by {} (signature expired)",
+    "Y": "signed by {} (key expired)",
+    "R": "signed by {} (key revoked)",
+    "B": "bad signature",
+    "E": "signed, cannot be checked here",
+    "N": "unsigned",
+}
+
+
+def signatures(repo: Repo, shas: list[str]) -> dict[str, str]:
+    """Each commit's signature as git verifies it, with the user's configuration (allowed signers, keyring).
+
+    One ``git log`` for all of them; ``signed by KEY``, ``unsigned``, ``bad signature`` ...
+    """
+    import time
+
+    from mr import gitexe
+    from mr.terminal import field
+
+    if not shas:
+        return {}
+    call = gitexe.run(
+        ["-C", repo.path, "log", "--no-walk=unsorted", "--stdin", "--format=%H%x1f%G?%x1f%GS%x1f%GK"],
+        input=("\n".join(shas) + "\n").encode(),
+        deadline=time.monotonic() + 60,
+        what="check signatures",
+    )
+    out: dict[str, str] = {}
+    for line in call.out.decode("utf-8", "replace").splitlines():
+        sha, letter, signer, key = (line.split("\x1f") + ["", "", ""])[:4]
+        words = _VERDICTS.get(letter, "signed, cannot be checked here")
+        out[sha] = words.format(field(signer or key or "an unknown key"))
+    return out
+
+
 @dataclass(frozen=True)
 class PathChange:
     """A commit that changed one path: its content in the first parent and in the commit (None: absent)."""

@@ -677,6 +677,7 @@ def history(h: LinkHistory, as_json: bool) -> None:
                         "sha": e.sha,
                         "rollback_to": e.rollback_to,
                         "note": e.note,
+                        "signature": e.signature,
                     }
                     for e in h.history
                 ],
@@ -712,6 +713,8 @@ def history(h: LinkHistory, as_json: bool) -> None:
             detail = f"  to {field(e.rollback_to[:COMPACT_SHA])}"
         if e.note:
             detail += f"  ({field(e.note)})"
+        if e.signature:
+            detail += f"  [{field(e.signature)}]"
         echo(
             f"  {when(e)}  {field(e.stage):<12} {e.kind:<14} {change}{detail}"
             f"  by {field(e.author)}  commit {field(e.commit[:COMPACT_SHA])}"

@@ -391,6 +391,9 @@ class HistoryEntry:
     #: why trailers that claim a promotion, rollback or retirement were not believed (``kind`` is then
     #: ``direct change``): ``claims a promotion from staging@a3bedee that does not match``
     note: str | None = None
+    #: the commit's signature as git verifies it (``signed by KEY``, ``unsigned``, ``bad signature``);
+    #: None when no commit of the history is signed
+    signature: str | None = None
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -211,3 +212,30 @@ def test_a_signing_failure_is_one_line_with_gits_last_word(
         e.value.message == "signing the commit failed: git is not installed (mr uses it to sign commits); install git"
     )
     assert git(linked, "rev-parse", "staging") == before
+
+
+def test_history_shows_each_commits_signature_as_git_checks_it(  # type: ignore[no-untyped-def]
+    linked: Path, ssh_signing: Path, isolated_git: Path, tmp_path: Path, mr
+) -> None:
+    r = mr("promote", "a", "--to", "staging", "--yes")
+    assert r.code == 0, r.err
+    signed = git(linked, "rev-parse", "staging")
+    data = json.loads(mr("show", "a", "--json").out)
+    by_commit = {e["commit"]: e["signature"] for e in data["history"]}
+    assert by_commit[signed] == "signed by test@example.com"
+    # the links commit on dev was made before signing was configured
+    assert by_commit[git(linked, "rev-parse", "dev")] == "unsigned"
+    r = mr("show", "a")
+    assert "[signed by test@example.com]" in r.out and "[unsigned]" in r.out
+    # a key no longer among the allowed signers: git no longer vouches for it
+    (tmp_path / "allowed-signers").write_text("")
+    data = json.loads(mr("show", "a", "--json").out)
+    verdict = {e["commit"]: e["signature"] for e in data["history"]}[signed]
+    assert verdict is not None and not verdict.startswith("signed by test@example.com")
+
+
+def test_history_without_signed_commits_says_nothing_of_signatures(linked: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    assert mr("promote", "a", "--to", "staging", "--yes").code == 0
+    data = json.loads(mr("show", "a", "--json").out)
+    assert {e["signature"] for e in data["history"]} == {None}
+    assert "[" not in mr("show", "a").out.split("history, newest first:")[1]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from mr import git, linkfile
@@ -310,6 +311,10 @@ def _history(reg: Registry, name: str) -> LinkHistory:
             )
         )
     entries = [e for _, e in sorted(keyed, key=lambda k: k[0])]
+    if any(git.is_signed(reg.repo, e.commit) for e in entries):
+        # where commits are signed, each one's signature as git checks it (the user's allowed signers)
+        verdicts = git.signatures(reg.repo, [e.commit for e in entries])
+        entries = [replace(e, signature=verdicts.get(e.commit)) for e in entries]
     if all(link is None for _, link in per_stage) and not entries:
         raise LinkNotFound(f"no link {name} on any stage ({', '.join(reg.config.stages)})")
     return LinkHistory(name, tuple(per_stage), tuple(entries), tuple(problems), tuple(reg.notes), reg.copies())
