@@ -237,6 +237,13 @@ def test_a_local_stage_behind_is_read_at_the_remote_tracking_tip(
     assert r.code == 0 and r.err == note
     assert json.loads(r.out)["read_from"] == "origin/staging"
     assert json.loads((tmp_path / "out" / ".mr-get.json").read_text())["stage_commit"] == theirs
+    r = mr("show", "--outdated", "--stage", "staging", "--json")
+    assert r.err == note and json.loads(r.out)["read_from"] == {"staging": "origin/staging"}
+    assert json.loads(r.out)["checked"] == 2  # churn and scoring: origin/staging's links, not the stale copy's
+    # a review branch is made from the newest copy too
+    r = mr("promote", "fraud", "--to", "staging", "--branch", "--yes")
+    assert r.code == 0, r.err
+    assert git(mine, "rev-parse", "promote/staging/fraud^") == theirs
     # a write builds on the newest copy too, and brings the local branch along
     before = refs(mine)
     r = mr("promote", "fraud", "--to", "staging", "--yes")
