@@ -20,7 +20,7 @@ from mr.commands.retire import plan_retirement, retire
 from mr.commands.rollback import plan_rollback, rollback
 from mr.commands.show import FIELDS, link_field, link_history, show, stage_diff, stage_matrix
 from mr.commands.sync import sync
-from mr.commands.verify import verify
+from mr.commands.verify import pre_receive, verify
 
 __all__ = [
     "FIELDS",
@@ -35,6 +35,7 @@ __all__ = [
     "plan_promotion",
     "plan_retirement",
     "plan_rollback",
+    "pre_receive",
     "promote",
     "registry_root",
     "retire",

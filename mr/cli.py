@@ -784,6 +784,13 @@ def sync(remote: str | None, registry: str | None, quiet: bool, as_json: bool) -
     show_default=True,
     help="Projects fetched at once.",
 )
+@click.option(
+    "--pre-receive",
+    "pre_receive",
+    is_flag=True,
+    help="Run as git's pre-receive hook: read OLD NEW REF lines on standard input and verify each stage "
+    "branch tip the push would set; exit 1 refuses the push.",
+)
 @allow_local_option
 @remote_registry_option
 @quiet_option
@@ -792,6 +799,7 @@ def sync(remote: str | None, registry: str | None, quiet: bool, as_json: bool) -
 def verify(
     files: tuple[str, ...],
     stage: str | None,
+    pre_receive: bool,
     offline: bool,
     artifacts: bool,
     jobs: int,
@@ -824,9 +832,25 @@ def verify(
     The summary names the policy applied and where it came from.
     A remote that does not answer fails its links after MR_GIT_TIMEOUT
     seconds (default 300).
+
+    --pre-receive makes it a server-side hook (a bare repository's
+    hooks/pre-receive: exec mr verify --pre-receive): each stage branch a
+    push would move is verified at its new tip under the stage's policy as
+    it stands (and as the push changes it, if it does); a failing link, or
+    deleting a stage branch, refuses the whole push.
     """
     from mr import api, render
 
+    if pre_receive:
+        if files or stage or policy_stage or remote or allow_local or artifacts or as_json:
+            raise click.UsageError(
+                "--pre-receive reads what to check from standard input; it takes only --offline, --jobs, "
+                "--registry, --quiet and --verbose"
+            )
+        reports = api.pre_receive(sys.stdin.read(), registry=registry, offline=offline, jobs=jobs)
+        for report in reports:
+            render.verify_report(report, False, quiet=quiet, verbose=verbose)
+        return _exit(all(r.ok for r in reports))
     if files and stage:
         raise click.UsageError("give FILEs or --stage, not both")
     if quiet and verbose:

@@ -723,6 +723,11 @@ def log(repo: Repo, sha: str, first_parent: bool = True) -> Iterator[CommitInfo]
         yield CommitInfo(str(c.id), c.message, c.author.name, c.author.email, c.author.time, c.author.offset)
 
 
+def add_object_folder(repo: Repo, path: str) -> None:
+    """Read objects from ``path`` too (a push's quarantine, which git names to its hooks)."""
+    repo.odb.add_disk_alternate(path)
+
+
 def is_signed(repo: Repo, sha: str) -> bool:
     """Whether commit ``sha`` carries a signature (checked or not)."""
     commit = repo.get(pygit2.Oid(hex=sha))

@@ -170,6 +170,8 @@ class Registry:
     at: dict[str, str] = field(default_factory=dict, repr=False)
     #: stage -> the copy of it this command read: ``staging``, or ``origin/staging``
     read_from: dict[str, str] = field(default_factory=dict, repr=False)
+    #: stage -> the commit whose ``.mr.yaml`` is its policy, when not its tip's (``judge_by``)
+    policy_at: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def display(self) -> str:
@@ -270,9 +272,13 @@ class Registry:
         return tuple(self.read_from.items())
 
     def stage_config(self, stage: str) -> Config:
-        """``.mr.yaml`` as the stage's own branch has it."""
-        sha = self.stage_tip(stage)
+        """``.mr.yaml`` as the stage's own branch has it (or the commit ``judge_by`` names for it)."""
+        sha = self.policy_at.get(stage) or self.stage_tip(stage)
         return load_config(git.read_at(self.repo, sha, CONFIG_FILE, where=stage), f"{stage}:{CONFIG_FILE}")
+
+    def judge_by(self, stage: str, commit: str) -> None:
+        """From now on ``stage``'s policy is the ``.mr.yaml`` of ``commit`` (a push is judged by the stage it changes)."""
+        self.policy_at[stage] = commit
 
     def read_current(self, path: str) -> bytes | None:
         """``path`` as the work tree has it now (HEAD's in a bare registry); None when absent."""

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from mr import git, linkfile, safefs, stagecommit
+from mr.config import CONFIG_FILE
 from mr.errors import LinkFileError, MrError, RegistryError, UnsafePath, UsageError
 from mr.model import (
     ERROR,
@@ -62,17 +63,32 @@ def verify(
     runs on (``GITHUB_REF_NAME`` for a branch, ``CI_COMMIT_BRANCH``). The
     report names the policy applied and where it came from.
     """
+    reg = Registry.open(registry, remote_ok=True, remote=remote)
+    return _verify(reg, files, stage, offline, jobs, progress, allow_local, artifacts, policy_stage)
+
+
+def _verify(
+    reg: Registry,
+    files: list[str] | None,
+    stage: str | None,
+    offline: bool,
+    jobs: int,
+    progress: Callable[[str, int, int], None] | None,
+    allow_local: bool,
+    artifacts: bool,
+    policy_stage: str | None,
+    stage_from: str = "--stage",
+) -> VerifyReport:
     from mr import checks
     from mr.reader import verify_target
 
-    reg = Registry.open(registry, remote_ok=True, remote=remote)
     if stage is not None:
         if policy_stage is not None:
             raise UsageError("--policy-stage goes with the work tree; --stage applies that stage's own policy")
         if reg.find_stage(stage) is None:
             _fetch_missing_stage(reg, stage, offline)
         applied: str | None = stage
-        applied_from: str | None = "--stage"
+        applied_from: str | None = stage_from
         view = reg.view(stage)
     else:
         head = git.head_branch(reg.repo)
@@ -262,3 +278,58 @@ def _verify_inputs(
             data = e.message
         out.append((f, name, data))
     return out
+
+
+#: The SHA git's hook input gives for a ref that does not exist (created, or deleted, by the push).
+NO_COMMIT = "0" * 40
+
+
+def pre_receive(updates: str, registry: str | None = None, offline: bool = False, jobs: int = 8) -> list[VerifyReport]:
+    """Verify each stage branch tip a push would set, as git's ``pre-receive`` hook is given them.
+
+    ``updates`` holds ``OLD NEW REF`` lines. For each branch that is a stage,
+    the links at ``NEW`` are verified (the push's quarantined objects
+    included) under the stage's policy as it stands (``OLD``'s ``.mr.yaml``),
+    and, where the push changes ``.mr.yaml``, under the policy it brings too:
+    a push cannot loosen the policy it is judged by. Deleting a stage branch
+    is refused. Other refs pass.
+    """
+    from mr.model import is_full_sha
+    from mr.terminal import field as safe_text
+
+    reports: list[VerifyReport] = []
+    for line in updates.splitlines():
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 3 or not all(is_full_sha(p) for p in parts[:2]):
+            raise UsageError(f"--pre-receive: not an 'OLD NEW REF' line on standard input: {safe_text(line)}")
+        old, new, ref = parts
+        reg = _pushed_registry(registry)
+        if not ref.startswith("refs/heads/") or ref[len("refs/heads/") :] not in reg.config.stages:
+            continue
+        stage = ref[len("refs/heads/") :]
+        if new == NO_COMMIT:
+            refused = Problem(ref, None, f"deleting the stage branch {stage} is refused")
+            reports.append(VerifyReport(reg.display, stage, (LinkCheck(ref, None, ERROR, (refused,)),)))
+            continue
+        policies = [old] if old != NO_COMMIT else []
+        if old == NO_COMMIT or git.read_at(reg.repo, old, CONFIG_FILE) != git.read_at(reg.repo, new, CONFIG_FILE):
+            policies.append(new)
+        for policy in policies:
+            reg = _pushed_registry(registry)
+            reg.read_stage_at(stage, new, f"{stage} as pushed")
+            reg.judge_by(stage, policy)
+            judged = "its .mr.yaml before the push" if policy == old else "its .mr.yaml as pushed"
+            reports.append(_verify(reg, None, stage, offline, jobs, None, False, False, None, judged))
+    return reports
+
+
+def _pushed_registry(registry: str | None) -> Registry:
+    """The registry a hook runs in, reading the objects a push brings (git keeps them in quarantine till it lands)."""
+    reg = Registry.open(registry)
+    for variable in ("GIT_QUARANTINE_PATH", "GIT_OBJECT_DIRECTORY"):
+        path = os.environ.get(variable)
+        if path and os.path.isdir(path):
+            git.add_object_folder(reg.repo, path)
+    return reg
