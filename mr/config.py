@@ -17,15 +17,22 @@ LINK_FORMATS = ("project", "repo")
 _KEYS = ("stages", "link_format", "policy", "allowed_sources", "hosts", "remote")
 #: What a host in ``hosts`` may be: whose web URLs it serves.
 HOST_KINDS = ("github", "gitlab", "bitbucket")
-_POLICY_KEYS = ("require_pinned",)
+_POLICY_KEYS = ("require_pinned", "require_signed")
 # What git accepts in a branch name, minus what would confuse a shell or YAML.
 _STAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 _REMOTE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 
 
+#: Where a stage that requires signed commits keeps the keys allowed to sign them (on its own branch),
+#: in git's ``gpg.ssh.allowedSignersFile`` format.
+ALLOWED_SIGNERS_FILE = ".mr/allowed_signers"
+
+
 @dataclass(frozen=True)
 class StagePolicy:
     require_pinned: bool = False
+    #: every commit on the stage is signed by a key in its ``ALLOWED_SIGNERS_FILE``
+    require_signed: bool = False
 
 
 @dataclass(frozen=True)
@@ -204,7 +211,10 @@ def _policy(raw: Any, file: str, line: int | None) -> dict[str, StagePolicy]:
                 )
             if not isinstance(value, bool):
                 raise ConfigError(file, f"policy.{stage}.{key} must be true or false", key_line(settings, key) or sline)
-        out[str(stage)] = StagePolicy(require_pinned=bool(settings.get("require_pinned", False)))
+        out[str(stage)] = StagePolicy(
+            require_pinned=bool(settings.get("require_pinned", False)),
+            require_signed=bool(settings.get("require_signed", False)),
+        )
     return out
 
 

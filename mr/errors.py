@@ -74,6 +74,10 @@ class StaleStage(RegistryError):
     """A local stage branch lacks commits its remote-tracking branch has; nothing was changed."""
 
 
+class SignatureRefused(RegistryError):
+    """A stage that requires signed commits holds one no allowed signer signed."""
+
+
 class SigningError(GitError):
     """A commit could not be signed as configured; nothing was committed."""
 

@@ -776,6 +776,58 @@ def signatures(repo: Repo, shas: list[str]) -> dict[str, str]:
     return out
 
 
+def ssh_signed(repo: Repo, sha: str) -> bool:
+    """Whether commit ``sha`` carries an SSH signature (the kind an allowed-signers file vouches for)."""
+    commit = repo.get(pygit2.Oid(hex=sha))
+    if not isinstance(commit, pygit2.Commit):
+        return False
+    signature, _ = commit.gpg_signature
+    return signature is not None and signature.lstrip().startswith(b"-----BEGIN SSH SIGNATURE-----")
+
+
+def check_signers(repo: Repo, shas: list[str], allowed_signers: bytes) -> dict[str, str | None]:
+    """For each commit, the principal of ``allowed_signers`` (git's allowedSignersFile format) that signed it.
+
+    None where it is not signed by one: unsigned, a bad signature, a key the
+    file does not list, or a signature of another kind (GPG). One ``git log``,
+    verifying with that file alone.
+    """
+    import tempfile
+    import time
+
+    from mr import gitexe
+
+    if not shas:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="mr-signers-") as folder:
+        path = os.path.join(folder, "allowed_signers")
+        with open(path, "wb") as f:
+            f.write(allowed_signers)
+        call = gitexe.run(
+            [
+                "-c",
+                f"gpg.ssh.allowedSignersFile={path}",
+                "-c",
+                "gpg.ssh.revocationFile=",
+                "-C",
+                repo.path,
+                "log",
+                "--no-walk=unsorted",
+                "--stdin",
+                "--format=%H%x1f%G?%x1f%GS",
+            ],
+            input=("\n".join(shas) + "\n").encode(),
+            deadline=time.monotonic() + 60,
+            what="check signatures",
+        )
+    out: dict[str, str | None] = dict.fromkeys(shas)
+    for line in call.out.decode("utf-8", "replace").splitlines():
+        sha, letter, signer = (line.split("\x1f") + ["", ""])[:3]
+        if sha in out and letter == "G" and signer and ssh_signed(repo, sha):
+            out[sha] = signer
+    return out
+
+
 @dataclass(frozen=True)
 class PathChange:
     """A commit that changed one path: its content in the first parent and in the commit (None: absent)."""

@@ -163,6 +163,8 @@ class GetResult:
     external: tuple[ExternalArtifact, ...] = ()
     #: the copy of the stage read: ``production`` or ``origin/production`` (None: the work tree)
     read_from: str | None = None
+    #: who signed the stage's commit, on a stage that requires signed commits (None: not required)
+    signed_by: str | None = None
     #: warnings about the stage read (a local stage behind its remote)
     notes: tuple[str, ...] = ()
 
@@ -179,6 +181,7 @@ class GetResult:
             "stage": self.stage,
             "stage_commit": self.stage_commit,
             "read_from": self.read_from,
+            "signed_by": self.signed_by,
             "name": self.name,
             "project": self.project,
             "rev": self.rev,

@@ -337,10 +337,16 @@ def land(
 ) -> StageResult[P]:
     """Commit ``plan`` onto its stage (or, with ``branch``, a review branch: ``""`` names it), then push.
 
-    ``sign`` signs the commit (None: when git would, by ``commit.gpgSign``);
-    ``sources`` are the stages the plan reads, fetched along with its stage.
+    ``sign`` signs the commit (None: when git would, by ``commit.gpgSign``;
+    always on a stage that requires signed commits); ``sources`` are the
+    stages the plan reads, fetched along with its stage.
     """
-    from mr import transport
+    from mr import signedstages, transport
+
+    if signedstages.required(reg, plan.stage):
+        if sign is False:
+            raise UsageError(f"--no-sign: {plan.stage} requires signed commits (require_signed in .mr.yaml)")
+        sign = True
 
     if branch is None:
         if push is not None:

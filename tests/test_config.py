@@ -163,13 +163,19 @@ def test_load_config_reads_every_setting() -> None:
         (b"\npolicy: 1\n", ".mr.yaml:2: policy must map stage names to settings"),
         (b"\npolicy: [a]\n", ".mr.yaml:2: policy must map stage names to settings"),
         (b"policy:\n  dev:\n  prod: 1\n", ".mr.yaml:3: policy.prod must be a mapping"),
-        (b"policy:\n  prod:\n    foo: 1\n", ".mr.yaml:3: unknown policy setting foo: known are require_pinned"),
+        (
+            b"policy:\n  prod:\n    foo: 1\n",
+            ".mr.yaml:3: unknown policy setting foo: known are require_pinned, require_signed",
+        ),
         (
             b"policy:\n  prod:\n    require_pinned: 1\n",
             ".mr.yaml:3: policy.prod.require_pinned must be true or false",
         ),
         (b"policy: {prod: {require_pinned: 1}}\n", ".mr.yaml:1: policy.prod.require_pinned must be true or false"),
-        (b"policy: {prod: {foo: 1}}\n", ".mr.yaml:1: unknown policy setting foo: known are require_pinned"),
+        (
+            b"policy: {prod: {foo: 1}}\n",
+            ".mr.yaml:1: unknown policy setting foo: known are require_pinned, require_signed",
+        ),
         (b"policy: {prod: 1}\n", ".mr.yaml:1: policy.prod must be a mapping"),
         (b"\nallowed_sources: x\n", ".mr.yaml:2: allowed_sources must be a list of URL prefixes"),
         (b"allowed_sources: ['']\n", ".mr.yaml:1: allowed_sources must be a list of URL prefixes"),

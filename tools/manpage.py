@@ -72,7 +72,7 @@ FILES = [
     (
         ".mr.yaml",
         "Registry settings: stages (branches, in promotion order), link_format "
-        "(project or repo), policy per stage (require_pinned), allowed_sources, hosts "
+        "(project or repo), policy per stage (require_pinned, require_signed), allowed_sources, hosts "
         "(self-hosted sites whose web URLs name folders: host: github, gitlab or bitbucket) and remote "
         "(the shared remote whose branches stand in for stages without a local branch).",
     ),

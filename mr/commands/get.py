@@ -70,6 +70,11 @@ def get(
     stage_commit = view.commit if stage is not None else None
     config = view.config
     _check_policy(item, config)
+    signer = None
+    if stage is not None and view.commit is not None and config.stage_policy(stage).require_signed:
+        from mr import signedstages
+
+        signer = signedstages.check(reg, stage, view.commit)  # before anything is fetched
     # mr get copies committed files only: an alias is read at the commit, never the work tree
     alias_commit = view.committed()
     reader = view.reader(allow_local=allow_local, alias_at=alias_commit)
@@ -134,6 +139,7 @@ def get(
             meta=meta_rel,
             files=tuple(files),
             read_from=reg.read_from.get(stage) if stage is not None else None,
+            signed_by=signer,
             notes=tuple(reg.notes),
             external=tuple(planned.external),
         )

@@ -162,10 +162,19 @@ def _verify(
         results[i] = LinkCheck(item.file or "", item.name, status, tuple(problems), sha)
         if progress is not None:
             progress("links", n + 1, len(pending))
+    checked = [results[i] for i in sorted(results)]
+    if stage is not None and view.commit is not None and config.stage_policy(stage).require_signed:
+        from mr import signedstages
+        from mr.errors import SignatureRefused
+
+        try:
+            signedstages.check(reg, stage, view.commit, history=True)
+        except SignatureRefused as e:
+            checked.append(LinkCheck(stage, None, ERROR, (Problem(stage, None, e.message),)))
     return VerifyReport(
         registry=reg.display,
         stage=stage,
-        checks=tuple(results[i] for i in sorted(results)),
+        checks=tuple(checked),
         unchecked=tuple(redact(s) for s in sorted(failed)),
         notes=tuple(reg.notes),
         read_from=reg.copies(),
