@@ -14,6 +14,7 @@ DVC outputs and git-lfs files are named with the command that fetches them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import posixpath
@@ -24,6 +25,7 @@ from mr import artifacts, blobs, outfolder
 from mr.config import Config
 from mr.errors import (
     ArtifactsRefused,
+    FileSystemError,
     ObjectNotFound,
     ReceiptError,
 )
@@ -108,14 +110,14 @@ def get(
         umask = os.umask(0o22)
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 is for the temporary name only
-        files = [_write_bytes(tmp, meta_rel, meta)]
+        files = [_write_bytes(tmp, meta_rel, meta, folder)]
         written: dict[str, GotFile] = {}
         mismatched: list[str] = []
         for p in planned.copies:
             rel = targets[p.artifact.name]
             got = written.get(rel)
             if got is None:
-                got = _write_blob(source, p.oid, tmp, rel)
+                got = _write_blob(source, p.oid, tmp, rel, folder)
                 written[rel] = got
             if got.size != p.artifact.size or got.md5 != p.artifact.md5:
                 mismatched.append(
@@ -143,7 +145,7 @@ def get(
             notes=tuple(reg.notes),
             external=tuple(planned.external),
         )
-        _write_bytes(tmp, RECEIPT, (json.dumps(result.receipt(), indent=2) + "\n").encode())
+        _write_bytes(tmp, RECEIPT, (json.dumps(result.receipt(), indent=2) + "\n").encode(), folder)
         outfolder.move_into_place(tmp, folder, force)
     except BaseException:
         held.remove()
@@ -186,18 +188,28 @@ def _open_new(tmp: str, rel: str) -> int:
     return os.open(full, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
 
 
-def _write_bytes(tmp: str, rel: str, data: bytes) -> GotFile:
+def _write_bytes(tmp: str, rel: str, data: bytes, folder: str) -> GotFile:
     import hashlib
 
-    with os.fdopen(_open_new(tmp, rel), "wb") as f:
+    with _naming(folder, rel), os.fdopen(_open_new(tmp, rel), "wb") as f:
         f.write(data)
     return GotFile(rel, len(data), hashlib.md5(data, usedforsecurity=False).hexdigest())
 
 
-def _write_blob(source: Source, oid: str, tmp: str, rel: str) -> GotFile:
-    with os.fdopen(_open_new(tmp, rel), "wb") as f:
+def _write_blob(source: Source, oid: str, tmp: str, rel: str, folder: str) -> GotFile:
+    with _naming(folder, rel), os.fdopen(_open_new(tmp, rel), "wb") as f:
         size, md5 = blobs.copy(source.repo.path, oid, f)
     return GotFile(rel, size, md5)
+
+
+@contextlib.contextmanager
+def _naming(folder: str, rel: str) -> Iterator[None]:
+    """A write that fails (a full disk, a read-only file system) names the file it was writing,
+    where it was going (the temporary folder it was written in is removed)."""
+    try:
+        yield
+    except OSError as e:
+        raise FileSystemError(f"{os.path.join(folder, rel)}: {e.strerror or e}; nothing was written") from None
 
 
 def check_get(folder: str) -> CheckResult:

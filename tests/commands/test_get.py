@@ -708,3 +708,25 @@ def test_check_json_lists_extra_files_by_their_real_names(registry: Path, model:
     assert "\x1b" not in r.out  # JSON escapes it
     text = mr("get", "--check", str(out))
     assert "a\\e[31mred: extra" in text.out and "\x1b" not in text.out
+
+
+@pytest.mark.parametrize("errno_, cause", [(28, "No space left on device"), (30, "Read-only file system")])
+def test_a_full_or_read_only_disk_names_the_file_and_leaves_nothing(  # type: ignore[no-untyped-def]
+    registry: Path, model: Path, tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch, errno_: int, cause: str
+) -> None:
+    from mr import blobs
+
+    link_and_commit(registry, "../models")
+    real = blobs.copy
+
+    def fills_the_disk(repo: str, oid: str, out):  # type: ignore[no-untyped-def]
+        out.write(b"partial")
+        raise OSError(errno_, cause)
+
+    monkeypatch.setattr(blobs, "copy", fills_the_disk)
+    out = tmp_path / "deploy" / "churn"
+    r = mr("get", "churn", "--stage", "dev", "-o", str(out))
+    assert (r.code, r.err) == (1, f"mr: error: {out}/rf: {cause}; nothing was written\n")
+    assert not out.exists() and leftovers(out.parent) == []
+    monkeypatch.setattr(blobs, "copy", real)
+    assert mr("get", "churn", "--stage", "dev", "-o", str(out)).code == 0
