@@ -104,9 +104,17 @@ def set_head(repo: Repo, branch: str) -> None:
     repo.references.create("HEAD", f"refs/heads/{branch}", force=True)
 
 
+def _reference(repo: Repo, name: str) -> Any:
+    """The reference ``name``, or None when there is none or no reference could have that name (too long ...)."""
+    try:
+        return repo.references.get(name)
+    except (ValueError, pygit2.InvalidSpecError, pygit2.GitError):
+        return None
+
+
 def branch_tip(repo: Repo, branch: str) -> str | None:
     """The commit branch ``branch`` points at; None when there is no such branch (``GitError`` when it is no commit)."""
-    ref = repo.references.get(f"refs/heads/{branch}")
+    ref = _reference(repo, f"refs/heads/{branch}")
     if ref is None:
         return None
     return _peeled(repo, ref, branch)
@@ -976,7 +984,7 @@ def blob_size(repo: Repo, oid: str) -> int | None:
 
 def ref_tip(repo: Repo, ref: str) -> str | None:
     """The commit the full ref name ``ref`` points at, or None when there is no such ref."""
-    found = repo.references.get(ref)
+    found = _reference(repo, ref)
     if found is None:
         return None
     return _peeled(repo, found, ref.removeprefix("refs/heads/").removeprefix("refs/remotes/"))

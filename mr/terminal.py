@@ -16,8 +16,10 @@ from mr.urls import redact
 
 # C0 and C1 controls, DEL, and the Unicode characters that break or reorder
 # lines (line/paragraph separators, bidirectional overrides and isolates)
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_CONTROL_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# lines (line/paragraph separators, bidirectional overrides and isolates), and the lone surrogates
+# Python stands in with for bytes that are not UTF-8 (argv, file names), which no terminal can show
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_CONTROL_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\e"}
 
 
@@ -26,6 +28,8 @@ def _escape(m: re.Match[str]) -> str:
     if ch in _NAMED:
         return _NAMED[ch]
     code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"  # the byte it stands in for
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 

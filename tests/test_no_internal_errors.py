@@ -87,7 +87,7 @@ def test_a_link_name_that_is_not_utf8_is_refused(linked: Path, project: Path) ->
     before = git(linked, "rev-parse", "staging")
     r = _run(linked, b"promote", b"b\xff", b"--to", b"staging", b"--yes")
     assert r.returncode == 2, r.stderr
-    assert r.stderr == b"mr: error: b\\udcff: a link name must be valid UTF-8 (rename the file)\n"
+    assert r.stderr == b"mr: error: b\\xff: a link name must be valid UTF-8 (rename the file)\n"
     assert git(linked, "rev-parse", "staging") == before
     shown = _run(linked, b"show")
     assert shown.returncode == 0 and b"Traceback" not in shown.stderr
@@ -125,3 +125,23 @@ def test_an_option_like_remote_is_reported_under_its_own_option(linked: Path, mr
     assert r.code == 2
     assert f"Invalid value for '{option}': " in r.err and "not a remote name or URL" in r.err
     assert git(linked, "rev-parse", "staging") == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("show", "--stage", "x" * 5000),
+        ("promote", "a", "--to", "x" * 5000, "--yes"),
+        ("show", "\udcff\udcfe"),
+        ("verify", "--policy-stage", "\udcff"),
+    ],
+    ids=["long stage", "long target", "non-UTF-8 name", "non-UTF-8 stage"],
+)
+def test_names_no_ref_can_have_and_bytes_no_terminal_can_show_are_one_line(  # type: ignore[no-untyped-def]
+    linked: Path, mr, args: tuple[str, ...]
+) -> None:
+    r = mr(*args)
+    assert r.code in (1, 2) and "internal error" not in r.err and len(r.err.splitlines()) == 1
+    assert "\udcff" not in r.err  # shown as the byte it stands for
+    if "\udcff" in "".join(args):
+        assert "\\xff" in r.err
