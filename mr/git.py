@@ -8,6 +8,7 @@ filter or LFS smudge of theirs ever runs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import re
@@ -665,6 +666,22 @@ def stage_in_index(repo: Repo, paths: list[str]) -> None:
     for path in paths:
         index.add(normalize_path(path))
     index.write()
+
+
+def unstage(repo: Repo, paths: list[str]) -> None:
+    """Take ``paths`` out of the index (as ``git rm --cached``), leaving the work tree alone."""
+    index = repo.index
+    index.read()
+    for path in paths:
+        with contextlib.suppress(OSError, KeyError, pygit2.GitError):
+            index.remove(normalize_path(path))
+    index.write()
+
+
+def delete_branch(repo: Repo, name: str, expect: str) -> None:
+    """Delete branch ``name`` if it still points at ``expect`` (what this run made it)."""
+    if branch_tip(repo, name) == expect:
+        delete_ref(repo, f"refs/heads/{name}")
 
 
 def create_tag(repo: Repo, name: str, sha: str, message: str) -> None:

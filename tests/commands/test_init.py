@@ -107,3 +107,59 @@ def test_identity_from_environment_wins(tmp_path: Path, monkeypatch: pytest.Monk
     api.init(str(tmp_path / "reg"))
     fmt = git(tmp_path / "reg", "log", "-1", "--format=%an <%ae>|%cn <%ce>")
     assert fmt == "Ann Author <ann@example.com>|Cy Committer <cy@example.com>"
+
+
+def _status(repo: Path) -> tuple[str, str, str]:
+    return (
+        git(repo, "for-each-ref", "--format=%(refname) %(objectname)"),
+        git(repo, "status", "--porcelain", "--untracked-files=all"),
+        git(repo, "symbolic-ref", "HEAD"),
+    )
+
+
+@pytest.mark.parametrize("fails_at", ["commit", "second branch", "staging the index"])
+def test_a_failed_init_leaves_the_repository_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails_at: str
+) -> None:
+    from mr import git as mrgit
+    from mr.errors import GitError
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "--initial-branch=main")
+    (repo / "notes.txt").write_text("mine\n")
+    git(repo, "add", "notes.txt")
+    git(repo, "commit", "-q", "-m", "first")
+    (repo / "draft.txt").write_text("not committed\n")
+    before = _status(repo)
+    calls: list[str] = []
+
+    def failing(real):  # type: ignore[no-untyped-def]
+        def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+            calls.append("x")
+            if fails_at != "second branch" or len(calls) == 2:
+                raise GitError(f"{fails_at} failed")
+            return real(*args, **kwargs)
+
+        return run
+
+    target = {"commit": "commit_files", "second branch": "create_branch", "staging the index": "stage_in_index"}
+    monkeypatch.setattr(mrgit, target[fails_at], failing(getattr(mrgit, target[fails_at])))
+    with pytest.raises(GitError):
+        api.init(str(repo))
+    assert _status(repo) == before
+    assert not (repo / ".mr.yaml").exists() and not (repo / ".mlem.yaml").exists()
+
+
+def test_a_failed_init_of_a_new_folder_leaves_no_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mr import git as mrgit
+    from mr.errors import IdentityError
+
+    def no_identity(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise IdentityError("no identity")
+
+    monkeypatch.setattr(mrgit, "commit_files", no_identity)
+    folder = tmp_path / "new"
+    with pytest.raises(IdentityError):
+        api.init(str(folder))
+    assert sorted(p.name for p in folder.iterdir()) == []
