@@ -11,16 +11,62 @@ module under ``mr.commands``.
 
 from __future__ import annotations
 
-from mr.commands.get import check_get, get
-from mr.commands.init import init
-from mr.commands.link import link, load_meta, registry_root
-from mr.commands.outdated import outdated
-from mr.commands.promote import plan_promotion, promote
-from mr.commands.retire import plan_retirement, retire
-from mr.commands.rollback import plan_rollback, rollback
-from mr.commands.show import FIELDS, link_field, link_history, show, stage_diff, stage_matrix
-from mr.commands.sync import sync
-from mr.commands.verify import pre_receive, verify
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mr.commands.get import check_get, get
+    from mr.commands.init import init
+    from mr.commands.link import link, load_meta, registry_root
+    from mr.commands.outdated import outdated
+    from mr.commands.promote import plan_promotion, promote
+    from mr.commands.retire import plan_retirement, retire
+    from mr.commands.rollback import plan_rollback, rollback
+    from mr.commands.show import FIELDS, link_field, link_history, show, stage_diff, stage_matrix
+    from mr.commands.sync import sync
+    from mr.commands.verify import pre_receive, verify
+
+#: Each public name -> the command module that implements it. A name is imported
+#: when first used, so a command pays only for its own module (``mr show`` does not
+#: load what ``mr get`` needs).
+_HOMES = {
+    "check_get": "get",
+    "get": "get",
+    "init": "init",
+    "link": "link",
+    "load_meta": "link",
+    "registry_root": "link",
+    "outdated": "outdated",
+    "plan_promotion": "promote",
+    "promote": "promote",
+    "plan_retirement": "retire",
+    "retire": "retire",
+    "plan_rollback": "rollback",
+    "rollback": "rollback",
+    "FIELDS": "show",
+    "link_field": "show",
+    "link_history": "show",
+    "show": "show",
+    "stage_diff": "show",
+    "stage_matrix": "show",
+    "sync": "sync",
+    "pre_receive": "verify",
+    "verify": "verify",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'mr.api' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"mr.commands.{home}"), name)
+    globals()[name] = value  # once found, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "FIELDS",

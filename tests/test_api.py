@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 
+import pytest
+
 from mr import api
 
 #: every public function with its signature, as ``inspect`` prints it (annotations are strings)
@@ -45,3 +47,20 @@ def test_the_public_constants_stay() -> None:
 def test_every_public_function_has_a_docstring() -> None:
     functions = [name for name in api.__all__ if callable(getattr(api, name))]
     assert [name for name in functions if not (getattr(api, name).__doc__ or "").strip()] == []
+
+
+def test_each_public_name_is_found_in_its_command_module_only_when_used() -> None:
+    import subprocess
+    import sys
+
+    from mr import api as mrapi
+
+    assert sorted(mrapi._HOMES) == sorted(mrapi.__all__)
+    code = (
+        "import sys\nfrom mr import api\napi.show\n"
+        "print(sorted(m for m in sys.modules if m.startswith('mr.commands.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['mr.commands.show']"
+    with pytest.raises(AttributeError):
+        mrapi.no_such_verb  # noqa: B018

@@ -80,7 +80,8 @@ def test_commands_import_no_other_command() -> None:
 def test_api_implements_nothing() -> None:
     tree = ast.parse((ROOT / "mr" / "api.py").read_text())
     defined = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
-    assert defined == []
+    # only the module's own hooks, which find each name in its command's module when first used
+    assert [n for n in defined if n not in ("__getattr__", "__dir__")] == []
 
 
 @pytest.mark.parametrize(
