@@ -58,15 +58,37 @@ def fetch(url: str, *, partial: bool = True) -> str:
     with _locked(path, url, deadline):
         _sweep(path)
         repo = _healthy(path, url)
+        if repo is not None and not git.tips_readable(repo):
+            git.close(repo)  # a damaged pack: fetching on top of it would leave it in the way
+            repo = None
         if repo is not None:
             try:
                 _refresh(url, path, repo, partial, deadline)
-                return path
+                if git.tips_readable(repo):
+                    return path
+                raise _Damaged()
             except _Damaged:
-                pass
+                git.close(repo)
+        if os.path.lexists(path):
+            _HEALED.add(url)  # there, but unusable: set aside and fetched again (said by take_healed)
+            import gc
+
+            gc.collect()  # repositories an earlier call left unreferenced still hold its damaged pack open
         _discard(path)
         _clone(url, path, partial, deadline)
     return path
+
+
+#: URLs whose cache entry was found damaged and fetched again, not said yet.
+_HEALED: set[str] = set()
+
+
+def take_healed(url: str) -> bool:
+    """Whether the cache of ``url`` was found damaged and fetched again since last asked."""
+    if url in _HEALED:
+        _HEALED.discard(url)
+        return True
+    return False
 
 
 def open_cached(url: str) -> git.Repo:
@@ -75,7 +97,7 @@ def open_cached(url: str) -> git.Repo:
     if not os.path.lexists(path):
         raise ProjectNotFound(f"{redact(url)} is not in the cache (offline); run once without --offline")
     repo = _healthy(path, url)
-    if repo is None:
+    if repo is None or not git.tips_readable(repo):
         raise ProjectNotFound(
             f"the cache of {redact(url)} is damaged ({path}); run without --offline to fetch it again"
         )

@@ -352,6 +352,25 @@ def ref_names(repo: Repo) -> list[str]:
     return out
 
 
+def close(repo: Repo) -> None:
+    """Let go of ``repo``'s open files now (libgit2 keeps a pack open, by name, while any repository holds it:
+    a damaged one would be read again from a fresh clone of the same objects)."""
+    repo.free()
+
+
+def tips_readable(repo: Repo, prefixes: tuple[str, ...] = ("refs/heads/", "refs/tags/")) -> bool:
+    """Whether the object of every ref under ``prefixes`` can be read (a damaged pack cannot give them)."""
+    try:
+        for oid in ref_targets(repo, prefixes).values():
+            obj = repo.get(pygit2.Oid(hex=oid))
+            if obj is None:
+                return False
+            obj.read_raw()
+    except (pygit2.GitError, ValueError, KeyError, OSError):
+        return False
+    return True
+
+
 def ref_targets(repo: Repo, prefixes: tuple[str, ...]) -> dict[str, str]:
     """``ref name -> object id`` of every ref under ``prefixes`` (tags not peeled)."""
     out: dict[str, str] = {}

@@ -137,6 +137,8 @@ class Projects:
         self.gate = gate
         self._open: dict[str, Project] = {}
         self._repos: dict[str, tuple[git.Repo, str | None]] = {}
+        #: what a command says about the sources it opened (a damaged cache fetched again)
+        self.notes: list[str] = []
 
     def local_path(self, spec: str) -> str:
         return os.path.normpath(os.path.join(self.base, os.path.expanduser(spec)))
@@ -201,6 +203,8 @@ class Projects:
             repo = git.open_exact(path)
             if repo is None:
                 raise ProjectNotFound(f"the cache of {redact(url)} cannot be opened after fetching it")
+            if cache.take_healed(url):
+                self.notes.append(f"the cache of {redact(url)} was damaged; fetched again")
             opened: tuple[git.Repo, str | None] = (repo, url)
         else:
             opened = (cache.open_cached(url), None)

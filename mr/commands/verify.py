@@ -176,7 +176,7 @@ def _verify(
         stage=stage,
         checks=tuple(checked),
         unchecked=tuple(redact(s) for s in sorted(failed)),
-        notes=tuple(reg.notes),
+        notes=(*reg.notes, *reader.projects.notes),
         read_from=reg.copies(),
         policy_stage=policy_stage,
         policy_from=applied_from,
