@@ -232,28 +232,19 @@ def push(repo_path: str, remote: str, branch: str) -> str:
 
     Returns the URL pushed to, credentials redacted.
     """
-    to = _remote(repo_path, remote, push=True, option="--push")
-    ref = f"refs/heads/{branch}"
-    call = run(
-        [*to.options, "-C", repo_path, "push", "--porcelain", "--", to.target, f"{ref}:{ref}"],
-        url=to.url,
-        env=to.env,
-        check=False,
-    )
-    if call.code != 0:
-        raise RemoteError(f"{redact(to.url)}: {_push_refusal(call.out) or explain(call.err, to.url)}")
-    return redact(to.url)
+    return push_branches(repo_path, remote, [branch], upstream=False)
 
 
-def push_branches(repo_path: str, remote: str, branches: list[str]) -> str:
-    """Push ``branches`` to ``remote`` in one ``git push``, fast-forward only, each set to track its push.
+def push_branches(repo_path: str, remote: str, branches: list[str], upstream: bool = True) -> str:
+    """Push ``branches`` to ``remote`` in one ``git push``, fast-forward only (each set to track it: ``upstream``).
 
     Returns the URL pushed to, credentials redacted.
     """
     to = _remote(repo_path, remote, push=True, option="--push")
     refs = [f"refs/heads/{b}:refs/heads/{b}" for b in branches]
+    track = ["--set-upstream"] if upstream else []
     call = run(
-        [*to.options, "-C", repo_path, "push", "--porcelain", "--set-upstream", "--", to.target, *refs],
+        [*to.options, "-C", repo_path, "push", "--porcelain", *track, "--", to.target, *refs],
         url=to.url,
         env=to.env,
         check=False,
@@ -264,7 +255,7 @@ def push_branches(repo_path: str, remote: str, branches: list[str]) -> str:
 
 
 def remote_default_branch(repo_path: str, remote: str) -> str | None:
-    """The branch ``remote``'s HEAD names (``git ls-remote --symref REMOTE HEAD``), even unborn; None when unknown."""
+    """The branch ``remote``'s HEAD names (``git ls-remote --symref REMOTE HEAD``); None when unknown."""
     src = _remote(repo_path, remote, push=False, option="--remote")
     call = run(
         [*src.options, "-C", repo_path, "ls-remote", "--symref", "--", src.target, "HEAD"],
