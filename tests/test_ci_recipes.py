@@ -261,14 +261,20 @@ def run_deploy_recipes(checkout: Path, before: str, after: str, stage: str) -> l
     return done
 
 
-def test_the_deploy_recipes_get_what_a_push_to_production_changed(origin: str, tmp_path: Path) -> None:  # noqa: F811
+def test_the_deploy_recipes_get_what_a_push_to_production_changed(origin: str, project: Path, tmp_path: Path) -> None:  # noqa: F811
     from mr import api
 
     team = tmp_path / "team"
     git(tmp_path, "clone", "-q", origin, str(team))
-    api.promote(["scoring"], "staging", registry=str(team), push="origin")
+    # a link whose name reads like an option: the recipes pass names after --
+    hostile = "--registry=https:"
+    api.link("models/rf", source_project=str(project), rev="v1", target=hostile, target_project=str(team))
+    git(team, "add", "-A")
+    git(team, "commit", "-q", "-m", "a name like an option")
+    git(team, "push", "-q", "origin", "dev")
+    api.promote(["scoring", hostile], "staging", registry=str(team), push="origin")
     before = git(team, "ls-remote", origin, "refs/heads/production").split()[0]
-    api.promote(["scoring"], "production", registry=str(team), push="origin")
+    api.promote(["scoring", hostile], "production", registry=str(team), push="origin")
     after = git(team, "ls-remote", origin, "refs/heads/production").split()[0]
     # what actions/checkout (fetch-depth: 0) and GitLab (GIT_DEPTH 0) make for the push
     for run, name in zip(
@@ -278,6 +284,8 @@ def test_the_deploy_recipes_get_what_a_push_to_production_changed(origin: str, t
     ):
         assert run.returncode == 0, run.stderr
         assert "deploy scoring" in run.stdout.splitlines() and "deploy churn" not in run.stdout
+        assert f"deploy {hostile}" in run.stdout.splitlines()
+        assert (tmp_path / f"checkout-{name}" / "deploy" / "models" / hostile / ".mr-get.json").is_file()
         got = tmp_path / f"checkout-{name}" / "deploy" / "models" / "scoring"
         receipt = json.loads((got / ".mr-get.json").read_text())
         assert receipt["stage_commit"] == after and receipt["name"] == "scoring"
@@ -291,7 +299,7 @@ def test_the_deploy_recipes_get_what_a_push_to_production_changed(origin: str, t
     zeros = "0" * 40
     for run in run_deploy_recipes(clone_at(origin, tmp_path / "checkout3", gone), zeros, gone, "production"):
         assert run.returncode == 0, run.stderr
-        assert [x for x in run.stdout.splitlines() if x.startswith("deploy ")] == ["deploy churn"]
+        assert [x for x in run.stdout.splitlines() if x.startswith("deploy ")] == [f"deploy {hostile}", "deploy churn"]
 
 
 def clone_at(url: str, where: Path, commit: str) -> Path:
