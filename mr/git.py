@@ -772,13 +772,45 @@ def add_object_folder(repo: Repo, path: str) -> None:
     repo.odb.add_disk_alternate(path)
 
 
-def is_signed(repo: Repo, sha: str) -> bool:
-    """Whether commit ``sha`` carries a signature (checked or not)."""
+def _signature(repo: Repo, sha: str) -> bytes | None:
+    """Commit ``sha``'s signature, unchecked; None when it has none (or is no commit)."""
     commit = repo.get(pygit2.Oid(hex=sha))
     if not isinstance(commit, pygit2.Commit):
-        return False
+        return None
     signature, _ = commit.gpg_signature
-    return signature is not None
+    return signature
+
+
+def is_signed(repo: Repo, sha: str) -> bool:
+    """Whether commit ``sha`` carries a signature (checked or not)."""
+    return _signature(repo, sha) is not None
+
+
+def ssh_signed(repo: Repo, sha: str) -> bool:
+    """Whether commit ``sha`` carries an SSH signature (the kind an allowed-signers file vouches for)."""
+    signature = _signature(repo, sha)
+    return signature is not None and signature.lstrip().startswith(b"-----BEGIN SSH SIGNATURE-----")
+
+
+def _signature_log(repo: Repo, shas: list[str], config: list[str]) -> list[tuple[str, str, str, str]]:
+    """``(sha, %G?, signer, key)`` of each commit as git verifies it, from one ``git log`` (``config``: its ``-c``s)."""
+    import time
+
+    from mr import gitexe
+
+    if not shas:
+        return []
+    call = gitexe.run(
+        [*config, "-C", repo.path, "log", "--no-walk=unsorted", "--stdin", "--format=%H%x1f%G?%x1f%GS%x1f%GK"],
+        input=("\n".join(shas) + "\n").encode(),
+        deadline=time.monotonic() + 60,
+        what="check signatures",
+    )
+    out = []
+    for line in call.out.decode("utf-8", "replace").splitlines():
+        sha, letter, signer, key = (line.split("\x1f") + ["", "", ""])[:4]
+        out.append((sha, letter, signer, key))
+    return out
 
 
 #: ``git log --format=%G?`` letters, as history words them (``{}``: the signer).
@@ -795,80 +827,34 @@ _VERDICTS = {
 
 
 def signatures(repo: Repo, shas: list[str]) -> dict[str, str]:
-    """Each commit's signature as git verifies it, with the user's configuration (allowed signers, keyring).
-
-    One ``git log`` for all of them; ``signed by KEY``, ``unsigned``, ``bad signature`` ...
-    """
-    import time
-
-    from mr import gitexe
+    """Each commit's signature as git verifies it, with the user's configuration (allowed signers, keyring):
+    ``signed by KEY``, ``unsigned``, ``bad signature`` ..."""
     from mr.terminal import field
 
-    if not shas:
-        return {}
-    call = gitexe.run(
-        ["-C", repo.path, "log", "--no-walk=unsorted", "--stdin", "--format=%H%x1f%G?%x1f%GS%x1f%GK"],
-        input=("\n".join(shas) + "\n").encode(),
-        deadline=time.monotonic() + 60,
-        what="check signatures",
-    )
-    out: dict[str, str] = {}
-    for line in call.out.decode("utf-8", "replace").splitlines():
-        sha, letter, signer, key = (line.split("\x1f") + ["", "", ""])[:4]
-        words = _VERDICTS.get(letter, "signed, cannot be checked here")
-        out[sha] = words.format(field(signer or key or "an unknown key"))
-    return out
-
-
-def ssh_signed(repo: Repo, sha: str) -> bool:
-    """Whether commit ``sha`` carries an SSH signature (the kind an allowed-signers file vouches for)."""
-    commit = repo.get(pygit2.Oid(hex=sha))
-    if not isinstance(commit, pygit2.Commit):
-        return False
-    signature, _ = commit.gpg_signature
-    return signature is not None and signature.lstrip().startswith(b"-----BEGIN SSH SIGNATURE-----")
+    return {
+        sha: _VERDICTS.get(letter, "signed, cannot be checked here").format(field(signer or key or "an unknown key"))
+        for sha, letter, signer, key in _signature_log(repo, shas, [])
+    }
 
 
 def check_signers(repo: Repo, shas: list[str], allowed_signers: bytes) -> dict[str, str | None]:
     """For each commit, the principal of ``allowed_signers`` (git's allowedSignersFile format) that signed it.
 
     None where it is not signed by one: unsigned, a bad signature, a key the
-    file does not list, or a signature of another kind (GPG). One ``git log``,
-    verifying with that file alone.
+    file does not list, or a signature of another kind (GPG). Verified by git
+    with that file alone.
     """
     import tempfile
-    import time
 
-    from mr import gitexe
-
-    if not shas:
-        return {}
+    out: dict[str, str | None] = dict.fromkeys(shas)
     with tempfile.TemporaryDirectory(prefix="mr-signers-") as folder:
         path = os.path.join(folder, "allowed_signers")
         with open(path, "wb") as f:
             f.write(allowed_signers)
-        call = gitexe.run(
-            [
-                "-c",
-                f"gpg.ssh.allowedSignersFile={path}",
-                "-c",
-                "gpg.ssh.revocationFile=",
-                "-C",
-                repo.path,
-                "log",
-                "--no-walk=unsorted",
-                "--stdin",
-                "--format=%H%x1f%G?%x1f%GS",
-            ],
-            input=("\n".join(shas) + "\n").encode(),
-            deadline=time.monotonic() + 60,
-            what="check signatures",
-        )
-    out: dict[str, str | None] = dict.fromkeys(shas)
-    for line in call.out.decode("utf-8", "replace").splitlines():
-        sha, letter, signer = (line.split("\x1f") + ["", ""])[:3]
-        if sha in out and letter == "G" and signer and ssh_signed(repo, sha):
-            out[sha] = signer
+        config = ["-c", f"gpg.ssh.allowedSignersFile={path}", "-c", "gpg.ssh.revocationFile="]
+        for sha, letter, signer, _ in _signature_log(repo, shas, config):
+            if sha in out and letter == "G" and signer and ssh_signed(repo, sha):
+                out[sha] = signer
     return out
 
 

@@ -356,7 +356,11 @@ class Registry:
         """
         if stage in self.at:
             return self.at[stage]
-        status = self.stage_status(stage)
+        return self.read_by_rule(self.stage_status(stage))
+
+    def read_by_rule(self, status: StageStatus) -> str | None:
+        """The tip ``status`` says the stage is read at; noted once, and recorded in ``read_from``."""
+        stage = status.stage
         if stage not in self._noted:
             self._noted.add(stage)
             note = status.note()

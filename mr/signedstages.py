@@ -35,18 +35,25 @@ def check(reg: Registry, stage: str, commit: str, history: bool = False) -> str:
     With ``history``, every first-parent commit back to the one that turned
     the policy on is checked too.
     """
+    known: dict[str, bool] = {}
+
+    def requires_at(sha: str) -> bool:  # each commit's .mr.yaml read once: a commit is the next one's parent
+        if sha not in known:
+            known[sha] = _requires_at(reg, sha, stage)
+        return known[sha]
+
     commits = [commit]
     if history:
         commits = []
         for info in git.log(reg.repo, commit):
-            if not _requires_at(reg, info.sha, stage):
+            if not requires_at(info.sha):
                 break
             commits.append(info.sha)
         commits = commits or [commit]
     by_list: dict[bytes, list[str]] = {}
     for c in commits:
         parent = git.commit_of(reg.repo, f"{c}^")
-        judge = parent if parent is not None and _requires_at(reg, parent, stage) else c
+        judge = parent if parent is not None and requires_at(parent) else c
         allowed = git.read_at(reg.repo, judge, ALLOWED_SIGNERS_FILE)
         if allowed is None or not allowed.strip():
             raise SignatureRefused(

@@ -112,10 +112,10 @@ def tip(reg: Registry, branch: str) -> str:
     status = reg.stage_status(branch)
     if status.diverged:
         raise StaleStage(f"{status.state()}: {status.update_hint()}; nothing was changed")
-    if status.tip is None:
+    read = reg.read_by_rule(status)  # its note, and which copy is read
+    if read is None:
         raise RegistryError(f"no branch {branch}; 'mr init' creates the branches of every stage in .mr.yaml")
-    reg.find_stage(branch)  # its note, and which copy is read
-    return status.tip
+    return read
 
 
 def _short(ref: str) -> str:
