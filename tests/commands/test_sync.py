@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,22 @@ def test_a_stage_only_here_and_bad_remotes(
     assert r.code == 1 and r.err.startswith("mr: error: no remote origin to sync with (remotes: none)")
     r = mr("sync", "--registry", origin)
     assert r.code in (1, 2) and "Traceback" not in r.err
+
+
+def test_a_remote_named_to_run_something_is_quoted_in_every_printed_command(
+    origin: str,  # noqa: F811
+    tmp_path: Path,
+    mr,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # type: ignore[no-untyped-def]
+    mine = clone(origin, tmp_path / "mine", "--origin", "up$(id>PWNED)")
+    git(mine, "branch", "-q", "staging", "up$(id>PWNED)/staging")
+    api.promote(["fraud"], "staging", registry=str(mine))  # not pushed
+    monkeypatch.chdir(mine)
+    r = mr("sync", "--remote", "up$(id>PWNED)")
+    assert r.code == 0, r.err
+    line = next(x for x in r.out.splitlines() if x.startswith("  staging"))
+    assert line == "  staging     1 commit not pushed (git push 'up$(id>PWNED)' staging)"
+    subprocess.run(line.split("(", 1)[1].rstrip(")"), shell=True, cwd=mine, check=True, capture_output=True)
+    assert not (mine / "PWNED").exists()
+    assert git(mine, "ls-remote", origin, "refs/heads/staging").split()[0] == git(mine, "rev-parse", "staging")
