@@ -149,6 +149,57 @@ def tag_count(path: Path) -> int:
     return len(out.split())
 
 
+def link_history(path: Path, changes: int, links: int = 10) -> Path:
+    """A registry (stages s0, s1, s2) where link ``l0`` changed ``changes`` times on s0 and was promoted
+    ``changes`` times onto s1, each promotion recording its ``Mr-From`` commit as ``mr promote`` does.
+
+    One commit a second, so the history is ordered by time as a real one is. Built in two
+    fast-imports: the promotions name s0's commits by SHA, known only after the first.
+    """
+    if _cached(path):
+        return path
+    shutil.rmtree(path, ignore_errors=True)
+    start = 1700000000
+
+    def link(i: int, rev: str) -> bytes:
+        return (
+            f"link_type: model\nobject_type: link\npath: models/m{i}.mlem\nproject: /nowhere/p\nrev: {rev}\n".encode()
+        )
+
+    def committer(t: int) -> bytes:
+        return f"committer {IDENT} {start + t} +0000\n".encode()
+
+    out = bytearray(b"commit refs/heads/s0\nmark :1\n" + committer(0) + _data(b"links"))
+    out += b"M 100644 inline .mlem.yaml\n" + _data(b"")
+    out += b"M 100644 inline .mr.yaml\n" + _data(b"stages: [s0, s1, s2]\n")
+    for i in range(links):
+        out += f"M 100644 inline l{i}.mlem\n".encode() + _data(link(i, "main"))
+    for k in range(1, changes + 1):
+        out += b"commit refs/heads/s0\nmark :%d\n" % (k + 1) + committer(2 * k) + _data(f"l0 to v{k}".encode())
+        out += b"from :%d\n" % k
+        out += b"M 100644 inline l0.mlem\n" + _data(link(0, f"v{k}"))
+    for name in ("s1", "s2"):
+        out += f"reset refs/heads/{name}\nfrom :1\n".encode()
+    path.mkdir(parents=True, exist_ok=True)
+    marks = path.parent / f"{path.name}.marks"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
+    subprocess.run(["git", "fast-import", "--quiet", f"--export-marks={marks}"], input=bytes(out), cwd=path, check=True)
+    sha = dict(line.split() for line in marks.read_text().splitlines())
+    marks.unlink()
+    out = bytearray()
+    for k in range(1, changes + 1):
+        message = f"Promote l0 to s1\n\nMr-From: s0 {sha[f':{k + 1}']}\nMr-Link: l0\nMr-Rev: v{k} -\n"
+        out += b"commit refs/heads/s1\n" + committer(2 * k + 1) + _data(message.encode())
+        if k == 1:
+            out += f"from {sha[':1']}\n".encode()
+        out += b"M 100644 inline l0.mlem\n" + _data(link(0, f"v{k}"))
+    subprocess.run(["git", "fast-import", "--quiet"], input=bytes(out), cwd=path, check=True)
+    subprocess.run(["git", "symbolic-ref", "HEAD", "refs/heads/s0"], cwd=path, check=True)
+    subprocess.run(["git", "checkout", "-q", "-f", "s0"], cwd=path, check=True)
+    _done(path)
+    return path
+
+
 if __name__ == "__main__":
     import sys
 

@@ -715,6 +715,37 @@ def checkout_head(repo: Repo) -> None:
     repo.checkout_head(strategy=CheckoutStrategy.FORCE)  # type: ignore[no-untyped-call]
 
 
+class Ancestry:
+    """Answers "is A in the history of B?" for many A against the same few B, in time linear in the history.
+
+    Each B asked about is walked once (its whole history kept as a set), where
+    asking git for each pair walks the history again every time.
+    """
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        self._history: dict[str, set[str]] = {}
+
+    def holds(self, ancestor: str, descendant: str) -> bool:
+        seen = self._history.get(descendant)
+        if seen is None:
+            seen = self._history[descendant] = history_of(self.repo, descendant)
+        return ancestor in seen
+
+
+def history_of(repo: Repo, tip: str) -> set[str]:
+    """Every commit in the history of ``tip`` (through every parent), ``tip`` included."""
+    walker = repo.walk(pygit2.Oid(hex=tip))
+    return {str(c.id) for c in walker}
+
+
+def first_parents(repo: Repo, tip: str) -> dict[str, int]:
+    """The commits of ``tip``'s first-parent line, each with its distance from ``tip``."""
+    walker = repo.walk(pygit2.Oid(hex=tip))
+    walker.simplify_first_parent()
+    return {str(c.id): i for i, c in enumerate(walker)}
+
+
 def is_ancestor(repo: Repo, ancestor: str, descendant: str) -> bool:
     """Whether commit ``ancestor`` is ``descendant`` or in its history."""
     if ancestor == descendant:
@@ -867,6 +898,8 @@ class PathChange:
     after: bytes | None
     #: the first parent (None for a root commit)
     parent: str | None
+    #: which of the walk's tips hold the commit in their history: bit ``i`` for ``tips[i]``
+    reached_by: int = 0
 
 
 def _blob_at(tree: Any, path: str) -> Any:
@@ -886,11 +919,32 @@ def path_changes(repo: Repo, tips: list[str], path: str) -> Iterator[PathChange]
     if not tips:
         return
     walker = repo.walk(pygit2.Oid(hex=tips[0]), SortMode.TOPOLOGICAL | SortMode.TIME)
-    for tip in tips[1:]:
-        walker.push(pygit2.Oid(hex=tip))
+    # Which tips reach each commit, handed from child to parent: in topological
+    # order every child comes before its parents, so a commit's set is whole
+    # when it is reached, and the walk stays linear in the history.
+    reached: dict[Any, int] = {}
+    for i, tip in enumerate(tips):
+        oid = pygit2.Oid(hex=tip)
+        reached[oid] = reached.get(oid, 0) | (1 << i)
+        if i:
+            walker.push(oid)
+    blobs: dict[Any, bytes] = {}  # each version of the file read once, however many commits hold it
+
+    def content(oid: Any) -> bytes | None:
+        if oid is None:
+            return None
+        data = blobs.get(oid)
+        if data is None:
+            data = blobs[oid] = repo[oid].read_raw()
+        return data
+
     for c in walker:
+        mask = reached.pop(c.id, 0)
+        parents = c.parents
+        for p in parents:
+            reached[p.id] = reached.get(p.id, 0) | mask
         after = _blob_at(c.tree, path)
-        befores = [_blob_at(p.tree, path) for p in c.parents]
+        befores = [_blob_at(p.tree, path) for p in parents]
         if (not befores and after is None) or any(b == after for b in befores):
             continue
         before = befores[0] if befores else None
@@ -898,9 +952,10 @@ def path_changes(repo: Repo, tips: list[str], path: str) -> Iterator[PathChange]
             CommitInfo(
                 str(c.id), c.message, c.author.name, c.author.email, c.author.time, c.author.offset, c.commit_time
             ),
-            repo[before].read_raw() if before is not None else None,
-            repo[after].read_raw() if after is not None else None,
-            str(c.parents[0].id) if c.parents else None,
+            content(before),
+            content(after),
+            str(parents[0].id) if parents else None,
+            mask,
         )
 
 

@@ -15,6 +15,7 @@ from mr.model import (
     TRAILER_REV,
     TRAILER_ROLLBACK_TO,
     HistoryKind,
+    Link,
 )
 
 
@@ -96,6 +97,13 @@ def rev_in(data: bytes | None, file: str) -> str | None:
     try:
         link = linkfile.load_link(data, file)
     except LinkFileError:
+        return "(unreadable)"
+    return rev_of(link)
+
+
+def rev_of(link: Link | None) -> str:
+    """``rev_in`` of a file already read (None: unreadable)."""
+    if link is None:
         return "(unreadable)"
     if link.is_pinned:
         return f"{link.pinned_from}@{link.rev}"

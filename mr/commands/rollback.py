@@ -8,6 +8,8 @@ rather than undo that change unseen; changes to other files are built upon.
 
 from __future__ import annotations
 
+import itertools
+
 from dataclasses import replace
 
 from mr import git, linkfile, stagecommit
@@ -143,13 +145,16 @@ def plan_on(
     for name in wanted:
         path = name + LINK_SUFFIX
         current = git.read_at(reg.repo, base, path)
-        changes = list(git.path_changes(reg.repo, [base], path))
+        walk = git.path_changes(reg.repo, [base], path)
+        # --steps N needs the N newest changes only: the rest of the history is not walked
+        changes = list(walk if to_sha is not None else itertools.islice(walk, steps or 1))
         if not changes:
             raise LinkNotFound(f"no link {name} on {stage}{reg.elsewhere(stage, path)}: nothing to roll back")
         if to_sha is not None:
             target = git.read_at(reg.repo, to_sha, path)
             to_commit: str | None = to_sha
-            undone = tuple(c.commit.sha for c in changes if not git.is_ancestor(reg.repo, c.commit.sha, to_sha))
+            kept = git.history_of(reg.repo, to_sha)  # one walk, not one per change
+            undone = tuple(c.commit.sha for c in changes if c.commit.sha not in kept)
         else:
             n = steps or 1
             if len(changes) < n:

@@ -16,7 +16,6 @@ from mr.model import (
     LINK_SUFFIX,
     PIN,
     REF,
-    SHORT_SHA,
     SHOW_FIELDS,
     Link,
     Problem,
@@ -34,7 +33,7 @@ from mr.results import (
     StageDiff,
 )
 from mr.terminal import field as safe_text
-from mr.trailers import Recorded, recorded, rev_in
+from mr.trailers import Recorded, recorded, rev_of
 from mr.urls import is_url, strip_credentials
 
 if TYPE_CHECKING:
@@ -281,13 +280,14 @@ def _history(reg: Registry, name: str) -> LinkHistory:
     # Every parent is followed, so changes merged from review branches count.
     # A commit on several stage branches (a fast-forward back) counts for the
     # latest stage that holds it.
+    ancestry = _Ancestry(reg)
     for i, change in enumerate(git.path_changes(reg.repo, [t for _, t in tips], path)):
         c = change.commit
-        stage = next(s for s, t in reversed(tips) if git.is_ancestor(reg.repo, c.sha, t))
+        stage = next(s for j, (s, _) in reversed(list(enumerate(tips))) if change.reached_by >> j & 1)
         # newest first; within one second (git's resolution), a later stage
         # first (links flow that way), then the walk's order (children first)
         key = (-c.commit_time, -order[stage], i)
-        what, note = _believed(reg, recorded(c.message, name), change, path)
+        what, note = _believed(reg, ancestry, recorded(c.message, name), change, path)
         keyed.append(
             (
                 key,
@@ -299,8 +299,8 @@ def _history(reg: Registry, name: str) -> LinkHistory:
                     c.time,
                     c.offset,
                     what.kind,
-                    rev_in(change.before, f"{c.sha[:SHORT_SHA]}^:{path}"),
-                    rev_in(change.after, f"{c.sha[:SHORT_SHA]}:{path}"),
+                    ancestry.rev_in(change.before),
+                    ancestry.rev_in(change.after),
                     what.source,
                     what.source_commit,
                     what.rev,
@@ -320,7 +320,9 @@ def _history(reg: Registry, name: str) -> LinkHistory:
     return LinkHistory(name, tuple(per_stage), tuple(entries), tuple(problems), tuple(reg.notes), reg.copies())
 
 
-def _believed(reg: Registry, what: Recorded | None, change: git.PathChange, path: str) -> tuple[Recorded, str | None]:
+def _believed(
+    reg: Registry, ancestry: _Ancestry, what: Recorded | None, change: git.PathChange, path: str
+) -> tuple[Recorded, str | None]:
     """What a commit did to a link: what its trailers record, when the repository bears it out.
 
     Anyone who can commit on a stage can write trailers, so a claim is checked:
@@ -338,17 +340,69 @@ def _believed(reg: Registry, what: Recorded | None, change: git.PathChange, path
         if is_full_sha(at) and not git.has_object(reg.repo, at):
             # a shallow or single-branch clone: nothing to check against, so nothing is believed
             return Recorded("direct change"), f"{claim} that cannot be checked: that commit is not in this clone"
-        if _promotion_holds(reg, what, change.after, path):
+        if _promotion_holds(reg, ancestry, what, change.after, path):
             return what, None
         return Recorded("direct change"), f"{claim} that does not match"
     if what.kind == "rollback":
-        if _rollback_holds(reg, what, change, path):
+        if _rollback_holds(reg, ancestry, what, change, path):
             return what, None
         to = (what.rollback_to or "the start")[:COMPACT_SHA]
         return Recorded("direct change"), f"claims a rollback to {to} that does not match"
     if what.kind == "retirement" and change.after is not None:
         return Recorded("direct change"), "claims a retirement but keeps the link"
     return what, None
+
+
+class _Ancestry:
+    """What a history asks again and again, each answered once: whose history holds a commit,
+    the tips of a stage's copies, what a link file at some commit holds.
+
+    A stage's history of N changes asks N times; answering each from scratch
+    (walking the history, reading the same file again) made the view quadratic.
+    """
+
+    def __init__(self, reg: Registry) -> None:
+        self.commits = git.Ancestry(reg.repo)
+        self._reg = reg
+        self._tips = [t for t in (reg.find_stage(s) for s in reg.config.stages) if t is not None]
+        self._lines: list[dict[str, int]] | None = None
+        self._copies: dict[str, list[str]] = {}
+        self._links: dict[bytes, Link | None] = {}
+
+    def copies(self, stage: str) -> list[str]:
+        """The tips of ``stage``'s local and remote-tracking branches."""
+        tips = self._copies.get(stage)
+        if tips is None:
+            repo, ref = self._reg.repo, self._reg.tracking_ref(stage)
+            found = (git.branch_tip(repo, stage), git.ref_tip(repo, ref) if ref else None)
+            tips = self._copies[stage] = [t for t in found if t]
+        return tips
+
+    def link(self, data: bytes | None) -> Link | None:
+        """The link a file's bytes hold (None: absent or unreadable), each distinct file read once."""
+        if data is None:
+            return None
+        if data not in self._links:
+            self._links[data] = _link_of(data, "")
+        return self._links[data]
+
+    def rev_in(self, data: bytes | None) -> str | None:
+        """What ``rev_in`` says of a file's bytes, each distinct file read once."""
+        return None if data is None else rev_of(self.link(data))
+
+    def before(self, ancestor: str, commit: str) -> bool:
+        """Whether ``ancestor`` is ``commit`` or in its history.
+
+        Both on one stage's first-parent line (as rollbacks written by mr are):
+        their places on it answer. Otherwise git walks.
+        """
+        if self._lines is None:
+            self._lines = [git.first_parents(self.commits.repo, t) for t in self._tips]
+        for line in self._lines:
+            here, there = line.get(commit), line.get(ancestor)
+            if here is not None and there is not None:
+                return there >= here
+        return git.is_ancestor(self.commits.repo, ancestor, commit)
 
 
 def _link_of(data: bytes | None, file: str) -> Link | None:
@@ -360,18 +414,15 @@ def _link_of(data: bytes | None, file: str) -> Link | None:
         return None
 
 
-def _promotion_holds(reg: Registry, what: Recorded, after: bytes | None, path: str) -> bool:
+def _promotion_holds(reg: Registry, ancestry: _Ancestry, what: Recorded, after: bytes | None, path: str) -> bool:
     source, at = what.source, what.source_commit
-    if source is None or at is None or not is_full_sha(at) or not git.has_object(reg.repo, at):
+    if source is None or at is None or not is_full_sha(at):
         return False
-    if git.commit_of(reg.repo, at) != at:
-        return False  # not a commit
-    ref = reg.tracking_ref(source)
-    tips = [t for t in (git.branch_tip(reg.repo, source), git.ref_tip(reg.repo, ref) if ref else None) if t]
-    if not any(git.is_ancestor(reg.repo, at, t) for t in tips):
+    # in a stage's history: a commit (not a tree or blob that happens to exist)
+    if not any(ancestry.commits.holds(at, t) for t in ancestry.copies(source)):
         return False
-    theirs = _link_of(git.read_at(reg.repo, at, path), f"{source}:{path}")
-    mine = _link_of(after, path)
+    theirs = ancestry.link(git.read_at(reg.repo, at, path))
+    mine = ancestry.link(after)
     if theirs is None or mine is None or (theirs.project, theirs.path) != (mine.project, mine.path):
         return False
     if mine.rev == theirs.rev and mine.pinned_from == theirs.pinned_from:
@@ -380,14 +431,14 @@ def _promotion_holds(reg: Registry, what: Recorded, after: bytes | None, path: s
     return mine.is_pinned and mine.rev == what.sha and mine.pinned_from == (theirs.rev or mine.pinned_from)
 
 
-def _rollback_holds(reg: Registry, what: Recorded, change: git.PathChange, path: str) -> bool:
+def _rollback_holds(reg: Registry, ancestry: _Ancestry, what: Recorded, change: git.PathChange, path: str) -> bool:
     if what.rollback_to is None:
         return change.after is None  # back to before the link existed: removed
     to = git.commit_of(reg.repo, what.rollback_to) if is_full_sha(what.rollback_to) else None
-    if to is None or change.parent is None or not git.is_ancestor(reg.repo, to, change.parent):
+    if to is None or change.parent is None or not ancestry.before(to, change.parent):
         return False
-    then = _link_of(git.read_at(reg.repo, to, path), path)
-    now = _link_of(change.after, path)
+    then = ancestry.link(git.read_at(reg.repo, to, path))
+    now = ancestry.link(change.after)
     if then is None or now is None:
         return then is None and now is None
     return (then.project, then.path, then.rev, then.pinned_from) == (now.project, now.path, now.rev, now.pinned_from)

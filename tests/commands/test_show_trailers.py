@@ -120,3 +120,49 @@ def test_genuine_rollbacks_and_retirements_are_believed(promoted: Path, mr) -> N
     kinds = [(e["stage"], e["kind"], e["note"]) for e in history(mr)]
     assert ("production", "rollback", None) in kinds and ("staging", "retirement", None) in kinds
     assert all(k != "direct change" or s == "dev" for s, k, _ in kinds)
+
+
+def _churn(registry: Path, project: Path, start: int, rounds: int) -> None:
+    """``rounds`` releases of a, each promoted to staging and production, with a rollback every third."""
+    for i in range(start, start + rounds):
+        (project / "models" / "rf.mlem").write_text(f"object_type: model\n# {i}\n")
+        git(project, "commit", "-qam", f"retrain {i}")
+        tag(project, f"v1.{i}")
+        git(registry, "checkout", "-q", "dev")
+        api.link("models/rf", source_project=str(project), target="a", rev=f"v1.{i}", force=True)
+        git(registry, "add", "-A")
+        git(registry, "commit", "-qm", f"a v1.{i}")
+        api.promote(["a"], "staging")
+        api.promote(["a"], "production")
+        if i % 3 == 2:
+            api.rollback(["a"], "production")
+
+
+def test_history_asks_git_the_same_number_of_walks_however_long_it_is(  # type: ignore[no-untyped-def]
+    registry: Path, project: Path, mr, monkeypatch
+) -> None:
+    """Each change once asked git whether it was in each stage's history (a walk of that
+    history), which made the view quadratic: 20,000 changes never finished."""
+    from mr import git as mrgit
+
+    walks: list[str] = []
+    for name in ("is_ancestor", "history_of", "first_parents"):
+        real = getattr(mrgit, name)
+
+        def counted(*args, _real=real, _name=name):  # type: ignore[no-untyped-def]
+            walks.append(_name)
+            return _real(*args)
+
+        monkeypatch.setattr(mrgit, name, counted)
+    counts = []
+    for start in (0, 3):  # 3 releases, then 6
+        _churn(registry, project, start, 3)
+        walks.clear()
+        entries = history(mr)
+        kinds = {e["kind"] for e in entries}
+        assert kinds == {"direct change", "promotion", "rollback"}, kinds
+        assert all(e["note"] is None for e in entries)
+        counts.append((len(entries), len(walks)))
+    (short, asked), (long, asked_again) = counts
+    assert long > short
+    assert asked_again == asked, counts
