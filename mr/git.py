@@ -264,6 +264,17 @@ def read_at(
 def tree_files(repo: Repo, sha: str, suffix: str) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
     """Every regular file under commit ``sha`` whose name ends with ``suffix``, with its content;
     and every other non-folder entry with that suffix (a symlink, a submodule), with what it is."""
+    blobs, unsafe = tree_blobs(repo, sha, suffix)
+    return [(name, read_blob_id(repo, oid)) for name, oid in blobs], unsafe
+
+
+def read_blob_id(repo: Repo, oid: bytes) -> bytes:
+    """The content of the blob whose raw id ``tree_blobs`` gave."""
+    return bytes(repo[pygit2.Oid(raw=oid)].read_raw())
+
+
+def tree_blobs(repo: Repo, sha: str, suffix: str) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
+    """``tree_files`` with the raw id of each file's blob in place of its content (read with ``read_blob_id``)."""
     out: list[tuple[str, bytes]] = []
     unsafe: list[tuple[str, str]] = []
     stack: list[tuple[str, Any]] = [("", repo[sha].peel(pygit2.Tree))]
@@ -276,7 +287,7 @@ def tree_files(repo: Repo, sha: str, suffix: str) -> tuple[list[tuple[str, bytes
             elif "\\" in name and name.endswith(suffix):
                 unsafe.append((name, BACKSLASH_NAME))  # it would be read as another file's name
             elif entry.filemode in _BLOB_MODES and name.endswith(suffix):
-                out.append((name, repo[entry.id].read_raw()))
+                out.append((name, entry.id.raw))
             elif name.endswith(suffix):
                 unsafe.append((name, f"{_describe(entry.filemode)}, not a regular file"))
     return sorted(out), sorted(unsafe)

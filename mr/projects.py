@@ -32,6 +32,8 @@ class Project:
     #: the repository's URL, to fetch blobs a partial cache lacks (None: local, or offline)
     url: str | None = None
     _trees: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: branch or tag of each rev asked about: a project's links mostly name the same few revs
+    _kinds: dict[str, Literal["branch", "tag"] | None] = field(default_factory=dict, repr=False)
 
     @property
     def display(self) -> str:
@@ -45,7 +47,9 @@ class Project:
         return self.url_rev or git.default_branch(self.repo, self.display)
 
     def kind_of(self, rev: str) -> Literal["branch", "tag"] | None:
-        return git.kind_of(self.repo, rev)
+        if rev not in self._kinds:
+            self._kinds[rev] = git.kind_of(self.repo, rev)
+        return self._kinds[rev]
 
     def repo_path(self, path: str) -> str:
         """A project-relative path as a path in the repository."""
@@ -136,12 +140,16 @@ class Projects:
         #: why a project may not be contacted or read (the registry's allowed_sources), asked before each is opened
         self.gate = gate
         self._open: dict[str, Project] = {}
+        self._paths: dict[str, str] = {}
         self._repos: dict[str, tuple[git.Repo, str | None]] = {}
         #: what a command says about the sources it opened (a damaged cache fetched again)
         self.notes: list[str] = []
 
     def local_path(self, spec: str) -> str:
-        return os.path.normpath(os.path.join(self.base, os.path.expanduser(spec)))
+        path = self._paths.get(spec)
+        if path is None:
+            path = self._paths[spec] = os.path.normpath(os.path.join(self.base, os.path.expanduser(spec)))
+        return path
 
     def location(self, spec: str) -> locations.Location:
         return locations.parse(spec, self.hosts)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from mr import git, linkfile, safefs
 from mr.config import CONFIG_FILE, Config, load_config
 from mr.errors import LinkFileError, LinkNotFound, RegistryError, RemoteError, UnsafePath, UsageError
+from mr.linkcache import LinkCache
 from mr.model import BACKSLASH_NAME, LINK_SUFFIX, SHORT_SHA, Link
 from mr.terminal import field as safe_text
 from mr.terminal import has_control, not_utf8
@@ -150,6 +153,10 @@ def link_name(name: str) -> str:
     return norm
 
 
+def _same(data: bytes) -> bytes:
+    return data
+
+
 @dataclass
 class Registry:
     repo: git.Repo
@@ -172,6 +179,7 @@ class Registry:
     read_from: dict[str, str] = field(default_factory=dict, repr=False)
     #: stage -> the commit whose ``.mr.yaml`` is its policy, when not its tip's (``judge_by``)
     policy_at: dict[str, str] = field(default_factory=dict, repr=False)
+    _read: LinkCache | None = field(default=None, repr=False)
 
     @property
     def display(self) -> str:
@@ -432,30 +440,58 @@ class Registry:
 
     def links(self, stage: str | None = None) -> tuple[list[Link], list[LinkFileError]]:
         """Every link (files that are other MLEM objects are left out) and every unreadable file."""
-        return self._parse(self.entries(stage), stage)
+        if stage is None and self.bare:
+            stage = git.head_branch(self.repo)
+            if stage is None or git.branch_tip(self.repo, stage) is None:
+                return [], []
+        if stage is None:
+            return self._parse(self.entries(), None)
+        return self._parse_blobs(git.tree_blobs(self.repo, self.stage_tip(stage), LINK_SUFFIX), stage)
 
     def links_at(self, commit: str, label: str) -> tuple[list[Link], list[LinkFileError]]:
         """Every link at ``commit`` (any revision of the registry, named ``label`` in messages)."""
-        return self._parse(git.tree_files(self.repo, commit, LINK_SUFFIX), label)
+        return self._parse_blobs(git.tree_blobs(self.repo, commit, LINK_SUFFIX), label)
 
     def _parse(
         self, found: tuple[list[tuple[str, bytes]], list[tuple[str, str]]], stage: str | None
     ) -> tuple[list[Link], list[LinkFileError]]:
+        regular, unsafe = found
+        files = [(rel, LinkCache.key_of(data), data) for rel, data in regular]
+        return self._read_all(files, unsafe, stage, _same)
+
+    def _parse_blobs(
+        self, found: tuple[list[tuple[str, bytes]], list[tuple[str, str]]], stage: str | None
+    ) -> tuple[list[Link], list[LinkFileError]]:
+        """Files named by blob id: a blob whose link was read before is not read again."""
+        regular, unsafe = found
+        files = [(rel, LinkCache.key_of_blob(oid), oid) for rel, oid in regular]
+        return self._read_all(files, unsafe, stage, partial(git.read_blob_id, self.repo))
+
+    def _read_all(
+        self,
+        files: list[tuple[str, bytes, bytes]],
+        unsafe: list[tuple[str, str]],
+        stage: str | None,
+        content: Callable[[bytes], bytes],
+    ) -> tuple[list[Link], list[LinkFileError]]:
+        """Each file ``(path, key, what content() reads it from)``, read as a link (unless read before)."""
         links: list[Link] = []
         problems: list[LinkFileError] = []
-        regular, unsafe = found
         for rel, what in unsafe:
             shown = f"{stage}:{rel}" if stage else rel
             problems.append(LinkFileError(shown, f"{what}; mr never reads or writes through it"))
-        for rel, data in regular:
+        if self._read is None:
+            self._read = LinkCache(self.repo.path)
+        for rel, key, source in files:
             shown = f"{stage}:{rel}" if stage else rel
             try:
-                obj = linkfile.load(data, shown, name=rel[: -len(LINK_SUFFIX)])
+                obj = self._read.load(key, content, source, shown, name=rel[: -len(LINK_SUFFIX)])
             except LinkFileError as e:
                 problems.append(e)
                 continue
             if isinstance(obj, Link):
                 links.append(obj)
+        self._read.save()
         return links, problems
 
     def read_link(self, name: str, stage: str | None = None) -> Link:

@@ -5,6 +5,7 @@ Kept free of heavy imports: the CLI uses it to print any URL.
 
 from __future__ import annotations
 
+import functools
 import re
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -12,6 +13,7 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _SCP = re.compile(r"^(?:[^@/\s]+@)?[^@/:\s]+:(?!//)[^\s]")
 
 
+@functools.lru_cache(maxsize=4096)  # asked for each link; a registry names few projects
 def is_url(spec: str) -> bool:
     """Whether a project location is a URL (fetched into the cache) or a local path."""
     if _SCHEME.match(spec):
@@ -102,6 +104,8 @@ def redact(text: str | None) -> str:
     """
     if not text:
         return ""
+    if "@" not in text and "=" not in text:
+        return text  # no user information, no token parameter: nothing to hide
     text = _AUTHORITY.sub(_hide, text)
     return _TOKEN.sub(lambda m: m.group("key") + "***", text)
 

@@ -9,7 +9,6 @@ rather than undo that change unseen; changes to other files are built upon.
 from __future__ import annotations
 
 import itertools
-
 from dataclasses import replace
 
 from mr import git, linkfile, stagecommit
