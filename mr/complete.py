@@ -65,13 +65,22 @@ def refs(git_dir: str, prefix: str) -> list[str]:
     return sorted(names)
 
 
-def _link_names(root: str) -> Iterator[str]:
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d != ".git"]
-        for f in filenames:
-            if f.endswith(".mlem"):
-                rel = os.path.relpath(os.path.join(dirpath, f), root).replace(os.sep, "/")
-                yield rel[: -len(".mlem")]
+def _link_names(root: str, incomplete: str = "") -> Iterator[str]:
+    """Link names in the work tree that start with ``incomplete``: only folders that can hold one are walked."""
+    stack = [""]
+    while stack:
+        rel = stack.pop()
+        try:
+            entries = list(os.scandir(os.path.join(root, rel) if rel else root))
+        except OSError:
+            continue
+        for entry in entries:
+            name = rel + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != ".git" and (name.startswith(incomplete) or incomplete.startswith(name + "/")):
+                    stack.append(name + "/")
+            elif name.endswith(".mlem") and name.startswith(incomplete):
+                yield name[: -len(".mlem")]
 
 
 def _stages(root: str) -> list[str]:
@@ -137,7 +146,7 @@ def link_names(ctx: Any, param: Any, incomplete: str) -> list[str]:
     if root is None:
         return []
     taken = set(ctx.params.get(param.name) or ()) if param.multiple or param.nargs != 1 else set()
-    return _items(sorted(n for n in _link_names(root) if n not in taken), incomplete)
+    return _items(sorted(n for n in _link_names(root, incomplete) if n not in taken), incomplete)
 
 
 def _stage_link_names(root: str, stage: str) -> list[str] | None:
