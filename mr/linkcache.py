@@ -30,11 +30,19 @@ from mr import __version__, linkfile
 from mr.model import Link
 
 #: the format of the file, with mr's version: another version reads afresh
-_HEADER = ("mr-links", 1, __version__)
+_HEADER = ("mr-links", 2, __version__)
 #: the file is left alone above this size (a hostile or runaway one is not read)
 MAX_BYTES = 256 * 1024 * 1024
 #: kept between runs beyond the links read this run, before old ones are dropped
 SPARE = 20_000
+
+#: the length of the hash of a file's bytes that starts each entry
+_DIGEST = 32
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=_DIGEST // 2).hexdigest()
+
 
 #: separators inside an entry; a link holding one of them is read each time, never kept
 _FIELD, _ITEM, _PAIR = "\x00", "\x01", "\x02"
@@ -106,34 +114,39 @@ class LinkCache:
                     pass
         return self._kept
 
-    @staticmethod
-    def key_of(data: bytes) -> bytes:
-        """The key of a file read from disk: the hash of its bytes."""
-        return b"h" + hashlib.blake2b(data, digest_size=20).digest()
+    def load_file(self, data: bytes, file: str, name: str | None = None) -> Link | dict[str, Any]:
+        """``linkfile.load(data, file, name)`` of a file read from disk, from an earlier read when it can.
 
-    @staticmethod
-    def key_of_blob(oid: bytes) -> bytes:
-        """The key of a file in git: its blob's id, which is already the hash of its bytes."""
-        return b"g" + oid
+        Found under the id git would give the file; kept only when the hash of
+        the bytes matches too (SHA-1 alone can be made to collide).
+        """
+        key = hashlib.sha1(b"blob %d\x00" % len(data) + data, usedforsecurity=False).digest()
+        return self._load_keyed(key, data, file, name, _digest(data))
 
-    def load(
-        self, key: bytes, read: Callable[[Any], bytes], source: Any, file: str, name: str | None = None
+    def load_blob(
+        self, oid: bytes, read: Callable[[bytes], bytes], file: str, name: str | None = None
     ) -> Link | dict[str, Any]:
-        """``linkfile.load(read(source), file, name)``, from what an earlier read of the same file found
-        when it can: then the file is not even read. ``key``: ``key_of`` or ``key_of_blob``."""
+        """``linkfile.load(read(oid), file, name)`` of the git blob ``oid`` (raw), from an earlier read
+        when it can: then the blob is not even read. Git vouches for the blob's bytes."""
+        return self._load_keyed(oid, read, file, name, None)
+
+    def _load_keyed(
+        self, key: bytes, data: bytes | Callable[[bytes], bytes], file: str, name: str | None, digest: str | None
+    ) -> Link | dict[str, Any]:
         entry = self._used.get(key)
         if entry is None:
             entry = self._load().get(key)
-        if entry is not None:
-            link = _decode(entry, name, file, self._shapes)
+        if type(entry) is str and (digest is None or entry.startswith(digest + _FIELD)):
+            link = _decode(entry[_DIGEST + 1 :], name, file, self._shapes)
             if link is not None:
                 self._used[key] = entry
                 return link
-        obj = linkfile.load(read(source), file, name)
+        content = data if isinstance(data, bytes) else data(key)
+        obj = linkfile.load(content, file, name)
         if isinstance(obj, Link):
             kept = _encode(obj)
             if kept is not None:
-                self._used[key] = kept
+                self._used[key] = (digest or _digest(content)) + _FIELD + kept
                 self._new = True
         return obj
 

@@ -7,7 +7,7 @@ import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mr import git, linkfile, safefs
 from mr.config import CONFIG_FILE, Config, load_config
@@ -151,10 +151,6 @@ def link_name(name: str) -> str:
     if has_control(norm):
         raise UsageError(f"{raw!r}: a link name cannot hold control characters")
     return norm
-
-
-def _same(data: bytes) -> bytes:
-    return data
 
 
 @dataclass
@@ -456,43 +452,51 @@ class Registry:
         self, found: tuple[list[tuple[str, bytes]], list[tuple[str, str]]], stage: str | None
     ) -> tuple[list[Link], list[LinkFileError]]:
         regular, unsafe = found
-        files = [(rel, LinkCache.key_of(data), data) for rel, data in regular]
-        return self._read_all(files, unsafe, stage, _same)
+        kept = self.kept_links()
+        return self._read_all(regular, unsafe, stage, lambda data, shown, name: kept.load_file(data, shown, name))
 
     def _parse_blobs(
         self, found: tuple[list[tuple[str, bytes]], list[tuple[str, str]]], stage: str | None
     ) -> tuple[list[Link], list[LinkFileError]]:
         """Files named by blob id: a blob whose link was read before is not read again."""
         regular, unsafe = found
-        files = [(rel, LinkCache.key_of_blob(oid), oid) for rel, oid in regular]
-        return self._read_all(files, unsafe, stage, partial(git.read_blob_id, self.repo))
+        kept, read = self.kept_links(), partial(git.read_blob_id, self.repo)
+        return self._read_all(regular, unsafe, stage, lambda oid, shown, name: kept.load_blob(oid, read, shown, name))
 
     def _read_all(
         self,
-        files: list[tuple[str, bytes, bytes]],
+        files: list[tuple[str, bytes]],
         unsafe: list[tuple[str, str]],
         stage: str | None,
-        content: Callable[[bytes], bytes],
+        load: Callable[[bytes, str, str], Link | dict[str, Any]],
     ) -> tuple[list[Link], list[LinkFileError]]:
-        """Each file ``(path, key, what content() reads it from)``, read as a link (unless read before)."""
+        """Each file ``(path, its content or blob id)``, read by ``load`` as a link."""
         links: list[Link] = []
         problems: list[LinkFileError] = []
         for rel, what in unsafe:
             shown = f"{stage}:{rel}" if stage else rel
             problems.append(LinkFileError(shown, f"{what}; mr never reads or writes through it"))
-        if self._read is None:
-            self._read = LinkCache(self.repo.path)
-        for rel, key, source in files:
+        for rel, source in files:
             shown = f"{stage}:{rel}" if stage else rel
             try:
-                obj = self._read.load(key, content, source, shown, name=rel[: -len(LINK_SUFFIX)])
+                obj = load(source, shown, rel[: -len(LINK_SUFFIX)])
             except LinkFileError as e:
                 problems.append(e)
                 continue
             if isinstance(obj, Link):
                 links.append(obj)
-        self._read.save()
+        self.kept_links().save()
         return links, problems
+
+    def kept_links(self) -> LinkCache:
+        """The link files this registry has read before (``linkcache``); ``save()`` keeps this run's."""
+        if self._read is None:
+            self._read = LinkCache(self.repo.path)
+        return self._read
+
+    def load(self, data: bytes, file: str, name: str | None = None) -> Link | dict[str, Any]:
+        """``linkfile.load``, through the link files read before."""
+        return self.kept_links().load_file(data, file, name)
 
     def read_link(self, name: str, stage: str | None = None) -> Link:
         rel = link_name(name) + LINK_SUFFIX

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import marshal
 import os
@@ -20,7 +21,18 @@ FIXTURES = Path(__file__).parent / "fixtures" / "mlem-0.4.14"
 
 
 def read(cache: LinkCache, data: bytes, file: str = "f.mlem", name: str | None = "f") -> Link | dict[str, object]:
-    return cache.load(LinkCache.key_of(data), bytes, data, file, name)
+    return cache.load_file(data, file, name)
+
+
+def blob_id(data: bytes) -> bytes:
+    """The id git gives a file: where its link is kept."""
+    return hashlib.sha1(b"blob %d\x00" % len(data) + data).digest()
+
+
+def keep(folder: Path, entries: dict[bytes, object]) -> None:
+    (folder / "mr").mkdir(parents=True, exist_ok=True)
+    with open(folder / "mr" / "links", "wb") as f:
+        marshal.dump((linkcache._HEADER, entries), f)
 
 
 def same(a: Link, b: Link) -> bool:
@@ -109,9 +121,7 @@ def test_a_damaged_or_foreign_file_is_ignored_and_rewritten(tmp_path: Path, cont
 )
 def test_an_entry_of_the_wrong_shape_is_read_afresh(tmp_path: Path, entry: object) -> None:
     data = b"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: /p\nrev: main\n"
-    (tmp_path / "mr").mkdir()
-    with open(tmp_path / "mr" / "links", "wb") as f:
-        marshal.dump((linkcache._HEADER, {LinkCache.key_of(data): entry}), f)
+    keep(tmp_path, {blob_id(data): linkcache._digest(data) + "\x00" + entry if isinstance(entry, str) else entry})
     got = read(LinkCache(str(tmp_path)), data)
     assert same(got, linkfile.load_link(data, "f.mlem", "f"))  # type: ignore[arg-type]
 
@@ -191,8 +201,9 @@ def test_params_round_trip_whatever_they_hold(params: dict[str, str]) -> None:
 def test_a_fifo_or_symlink_in_place_of_the_file_is_not_read(tmp_path: Path, kind: str) -> None:
     data = b"link_type: model\nobject_type: link\npath: m.mlem\n"
     elsewhere = tmp_path / "elsewhere"
+    evil = linkcache._digest(data) + "\x00model\x00evil.mlem\x00\x00\x00project\x00\x00"
     with open(elsewhere, "wb") as f:
-        marshal.dump((linkcache._HEADER, {LinkCache.key_of(data): "model\x00evil.mlem\x00\x00\x00project\x00\x00"}), f)
+        marshal.dump((linkcache._HEADER, {blob_id(data): evil}), f)
     (tmp_path / "git" / "mr").mkdir(parents=True)
     target = tmp_path / "git" / "mr" / "links"
     if kind == "fifo":
@@ -201,3 +212,32 @@ def test_a_fifo_or_symlink_in_place_of_the_file_is_not_read(tmp_path: Path, kind
         os.symlink(elsewhere, target)
     link = read(LinkCache(str(tmp_path / "git")), data)  # a FIFO would block here
     assert isinstance(link, Link) and link.path == "m.mlem"
+
+
+def test_an_entry_under_the_right_id_but_for_other_bytes_is_not_believed(tmp_path: Path) -> None:
+    """Found by the SHA-1 git would give the file, but kept only for the bytes whose hash it records:
+    a collision of SHA-1 cannot pass one file off as another."""
+    data = b"link_type: model\nobject_type: link\npath: models/rf.mlem\n"
+    other = linkcache._digest(b"other bytes")
+    keep(tmp_path, {blob_id(data): other + "\x00model\x00evil.mlem\x00\x00\x00project\x00\x00"})
+    link = read(LinkCache(str(tmp_path)), data)
+    assert isinstance(link, Link) and link.path == "models/rf.mlem"
+
+
+def test_a_blob_read_before_is_not_read_again_and_a_file_with_its_bytes_shares_it(tmp_path: Path) -> None:
+    data = b"link_type: model\nobject_type: link\npath: models/rf.mlem\n"
+    reads: list[bytes] = []
+
+    def read_blob(oid: bytes) -> bytes:
+        reads.append(oid)
+        return data
+
+    first = LinkCache(str(tmp_path))
+    assert isinstance(first.load_blob(blob_id(data), read_blob, "dev:a.mlem", "a"), Link)
+    first.save()
+    again = LinkCache(str(tmp_path))
+    link = again.load_blob(blob_id(data), read_blob, "prod:a.mlem", "a")
+    assert reads == [blob_id(data)]  # once, by the first run
+    assert isinstance(link, Link) and (link.file, link.path) == ("prod:a.mlem", "models/rf.mlem")
+    assert same(read(again, data, "a.mlem", "a"), linkfile.load_link(data, "a.mlem", "a"))  # type: ignore[arg-type]
+    assert len(again._used) == 1

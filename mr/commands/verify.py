@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from mr import git, linkfile, safefs, stagecommit
+from mr import git, safefs, stagecommit
 from mr.config import CONFIG_FILE
 from mr.errors import LinkFileError, MrError, RegistryError, UnsafePath, UsageError
 from mr.model import (
@@ -110,7 +110,7 @@ def _verify(
             results[i] = LinkCheck(shown, name, ERROR, (Problem(shown, None, data),))
             continue
         try:
-            obj = linkfile.load(data, shown, name=name)
+            obj = reg.load(data, shown, name=name)
         except LinkFileError as e:
             results[i] = LinkCheck(shown, name, ERROR, (Problem(e.file, e.line, e.detail),))
             continue
@@ -118,6 +118,7 @@ def _verify(
             results[i] = LinkCheck(shown, name, SKIPPED)
             continue
         pending.append((i, obj))
+    reg.kept_links().save()
 
     reader = view.reader(fetch=not offline, allow_local=allow_local)
     # a local project a remote registry names is never opened (not even to say it is missing)
