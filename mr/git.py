@@ -165,11 +165,26 @@ def _describe(mode: int) -> str:
     return "not a regular file"
 
 
+#: the root trees read last, (git folder, commit) -> (the repository object read, its tree): a
+#: command reads several files at the same few commits, through more than one object for the
+#: same repository, and a registry of 100,000 links has a root tree of 4 MB to parse each time.
+#: A commit's tree never changes. ``close`` lets go of a repository's.
+_RECENT_TREES: dict[tuple[str, str], tuple[Repo, Any]] = {}
+_RECENT_MAX = 8
+
+
 def _root_tree(repo: Repo, sha: str, trees: dict[str, Any] | None) -> Any:
     """The root tree of commit ``sha``, kept in ``trees`` between calls when given."""
     tree = trees.get(sha) if trees is not None else None
     if tree is None:
-        tree = repo[sha].peel(pygit2.Tree)
+        recent = _RECENT_TREES.get((repo.path, sha))
+        if recent is not None:
+            tree = recent[1]
+        else:
+            tree = repo[sha].peel(pygit2.Tree)
+            if len(_RECENT_TREES) >= _RECENT_MAX:
+                del _RECENT_TREES[next(iter(_RECENT_TREES))]
+            _RECENT_TREES[(repo.path, sha)] = (repo, tree)
         if trees is not None:
             trees[sha] = tree
     return tree
@@ -266,6 +281,35 @@ def tree_files(repo: Repo, sha: str, suffix: str) -> tuple[list[tuple[str, bytes
     and every other non-folder entry with that suffix (a symlink, a submodule), with what it is."""
     blobs, unsafe = tree_blobs(repo, sha, suffix)
     return [(name, read_blob_id(repo, oid)) for name, oid in blobs], unsafe
+
+
+#: one side of a changed file: the raw id of its blob (a regular file), what it is instead
+#: (a symlink, a submodule: never read), or None (absent)
+Side = bytes | str | None
+
+
+def changed_blobs(repo: Repo, old: str, new: str, suffix: str) -> list[tuple[str, Side, Side]]:
+    """Each file whose name ends with ``suffix`` that differs between commits ``old`` and ``new``,
+    with what each side holds (``Side``). git compares the trees: what is the same on both sides
+    is never listed, however many files there are."""
+    out: list[tuple[str, Side, Side]] = []
+    diff = _root_tree(repo, old, None).diff_to_tree(_root_tree(repo, new, None))
+    for delta in diff.deltas:
+        name = delta.new_file.path if delta.new_file.mode else delta.old_file.path
+        if not name.endswith(suffix):
+            continue
+        sides: list[Side] = []
+        for f in (delta.old_file, delta.new_file):
+            if not f.mode:
+                sides.append(None)
+            elif "\\" in name:
+                sides.append(BACKSLASH_NAME)
+            elif f.mode in _BLOB_MODES:
+                sides.append(f.id.raw)
+            else:
+                sides.append(f"{_describe(f.mode)}, not a regular file")
+        out.append((name, sides[0], sides[1]))
+    return sorted(out)
 
 
 def read_blob_id(repo: Repo, oid: bytes) -> bytes:
@@ -366,6 +410,8 @@ def ref_names(repo: Repo) -> list[str]:
 def close(repo: Repo) -> None:
     """Let go of ``repo``'s open files now (libgit2 keeps a pack open, by name, while any repository holds it:
     a damaged one would be read again from a fresh clone of the same objects)."""
+    for key in [k for k, (r, _) in _RECENT_TREES.items() if r is repo or k[0] == repo.path]:
+        del _RECENT_TREES[key]
     repo.free()
 
 

@@ -125,6 +125,10 @@ MAX_NAME_BYTES = 1024
 MAX_NAME_DEPTH = 32
 
 
+#: below this many link files to read, they are read rather than looked up among those kept
+FEW_FILES = 200
+
+
 def link_name(name: str) -> str:
     """A registry-relative link name without ``.mlem``; UsageError when it is no name."""
     raw = name
@@ -448,11 +452,18 @@ class Registry:
         """Every link at ``commit`` (any revision of the registry, named ``label`` in messages)."""
         return self._parse_blobs(git.tree_blobs(self.repo, commit, LINK_SUFFIX), label)
 
+    def links_in(
+        self, blobs: list[tuple[str, bytes]], unsafe: list[tuple[str, str]], label: str
+    ) -> tuple[list[Link], list[LinkFileError]]:
+        """The links in ``blobs`` (``(path, raw blob id)``, as ``git.tree_blobs`` gives them); what
+        ``unsafe`` names is reported, never read. ``label`` names where they were read."""
+        return self._parse_blobs((blobs, unsafe), label)
+
     def _parse(
         self, found: tuple[list[tuple[str, bytes]], list[tuple[str, str]]], stage: str | None
     ) -> tuple[list[Link], list[LinkFileError]]:
         regular, unsafe = found
-        kept = self.kept_links()
+        kept = self.kept_links(len(regular))
         return self._read_all(regular, unsafe, stage, lambda data, shown, name: kept.load_file(data, shown, name))
 
     def _parse_blobs(
@@ -460,7 +471,7 @@ class Registry:
     ) -> tuple[list[Link], list[LinkFileError]]:
         """Files named by blob id: a blob whose link was read before is not read again."""
         regular, unsafe = found
-        kept, read = self.kept_links(), partial(git.read_blob_id, self.repo)
+        kept, read = self.kept_links(len(regular)), partial(git.read_blob_id, self.repo)
         return self._read_all(regular, unsafe, stage, lambda oid, shown, name: kept.load_blob(oid, read, shown, name))
 
     def _read_all(
@@ -485,18 +496,20 @@ class Registry:
                 continue
             if isinstance(obj, Link):
                 links.append(obj)
-        self.kept_links().save()
+        if self._read is not None:
+            self._read.save()
         return links, problems
 
-    def kept_links(self) -> LinkCache:
-        """The link files this registry has read before (``linkcache``); ``save()`` keeps this run's."""
+    def kept_links(self, files: int = FEW_FILES) -> LinkCache:
+        """The link files this registry has read before (``linkcache``); ``save()`` keeps this run's.
+
+        For fewer than ``FEW_FILES`` files (a diff, one link) reading them beats loading what was kept.
+        """
+        if files < FEW_FILES:
+            return self._read or LinkCache(None)
         if self._read is None:
             self._read = LinkCache(self.repo.path)
         return self._read
-
-    def load(self, data: bytes, file: str, name: str | None = None) -> Link | dict[str, Any]:
-        """``linkfile.load``, through the link files read before."""
-        return self.kept_links().load_file(data, file, name)
 
     def read_link(self, name: str, stage: str | None = None) -> Link:
         rel = link_name(name) + LINK_SUFFIX

@@ -223,9 +223,27 @@ def _matrix(reg: Registry) -> Matrix:
 
 
 def _stage_diff(reg: Registry, source: str, target: str) -> StageDiff:
-    """Links added, removed and changed going from stage ``source`` to stage ``target``."""
-    a, bad_a, source_commit = _side(reg, source)
-    b, bad_b, target_commit = _side(reg, target)
+    """Links added, removed and changed going from stage ``source`` to stage ``target``.
+
+    Only the files that differ are read (git compares the trees), so the
+    cost is that of the change, not of the registry. A file both sides share
+    is no difference, even one that cannot be read (``mr verify`` says so).
+    """
+    source_commit, source_tip = _side(reg, source)
+    target_commit, target_tip = _side(reg, target)
+    changed = git.changed_blobs(reg.repo, source_tip, target_tip, LINK_SUFFIX)
+    sides = []
+    for i, label in ((1, source), (2, target)):
+        blobs: list[tuple[str, bytes]] = []
+        unsafe: list[tuple[str, str]] = []
+        for change in changed:
+            side = change[i]
+            if isinstance(side, bytes):
+                blobs.append((change[0], side))
+            elif isinstance(side, str):
+                unsafe.append((change[0], side))
+        sides.append(reg.links_in(blobs, unsafe, label))
+    (a, bad_a), (b, bad_b) = sides
     old = {link.name: link for link in a}
     new = {link.name: link for link in b}
     changes = []
@@ -239,11 +257,12 @@ def _stage_diff(reg: Registry, source: str, target: str) -> StageDiff:
     )
 
 
-def _side(reg: Registry, rev: str) -> tuple[list[Link], list[LinkFileError], str | None]:
-    """One side of a diff: a stage's links, else those at a revision of the registry; and the commit read."""
+def _side(reg: Registry, rev: str) -> tuple[str | None, str]:
+    """One side of a diff, a stage or else any revision of the registry: the commit it names, twice
+    (the commit reported, the commit read)."""
     if rev in reg.config.stages:
-        links, bad = reg.links(rev)
-        return links, bad, reg.find_stage(rev)
+        tip = reg.stage_tip(rev)
+        return tip, tip
     commit = git.commit_of(reg.repo, rev)
     if commit is None or rev.startswith("-"):
         stages = ", ".join(reg.config.stages)
@@ -251,8 +270,7 @@ def _side(reg: Registry, rev: str) -> tuple[list[Link], list[LinkFileError], str
             f"{safe_text(rev)}: neither a stage ({stages}) nor a revision of {reg.display} "
             "(a branch, tag, SHA, or production~1, production@{1})"
         )
-    links, bad = reg.links_at(commit, rev)
-    return links, bad, commit
+    return commit, commit
 
 
 def _history(reg: Registry, name: str) -> LinkHistory:

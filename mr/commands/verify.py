@@ -102,7 +102,9 @@ def _verify(
 
     results: dict[int, LinkCheck] = {}
     pending: list[tuple[int, Link]] = []
-    for i, (shown, name, data) in enumerate(_verify_inputs(reg, files, stage)):
+    inputs = _verify_inputs(reg, files, stage)
+    kept = reg.kept_links(len(inputs))
+    for i, (shown, name, data) in enumerate(inputs):
         if data is None:
             results[i] = LinkCheck(shown, name, ERROR, (Problem(shown, None, "no such file"),))
             continue
@@ -110,7 +112,7 @@ def _verify(
             results[i] = LinkCheck(shown, name, ERROR, (Problem(shown, None, data),))
             continue
         try:
-            obj = reg.load(data, shown, name=name)
+            obj = kept.load_file(data, shown, name=name)
         except LinkFileError as e:
             results[i] = LinkCheck(shown, name, ERROR, (Problem(e.file, e.line, e.detail),))
             continue
@@ -118,7 +120,7 @@ def _verify(
             results[i] = LinkCheck(shown, name, SKIPPED)
             continue
         pending.append((i, obj))
-    reg.kept_links().save()
+    kept.save()
 
     reader = view.reader(fetch=not offline, allow_local=allow_local)
     # a local project a remote registry names is never opened (not even to say it is missing)

@@ -152,3 +152,33 @@ def test_diff_of_something_that_is_no_revision_is_one_clear_error(promoted: Path
     if r.code == 1:
         assert "neither a stage (dev, staging, production) nor a revision of" in r.err
         assert "git fetch" not in r.err and len(r.err.splitlines()) == 1
+
+
+def test_diff_reads_only_what_differs(promoted: Path, mr, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A file both sides share is no difference, even an unreadable one; what differs is read and,
+    when it is a symlink or unreadable, reported (exit 1)."""
+    from mr import linkfile
+    from tests.plumbing import commit_on as plumb
+
+    broken = b"object_type: link\nlink_type: model\n"  # no path
+    for stage in ("dev", "staging"):
+        plumb(promoted, stage, {"broken.mlem": broken})
+    reads: list[str] = []
+    real = linkfile.load
+
+    def counted(data: bytes, file: str, name: str | None = None) -> object:
+        reads.append(file)
+        return real(data, file, name)
+
+    monkeypatch.setattr(linkfile, "load", counted)
+    r = mr("show", "--diff", "dev", "staging", "--json")
+    assert r.code == 0, r.err
+    assert [c["name"] for c in json.loads(r.out)["changes"]] == ["c"]
+    assert "broken" not in r.out + r.err
+    assert not any("broken" in f for f in reads)
+    plumb(promoted, "staging", {"broken.mlem": broken + b"path: [1]\n", "sneaky.mlem": ("link", "/etc/passwd")})
+    r = mr("show", "--diff", "dev", "staging")
+    assert r.code == 1
+    assert "staging:broken.mlem:3: error: path must be a string" in r.err
+    assert "staging:sneaky.mlem" in r.err and "symlink" in r.err
+    assert "dev:broken.mlem" in r.err  # the other side of a changed file is read too
