@@ -500,12 +500,12 @@ class Registry:
             self._read.save()
         return links, problems
 
-    def kept_links(self, files: int = FEW_FILES) -> LinkCache:
+    def kept_links(self, files: int | None = None) -> LinkCache:
         """The link files this registry has read before (``linkcache``); ``save()`` keeps this run's.
 
         For fewer than ``FEW_FILES`` files (a diff, one link) reading them beats loading what was kept.
         """
-        if files < FEW_FILES:
+        if files is not None and files < FEW_FILES:
             return self._read or LinkCache(None)
         if self._read is None:
             self._read = LinkCache(self.repo.path)

@@ -64,6 +64,7 @@ def test_a_kept_link_reads_as_a_fresh_read_does(tmp_path: Path) -> None:
 
 
 def test_a_second_run_does_not_read_the_files_again(registry: Path, project: Path, mr, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("mr.registry.FEW_FILES", 2)  # kept from 2 files on, not 200
     for i in range(5):
         assert mr("link", "models/rf", f"l{i}", "--sp", str(project)).code == 0
     commit_all(registry)
@@ -241,3 +242,11 @@ def test_a_blob_read_before_is_not_read_again_and_a_file_with_its_bytes_shares_i
     assert isinstance(link, Link) and (link.file, link.path) == ("prod:a.mlem", "models/rf.mlem")
     assert same(read(again, data, "a.mlem", "a"), linkfile.load_link(data, "a.mlem", "a"))  # type: ignore[arg-type]
     assert len(again._used) == 1
+
+
+def test_a_handful_of_files_is_read_without_loading_what_was_kept(registry: Path, project: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    assert mr("link", "models/rf", "a", "--sp", str(project)).code == 0
+    commit_all(registry)
+    assert mr("show", "--stage", "dev").code == 0
+    assert mr("verify", "-q").code == 0
+    assert not (registry / ".git" / "mr").exists()
