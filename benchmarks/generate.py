@@ -200,6 +200,23 @@ def link_history(path: Path, changes: int, links: int = 10) -> Path:
     return path
 
 
+def ten_links(reg: Path) -> str:
+    """Branch ``ten`` of a ``registry``: one commit on ``s2`` that changes the rev of links l1..l10."""
+    import pygit2
+
+    repo = pygit2.Repository(str(reg))
+    if "refs/heads/ten" in repo.references:
+        return str(repo.references["refs/heads/ten"].target)
+    base = repo.revparse_single("s2").peel(pygit2.Commit)
+    builder = repo.TreeBuilder(base.tree)
+    for i in range(1, 11):
+        data = repo[base.tree[f"l{i}.mlem"].id].read_raw()
+        changed = data.replace(b"\nrev: main\n", b"\nrev: v2\n").replace(b"\nrev: v1\n", b"\nrev: v2\n")
+        builder.insert(f"l{i}.mlem", repo.create_blob(changed), pygit2.GIT_FILEMODE_BLOB)
+    who = pygit2.Signature("Bench", "bench@example.com", 1700000000, 0)
+    return str(repo.create_commit("refs/heads/ten", who, who, "ten links", builder.write(), [base.id]))
+
+
 if __name__ == "__main__":
     import sys
 
