@@ -326,14 +326,16 @@ def tree_blobs(repo: Repo, sha: str, suffix: str) -> tuple[list[tuple[str, bytes
         prefix, tree = stack.pop()
         for entry in tree:
             name = prefix + entry.name
-            if entry.filemode == FileMode.TREE:
+            if entry.type_str == "tree":
                 stack.append((name + "/", repo[entry.id]))  # a folder (even one named *.mlem) is walked
-            elif "\\" in name and name.endswith(suffix):
+            elif not name.endswith(suffix):
+                continue
+            elif "\\" in name:
                 unsafe.append((name, BACKSLASH_NAME))  # it would be read as another file's name
-            elif entry.filemode in _BLOB_MODES and name.endswith(suffix):
+            elif (mode := entry.filemode) in _BLOB_MODES:
                 out.append((name, entry.id.raw))
-            elif name.endswith(suffix):
-                unsafe.append((name, f"{_describe(entry.filemode)}, not a regular file"))
+            else:
+                unsafe.append((name, f"{_describe(mode)}, not a regular file"))
     return sorted(out), sorted(unsafe)
 
 

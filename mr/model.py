@@ -58,7 +58,8 @@ COMPACT_SHA = 7
 
 
 def is_full_sha(rev: str | None) -> bool:
-    return rev is not None and FULL_SHA.fullmatch(rev) is not None
+    # the length first: most revs (main, v1.2.0) are not 40 characters long
+    return rev is not None and len(rev) == 40 and FULL_SHA.fullmatch(rev) is not None
 
 
 @dataclass(frozen=True)

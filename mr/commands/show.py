@@ -64,8 +64,14 @@ def show(
     reader = reg.view(stage).reader(fetch=resolve and not offline, allow_local=allow_local)
     problems = [Problem(e.file, e.line, e.detail) for e in bad]
     entries: list[LinkEntry] = []
+    # without resolve, a kind depends on the project and rev alone: asked once for each
+    kinds: dict[tuple[str | None, str | None, str | None], tuple[RevKind, str | None]] = {}
     for item in links:
-        kind, sha = _kind(reader, reg, item, stage, resolve, problems)
+        key = (item.project, item.rev, item.pinned_from)
+        found = None if resolve else kinds.get(key)
+        if found is None:
+            found = kinds[key] = _kind(reader, reg, item, stage, resolve, problems)
+        kind, sha = found
         entries.append(LinkEntry(name=item.name or "", link=item, kind=kind, sha=sha))
     return ShowResult(
         registry=reg.display,
