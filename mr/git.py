@@ -12,8 +12,8 @@ import contextlib
 import os
 import posixpath
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pygit2
@@ -950,15 +950,33 @@ def check_signers(repo: Repo, shas: list[str], allowed_signers: bytes) -> dict[s
 
 @dataclass(frozen=True)
 class PathChange:
-    """A commit that changed one path: its content in the first parent and in the commit (None: absent)."""
+    """A commit that changed one path: its blob in the first parent and in the commit (None: absent),
+    read as ``before`` and ``after`` when asked for."""
 
     commit: CommitInfo
-    before: bytes | None
-    after: bytes | None
+    #: the raw ids of the path's blob in the first parent and in the commit
+    before_id: bytes | None
+    after_id: bytes | None
     #: the first parent (None for a root commit)
     parent: str | None
     #: which of the walk's tips hold the commit in their history: bit ``i`` for ``tips[i]``
     reached_by: int = 0
+    #: whether the commit carries a signature (checked or not)
+    signed: bool = False
+    _read: Callable[[bytes], bytes] | None = field(default=None, repr=False, compare=False)
+
+    def blob(self, oid: bytes) -> bytes:
+        """The content of ``before_id`` or ``after_id``."""
+        assert self._read is not None and oid in (self.before_id, self.after_id)
+        return self._read(oid)
+
+    @property
+    def before(self) -> bytes | None:
+        return None if self.before_id is None or self._read is None else self._read(self.before_id)
+
+    @property
+    def after(self) -> bytes | None:
+        return None if self.after_id is None or self._read is None else self._read(self.after_id)
 
 
 def _blob_at(tree: Any, path: str) -> Any:
@@ -987,14 +1005,12 @@ def path_changes(repo: Repo, tips: list[str], path: str) -> Iterator[PathChange]
         reached[oid] = reached.get(oid, 0) | (1 << i)
         if i:
             walker.push(oid)
-    blobs: dict[Any, bytes] = {}  # each version of the file read once, however many commits hold it
+    blobs: dict[bytes, bytes] = {}  # each version of the file read once, however many commits hold it
 
-    def content(oid: Any) -> bytes | None:
-        if oid is None:
-            return None
+    def content(oid: bytes) -> bytes:
         data = blobs.get(oid)
         if data is None:
-            data = blobs[oid] = repo[oid].read_raw()
+            data = blobs[oid] = bytes(repo[pygit2.Oid(raw=oid)].read_raw())
         return data
 
     for c in walker:
@@ -1011,10 +1027,12 @@ def path_changes(repo: Repo, tips: list[str], path: str) -> Iterator[PathChange]
             CommitInfo(
                 str(c.id), c.message, c.author.name, c.author.email, c.author.time, c.author.offset, c.commit_time
             ),
-            content(before),
-            content(after),
+            None if before is None else before.raw,
+            None if after is None else after.raw,
             str(parents[0].id) if parents else None,
             mask,
+            c.gpg_signature[0] is not None,
+            content,
         )
 
 

@@ -22,7 +22,7 @@ from mr.model import (
     RevKind,
     is_full_sha,
 )
-from mr.registry import Registry, link_name
+from mr.registry import FEW_FILES, Registry, link_name
 from mr.results import (
     HistoryEntry,
     LinkChange,
@@ -305,8 +305,10 @@ def _history(reg: Registry, name: str) -> LinkHistory:
     # A commit on several stage branches (a fast-forward back) counts for the
     # latest stage that holds it.
     ancestry = _Ancestry(reg)
+    signed = False
     for i, change in enumerate(git.path_changes(reg.repo, [t for _, t in tips], path)):
         c = change.commit
+        signed = signed or change.signed
         stage = next(s for j, (s, _) in reversed(list(enumerate(tips))) if change.reached_by >> j & 1)
         # newest first; within one second (git's resolution), a later stage
         # first (links flow that way), then the walk's order (children first)
@@ -323,8 +325,8 @@ def _history(reg: Registry, name: str) -> LinkHistory:
                     c.time,
                     c.offset,
                     what.kind,
-                    ancestry.rev_in(change.before),
-                    ancestry.rev_in(change.after),
+                    ancestry.rev_in(change.before_id, change),
+                    ancestry.rev_in(change.after_id, change),
                     what.source,
                     what.source_commit,
                     what.rev,
@@ -334,8 +336,9 @@ def _history(reg: Registry, name: str) -> LinkHistory:
                 ),
             )
         )
+    ancestry.keep()
     entries = [e for _, e in sorted(keyed, key=lambda k: k[0])]
-    if any(git.is_signed(reg.repo, e.commit) for e in entries):
+    if signed:
         # where commits are signed, each one's signature as git checks it (the user's allowed signers)
         verdicts = git.signatures(reg.repo, [e.commit for e in entries])
         entries = [replace(e, signature=verdicts.get(e.commit)) for e in entries]
@@ -392,6 +395,13 @@ class _Ancestry:
         self._lines: list[dict[str, int]] | None = None
         self._copies: dict[str, list[str]] = {}
         self._links: dict[bytes, Link | None] = {}
+        self._blobs: dict[bytes, Link | None] = {}
+        self._kept = reg.kept_links()
+
+    def keep(self) -> None:
+        """Keep the links read for the next run, when there were enough to be worth it."""
+        if len(self._blobs) >= FEW_FILES:
+            self._kept.save()
 
     def copies(self, stage: str) -> list[str]:
         """The tips of ``stage``'s local and remote-tracking branches."""
@@ -410,9 +420,20 @@ class _Ancestry:
             self._links[data] = _link_of(data, "")
         return self._links[data]
 
-    def rev_in(self, data: bytes | None) -> str | None:
-        """What ``rev_in`` says of a file's bytes, each distinct file read once."""
-        return None if data is None else rev_of(self.link(data))
+    def link_in(self, oid: bytes, change: git.PathChange) -> Link | None:
+        """The link in the blob ``oid`` of ``change`` (None: unreadable), each blob read once, and not
+        even read when an earlier run read it (the links kept)."""
+        if oid not in self._blobs:
+            try:
+                found = self._kept.load_blob(oid, change.blob, "")
+            except LinkFileError:
+                found = None
+            self._blobs[oid] = found if isinstance(found, Link) else None
+        return self._blobs[oid]
+
+    def rev_in(self, oid: bytes | None, change: git.PathChange) -> str | None:
+        """What ``rev_in`` says of the blob ``oid`` of ``change``."""
+        return None if oid is None else rev_of(self.link_in(oid, change))
 
     def before(self, ancestor: str, commit: str) -> bool:
         """Whether ``ancestor`` is ``commit`` or in its history.
