@@ -165,11 +165,12 @@ def _describe(mode: int) -> str:
     return "not a regular file"
 
 
-#: the root trees read last, (git folder, commit) -> (the repository object read, its tree): a
-#: command reads several files at the same few commits, through more than one object for the
-#: same repository, and a registry of 100,000 links has a root tree of 4 MB to parse each time.
-#: A commit's tree never changes. ``close`` lets go of a repository's.
-_RECENT_TREES: dict[tuple[str, str], tuple[Repo, Any]] = {}
+#: the root trees read last, (id of the repository object, commit) -> (that object, its tree): a
+#: command reads several files at the same few commits, and a registry of 100,000 links has a
+#: root tree of 4 MB to parse each time. A commit's tree never changes. A tree is used only with
+#: the repository object that read it (another object for the same folder may not yet see the
+#: objects this one wrote); keeping the object keeps its id from being reused. ``close`` lets go.
+_RECENT_TREES: dict[tuple[int, str], tuple[Repo, Any]] = {}
 _RECENT_MAX = 8
 
 
@@ -177,14 +178,14 @@ def _root_tree(repo: Repo, sha: str, trees: dict[str, Any] | None) -> Any:
     """The root tree of commit ``sha``, kept in ``trees`` between calls when given."""
     tree = trees.get(sha) if trees is not None else None
     if tree is None:
-        recent = _RECENT_TREES.get((repo.path, sha))
-        if recent is not None:
+        recent = _RECENT_TREES.get((id(repo), sha))
+        if recent is not None and recent[0] is repo:
             tree = recent[1]
         else:
             tree = repo[sha].peel(pygit2.Tree)
             if len(_RECENT_TREES) >= _RECENT_MAX:
                 del _RECENT_TREES[next(iter(_RECENT_TREES))]
-            _RECENT_TREES[(repo.path, sha)] = (repo, tree)
+            _RECENT_TREES[(id(repo), sha)] = (repo, tree)
         if trees is not None:
             trees[sha] = tree
     return tree
@@ -412,7 +413,7 @@ def ref_names(repo: Repo) -> list[str]:
 def close(repo: Repo) -> None:
     """Let go of ``repo``'s open files now (libgit2 keeps a pack open, by name, while any repository holds it:
     a damaged one would be read again from a fresh clone of the same objects)."""
-    for key in [k for k, (r, _) in _RECENT_TREES.items() if r is repo or k[0] == repo.path]:
+    for key in [k for k, (r, _) in _RECENT_TREES.items() if r is repo]:
         del _RECENT_TREES[key]
     repo.free()
 
@@ -698,7 +699,7 @@ def commit_files(
     parent = ref.peel(pygit2.Commit).id if ref is not None else None
     if expect != _CURRENT and (str(parent) if parent is not None else None) != expect:
         raise RefMoved(f"branch {branch} moved")
-    base = repo[parent].peel(pygit2.Tree) if parent is not None else None
+    base = _root_tree(repo, str(parent), None) if parent is not None else None
     tree = _write_tree(repo, base, files)
     oid = _create_commit(repo, message, tree, [parent] if parent else [], sign)
     try:
