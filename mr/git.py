@@ -413,7 +413,8 @@ def ref_names(repo: Repo) -> list[str]:
 def close(repo: Repo) -> None:
     """Let go of ``repo``'s open files now (libgit2 keeps a pack open, by name, while any repository holds it:
     a damaged one would be read again from a fresh clone of the same objects)."""
-    for key in [k for k, (r, _) in _RECENT_TREES.items() if r is repo]:
+    # every object for the same folder: each keeps the folder's packs open
+    for key in [k for k, (r, _) in _RECENT_TREES.items() if r is repo or r.path == repo.path]:
         del _RECENT_TREES[key]
     repo.free()
 
