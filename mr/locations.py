@@ -97,6 +97,49 @@ def parse(spec: str, hosts: Mapping[str, str] | None = None) -> Location:
     return Location(repo=repo, subdir=_subdir(spec, rest))
 
 
+@dataclass(frozen=True)
+class ObjectUrl:
+    """The web URL of a MLEM object on a hosting site, as MLEM accepts it for a source
+    (``https://github.com/ORG/REPO/tree/REV/PATH``): the repository, and the parts after the
+    rev marker (the rev, which may hold ``/``, then the object's path)."""
+
+    repo: str
+    parts: tuple[str, ...]
+    #: what comes between the repository and the rev in a URL of a folder: ``tree``, ``-/tree``, ``src``
+    marker: str
+
+    def folder(self, rev: str, subdir: str) -> str:
+        """The web URL of folder ``subdir`` at ``rev`` (the form a link's ``project`` takes)."""
+        return f"{self.repo}/{self.marker}/{rev}/{subdir}" if subdir else self.repo
+
+
+def object_url(spec: str, hosts: Mapping[str, str] | None = None) -> ObjectUrl | None:
+    """``spec`` read as the web URL of an object (GitHub ``/tree/`` or ``/blob/``, GitLab ``/-/tree/``
+    or ``/-/blob/``, Bitbucket ``/src/``, on the public sites or ``hosts``), or None when it is not one."""
+    if not spec.lower().startswith(("https://", "http://")):
+        return None
+    parts = urlsplit(spec)
+    kind = _host_kind((parts.hostname or "").lower(), hosts or {})
+    if kind is None or parts.query or parts.fragment:
+        return None
+    segments = [s for s in parts.path.split("/") if s]
+    base = f"{parts.scheme}://{parts.netloc}"
+    if kind == "gitlab":
+        if "-" not in segments:
+            return None
+        i = segments.index("-")
+        repo_path, rest = segments[:i], segments[i + 1 :]
+        if len(repo_path) < 2 or len(rest) < 2 or rest[0] not in ("tree", "blob"):
+            return None
+        repo = f"{base}/{'/'.join(repo_path[:-1])}/{_strip_git(repo_path[-1])}"
+        return ObjectUrl(repo, tuple(rest[1:]), "-/tree")
+    markers = ("tree", "blob") if kind == "github" else ("src",)
+    if len(segments) < 4 or segments[2] not in markers:
+        return None
+    repo = f"{base}/{segments[0]}/{_strip_git(segments[1])}"
+    return ObjectUrl(repo, tuple(segments[3:]), "tree" if kind == "github" else "src")
+
+
 def _gitlab(spec: str, base: str, segments: list[str]) -> Location:
     # GROUP/SUB.../REPO[/-/tree/REV/SUBDIR]: everything before "/-/" is the
     # repository's path; without it there is no way to tell a subgroup from

@@ -370,7 +370,8 @@ def promotion_plan(plan: Promotion) -> None:
     notes(plan.notes)
     if not plan.changes:
         echo(
-            f"Nothing to promote: {', '.join(field(p.name) for p in plan.links)} already as on {plan.source}, on {plan.to}"
+            f"Nothing to promote: {', '.join(field(p.name) for p in plan.links)} on {field(plan.to)} "
+            f"{'is' if len(plan.links) == 1 else 'are'} already as on {field(plan.source)}"
         )
         return
     echo(
@@ -767,10 +768,14 @@ def outdated(report: OutdatedReport, as_json: bool) -> None:
         )
         return
     if not report.entries:
-        if report.checked:
+        if report.checked == 1:
+            echo("the 1 link checked is up to date")
+        elif report.checked:
             echo(f"all {report.checked} links checked are up to date")
-        else:
+        elif report.unchecked or report.problems:
             echo("no link could be checked")
+        else:
+            echo("no links to check")
         return
     rows = [[e.name, e.kind, cell(e.link), _short(e.current), _short(e.latest), e.detail] for e in report.entries]
     table(["name", "kind", "rev", "at", "now", "what moved"], rows)

@@ -288,3 +288,99 @@ def test_split_rev_subfolders_are_normalised_and_checked() -> None:
         locations.split_rev("s", ("main", "..", "x"), refs)
     with pytest.raises(ProjectNotFound, match="^project t: the folder leaves the repository$"):
         locations.split_rev("t", ("nope", ".."), refs)
+
+
+# --- an object's web URL as the source of mr link, as MLEM takes it ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "project", "path", "rev"),
+    [
+        (
+            "https://github.com/acme/{n}/tree/main/ml/models/rf",
+            "https://github.com/acme/{n}/tree/main/ml",
+            "models/rf.mlem",
+            "main",
+        ),
+        (
+            "https://github.com/acme/{n}/blob/main/ml/models/rf.mlem",
+            "https://github.com/acme/{n}/tree/main/ml",
+            "models/rf.mlem",
+            "main",
+        ),
+        (
+            "https://github.com/acme/{n}/tree/release/1.0/ml/models/rf",
+            "https://github.com/acme/{n}/tree/release/1.0/ml",
+            "models/rf.mlem",
+            "release/1.0",
+        ),
+        (
+            "https://gitlab.com/acme/{n}/-/tree/main/ml/models/rf",
+            "https://gitlab.com/acme/{n}/-/tree/main/ml",
+            "models/rf.mlem",
+            "main",
+        ),
+        (
+            "https://gitlab.com/acme/{n}/-/blob/main/ml/models/rf.mlem",
+            "https://gitlab.com/acme/{n}/-/tree/main/ml",
+            "models/rf.mlem",
+            "main",
+        ),
+        (
+            "https://bitbucket.org/acme/{n}/src/main/ml/models/rf",
+            "https://bitbucket.org/acme/{n}/src/main/ml",
+            "models/rf.mlem",
+            "main",
+        ),
+        ("https://github.com/acme/{n}/tree/main/loose/m", "https://github.com/acme/{n}", "loose/m.mlem", "main"),
+    ],
+)
+def test_an_object_url_is_split_as_mlem_splits_it(  # type: ignore[no-untyped-def]
+    registry: Path,
+    hosted: str,
+    git_daemon: GitDaemon,
+    isolated_git: Path,
+    url: str,
+    project: str,
+    path: str,
+    rev: str,
+    mr,
+) -> None:
+    commit(git_daemon.base / hosted, {"loose/m.mlem": MODEL})  # outside any MLEM project folder
+    for site in ("https://gitlab.com/acme/", "https://bitbucket.org/acme/"):
+        git(isolated_git, "config", "--global", "--add", f"url.{git_daemon.url('')}.insteadOf", site)
+    r = mr("link", url.format(n=hosted), "rf")
+    assert r.code == 0, r.err
+    text = (registry / "rf.mlem").read_text()
+    assert f"project: {project.format(n=hosted)}\n" in text and f"path: {path}\n" in text and f"rev: {rev}\n" in text
+    r = mr("verify")
+    assert r.code == 0, r.out + r.err
+
+
+@pytest.mark.parametrize(
+    ("url", "args", "said", "code"),
+    [
+        ("https://github.com/acme/{n}/tree/main/ml/models/nope", (), "not found", 1),
+        ("https://user:hunter2@github.com/acme/{n}/tree/main/ml/models/nope", (), "not found", 1),
+        ("https://github.com/acme/{n}/tree/nobranch/ml/models/rf", (), "not found", 1),
+        # usage errors (exit 2): what was typed cannot name an object
+        ("https://github.com/acme/{n}/tree/main", (), "names no object after the rev main", 2),
+        ("https://github.com/acme/{n}/tree/main/ml/models/rf", ("--rev", "main"), "the URL names the rev", 2),
+        ("https://example.com/acme/{n}/models/rf", (), "nor the web URL of an object", 2),
+        ("https://github.com/acme/{n}", (), "nor the web URL of an object", 2),
+    ],
+)
+def test_an_object_url_that_names_no_object_is_refused_as_typed(  # type: ignore[no-untyped-def]
+    registry: Path, hosted: str, url: str, args: tuple[str, ...], said: str, code: int, mr
+) -> None:
+    typed = url.format(n=hosted)
+    r = mr("link", typed, "rf", *args)
+    assert r.code == code, (r.out, r.err)
+    line = r.err.strip().splitlines()[-1]
+    assert said in line and "--sp REPOSITORY" in line, line
+    assert "hunter2" not in r.err
+    assert (
+        line.startswith(f"mr: error: {typed.replace('hunter2', '***')}")
+        or typed.replace("user:hunter2", "user:***") in line
+    )
+    assert not (registry / "rf.mlem").exists()

@@ -398,7 +398,7 @@ def test_commits_made_here_before_stay_when_a_push_with_nothing_new_is_refused( 
     hook.write_text("#!/bin/sh\nexit 1\n")
     hook.chmod(0o755)
     r = mr("promote", "a", "--to", "staging", "--push", "origin", "--yes")
-    assert (r.code, r.out) == (1, "Nothing to promote: a already as on dev, on staging\n")
+    assert (r.code, r.out) == (1, "Nothing to promote: a on staging is already as on dev\n")
     assert r.err == (
         f"mr: error: staging is promoted here (nothing new) but not pushed: "
         f"{bare}: refused the push: pre-receive hook declined\n"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from mr import git, linkfile, safefs
 from mr.config import MLEM_CONFIG_FILE
-from mr.errors import LinkExists, LinkFileError, MrError, RegistryError, UsageError
+from mr.errors import LinkExists, LinkFileError, MrError, ObjectNotFound, RegistryError, UsageError
 from mr.model import (
     COMMIT,
     LINK_SUFFIX,
@@ -17,10 +17,46 @@ from mr.model import (
     pinned,
 )
 from mr.registry import Registry, link_name
-from mr.urls import is_url, strip_credentials
+from mr.urls import is_url, redact, strip_credentials
 
 if TYPE_CHECKING:
-    from mr.reader import Found
+    from mr.reader import Found, Reader
+
+
+#: how to name an object whose URL cannot be read as one
+_BY_PARTS = "give the repository and the object's path apart: mr link PATH NAME --sp REPOSITORY [--rev REV]"
+
+
+def _split_object_url(reader: Reader, registry: Registry, url: str, rev: str | None) -> tuple[str, str, str]:
+    """The object's path, its project and the rev in the web URL ``url`` of a MLEM object, split as
+    MLEM's resolvers split it: the longest leading parts that name a ref of the repository are the
+    rev; the rest is the path, in the deepest folder on it that holds ``.mlem.yaml`` (the MLEM
+    project), else from the repository's root."""
+    from mr import locations
+
+    shown = redact(url)
+    found = locations.object_url(url, registry.config.hosts)
+    if found is None:
+        raise UsageError(
+            f"{shown}: not a file in this registry, nor the web URL of an object "
+            f"(https://github.com/ORG/REPO/tree/REV/PATH, GitLab /-/tree/ or /-/blob/, Bitbucket /src/); {_BY_PARTS}"
+        )
+    if rev is not None:
+        raise UsageError(f"{shown}: the URL names the rev; leave out --rev, or {_BY_PARTS}")
+    project = reader.projects.open(found.repo)
+    rev, path = locations.split_rev(url, found.parts, git.ref_names(project.repo))
+    if not path:
+        raise UsageError(f"{shown}: names no object after the rev {rev}; {_BY_PARTS}")
+    try:
+        sha = project.resolve(rev).sha
+    except MrError as e:
+        raise ObjectNotFound(f"{shown}: {e.message}; {_BY_PARTS}") from None
+    folders = path.split("/")[:-1]
+    for n in range(len(folders), 0, -1):
+        subdir = "/".join(folders[:n])
+        if project.read(sha, f"{subdir}/{MLEM_CONFIG_FILE}") is not None:
+            return path[len(subdir) + 1 :], found.folder(rev, subdir), rev
+    return path, found.repo, rev
 
 
 def registry_root(registry: str | None = None) -> str:
@@ -86,6 +122,11 @@ def link(
             raise UsageError(f"--rev {rev}: {problem}")
 
     reader = registry.view().reader(allow_local=allow_local)
+    typed = None
+    if source_project is None and is_url(source):
+        # a source given as the object's web URL, as MLEM takes it
+        typed = source
+        source, source_project, rev = _split_object_url(reader, registry, source, rev)
     spec = source_project
     if spec is not None and not is_url(spec):
         # a path from here; links record it from the registry root (or absolute)
@@ -93,7 +134,12 @@ def link(
         spec = full if absolute else os.path.relpath(full, registry.root)
     if pin and rev is None:
         rev = reader.default_branch(spec)
-    found = reader.read(spec, rev, source)
+    try:
+        found = reader.read(spec, rev, source)
+    except ObjectNotFound as e:
+        if typed is None:
+            raise
+        raise ObjectNotFound(f"{redact(typed)}: {e.message}; {_BY_PARTS}") from None
     if follow_links and isinstance(found.obj, Link):
         found = reader.follow(found)
         link_type = str(found.obj.get("object_type")) if isinstance(found.obj, dict) else "link"

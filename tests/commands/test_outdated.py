@@ -100,3 +100,11 @@ def test_a_stage_is_checked_with_its_own_hosts(
     assert [(e.name, e.kind, e.current, e.latest, e.detail) for e in report.entries] == [
         ("rf", "tag", "v1.0.0", "v1.1.0", "1 newer version tag than v1.0.0")
     ]
+
+
+def test_outdated_says_it_as_a_person_would(registry: Path, project: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    assert mr("show", "--outdated").out.strip() == "no links to check"
+    tag(project, "v1.0.0")
+    api.link("models/rf", source_project=str(project), rev="v1.0.0", target="fraud")
+    r = mr("show", "--outdated")
+    assert (r.code, r.out.strip()) == (0, "the 1 link checked is up to date")
