@@ -9,7 +9,15 @@ from typing import Any
 
 from mr import checks, git, linkfile
 from mr.config import Config
-from mr.errors import LinkChainError, LinkFileError, MrError, ObjectNotFound, PolicyError, RevNotFound
+from mr.errors import (
+    LinkChainError,
+    LinkFileError,
+    MrError,
+    ObjectNotFound,
+    PolicyError,
+    ProjectNotFound,
+    RevNotFound,
+)
 from mr.model import BRANCH, LINK_SUFFIX, SHORT_SHA, TAG, THIS_REGISTRY, WARNING, Link, Problem, ResolvedRev
 from mr.projects import Projects
 from mr.urls import is_local, redact
@@ -149,10 +157,16 @@ class Reader:
         """Follow a chain of links from ``found`` to the object at its end."""
         seen: set[tuple[str | None, str | None, str]] = set()
         chain: list[str] = []
+        hops: list[str] = []  # as messages name them
+        last_project = found.project
         while isinstance(found.obj, Link):
             link = found.obj
             key = (found.project, found.resolved.sha if found.resolved else None, found.path)
             chain.append(f"{redact(found.project) or '.'}:{found.path}")
+            # a hop names its project when it moved to another one (the first is the one the link names)
+            moved = len(chain) > 1 and found.project is not None and found.project != last_project
+            hops.append(f"{redact(found.project)}:{found.path}" if moved else found.path)
+            last_project = found.project
             if key in seen:
                 raise LinkChainError("links form a cycle: " + " -> ".join(chain))
             if len(chain) > MAX_LINK_DEPTH:
@@ -169,7 +183,11 @@ class Reader:
                 project, rev = found.project, link.rev or found.rev
             else:
                 project, rev = link.project, link.rev
-            found = self.read(project, rev, link.path)
+            try:
+                found = self.read(project, rev, link.path)
+            except (ObjectNotFound, RevNotFound, ProjectNotFound, LinkChainError) as e:
+                # each hop taken is named: the error alone says where the last one pointed
+                raise type(e)(f"via {' -> '.join(hops)}: {e.message}") from None
         return found
 
 
@@ -191,7 +209,8 @@ def verify_target(reader: Reader, item: Link, problems: list[Problem]) -> tuple[
     try:
         final = reader.follow(found)
     except MrError as e:
-        problems.append(checks.problem(item, f"following {item.path}: {e.message}", "path"))
+        said = e.message if e.message.startswith("via ") else f"following {item.path}: {e.message}"
+        problems.append(checks.problem(item, said, "path"))
         return sha, found
     if isinstance(final.obj, dict):
         wrong = checks.type_problem(item, str(final.obj.get("object_type")))

@@ -7,7 +7,7 @@ import pytest
 
 from mr import api
 from tests.conftest import GitDaemon
-from tests.helpers import DATA, MODEL, commit, git, make_project, tag
+from tests.helpers import DATA, MODEL, commit, commit_all, git, make_project, tag
 
 LINK = "link_type: {type}\nobject_type: link\npath: {path}\nproject: {project}\nrev: {rev}\n"
 
@@ -288,3 +288,27 @@ def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys: pyt
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
     with render.progress() as update:
         assert update is None
+
+
+def test_a_broken_chain_names_each_hop_in_every_command(registry: Path, project: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    """A chain that breaks after some hops: every command that follows it says through which links."""
+    commit(
+        project,
+        {
+            "rev_link/the_link.mlem": "link_type: model\nobject_type: link\npath: mid.mlem\n",
+            "mid.mlem": "link_type: model\nobject_type: link\npath: first.mlem\nrev: first_rev_link\n",
+        },
+    )
+    git(project, "branch", "first_rev_link", "HEAD~1")  # a branch without first.mlem
+    via = "via rev_link/the_link.mlem -> mid.mlem: first.mlem not found in"
+    r = mr("link", "rev_link/the_link", "x", "--sp", str(project))
+    assert r.code == 1 and via in r.err and "at first_rev_link" in r.err, r.err
+    assert not (registry / "x.mlem").exists()
+    write_link(registry, "chained", "../models", path="rev_link/the_link.mlem")
+    r = mr("verify")
+    assert r.code == 1 and via in r.out and "following" not in r.out, r.out
+    commit_all(registry)
+    r = mr("get", "chained", "-o", str(registry.parent / "out"))
+    assert r.code == 1 and via in r.err, r.err
+    r = mr("promote", "chained", "--to", "staging", "--yes")
+    assert r.code == 1 and via in (r.out + r.err), r.out + r.err
