@@ -1183,7 +1183,7 @@ def delete_ref(repo: Repo, ref: str) -> None:
 
 def changed_paths(repo: Repo, a: str, b: str) -> list[str]:
     """Paths whose content differs between commits ``a`` and ``b``."""
-    diff = repo.diff(pygit2.Oid(hex=a), pygit2.Oid(hex=b))
+    diff = _root_tree(repo, a, None).diff_to_tree(_root_tree(repo, b, None))
     out: set[str] = set()
     for delta in diff.deltas:
         out.add(delta.old_file.path)
