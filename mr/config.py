@@ -17,7 +17,7 @@ LINK_FORMATS = ("project", "repo")
 _KEYS = ("stages", "link_format", "policy", "allowed_sources", "hosts", "remote")
 #: What a host in ``hosts`` may be: whose web URLs it serves.
 HOST_KINDS = ("github", "gitlab", "bitbucket")
-_POLICY_KEYS = ("require_pinned", "require_signed")
+_POLICY_KEYS = ("require_pinned", "require_signed", "from")
 # What git accepts in a branch name, minus what would confuse a shell or YAML.
 _STAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 _REMOTE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
@@ -33,6 +33,17 @@ class StagePolicy:
     require_pinned: bool = False
     #: every commit on the stage is signed by a key in its ``ALLOWED_SIGNERS_FILE``
     require_signed: bool = False
+    #: the stages promotions onto this one may come from (``from:``); None: any
+    promote_from: tuple[str, ...] | None = None
+
+    def order_problem(self, stage: str, source: str) -> str | None:
+        """Why a promotion from ``source`` onto ``stage`` breaks the stage order, or None."""
+        if self.promote_from is None or source in self.promote_from:
+            return None
+        return (
+            f"{stage} takes promotions only from {' or '.join(self.promote_from)} "
+            f"(policy.{stage}.from in .mr.yaml), not from {source}"
+        )
 
 
 @dataclass(frozen=True)
@@ -144,7 +155,7 @@ def load_config(data: bytes | None, file: str = CONFIG_FILE) -> Config:
             raise ConfigError(file, f"link_format must be project or repo, not {fmt!r}", key_line(doc, "link_format"))
         kwargs["link_format"] = fmt
     if "policy" in doc and doc["policy"] is not None:
-        kwargs["policy"] = _policy(doc["policy"], file, key_line(doc, "policy"))
+        kwargs["policy"] = _policy(doc["policy"], file, key_line(doc, "policy"), kwargs.get("stages", DEFAULT_STAGES))
     if "allowed_sources" in doc and doc["allowed_sources"] is not None:
         raw = doc["allowed_sources"]
         if not isinstance(raw, list) or not all(isinstance(s, str) and s for s in raw):
@@ -189,7 +200,7 @@ def _hosts(raw: Any, file: str, line: int | None) -> dict[str, str]:
     return out
 
 
-def _policy(raw: Any, file: str, line: int | None) -> dict[str, StagePolicy]:
+def _policy(raw: Any, file: str, line: int | None, stages: tuple[str, ...]) -> dict[str, StagePolicy]:
     from mr.linkfile import key_line
 
     if not isinstance(raw, dict):
@@ -209,18 +220,44 @@ def _policy(raw: Any, file: str, line: int | None) -> dict[str, StagePolicy]:
                     f"unknown policy setting {key}: known are {', '.join(_POLICY_KEYS)}",
                     key_line(settings, key) or sline,
                 )
+            if key == "from":
+                continue
             if not isinstance(value, bool):
                 raise ConfigError(file, f"policy.{stage}.{key} must be true or false", key_line(settings, key) or sline)
+        order = None
+        if "from" in settings:
+            order = _order(settings["from"], str(stage), stages, file, key_line(settings, "from") or sline)
         out[str(stage)] = StagePolicy(
             require_pinned=bool(settings.get("require_pinned", False)),
             require_signed=bool(settings.get("require_signed", False)),
+            promote_from=order,
         )
     return out
+
+
+def _order(raw: Any, stage: str, stages: tuple[str, ...], file: str, line: int | None) -> tuple[str, ...]:
+    """``policy.STAGE.from``: the stages promotions onto ``stage`` may come from."""
+    where = f"policy.{stage}.from"
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not raw or not all(isinstance(s, str) for s in raw):
+        raise ConfigError(file, f"{where} must list the stages promotions onto {stage} may come from", line)
+    for source in raw:
+        if source not in stages:
+            raise ConfigError(file, f"{where}: {source} is not a stage (stages: {', '.join(stages)})", line)
+        if source == stage:
+            raise ConfigError(file, f"{where}: a stage is not promoted from itself", line)
+    return tuple(dict.fromkeys(raw))
 
 
 def default_text(stages: tuple[str, ...]) -> str:
     """The ``.mr.yaml`` that ``mr init`` writes."""
     last = stages[-1]
+    order = (
+        f"    # from: [{stages[-2]}]  # promotions onto {last} only from these stages (default: any)\n"
+        if len(stages) > 1
+        else ""
+    )
     return (
         "# mr registry settings (man mr)\n"
         f"stages: [{', '.join(stages)}]   # branches, in promotion order\n"
@@ -228,5 +265,6 @@ def default_text(stages: tuple[str, ...]) -> str:
         "policy:\n"
         f"  {last}:\n"
         "    require_pinned: true             # links here must pin a full commit SHA\n"
+        f"{order}"
         "allowed_sources: []                  # URL prefixes links may point to; empty = any\n"
     )

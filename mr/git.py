@@ -859,6 +859,11 @@ def log(repo: Repo, sha: str, first_parent: bool = True) -> Iterator[CommitInfo]
         yield CommitInfo(str(c.id), c.message, c.author.name, c.author.email, c.author.time, c.author.offset)
 
 
+def message_of(repo: Repo, sha: str) -> str:
+    """Commit ``sha``'s message."""
+    return str(repo[pygit2.Oid(hex=sha)].peel(pygit2.Commit).message)
+
+
 def add_object_folder(repo: Repo, path: str) -> None:
     """Read objects from ``path`` too (a push's quarantine, which git names to its hooks)."""
     repo.odb.add_disk_alternate(path)

@@ -165,7 +165,7 @@ def test_load_config_reads_every_setting() -> None:
         (b"policy:\n  dev:\n  prod: 1\n", ".mr.yaml:3: policy.prod must be a mapping"),
         (
             b"policy:\n  prod:\n    foo: 1\n",
-            ".mr.yaml:3: unknown policy setting foo: known are require_pinned, require_signed",
+            ".mr.yaml:3: unknown policy setting foo: known are require_pinned, require_signed, from",
         ),
         (
             b"policy:\n  prod:\n    require_pinned: 1\n",
@@ -174,7 +174,7 @@ def test_load_config_reads_every_setting() -> None:
         (b"policy: {prod: {require_pinned: 1}}\n", ".mr.yaml:1: policy.prod.require_pinned must be true or false"),
         (
             b"policy: {prod: {foo: 1}}\n",
-            ".mr.yaml:1: unknown policy setting foo: known are require_pinned, require_signed",
+            ".mr.yaml:1: unknown policy setting foo: known are require_pinned, require_signed, from",
         ),
         (b"policy: {prod: 1}\n", ".mr.yaml:1: policy.prod must be a mapping"),
         (b"\nallowed_sources: x\n", ".mr.yaml:2: allowed_sources must be a list of URL prefixes"),
@@ -238,8 +238,10 @@ def test_default_text() -> None:
         "policy:\n"
         "  prod:\n"
         "    require_pinned: true             # links here must pin a full commit SHA\n"
+        "    # from: [dev]  # promotions onto prod only from these stages (default: any)\n"
         "allowed_sources: []                  # URL prefixes links may point to; empty = any\n"
     )
+    assert "from" not in default_text(("prod",))
     assert load_config(default_text(("dev", "prod")).encode()) == Config(
         stages=("dev", "prod"), policy={"prod": StagePolicy(require_pinned=True)}
     )

@@ -114,3 +114,26 @@ def test_hook_input_that_is_not_git_s_is_a_usage_error(served: Path, mr, monkeyp
     assert r.returncode == 2 and "not an 'OLD NEW REF' line" in r.stderr and "Traceback" not in r.stderr
     r = mr("verify", "--pre-receive", "--stage", "production")
     assert r.code == 2
+
+
+def test_a_push_that_breaks_the_stage_order_is_refused(served: Path, tmp_path: Path) -> None:
+    clone = work_clone(served, tmp_path / "clone")
+    git(clone, "checkout", "-q", "production")
+    config = (clone / ".mr.yaml").read_text().replace("    # from: [staging]", "    from: [staging]")
+    assert "    from: [staging]" in config
+    commit(clone, {".mr.yaml": config}, "production takes promotions from staging only")
+    git(clone, "checkout", "-q", "dev")
+    assert push(clone, "production").returncode == 0
+    before = git(served, "for-each-ref")
+    git(clone, "checkout", "-q", "production")
+    pinned = git(clone, "show", "production:churn.mlem")
+    dev = git(clone, "rev-parse", "dev")
+    commit(
+        clone,
+        {"churn.mlem": pinned + "\n# by hand\n"},
+        f"Promote churn to production\n\nMr-From: dev {dev}\nMr-Link: churn\nMr-Rev: v1 -",
+    )
+    git(clone, "checkout", "-q", "dev")
+    r = push(clone, "production")
+    assert r.returncode != 0 and "promoted from dev" in r.stderr and "only from staging" in r.stderr, r.stderr
+    assert git(served, "for-each-ref") == before

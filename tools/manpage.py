@@ -72,7 +72,10 @@ FILES = [
     (
         ".mr.yaml",
         "Registry settings: stages (branches, in promotion order), link_format "
-        "(project or repo), policy per stage (require_pinned, require_signed), allowed_sources, hosts "
+        "(project or repo), policy per stage (require_pinned, require_signed, and from: the stages "
+        "promotions onto it may come from, e.g. production: {from: [staging]}; mr promote refuses any "
+        "other, mr verify \\-\\-stage reports promotion commits that broke it since it was set, each "
+        "judged by its parent's policy; default: any order), allowed_sources, hosts "
         "(self-hosted sites whose web URLs name folders: host: github, gitlab or bitbucket) and remote "
         "(the shared remote whose branches stand in for stages without a local branch).",
     ),

@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from mr import git, linkfile, stagecommit
+from mr.config import Config
 from mr.errors import (
     LinkFileError,
+    PolicyError,
     PromotionRefused,
     RegistryError,
     UsageError,
@@ -59,8 +61,27 @@ def plan_promotion(
     ``--push`` gives it) fetches it first and plans on the remote's tip.
     """
     reg = Registry.open(registry, remote=remote)
+    _order_before_contact(reg, to, source)
     stagecommit.fetch_stage(reg, to, fetch, sources=_sources(reg, to, source))
     return plan_on(reg, names, to, source, pin, message, verify)
+
+
+def _check_order(config: Config, to: str, source: str) -> None:
+    """Refuse a promotion that breaks the stage order ``to``'s policy sets (``from:``)."""
+    problem = config.stage_policy(to).order_problem(to, source)
+    if problem:
+        raise PolicyError(f"nothing promoted: {problem}")
+
+
+def _order_before_contact(reg: Registry, to: str | None, source: str | None) -> None:
+    """The stage order as the local copy of ``to`` has it, before anything is fetched: a promotion
+    its policy forbids contacts no remote. (Checked again on the tip fetched.)"""
+    if to is None or to not in reg.config.stages or reg.find_stage(to) is None:
+        return
+    if source is None:
+        source = reg.config.previous_stage(to)
+    if source is not None and source != to:
+        _check_order(reg.view(to).config, to, source)
 
 
 def _sources(reg: Registry, to: str | None, source: str | None) -> tuple[str, ...]:
@@ -103,6 +124,8 @@ def promote(
     """
     reg = Registry.open(registry, remote=remote)
     wanted = names if isinstance(names, list) else []
+    if isinstance(names, list):
+        _order_before_contact(reg, to, source)
     sources = _sources(reg, to, source) if isinstance(names, list) else (names.source,)
     return stagecommit.plan_and_land(
         reg,
@@ -145,6 +168,7 @@ def plan_on(
     source_sha = reg.stage_tip(source)
     target = reg.view(to)  # at base: the tip this promotion is built on
     target_config = target.config
+    _check_order(target_config, to, source)
     must_pin = target_config.stage_policy(to).require_pinned
     do_pin = must_pin if pin is None else pin
 

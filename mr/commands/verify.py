@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from mr import git, safefs, stagecommit
-from mr.config import CONFIG_FILE
+from mr.config import CONFIG_FILE, StagePolicy
 from mr.errors import LinkFileError, MrError, RegistryError, UnsafePath, UsageError
 from mr.model import (
     ERROR,
@@ -174,6 +174,8 @@ def _verify(
             signedstages.check(reg, stage, view.commit, history=True)
         except SignatureRefused as e:
             checked.append(LinkCheck(stage, None, ERROR, (Problem(stage, None, e.message),)))
+    if stage is not None and view.commit is not None and config.stage_policy(stage).promote_from is not None:
+        checked.extend(_order_breaks(reg, stage, view.commit))
     return VerifyReport(
         registry=reg.display,
         stage=stage,
@@ -184,6 +186,49 @@ def _verify(
         policy_stage=policy_stage,
         policy_from=applied_from,
     )
+
+
+def _order_breaks(reg: Registry, stage: str, tip: str) -> list[LinkCheck]:
+    """Promotions onto ``stage`` whose ``Mr-From`` breaks the stage order (``policy.STAGE.from``).
+
+    Each commit is judged by the policy of its parent (a commit cannot lift the rule for itself),
+    back along the stage's first parents to where the rule was not yet in force.
+    """
+    from mr.config import load_config
+    from mr.model import SHORT_SHA, TRAILER_ACTION, TRAILER_FROM
+    from mr.trailers import parse_trailers
+
+    policies: dict[str | None, StagePolicy] = {}
+
+    def policy_at(commit: str) -> StagePolicy:
+        oid = git.blob_at(reg.repo, commit, CONFIG_FILE)
+        if oid not in policies:
+            data = None if oid is None else git.read_blob(reg.repo, oid)
+            try:
+                policies[oid] = load_config(data, f"{commit[:SHORT_SHA]}:{CONFIG_FILE}").stage_policy(stage)
+            except LinkFileError:
+                policies[oid] = StagePolicy()  # an unreadable policy sets no order
+        return policies[oid]
+
+    out: list[LinkCheck] = []
+    walk = list(git.first_parents(reg.repo, tip))
+    for commit, parent in zip(walk, [*walk[1:], None], strict=True):
+        if parent is None:
+            break
+        rule = policy_at(parent)
+        if rule.promote_from is None:
+            break  # before the order was policy
+        message = git.message_of(reg.repo, commit)
+        trailers = dict(parse_trailers(message))
+        if TRAILER_ACTION in trailers or TRAILER_FROM not in trailers:
+            continue  # not a promotion
+        source = (trailers[TRAILER_FROM].split() or ["?"])[0]
+        problem = rule.order_problem(stage, source)
+        if problem:
+            where = f"{stage}@{commit[:SHORT_SHA]}"
+            said = f"commit {commit[:SHORT_SHA]} promoted from {source}: {problem}"
+            out.append(LinkCheck(where, None, ERROR, (Problem(where, None, said),)))
+    return out
 
 
 def _untrusted_local(reader: Reader, project: str) -> bool:
