@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from mr.commands.promote import plan_promotion, promote
     from mr.commands.retire import plan_retirement, retire
     from mr.commands.rollback import plan_rollback, rollback
-    from mr.commands.show import FIELDS, link_field, link_history, show, stage_diff, stage_matrix
+    from mr.commands.show import FIELDS, link_at, link_field, link_history, show, stage_diff, stage_matrix
     from mr.commands.sync import sync
     from mr.commands.verify import pre_receive, verify
 
@@ -44,6 +44,7 @@ _HOMES = {
     "plan_rollback": "rollback",
     "rollback": "rollback",
     "FIELDS": "show",
+    "link_at": "show",
     "link_field": "show",
     "link_history": "show",
     "show": "show",
@@ -74,6 +75,7 @@ __all__ = [
     "get",
     "init",
     "link",
+    "link_at",
     "link_field",
     "link_history",
     "load_meta",

@@ -241,6 +241,13 @@ def link(
     help="With NAME: print only this value of the link (sha resolves the rev).",
 )
 @click.option("--outdated", is_flag=True, help="List links whose source has moved on (fetches each project once).")
+@click.option(
+    "--at",
+    "at",
+    metavar="WHEN",
+    help="With --stage or NAME: as it was then (2026-11-01 for the end of that day, 2026-11-01T14:30, "
+    "+01:00 or Z, 2.weeks.ago, @SECONDS), by each stage's first-parent history.",
+)
 @click.option("--offline", is_flag=True, help="With --resolve or --outdated: use only cached projects.")
 @allow_local_option
 @remote_option
@@ -254,6 +261,7 @@ def show(
     diff: tuple[str, str] | None,
     field: str | None,
     outdated: bool,
+    at: str | None,
     offline: bool,
     allow_local: bool,
     remote: str | None,
@@ -271,7 +279,9 @@ def show(
     change (a commit without mr's trailers), newest first.
     --all-stages shows every link against every stage; --diff FROM TO what
     promoting FROM onto TO would change, or, given revisions, what a push
-    changed (mr show --diff BEFORE AFTER --json, in a deploy job). NAME --field F prints one value
+    changed (mr show --diff BEFORE AFTER --json, in a deploy job). --at WHEN shows a stage
+    (with --stage) or a link on every stage (with NAME) as it was then: what was in production
+    on 1 November. NAME --field F prints one value
     (rev, sha, project, path, url, type) for scripts. --outdated lists links
     whose source moved on: a branch past the commit recorded when the link
     was promoted, a pin whose branch advanced, a tag with newer version tags.
@@ -295,6 +305,8 @@ def show(
         raise click.UsageError("--stage and --resolve go with the plain list")
     if field and not name:
         raise click.UsageError("--field goes with NAME")
+    if at is not None and (all_stages or diff or outdated or field or not (name or stage)):
+        raise click.UsageError("--at goes with --stage STAGE or NAME (what was live then)")
     if field and name:
         if as_json:
             raise click.UsageError("--field prints a bare value; leave out --json")
@@ -307,6 +319,10 @@ def show(
         report = api.outdated(stage=stage, registry=registry, offline=offline, allow_local=allow_local, remote=remote)
         render.outdated(report, as_json)
         return _exit(report.ok)
+    if name and at is not None:
+        then = api.link_at(name, at, registry=registry, remote=remote)
+        render.link_at(then, as_json)
+        return _exit(then.ok)
     if name:
         history = api.link_history(name, registry=registry, remote=remote)
         render.history(history, as_json)
@@ -319,7 +335,9 @@ def show(
         changes = api.stage_diff(diff[0], diff[1], registry=registry, remote=remote)
         render.stage_diff(changes, as_json)
         return _exit(changes.ok)
-    result = api.show(registry, stage=stage, resolve=resolve, offline=offline, allow_local=allow_local, remote=remote)
+    result = api.show(
+        registry, stage=stage, resolve=resolve, offline=offline, allow_local=allow_local, remote=remote, at=at
+    )
     render.show_result(result, as_json)
     return _exit(result.ok)
 

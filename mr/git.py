@@ -859,6 +859,20 @@ def log(repo: Repo, sha: str, first_parent: bool = True) -> Iterator[CommitInfo]
         yield CommitInfo(str(c.id), c.message, c.author.name, c.author.email, c.author.time, c.author.offset)
 
 
+def tip_at(repo: Repo, tip: str, moment: int) -> tuple[str | None, int]:
+    """The commit that was the branch's tip at ``moment`` (seconds since the epoch): the newest
+    along ``tip``'s first parents committed by then; None when every one is later. Also the
+    commit time of the last commit looked at (the first of the branch, when none was)."""
+    walker = repo.walk(pygit2.Oid(hex=tip))
+    walker.simplify_first_parent()
+    seen = 0
+    for c in walker:
+        seen = c.commit_time
+        if c.commit_time <= moment:
+            return str(c.id), c.commit_time
+    return None, seen
+
+
 def message_of(repo: Repo, sha: str) -> str:
     """Commit ``sha``'s message."""
     return str(repo[pygit2.Oid(hex=sha)].peel(pygit2.Commit).message)

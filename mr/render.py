@@ -22,6 +22,7 @@ from mr.urls import redact
 if TYPE_CHECKING:
     from mr.results import (
         HistoryEntry,
+        LinkAt,
         LinkHistory,
         Matrix,
         OutdatedReport,
@@ -219,9 +220,16 @@ def show_result(result: ShowResult, as_json: bool) -> None:
                 "stage": result.stage,
                 "links": [entry_json(e) for e in result.entries],
                 "problems": [problem_json(p) for p in result.problems],
+                **(
+                    {"at": result.at, "commit": result.commit, "commit_time": result.commit_time}
+                    if result.at is not None
+                    else {}
+                ),
             }
         )
         return
+    if result.at is not None and result.commit is not None:
+        echo(_as_it_was(result.stage or "", result.at, result.commit, result.commit_time))
     if not result.entries:
         where = f"stage {result.stage}" if result.stage else "the work tree"
         warn(f"no links in {field(where)} of {field(result.registry)}")
@@ -244,6 +252,53 @@ def show_result(result: ShowResult, as_json: bool) -> None:
         rows.append(row)
     title = f"stage {result.stage}" if result.stage and rich_wanted() else None
     table(headers, rows, title=title)
+
+
+def _as_it_was(stage: str, at: int, commit: str, commit_time: int | None) -> str:
+    from mr.when import text
+
+    since = f" of {text(commit_time)}" if commit_time is not None else ""
+    return f"{field(stage)} as it was at {text(at)}: commit {commit[:SHORT_SHA]}{since}"
+
+
+def link_at(result: LinkAt, as_json: bool) -> None:
+    """``mr show NAME --at``: the link on each stage then, and the commit each stage was at."""
+    from mr.when import text
+
+    notes(result.notes)
+    for p in result.problems:
+        warn(problem_line(p))
+    if as_json:
+        print_json(
+            {
+                "version": JSON_VERSION,
+                "read_from": dict(result.read_from),
+                "name": result.name,
+                "at": result.at,
+                "stages": {
+                    s.stage: {
+                        "commit": s.commit,
+                        "commit_time": s.commit_time,
+                        "link": link_json(s.link) if s.link else None,
+                    }
+                    if s.commit is not None
+                    else None
+                    for s in result.stages
+                },
+            }
+        )
+        return
+    echo(f"{field(result.name)} as it was at {text(result.at)}:")
+    rows = []
+    for s in result.stages:
+        if s.commit is None:
+            rows.append([s.stage, "(no stage yet)", "", "", ""])
+        elif s.link is None:
+            rows.append([s.stage, "-", "", "", s.commit[:SHORT_SHA]])
+        else:
+            where = redact(s.link.project) if s.link.project else f"({THIS_REGISTRY})"
+            rows.append([s.stage, cell(s.link), where, s.link.path, s.commit[:SHORT_SHA]])
+    table(["stage", "rev", "project", "path", "stage commit"], rows)
 
 
 def problem_json(problem: Problem) -> dict[str, Any]:

@@ -52,10 +52,42 @@ class ShowResult:
     notes: tuple[str, ...] = ()
     #: each stage read, with the copy of it read (``staging`` or ``origin/staging``)
     read_from: tuple[tuple[str, str], ...] = ()
+    #: with ``at``: the moment asked about (seconds since the epoch), and the commit that was the
+    #: stage's tip then, with its commit time
+    at: int | None = None
+    commit: str | None = None
+    commit_time: int | None = None
 
     @property
     def ok(self) -> bool:
         """Exit 0: every file was read as a link and every rev resolved (``--resolve``)."""
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class StageAt:
+    """One stage at a moment: the commit that was its tip then (None: it did not exist yet), and a link on it."""
+
+    stage: str
+    commit: str | None
+    commit_time: int | None
+    link: Link | None
+
+
+@dataclass(frozen=True)
+class LinkAt:
+    """A link on every stage as it was at a moment (``mr show NAME --at``)."""
+
+    name: str
+    at: int
+    stages: tuple[StageAt, ...]
+    problems: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
+    read_from: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Exit 0: the link file was read wherever it was."""
         return not self.problems
 
 

@@ -113,6 +113,11 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("One link on each stage, and every change to it on each stage:", "mr show churn"),
         ("What production serves, for a deployment script:", "mr show churn \\-\\-stage production \\-\\-field sha"),
         ("What could be promoted:", "mr show \\-\\-outdated \\-\\-stage production"),
+        (
+            "What was in production on 1 November (as that day ended):",
+            "mr show \\-\\-stage production \\-\\-at 2026\\-11\\-01",
+        ),
+        ("One link on every stage two weeks ago:", "mr show churn \\-\\-at 2.weeks.ago"),
     ],
     "promote": [
         ("Promote two links to staging from the stage before it:", "mr promote churn fraud \\-\\-to staging"),
@@ -215,6 +220,16 @@ EXTRA: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
                     '(credentials redacted), "path", "rev", "pinned_from", "params", "rev_kind" '
                     '(branch, tag, commit, pin or ref), "sha"), "problems" (each: "file", "line", '
                     '"severity", "message").',
+                ),
+                (
+                    "mr show \\-\\-stage S \\-\\-at WHEN",
+                    'as mr show, with "at" (the moment, seconds since the epoch), "commit" (the stage\'s tip '
+                    'then) and "commit_time".',
+                ),
+                (
+                    "mr show NAME \\-\\-at WHEN",
+                    '"name", "at", "stages": stage to null (no such stage yet) or {"commit", "commit_time", '
+                    '"link": a link as above, or null}.',
                 ),
                 (
                     "mr show \\-\\-all\\-stages",

@@ -7,7 +7,7 @@ import os
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from mr import git, linkfile
+from mr import git, linkfile, when
 from mr.errors import LinkFileError, LinkNotFound, MrError, RegistryError, UsageError
 from mr.model import (
     BRANCH,
@@ -16,6 +16,7 @@ from mr.model import (
     LINK_SUFFIX,
     PIN,
     REF,
+    SHORT_SHA,
     SHOW_FIELDS,
     Link,
     Problem,
@@ -25,11 +26,13 @@ from mr.model import (
 from mr.registry import FEW_FILES, Registry, link_name
 from mr.results import (
     HistoryEntry,
+    LinkAt,
     LinkChange,
     LinkEntry,
     LinkHistory,
     Matrix,
     ShowResult,
+    StageAt,
     StageDiff,
 )
 from mr.terminal import field as safe_text
@@ -47,6 +50,7 @@ def show(
     offline: bool = False,
     allow_local: bool = False,
     remote: str | None = None,
+    at: str | None = None,
 ) -> ShowResult:
     """The links of the work tree (or of a stage's branch) with the kind of each rev.
 
@@ -59,9 +63,18 @@ def show(
     """
 
     reg = Registry.open(registry, remote_ok=True, remote=remote)
-    links, bad = reg.links(stage)
-    # a stage's links are read as that stage's own .mr.yaml says (hosts:)
-    reader = reg.view(stage).reader(fetch=resolve and not offline, allow_local=allow_local)
+    moment = commit = commit_time = None
+    if at is not None:
+        if stage is None:
+            raise UsageError("--at goes with --stage (or NAME): the work tree has no past")
+        moment = when.parse(at)
+        commit, commit_time = _tip_at(reg, stage, moment, at)
+        links, bad = reg.links_at(commit, f"{stage}@{commit[:SHORT_SHA]}")
+        reader = reg.view(stage).reader(fetch=resolve and not offline, allow_local=allow_local, alias_at=commit)
+    else:
+        links, bad = reg.links(stage)
+        # a stage's links are read as that stage's own .mr.yaml says (hosts:)
+        reader = reg.view(stage).reader(fetch=resolve and not offline, allow_local=allow_local)
     problems = [Problem(e.file, e.line, e.detail) for e in bad]
     entries: list[LinkEntry] = []
     # without resolve, a kind depends on the project and rev alone: asked once for each
@@ -81,7 +94,49 @@ def show(
         problems=tuple(problems),
         notes=tuple(reg.notes),
         read_from=reg.copies(),
+        at=moment,
+        commit=commit,
+        commit_time=commit_time,
     )
+
+
+def _tip_at(reg: Registry, stage: str, moment: int, asked: str) -> tuple[str, int]:
+    """The commit that was ``stage``'s tip at ``moment``, by its first-parent history; one clear
+    line when the stage did not exist yet."""
+    found, first = git.tip_at(reg.repo, reg.stage_tip(stage), moment)
+    if found is None:
+        raise RegistryError(
+            f"{stage} did not exist yet at {when.text(moment)} (--at {safe_text(asked)}): "
+            f"its first commit is of {when.text(first)}"
+        )
+    return found, first
+
+
+def link_at(name: str, at: str, registry: str | None = None, remote: str | None = None) -> LinkAt:
+    """The link ``name`` on every stage as it was at the moment ``at`` (``mr.when`` reads it), with
+    the commit each stage's tip was then (None: the stage did not exist yet)."""
+    reg = Registry.open(registry, remote_ok=True, remote=remote)
+    name = link_name(name)
+    path = name + LINK_SUFFIX
+    moment = when.parse(at)
+    stages: list[StageAt] = []
+    problems: list[Problem] = []
+    for stage in reg.config.stages:
+        tip = reg.find_stage(stage)
+        commit, time = git.tip_at(reg.repo, tip, moment) if tip is not None else (None, None)
+        link = None
+        if commit is not None:
+            data = git.read_at(reg.repo, commit, path, where=stage)
+            shown = f"{stage}@{commit[:SHORT_SHA]}:{path}"
+            if data is not None:
+                try:
+                    link = linkfile.load_link(data, shown, name=name)
+                except LinkFileError as e:
+                    problems.append(Problem(e.file, e.line, e.detail))
+        stages.append(StageAt(stage, commit, time if commit is not None else None, link))
+    if all(s.commit is None for s in stages):
+        raise RegistryError(f"no stage existed yet at {when.text(moment)} (--at {safe_text(at)})")
+    return LinkAt(name, moment, tuple(stages), tuple(problems), tuple(reg.notes), reg.copies())
 
 
 def _kind(
