@@ -873,6 +873,26 @@ def tip_at(repo: Repo, tip: str, moment: int) -> tuple[str | None, int]:
     return None, seen
 
 
+def tags_by_commit(repo: Repo) -> dict[str, str]:
+    """Commit -> the newest tag pointing at it (by the tag's own date when annotated, else the
+    commit's; then by name), over every tag of ``repo``."""
+    best: dict[str, tuple[int, str]] = {}
+    for ref in repo.references:
+        if not ref.startswith("refs/tags/"):
+            continue
+        try:
+            target = repo.references[ref].peel()
+            commit = target.peel(pygit2.Commit) if not isinstance(target, pygit2.Commit) else target
+            obj = repo.get(repo.references[ref].target)
+            when = obj.tagger.time if isinstance(obj, pygit2.Tag) and obj.tagger else commit.commit_time
+        except (pygit2.GitError, KeyError, ValueError, AttributeError, pygit2.InvalidSpecError):
+            continue
+        name, sha = ref[len("refs/tags/") :], str(commit.id)
+        if sha not in best or (when, name) > best[sha]:
+            best[sha] = (when, name)
+    return {sha: name for sha, (_, name) in best.items()}
+
+
 def message_of(repo: Repo, sha: str) -> str:
     """Commit ``sha``'s message."""
     return str(repo[pygit2.Oid(hex=sha)].peel(pygit2.Commit).message)

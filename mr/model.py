@@ -184,7 +184,7 @@ RECEIPT_VERSION = 1
 # --- names the CLI needs at start-up (this module imports nothing heavy) ---------------
 
 #: The values ``mr show NAME --field F`` prints (``mr.api.link_field``).
-SHOW_FIELDS = ("rev", "sha", "project", "path", "url", "type")
+SHOW_FIELDS = ("rev", "sha", "project", "path", "url", "type", "version", "pinned_from")
 
 #: Refs git keeps for itself: never a stage (as refs/heads/HEAD they confuse
 #: every git command) nor a rev a link can record.
@@ -205,3 +205,45 @@ GIT_SPECIAL_REFS = frozenset(
 #: what a link file whose name holds a backslash is: link names read "\\" as "/", so it would
 #: stand for another file; it is reported, never read
 BACKSLASH_NAME = "a name with a backslash, which mr reads as a folder separator"
+
+
+#: a name that reads as a release version (v1.2.0, 2.0, model@v3): offline, a pin from such a name is taken for a tag
+_VERSION_NAME = re.compile(r"(?:[\w.-]+@)?v?\d+(?:\.\d+)*(?:[-+.][\w.-]+)?")
+
+
+def version_of(
+    link: Link,
+    kind: str | None = None,
+    sha: str | None = None,
+    pinned_kind: str | None = None,
+    tag: str | None = None,
+) -> str:
+    """A link's version, as release engineers name it: the one rule every view follows.
+
+    - pinned from a tag: that tag (``v1.1.0``); pinned from a branch: ``BRANCH@SHA12``;
+      pinned from a name whose kind is not known here: the name when it reads as a version,
+      else ``NAME@SHA12``;
+    - a tag: the tag;
+    - a branch: ``BRANCH@SHA12``, with the commit recorded or resolved (``sha``), else the branch;
+    - a bare commit: ``tag`` (the newest tag of the project at it) when known, else ``SHA12``;
+    - no rev: ``(default branch)`` (``@SHA12`` when resolved); an alias without one: ``(stage)``.
+
+    ``kind`` is the rev's (``branch``, ``tag``, ``commit``, ``pin``, ``ref``: not known here);
+    ``pinned_kind`` the kind of the name a pin was taken from.
+    """
+    rev = link.rev
+    if link.is_pinned:
+        assert rev is not None and link.pinned_from is not None
+        name = link.pinned_from
+        if pinned_kind == "tag" or (pinned_kind is None and _VERSION_NAME.fullmatch(name)):
+            return name
+        return f"{name}@{rev[:SHORT_SHA]}"
+    if rev is None:
+        if link.project is None:
+            return "(stage)"
+        return f"(default branch)@{sha[:SHORT_SHA]}" if sha else "(default branch)"
+    if is_full_sha(rev):
+        return tag or rev[:SHORT_SHA]
+    if kind == "branch" and sha:
+        return f"{rev}@{sha[:SHORT_SHA]}"
+    return rev

@@ -34,6 +34,7 @@ class Project:
     _trees: dict[str, Any] = field(default_factory=dict, repr=False)
     #: branch or tag of each rev asked about: a project's links mostly name the same few revs
     _kinds: dict[str, Literal["branch", "tag"] | None] = field(default_factory=dict, repr=False)
+    _tags: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def display(self) -> str:
@@ -45,6 +46,12 @@ class Project:
     def default_branch(self) -> str:
         """The rev a link without one means: the location's own rev, else the default branch."""
         return self.url_rev or git.default_branch(self.repo, self.display)
+
+    def tag_at(self, sha: str) -> str | None:
+        """The newest tag of the project pointing at commit ``sha``, or None."""
+        if self._tags is None:
+            self._tags = git.tags_by_commit(self.repo)
+        return self._tags.get(sha)
 
     def kind_of(self, rev: str) -> Literal["branch", "tag"] | None:
         if rev not in self._kinds:

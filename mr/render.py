@@ -100,7 +100,10 @@ def problem_line(problem: Problem) -> str:
     return f"{file_line(field(problem.file), problem.line)}: {problem.severity}: {field(problem.message)}"
 
 
-def link_json(link: Link) -> dict[str, Any]:
+def link_json(link: Link, version: str | None = None) -> dict[str, Any]:
+    """A link as JSON; ``version`` as the view worked it out, else by the link alone (``version_of``)."""
+    from mr.model import version_of
+
     return {
         "name": link.name,
         "file": link.file,
@@ -110,6 +113,7 @@ def link_json(link: Link) -> dict[str, Any]:
         "rev": link.rev,
         "pinned_from": link.pinned_from,
         "params": dict(link.params),
+        "version": version or version_of(link),
     }
 
 
@@ -201,7 +205,7 @@ def link_result(link: Link, as_json: bool) -> None:
 
 
 def entry_json(entry: LinkEntry) -> dict[str, Any]:
-    data = link_json(entry.link)
+    data = link_json(entry.link, entry.version)
     data["rev_kind"] = entry.kind
     data["sha"] = entry.sha
     return data
@@ -235,7 +239,7 @@ def show_result(result: ShowResult, as_json: bool) -> None:
         warn(f"no links in {field(where)} of {field(result.registry)}")
         return
     resolved = any(e.sha for e in result.entries)
-    headers = ["name", "type", "project", "path", "rev", "kind"] + (["commit"] if resolved else [])
+    headers = ["name", "type", "project", "path", "rev", "kind"] + (["commit"] if resolved else []) + ["version"]
     rows = []
     for e in result.entries:
         link = e.link
@@ -249,6 +253,7 @@ def show_result(result: ShowResult, as_json: bool) -> None:
         ]
         if resolved:
             row.append(e.sha[:SHORT_SHA] if e.sha else "")
+        row.append(e.version)
         rows.append(row)
     title = f"stage {result.stage}" if result.stage and rich_wanted() else None
     table(headers, rows, title=title)

@@ -39,6 +39,8 @@ class LinkEntry:
     link: Link
     kind: RevKind
     sha: str | None = None
+    #: the link's version (``model.version_of``): v1.2.0, main@1a2b3c4d5e6f, ...
+    version: str = ""
 
 
 @dataclass(frozen=True)
@@ -495,6 +497,8 @@ class PromotedLink:
     #: the file's content on the target stage before and after (None: absent)
     old: bytes | None
     new: bytes
+    #: what its rev is in the project (branch, tag, commit), when it was resolved
+    kind: str | None = None
 
     @property
     def path(self) -> str:

@@ -41,7 +41,7 @@ def test_the_public_names_and_signatures_are_pinned() -> None:
 
 
 def test_the_public_constants_stay() -> None:
-    assert api.FIELDS == ("rev", "sha", "project", "path", "url", "type")
+    assert api.FIELDS == ("rev", "sha", "project", "path", "url", "type", "version", "pinned_from")
     assert sorted(api.__all__) == sorted([s.partition("(")[0] for s in SIGNATURES] + ["FIELDS"])
 
 

@@ -38,8 +38,8 @@ def test_init_link_show_roundtrip(mr, tmp_path: Path, project: Path, monkeypatch
     r = mr("show")
     assert r.code == 0
     lines = r.out.splitlines()
-    assert lines[0].split() == ["name", "type", "project", "path", "rev", "kind"]
-    assert lines[1].split() == ["churn", "model", "../models", "models/rf.mlem", "v1", "tag"]
+    assert lines[0].split() == ["name", "type", "project", "path", "rev", "kind", "version"]
+    assert lines[1].split() == ["churn", "model", "../models", "models/rf.mlem", "v1", "tag", "v1"]
 
 
 def test_show_json_is_only_json(mr, registry: Path, project: Path) -> None:  # type: ignore[no-untyped-def]

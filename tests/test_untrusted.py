@@ -306,6 +306,7 @@ def test_control_characters_in_names_are_escaped(registry: Path, mr, monkeypatch
     for color in (False, True):
         if color:
             monkeypatch.setenv("FORCE_COLOR", "1")
+            monkeypatch.setenv("COLUMNS", "250")  # wide enough that no name is folded over lines
             monkeypatch.delenv("NO_COLOR")
         for args in (
             ("show", "--stage", "staging"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from mr import git, linkfile, stagecommit
-from mr.config import Config
+from mr.config import CONFIG_FILE, Config, load_config
 from mr.errors import (
     LinkFileError,
     PolicyError,
@@ -29,6 +29,7 @@ from mr.model import (
     Problem,
     is_full_sha,
     pinned,
+    version_of,
 )
 from mr.registry import Registry, link_name
 from mr.results import (
@@ -76,12 +77,14 @@ def _check_order(config: Config, to: str, source: str) -> None:
 def _order_before_contact(reg: Registry, to: str | None, source: str | None) -> None:
     """The stage order as the local copy of ``to`` has it, before anything is fetched: a promotion
     its policy forbids contacts no remote. (Checked again on the tip fetched.)"""
-    if to is None or to not in reg.config.stages or reg.find_stage(to) is None:
+    if to is None or to not in reg.config.stages:
         return
+    tip = reg.stage_status(to).tip  # as the rule reads it, but noting nothing: the fetch comes next
     if source is None:
         source = reg.config.previous_stage(to)
-    if source is not None and source != to:
-        _check_order(reg.view(to).config, to, source)
+    if tip is not None and source is not None and source != to:
+        data = git.read_at(reg.repo, tip, CONFIG_FILE, where=to)
+        _check_order(load_config(data, f"{to}:{CONFIG_FILE}"), to, source)
 
 
 def _sources(reg: Registry, to: str | None, source: str | None) -> tuple[str, ...]:
@@ -197,8 +200,10 @@ def plan_on(
             continue
         found: list[Problem] = []
         sha = None
+        kind = None
         if verify or do_pin:
-            sha, _ = verify_target(reader, link, found)
+            sha, target_found = verify_target(reader, link, found)
+            kind = target_found.resolved.kind if target_found is not None and target_found.resolved else None
         new_link = link
         if do_pin and sha is not None and link.rev != sha:
             if is_full_sha(link.rev):
@@ -211,7 +216,7 @@ def plan_on(
             problems.extend(found)
         elif do_pin and sha is None:
             problems.extend(found)  # a rev that does not resolve cannot be pinned
-        promoted.append(PromotedLink(name, new_link, sha, old, _content(old, data, path, new_link, to)))
+        promoted.append(PromotedLink(name, new_link, sha, old, _content(old, data, path, new_link, to), kind))
     if aliases and verify:
         overlay = {p.path: p.new for p in promoted}
         on_target = target.reader(overlay=overlay, alias_at=base)
@@ -238,8 +243,13 @@ def _content(old: bytes | None, source: bytes, path: str, link: Link, to: str) -
     return linkfile.dump_update(source, path, link)
 
 
+def _version(p: PromotedLink) -> str:
+    """The version a promotion's subject names (the alias of a stage has none of its own)."""
+    return version_of(p.link, p.kind, p.sha)
+
+
 def _message(links: list[PromotedLink], source: str, source_sha: str, to: str, extra: str | None) -> str:
-    names = ", ".join(p.name for p in links)
+    names = ", ".join(p.name if p.link.is_stage_alias else f"{p.name} {_version(p)}" for p in links)
     lines = [f"Promote {names} to {to}", ""]
     if extra:
         lines += [extra.strip(), ""]

@@ -17,6 +17,7 @@ from mr.model import (
     TRAILER_LINK,
     Link,
     Problem,
+    version_of,
 )
 from mr.registry import Registry
 from mr.results import (
@@ -118,7 +119,8 @@ def plan_on(reg: Registry, names: list[str], stage: str, message: str | None = N
                 )
         if problems:
             raise Refused(f"nothing retired: {len(problems)} problem(s) with the links", tuple(problems))
-    lines = [f"Retire {', '.join(p.name for p in links)} from {stage}", ""]
+    named = ", ".join(f"{p.name} {version_of(p.link)}" if p.link is not None else p.name for p in links)
+    lines = [f"Retire {named} from {stage}", ""]
     if message:
         lines += [message.strip(), ""]
     lines.append(f"{TRAILER_ACTION}: {ACTION_RETIRE}")

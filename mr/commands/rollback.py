@@ -30,6 +30,7 @@ from mr.model import (
     TRAILER_UNDOES,
     Link,
     Problem,
+    version_of,
 )
 from mr.registry import Registry
 from mr.results import (
@@ -188,7 +189,15 @@ def plan_on(
 
 def _rollback_message(links: list[RolledBackLink], stage: str, extra: str | None) -> str:
     changed = [p for p in links if p.changed]
-    lines = [f"Roll back {', '.join(p.name for p in changed)} on {stage}", ""]
+
+    def to(p: RolledBackLink) -> str:
+        return version_of(p.link) if p.link is not None else "before it was there"
+
+    if len(changed) == 1:
+        subject = f"Roll back {changed[0].name} on {stage} to {to(changed[0])}"
+    else:
+        subject = f"Roll back {', '.join(f'{p.name} to {to(p)}' for p in changed)} on {stage}"
+    lines = [subject, ""]
     if extra:
         lines += [extra.strip(), ""]
     lines.append(f"{TRAILER_ACTION}: {ACTION_ROLLBACK}")

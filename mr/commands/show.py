@@ -22,6 +22,7 @@ from mr.model import (
     Problem,
     RevKind,
     is_full_sha,
+    version_of,
 )
 from mr.registry import FEW_FILES, Registry, link_name
 from mr.results import (
@@ -78,14 +79,15 @@ def show(
     problems = [Problem(e.file, e.line, e.detail) for e in bad]
     entries: list[LinkEntry] = []
     # without resolve, a kind depends on the project and rev alone: asked once for each
-    kinds: dict[tuple[str | None, str | None, str | None], tuple[RevKind, str | None]] = {}
+    kinds: dict[tuple[str | None, str | None, str | None], tuple[RevKind, str | None, str]] = {}
     for item in links:
         key = (item.project, item.rev, item.pinned_from)
         found = None if resolve else kinds.get(key)
         if found is None:
-            found = kinds[key] = _kind(reader, reg, item, stage, resolve, problems)
-        kind, sha = found
-        entries.append(LinkEntry(name=item.name or "", link=item, kind=kind, sha=sha))
+            kind, sha = _kind(reader, reg, item, stage, resolve, problems)
+            found = kinds[key] = (kind, sha, _version(reader, item, kind, sha))
+        kind, sha, version = found
+        entries.append(LinkEntry(name=item.name or "", link=item, kind=kind, sha=sha, version=version))
     return ShowResult(
         registry=reg.display,
         # a bare registry has no work tree: what was shown is HEAD's branch
@@ -137,6 +139,21 @@ def link_at(name: str, at: str, registry: str | None = None, remote: str | None 
     if all(s.commit is None for s in stages):
         raise RegistryError(f"no stage existed yet at {when.text(moment)} (--at {safe_text(at)})")
     return LinkAt(name, moment, tuple(stages), tuple(problems), tuple(reg.notes), reg.copies())
+
+
+def _version(reader: Reader, item: Link, kind: RevKind, sha: str | None) -> str:
+    """``version_of`` the link, with what the project at hand (local, or cached) says: the kind of
+    the name a pin came from, the newest tag at a bare commit. Nothing is fetched."""
+    project = None
+    if item.project is not None and (item.is_pinned or is_full_sha(item.rev)):
+        try:
+            reader.check_local(item.project, None, item.file or item.name or "")
+            project = reader.projects.cached(item.project)
+        except MrError:
+            project = None
+    pinned_kind = project.kind_of(item.pinned_from) if project and item.pinned_from else None
+    tag = project.tag_at(item.rev) if project and item.rev and not item.is_pinned else None
+    return version_of(item, kind, sha, pinned_kind, tag)
 
 
 def _kind(
@@ -192,7 +209,8 @@ def link_field(
     remote: str | None = None,
     allow_local: bool = False,
 ) -> str:
-    """One value of a link, for scripts: rev, sha (the resolved commit), project, path, url or type.
+    """One value of a link, for scripts: rev, sha (the resolved commit), project, path, url, type,
+    version (``model.version_of``: v1.1.0 for a link pinned from that tag) or pinned_from.
 
     ``url`` is the project's URL with credentials removed (``file://`` and an
     absolute path for a local project). Raises ``MrError`` when the link or
@@ -219,10 +237,18 @@ def link_field(
         if field == "project":
             return strip_credentials(item.project) if item.project else reg.root
         return location if is_url(location) else f"file://{location}"
+    if field == "pinned_from":
+        if item.pinned_from is None:
+            raise RegistryError(f"{item.file or name}: not pinned (no params.pinned_from)")
+        return item.pinned_from
     view = reg.view(stage)
     alias_rev = view.commit
     reader = view.reader(allow_local=allow_local)
     reader.check_local(item.project, None, item.file or name)
+    if field == "version":
+        problems: list[Problem] = []
+        kind, sha = _kind(reader, reg, item, stage, False, problems)
+        return _version(reader, item, kind, sha)
     if field == "rev":
         if item.rev or item.project:
             return item.rev or reader.default_branch(item.project)

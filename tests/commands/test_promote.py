@@ -40,7 +40,7 @@ def test_promote_makes_one_commit_with_trailers(linked: Path, project: Path, mr)
     assert show_file(linked, "staging", "a.mlem") == show_file(linked, "dev", "a.mlem")
     message = git(linked, "log", "-1", "--format=%B", "staging")
     head = git(project, "rev-parse", "HEAD")
-    assert message.startswith("Promote a, b to staging\n\nWeekly release\n")
+    assert message.startswith(f"Promote a main@{head[:12]}, b v1 to staging\n\nWeekly release\n")
     trailers = git(linked, "log", "-1", "--format=%(trailers:only,unfold)", "staging")
     assert trailers.splitlines() == [
         f"Mr-From: dev {dev}",

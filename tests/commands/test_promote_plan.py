@@ -47,7 +47,7 @@ def test_the_plan_names_each_link_once_with_its_content_diff_and_trailers(linked
         + "".join("+" + line + "\n" for line in LINK_A.splitlines())
     )
     assert p.message == (
-        f"Promote a, b to staging\n\nWeekly\n\nMr-From: dev {dev}\n"
+        f"Promote a main@{head[:12]}, b v1 to staging\n\nWeekly\n\nMr-From: dev {dev}\n"
         f"Mr-Link: a\nMr-Rev: main {head}\nMr-Link: b\nMr-Rev: v1 {head}\n"
     )
     assert stagecommit.review_branch_name("promote", p.to, [c.name for c in p.changes]) == "promote/staging/a+b"
@@ -57,7 +57,7 @@ def test_without_verify_the_rev_is_not_resolved(linked: Path) -> None:
     dev = git(linked, "rev-parse", "dev")
     p = api.plan_promotion(["a"], "staging", verify=False)
     assert p.links[0].sha is None
-    assert p.message == f"Promote a to staging\n\nMr-From: dev {dev}\nMr-Link: a\nMr-Rev: main -\n"
+    assert p.message == f"Promote a main to staging\n\nMr-From: dev {dev}\nMr-Link: a\nMr-Rev: main -\n"
     assert p.request == (("a",), None, None, False)
 
 
@@ -75,7 +75,9 @@ def test_a_pinned_stage_pins_and_keeps_the_symbolic_rev(linked: Path, project: P
     staging = git(linked, "rev-parse", "staging")
     p = api.plan_promotion(["a"], "production")
     assert p.links[0].link.rev == head and p.links[0].link.pinned_from == "main"
-    assert p.message == f"Promote a to production\n\nMr-From: staging {staging}\nMr-Link: a\nMr-Rev: main {head}\n"
+    assert p.message == (
+        f"Promote a main@{head[:12]} to production\n\nMr-From: staging {staging}\nMr-Link: a\nMr-Rev: main {head}\n"
+    )
     assert (
         p.links[0].new
         == (
@@ -127,7 +129,7 @@ def test_an_alias_is_checked_against_the_target_as_the_promotion_leaves_it(linke
     assert e.value.problems == (Problem("dev:cur.mlem", 3, "a.mlem not found in this registry at staging"),)
     p = api.plan_promotion(["cur", "a"], "staging")
     assert p.message == (
-        f"Promote cur, a to staging\n\nMr-From: dev {dev}\n"
+        f"Promote cur, a main@{head[:12]} to staging\n\nMr-From: dev {dev}\n"
         f"Mr-Link: cur\nMr-Rev: (alias) -\nMr-Link: a\nMr-Rev: main {head}\n"
     )
     assert [(x.name, x.sha, x.new) for x in p.links] == [("cur", None, alias.encode()), ("a", head, LINK_A.encode())]
@@ -195,7 +197,10 @@ def test_a_link_without_a_rev_is_on_the_default_branch_in_the_trailers(linked: P
     (linked / "d.mlem").write_text("link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: ../models\n")
     dev = commit_all(linked, "d")
     p = api.plan_promotion(["d"], "staging")
-    assert p.message == f"Promote d to staging\n\nMr-From: dev {dev}\nMr-Link: d\nMr-Rev: (default branch) {head}\n"
+    assert p.message == (
+        f"Promote d (default branch)@{head[:12]} to staging\n\nMr-From: dev {dev}\n"
+        f"Mr-Link: d\nMr-Rev: (default branch) {head}\n"
+    )
 
 
 def test_an_alias_already_on_the_target_keeps_its_layout(linked: Path) -> None:
@@ -233,7 +238,7 @@ def test_replan_asks_again_what_was_asked(linked: Path, project: Path) -> None:
     again = promotion.replan(reg, first)
     assert again == first
     assert (again.source, again.request) == ("dev", (("a",), True, "M", False))
-    assert again.message.startswith("Promote a to production\n\nM\n\nMr-From: dev ")
+    assert again.message.startswith("Promote a main@") and "to production\n\nM\n\nMr-From: dev " in again.message
     pinned = promotion.replan(reg, promotion.plan_on(reg, ["a"], "staging", pin=True, verify=False))
     assert (pinned.links[0].link.rev, pinned.request) == (head, (("a",), True, None, False))
 

@@ -54,8 +54,6 @@ def test_a_stale_plan_never_reverts_the_other_writer(linked: Path, tmp_path: Pat
     other_writer_edits(linked, tmp_path, "a.mlem", (linked / "a.mlem").read_text() + "# pinned by hand\n")
     api.promote(plan)
     assert git(linked, "show", "staging:a.mlem").endswith("# pinned by hand")
-    assert git(linked, "log", "--format=%s", "-3", "staging").splitlines() == [
-        "Promote b to staging",
-        "hand edit",
-        "Promote a to staging",
-    ]
+    subjects = git(linked, "log", "--format=%s", "-3", "staging").splitlines()
+    assert subjects[:2] == ["Promote b v1 to staging", "hand edit"]
+    assert subjects[2].startswith("Promote a main@") and subjects[2].endswith(" to staging")

@@ -37,7 +37,7 @@ def test_rollback_restores_the_file_byte_for_byte(released: Path, versions: dict
     assert git(released, "rev-parse", "production^") == v2_commit
     assert git(released, "rev-parse", "staging") == staging  # other stages untouched
     message = git(released, "log", "-1", "--format=%B", "production")
-    assert message.startswith("Roll back churn on production\n\nv2 misbehaves\n")
+    assert message.startswith("Roll back churn on production to v1\n\nv2 misbehaves\n")
     trailers = git(released, "log", "-1", "--format=%(trailers:only,unfold)", "production")
     assert trailers.splitlines() == [
         "Mr-Action: rollback",

@@ -1,0 +1,90 @@
+"""A link's version: one rule (``model.version_of``), shown by mr show, its JSON and --field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mr import api
+from mr.model import Link, version_of
+from tests.helpers import commit, commit_all, git, tag
+
+SHA = "ac73e2511422" + "0" * 28
+
+
+@pytest.mark.parametrize(
+    ("link", "kwargs", "version"),
+    [
+        (Link("model", "m.mlem", "p", SHA, {"pinned_from": "v1.1.0"}), {"pinned_kind": "tag"}, "v1.1.0"),
+        (Link("model", "m.mlem", "p", SHA, {"pinned_from": "main"}), {"pinned_kind": "branch"}, "main@ac73e2511422"),
+        # the project not at hand: a name that reads as a version is taken for a tag
+        (Link("model", "m.mlem", "p", SHA, {"pinned_from": "v1.1.0"}), {}, "v1.1.0"),
+        (Link("model", "m.mlem", "p", SHA, {"pinned_from": "main"}), {}, "main@ac73e2511422"),
+        (Link("model", "m.mlem", "p", "v1.2.0"), {"kind": "tag"}, "v1.2.0"),
+        (Link("model", "m.mlem", "p", "main"), {"kind": "branch", "sha": SHA}, "main@ac73e2511422"),
+        (Link("model", "m.mlem", "p", "main"), {"kind": "branch"}, "main"),
+        (Link("model", "m.mlem", "p", SHA), {"kind": "commit", "tag": "v1.0.0"}, "v1.0.0"),
+        (Link("model", "m.mlem", "p", SHA), {"kind": "commit"}, "ac73e2511422"),
+        (Link("model", "m.mlem", "p", None), {}, "(default branch)"),
+        (Link("model", "m.mlem", "p", None), {"sha": SHA}, "(default branch)@ac73e2511422"),
+        (Link("model", "m.mlem", None, None), {}, "(stage)"),
+    ],
+    ids=[
+        "pinned tag",
+        "pinned branch",
+        "pinned version offline",
+        "pinned name offline",
+        "tag",
+        "branch resolved",
+        "branch",
+        "commit with a tag",
+        "commit",
+        "default branch",
+        "default branch resolved",
+        "alias",
+    ],
+)
+def test_the_version_rule(link: Link, kwargs: dict[str, str], version: str) -> None:
+    assert version_of(link, **kwargs) == version
+
+
+@pytest.fixture
+def released(registry: Path, project: Path) -> Path:
+    tag(project, "v1.0.0")
+    sha = git(project, "rev-parse", "HEAD")
+    commit(project, {"models/rf.mlem": "object_type: model\n# v2\n"})
+    tag(project, "v1.1.0")
+    api.link("models/rf", source_project=str(project), rev="v1.1.0", target="tagged")
+    api.link("models/rf", source_project=str(project), rev="main", target="branch")
+    api.link("models/rf", source_project=str(project), rev=sha, target="bare")
+    api.link("models/rf", source_project=str(project), rev="v1.1.0", target="pinned", pin=True)
+    commit_all(registry)
+    return registry
+
+
+def test_show_gives_each_link_its_version(released: Path, project: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(mr("show", "--json").out)
+    versions = {e["name"]: e["version"] for e in data["links"]}
+    head = git(project, "rev-parse", "HEAD")
+    assert versions == {"bare": "v1.0.0", "branch": "main", "pinned": "v1.1.0", "tagged": "v1.1.0"}
+    resolved = {e["name"]: e["version"] for e in json.loads(mr("show", "--json", "--resolve").out)["links"]}
+    assert resolved["branch"] == f"main@{head[:12]}"
+    r = mr("show")
+    assert r.out.splitlines()[0].split()[-1] == "version"
+
+
+def test_field_version_and_pinned_from(released: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    assert mr("show", "pinned", "--field", "version").out.strip() == "v1.1.0"
+    assert mr("show", "pinned", "--field", "pinned_from").out.strip() == "v1.1.0"
+    assert mr("show", "bare", "--field", "version").out.strip() == "v1.0.0"
+    r = mr("show", "tagged", "--field", "pinned_from")
+    assert r.code == 1 and "not pinned" in r.err
+
+
+def test_every_json_link_carries_a_version(released: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    api.promote(["pinned"], "staging")
+    data = json.loads(mr("show", "--all-stages", "--json").out)
+    pinned = next(e for e in data["links"] if e["name"] == "pinned")
+    assert pinned["stages"]["staging"]["version"] == "v1.1.0"
