@@ -860,9 +860,10 @@ def get_result(result: GetResult, as_json: bool, quiet: bool = False) -> None:
     if quiet:
         return
     where = f"{result.project}" if result.project else THIS_REGISTRY
+    version = f" {safe_text(result.version)}" if result.version else ""
     echo(
-        f"Wrote {safe_text(result.name)} ({safe_text(result.path)} in {safe_text(where)} at {result.commit[:SHORT_SHA]}) "
-        f"to {safe_text(result.folder)}"
+        f"Wrote {safe_text(result.name)}{version} ({safe_text(result.path)} in {safe_text(where)} "
+        f"at {result.commit[:SHORT_SHA]}) to {safe_text(result.folder)}"
     )
     for f in result.files:
         echo(f"  {safe_text(f.path)}  {f.size} bytes  md5 {f.md5}")

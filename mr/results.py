@@ -199,6 +199,8 @@ class GetResult:
     read_from: str | None = None
     #: who signed the stage's commit, on a stage that requires signed commits (None: not required)
     signed_by: str | None = None
+    #: the link's version (``model.version_of``): v1.1.0 for a link pinned from that tag
+    version: str | None = None
     #: warnings about the stage read (a local stage behind its remote)
     notes: tuple[str, ...] = ()
 
@@ -219,6 +221,7 @@ class GetResult:
             "name": self.name,
             "project": self.project,
             "rev": self.rev,
+            "link_version": self.version,
             "commit": self.commit,
             "path": self.path,
             "meta": self.meta,

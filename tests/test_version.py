@@ -88,3 +88,12 @@ def test_every_json_link_carries_a_version(released: Path, mr) -> None:  # type:
     data = json.loads(mr("show", "--all-stages", "--json").out)
     pinned = next(e for e in data["links"] if e["name"] == "pinned")
     assert pinned["stages"]["staging"]["version"] == "v1.1.0"
+
+
+def test_get_says_the_version_and_records_it_beside_the_link(released: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "out"
+    r = mr("get", "pinned", "-o", str(out))
+    assert r.code == 0, r.err
+    assert r.out.startswith("Wrote pinned v1.1.0 (")
+    receipt = json.loads((out / ".mr-get.json").read_text())
+    assert receipt["version"] == 1 and receipt["link_version"] == "v1.1.0"

@@ -217,7 +217,7 @@ EXTRA: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
                 (
                     "mr show",
                     '"registry", "stage", "links" (each: "name", "file", "link_type", "project" '
-                    '(credentials redacted), "path", "rev", "pinned_from", "params", "rev_kind" '
+                    '(credentials redacted), "path", "rev", "pinned_from", "params", "version", "rev_kind" '
                     '(branch, tag, commit, pin or ref), "sha"), "problems" (each: "file", "line", '
                     '"severity", "message").',
                 ),

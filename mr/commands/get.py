@@ -20,21 +20,42 @@ import os
 import posixpath
 import stat
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from mr import artifacts, blobs, outfolder
 from mr.config import Config
 from mr.errors import (
     ArtifactsRefused,
     FileSystemError,
+    MrError,
     ObjectNotFound,
     ReceiptError,
 )
-from mr.model import ERROR, RECEIPT, SHORT_SHA, Link
+from mr.model import ERROR, RECEIPT, SHORT_SHA, Link, version_of
 from mr.objectfiles import Source, plan, source_of
 from mr.registry import Registry, link_name
 from mr.results import CheckResult, GetResult, GotFile
 from mr.terminal import field as safe_text
 from mr.urls import is_url, redact
+
+if TYPE_CHECKING:
+    from mr.reader import Found, Reader
+
+
+def _version(reader: Reader, item: Link, first: Found) -> str:
+    """The link's version (``version_of``), with what the project read says: the kind of its rev,
+    the commit, the kind of the name a pin came from, the newest tag at a bare commit."""
+    resolved = first.resolved
+    project = None
+    if item.project is not None:
+        try:
+            project = reader.projects.cached(item.project)
+        except MrError:
+            project = None
+    pinned_kind = project.kind_of(item.pinned_from) if project is not None and item.pinned_from else None
+    tag = project.tag_at(item.rev) if project is not None and item.rev and not item.is_pinned else None
+    kind = resolved.kind if resolved is not None else None
+    return version_of(item, kind, resolved.sha if resolved is not None else None, pinned_kind, tag)
 
 
 def get(
@@ -82,7 +103,9 @@ def get(
     reader = view.reader(allow_local=allow_local, alias_at=alias_commit)
     # a local project a remote registry names is never opened (not even to say it is missing)
     reader.check_local(item.project, None, item.file or name)
-    found = reader.follow(reader.read(item.project, item.rev, item.path))
+    first = reader.read(item.project, item.rev, item.path)
+    found = reader.follow(first)
+    version = _version(reader, item, first)
     if isinstance(found.obj, Link):  # follow() ends at an object
         raise ObjectNotFound(f"{name}: the chain of links ends at no object")
     if found.project is not None and found.project != item.project:
@@ -142,6 +165,7 @@ def get(
             files=tuple(files),
             read_from=reg.read_from.get(stage) if stage is not None else None,
             signed_by=signer,
+            version=version,
             notes=tuple(reg.notes),
             external=tuple(planned.external),
         )
