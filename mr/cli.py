@@ -236,6 +236,12 @@ def link(
     "(production~1, production@{1}, a SHA, origin/production).",
 )
 @click.option(
+    "--patch",
+    is_flag=True,
+    help="With --diff: every changed field of each link, as a diff of the files shows it (default: per link, "
+    "its version before and after and what else changed).",
+)
+@click.option(
     "--field",
     type=click.Choice(SHOW_FIELDS),
     help="With NAME: print only this value of the link (sha resolves the rev).",
@@ -259,6 +265,7 @@ def show(
     resolve: bool,
     all_stages: bool,
     diff: tuple[str, str] | None,
+    patch: bool,
     field: str | None,
     outdated: bool,
     at: str | None,
@@ -305,6 +312,8 @@ def show(
         raise click.UsageError("--stage and --resolve go with the plain list")
     if field and not name:
         raise click.UsageError("--field goes with NAME")
+    if patch and not diff:
+        raise click.UsageError("--patch goes with --diff")
     if at is not None and (all_stages or diff or outdated or field or not (name or stage)):
         raise click.UsageError("--at goes with --stage STAGE or NAME (what was live then)")
     if field and name:
@@ -333,7 +342,7 @@ def show(
         return _exit(matrix.ok)
     if diff:
         changes = api.stage_diff(diff[0], diff[1], registry=registry, remote=remote)
-        render.stage_diff(changes, as_json)
+        render.stage_diff(changes, as_json, patch)
         return _exit(changes.ok)
     result = api.show(
         registry, stage=stage, resolve=resolve, offline=offline, allow_local=allow_local, remote=remote, at=at

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mr.results import (
         HistoryEntry,
         LinkAt,
+        LinkChange,
         LinkHistory,
         Matrix,
         OutdatedReport,
@@ -656,7 +657,9 @@ def _escape(text: str) -> str:
     return str(escape(text))
 
 
-def stage_diff(d: StageDiff, as_json: bool) -> None:
+def stage_diff(d: StageDiff, as_json: bool, patch: bool = False) -> None:
+    """What differs between two stages: per link, its version before and after and what else
+    changed (``patch``: field by field, as a diff of the files would show)."""
     notes(d.notes)
     for p in d.problems:
         warn(problem_line(p))
@@ -685,6 +688,11 @@ def stage_diff(d: StageDiff, as_json: bool) -> None:
     if not d.changes:
         echo(f"{field(d.source)} and {field(d.target)} hold the same links")
         return
+    if not patch:
+        echo(f"from {field(d.source)} to {field(d.target)}:")
+        for c in d.changes:
+            echo(f"  {_version_change(c)}")
+        return
     out = [f"--- {d.source}", f"+++ {d.target}"]
     for c in d.changes:
         if c.kind == "added" and c.new is not None:
@@ -697,6 +705,23 @@ def stage_diff(d: StageDiff, as_json: bool) -> None:
                 out.append(f"-   {f}: {field(a) if a is not None else '(none)'}")
                 out.append(f"+   {f}: {field(b) if b is not None else '(none)'}")
     print_diff("\n".join(out) + "\n")
+
+
+def _version_change(c: LinkChange) -> str:
+    """``churn: v1.2.0 -> v1.1.0``, and what else changed (project, path, type, params)."""
+    from mr.model import version_of
+
+    before = version_of(c.old) if c.old is not None else "(absent)"
+    after = version_of(c.new) if c.new is not None else "(absent)"
+    line = f"{field(c.name)}: {field(before)} -> {field(after)}"
+    if c.old is None or c.new is None:
+        return f"{line} ({field(_summary(c.new or c.old))})"  # type: ignore[arg-type]
+    others = [
+        f"{name} {field(a) if a is not None else '(none)'} -> {field(b) if b is not None else '(none)'}"
+        for name, (a, b) in c.changed_fields().items()
+        if name not in ("rev", "pinned_from")
+    ]
+    return f"{line} ({'; '.join(others)})" if others else line
 
 
 def _diff_side(link: Link | None) -> dict[str, Any] | None:

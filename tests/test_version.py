@@ -97,3 +97,18 @@ def test_get_says_the_version_and_records_it_beside_the_link(released: Path, tmp
     assert r.out.startswith("Wrote pinned v1.1.0 (")
     receipt = json.loads((out / ".mr-get.json").read_text())
     assert receipt["version"] == 1 and receipt["link_version"] == "v1.1.0"
+
+
+def test_diff_speaks_per_link_in_versions(released: Path, project: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    api.promote(["pinned", "tagged"], "staging")
+    api.promote(["pinned"], "production")
+    r = mr("show", "--diff", "staging", "production")
+    assert r.code == 0
+    assert r.out.splitlines() == [
+        "from staging to production:",
+        "  tagged: v1.1.0 -> (absent) (model models/rf.mlem in ../models at v1.1.0)",
+    ]
+    data = json.loads(mr("show", "--diff", "dev", "staging", "--json").out)
+    assert data["changes"] and all("version" in (c["from"] or c["to"]) for c in data["changes"])
+    r = mr("show", "--stage", "staging", "--patch")
+    assert r.code == 2 and "--patch goes with --diff" in r.err

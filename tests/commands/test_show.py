@@ -70,8 +70,10 @@ def test_diff_shows_params_and_field_name_changes(churn_linked: Path, mr) -> Non
     text = git(churn_linked, "show", "dev:churn.mlem")
     (churn_linked / "churn.mlem").write_text(text.replace("project:", "repo:") + "\nparams:\n  owner: alice\n")
     git(churn_linked, "commit", "-qam", "repo field")
-    r = mr("show", "--diff", "staging", "dev")
+    r = mr("show", "--diff", "staging", "dev", "--patch")
     assert "+   params: owner=alice" in r.out and "+   field: repo" in r.out
+    r = mr("show", "--diff", "staging", "dev")
+    assert r.out.splitlines()[1] == "  churn: main -> main (params (none) -> owner=alice; field project -> repo)"
 
 
 def test_empty_name_and_alias_rev(churn_linked: Path, mr) -> None:  # type: ignore[no-untyped-def]

@@ -51,9 +51,9 @@ def test_diff(promoted: Path, project: Path, mr) -> None:  # type: ignore[no-unt
     assert [(c.name, c.kind) for c in d.changes] == [("a", "changed"), ("b", "removed")]
     sha = git(project, "rev-parse", "HEAD")
     assert d.changes[0].changed_fields() == {"rev": ("main", sha), "pinned_from": (None, "main")}
-    r = mr("show", "--diff", "dev", "staging")
+    r = mr("show", "--diff", "dev", "staging", "--patch")
     assert r.out.splitlines()[:3] == ["--- dev", "+++ staging", "- c: model models/rf.mlem in ../models at main"]
-    r = mr("show", "--diff", "staging", "production")
+    r = mr("show", "--diff", "staging", "production", "--patch")
     assert "@@ a" in r.out and f"+   rev: {sha}" in r.out and "-   rev: main" in r.out
     data = json.loads(mr("show", "--diff", "staging", "production", "--json").out)
     assert data["changes"][0]["fields"]["rev"] == {"from": "main", "to": sha}
@@ -138,6 +138,11 @@ def test_diff_of_two_revisions_says_what_a_push_changed(promoted: Path, project:
             sha,
         )
     r = mr("show", "--diff", "production~1", "production")
+    assert r.out.splitlines()[:2] == [
+        "from production~1 to production:",
+        "  b: (absent) -> v1 (model models/rf.mlem in ../models at v1@" + sha[:7] + ")",
+    ]
+    r = mr("show", "--diff", "production~1", "production", "--patch")
     assert r.out.splitlines()[:3] == [
         "--- production~1",
         "+++ production",
