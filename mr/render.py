@@ -494,10 +494,12 @@ def rollback_plan(plan: Rollback) -> None:
             u[:SHORT_SHA] for u in p.undone
         )
         at = f"{plan.stage} at {p.to_commit[:SHORT_SHA]}" if p.to_commit else f"the start of {plan.stage}"
-        if p.removed:
+        if p.removed or p.link is None:
             echo(f"  {field(p.name)}: removed, as {at} did not have it ({undone})")
         else:
-            echo(f"  {field(p.name)}: back to {at} ({undone})")
+            from mr.model import version_of
+
+            echo(f"  {field(p.name)}: back to {field(version_of(p.link))}, as {at} ({undone})")
     for p in plan.changes:
         print_diff(p.diff(plan.stage))
 

@@ -27,7 +27,7 @@ def test_rollback_restores_the_file_byte_for_byte(released: Path, versions: dict
 
     r = mr("rollback", "churn", "--stage", "production", "-m", "v2 misbehaves")
     assert r.code == 0, r.err
-    assert f"churn: back to production at {v1_commit[:12]} (undoes 1 change: {v2_commit[:12]})" in r.out
+    assert f"churn: back to v1, as production at {v1_commit[:12]} (undoes 1 change: {v2_commit[:12]})" in r.out
     assert "Rolled back churn on production: commit" in r.out
     # byte for byte, comments included (git show strips nothing but the final newline)
     assert git(released, "cat-file", "-p", "production:churn.mlem") == git(
