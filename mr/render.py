@@ -14,7 +14,19 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mr.errors import file_line
-from mr.model import COMPACT_SHA, ERROR, OK, PIN, SHORT_SHA, SKIPPED, THIS_REGISTRY, WARNING, Link, Problem
+from mr.model import (
+    COMPACT_SHA,
+    ERROR,
+    OK,
+    PIN,
+    SHORT_SHA,
+    SKIPPED,
+    THIS_REGISTRY,
+    WARNING,
+    Link,
+    Problem,
+    version_of,
+)
 from mr.results import CheckResult, GetResult, InitResult, LinkEntry, ShowResult, VerifyReport
 from mr.terminal import field, lines
 from mr.urls import redact
@@ -623,6 +635,7 @@ def matrix(m: Matrix, as_json: bool) -> None:
                     {
                         "name": name,
                         "stages": {s: (link_json(x) if x else None) for s, x in zip(m.stages, row, strict=False)},
+                        "retired_from": [s for s in m.stages if name in m.retired.get(s, ())],
                     }
                     for name, row in m.rows.items()
                 ],
@@ -638,7 +651,9 @@ def matrix(m: Matrix, as_json: bool) -> None:
     for name, row in m.rows.items():
         cells = [_escape(field(name)) if fancy else field(name)]
         for i, link in enumerate(row):
-            text = cell(link)
+            text = (
+                version_of(link) if link is not None else "retired" if name in m.retired.get(m.stages[i], ()) else "-"
+            )
             if i and link != row[i - 1]:
                 differs = True
                 text = f"[yellow bold]{_escape(field(text))}[/]" if fancy else f"{field(text)} *"
@@ -650,7 +665,7 @@ def matrix(m: Matrix, as_json: bool) -> None:
         rows.append(cells)
     table(["name", *m.stages], rows, markup=True)
     if differs and not fancy:
-        echo("* differs from the stage before")
+        echo("* differs from the stage before; retired: taken off by mr retire; -: never there")
 
 
 def _escape(text: str) -> str:

@@ -10,7 +10,8 @@ them (git, the registry). Each result a command exits on carries ``ok``.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from mr.model import (
@@ -364,6 +365,8 @@ class Matrix:
     notes: tuple[str, ...] = ()
     #: each stage read, with the copy of it read (``staging`` or ``origin/staging``)
     read_from: tuple[tuple[str, str], ...] = ()
+    #: stage -> the links it lacks because a retirement took them off (the others were never there)
+    retired: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -233,7 +233,8 @@ EXTRA: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
                 ),
                 (
                     "mr show \\-\\-all\\-stages",
-                    '"stages", "links" (each: "name", "stages": stage to a link as above, or null).',
+                    '"stages", "links" (each: "name", "stages": stage to a link as above, or null, '
+                    '"retired_from": the stages a retirement took it off).',
                 ),
                 (
                     "mr show \\-\\-diff",

@@ -306,7 +306,28 @@ def _matrix(reg: Registry) -> Matrix:
         per_stage.append({link.name or "": link for link in links})
     names = sorted({n for s in per_stage for n in s})
     rows = {n: tuple(s.get(n) for s in per_stage) for n in names}
-    return Matrix(stages, rows, tuple(problems), tuple(reg.notes), reg.copies())
+    retired = {}
+    for i, stage in enumerate(stages):
+        missing = {n for n in names if n not in per_stage[i]}
+        tip = reg.find_stage(stage)
+        if missing and tip is not None:
+            retired[stage] = frozenset(missing & _retired_on(reg, tip))
+    return Matrix(stages, rows, tuple(problems), tuple(reg.notes), reg.copies(), retired)
+
+
+def _retired_on(reg: Registry, tip: str) -> set[str]:
+    """The links a retirement commit took off the stage at ``tip`` (by its trailers), along its first parents."""
+    from mr.model import ACTION_RETIRE, TRAILER_ACTION, TRAILER_LINK
+    from mr.trailers import parse_trailers
+
+    out: set[str] = set()
+    for c in git.log(reg.repo, tip):
+        if f"{TRAILER_ACTION}: {ACTION_RETIRE}" not in c.message:
+            continue  # most commits: no trailers to parse
+        trailers = parse_trailers(c.message)
+        if (TRAILER_ACTION, ACTION_RETIRE) in trailers:
+            out.update(value for key, value in trailers if key == TRAILER_LINK)
+    return out
 
 
 def _stage_diff(reg: Registry, source: str, target: str) -> StageDiff:

@@ -23,7 +23,7 @@ def test_retire_then_promote_again(released: Path, versions: dict[str, str], mr)
     # the views see it absent
     m = api.stage_matrix()
     assert m.rows["churn"][2] is None and m.rows["churn"][1] is not None
-    assert mr("show", "--all-stages").out.splitlines()[1].split()[-2:] == ["-", "*"]
+    assert mr("show", "--all-stages").out.splitlines()[1].split()[-2:] == ["retired", "*"]
     d = api.stage_diff("staging", "production")
     assert [(c.name, c.kind) for c in d.changes] == [("churn", "removed")]
     h = api.link_history("churn")
@@ -57,3 +57,14 @@ def test_rollback_of_a_retirement_brings_the_link_back(released: Path) -> None:
     api.retire(["churn"], "production")
     api.rollback(["churn"], "production")
     assert show_file(released, "production", "churn.mlem") == before
+
+
+def test_the_matrix_tells_retired_from_never_promoted(released: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    api.retire(["churn"], "production")
+    data = json.loads(mr("show", "--all-stages", "--json").out)
+    churn = next(e for e in data["links"] if e["name"] == "churn")
+    assert churn["stages"]["production"] is None and churn["retired_from"] == ["production"]
+    never = [e for e in data["links"] if e["name"] != "churn" and e["stages"]["production"] is None]
+    assert all(e["retired_from"] == [] for e in never)

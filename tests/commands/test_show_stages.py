@@ -34,9 +34,9 @@ def test_matrix(promoted: Path, project: Path, mr) -> None:  # type: ignore[no-u
     sha = git(project, "rev-parse", "HEAD")
     lines = r.out.splitlines()
     assert lines[0].split() == ["name", "dev", "staging", "production"]
-    assert lines[1].split() == ["a", "main", "main", f"main@{sha[:7]}", "*"]
+    assert lines[1].split() == ["a", "main", "main", f"main@{sha[:12]}", "*"]
     assert lines[3].split() == ["c", "main", "-", "*", "-"]
-    assert lines[-1] == "* differs from the stage before"
+    assert lines[-1] == "* differs from the stage before; retired: taken off by mr retire; -: never there"
     data = json.loads(mr("show", "--all-stages", "--json").out)
     assert data["stages"] == ["dev", "staging", "production"]
     a = data["links"][0]
