@@ -788,6 +788,8 @@ def history(h: LinkHistory, as_json: bool) -> None:
                         "time": e.time,
                         "rev_before": e.rev_before,
                         "rev_after": e.rev_after,
+                        "version_before": e.version_before,
+                        "version_after": e.version_after,
                         "from": e.source,
                         "from_commit": e.source_commit,
                         "rev": e.rev,
@@ -822,7 +824,9 @@ def history(h: LinkHistory, as_json: bool) -> None:
         return
     echo("history, newest first:")
     for e in h.history:
-        change = f"{field(_history_rev(e.rev_before))} -> {field(_history_rev(e.rev_after))}"
+        before = e.version_before or _history_rev(e.rev_before)
+        after = e.version_after or _history_rev(e.rev_after)
+        change = f"{field(before)} -> {field(after)}"
         detail = ""
         if e.kind == "promotion" and e.source:
             detail = f"  from {field(e.source)}@{field((e.source_commit or '')[:COMPACT_SHA])}"

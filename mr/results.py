@@ -437,6 +437,9 @@ class HistoryEntry:
     #: the commit's signature as git verifies it (``signed by KEY``, ``unsigned``, ``bad signature``);
     #: None when no commit of the history is signed
     signature: str | None = None
+    #: the link's version before and after (``model.version_of``; None: absent or unreadable)
+    version_before: str | None = None
+    version_after: str | None = None
 
 
 @dataclass(frozen=True)

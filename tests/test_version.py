@@ -112,3 +112,13 @@ def test_diff_speaks_per_link_in_versions(released: Path, project: Path, mr) -> 
     assert data["changes"] and all("version" in (c["from"] or c["to"]) for c in data["changes"])
     r = mr("show", "--stage", "staging", "--patch")
     assert r.code == 2 and "--patch goes with --diff" in r.err
+
+
+def test_history_speaks_in_versions(released: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    api.promote(["pinned"], "staging")
+    data = json.loads(mr("show", "pinned", "--json").out)
+    staging = next(e for e in data["history"] if e["stage"] == "staging")
+    assert (staging["version_before"], staging["version_after"]) == (None, "v1.1.0")
+    assert staging["rev_after"].startswith("v1.1.0@")  # the rev as before, for scripts that read it
+    r = mr("show", "pinned")
+    assert "(absent) -> v1.1.0" in r.out

@@ -246,7 +246,8 @@ EXTRA: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
                     '"name", "stages": stage to a link or null, "history", newest first (each: '
                     '"stage", "commit", "kind" (promotion, rollback, retirement or direct change), "author", '
                     '"email", "time", "rev_before", "rev_after" (the rev, PINNED_FROM@SHA for a pin, null when '
-                    'absent), "from", "from_commit", "rev", "sha" (promotions), "rollback_to" (rollbacks)).',
+                    'absent), "version_before", "version_after", "from", "from_commit", "rev", "sha" (promotions), '
+                    '"rollback_to" (rollbacks)).',
                 ),
                 (
                     "mr show \\-\\-outdated",

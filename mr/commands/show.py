@@ -435,6 +435,9 @@ def _history(reg: Registry, name: str) -> LinkHistory:
                     what.sha,
                     what.rollback_to,
                     note,
+                    None,
+                    ancestry.version_in(change.before_id, change),
+                    ancestry.version_in(change.after_id, change),
                 ),
             )
         )
@@ -532,6 +535,11 @@ class _Ancestry:
                 found = None
             self._blobs[oid] = found if isinstance(found, Link) else None
         return self._blobs[oid]
+
+    def version_in(self, oid: bytes | None, change: git.PathChange) -> str | None:
+        """The version (``version_of``) of the link in the blob ``oid`` of ``change``."""
+        link = None if oid is None else self.link_in(oid, change)
+        return None if link is None else version_of(link)
 
     def rev_in(self, oid: bytes | None, change: git.PathChange) -> str | None:
         """What ``rev_in`` says of the blob ``oid`` of ``change``."""

@@ -76,20 +76,23 @@ def test_history(promoted: Path, project: Path, mr) -> None:  # type: ignore[no-
     r = mr("show", "a")
     lines = r.out.splitlines()
     start = lines.index("history, newest first:")
-    assert lines[start + 1].split()[3:] == [
-        "production",
-        "promotion",
-        "(absent)",
-        "->",
-        f"main@{sha[:7]}",
-        "from",
-        f"staging@{git(promoted, 'rev-parse', 'staging')[:7]}",
-        "by",
-        "Test",
-        "User",
-        "commit",
-        git(promoted, "rev-parse", "production")[:7],
-    ]
+    assert (
+        lines[start + 1].split()[3:]
+        == [
+            "production",
+            "promotion",
+            "(absent)",
+            "->",
+            f"main@{sha[:12]}",  # the version: pinned from a branch
+            "from",
+            f"staging@{git(promoted, 'rev-parse', 'staging')[:7]}",
+            "by",
+            "Test",
+            "User",
+            "commit",
+            git(promoted, "rev-parse", "production")[:7],
+        ]
+    )
     assert lines[start + 3].split()[3:7] == ["dev", "direct", "change", "(absent)"]
     data = json.loads(mr("show", "b", "--json").out)
     assert data["stages"]["production"] is None
