@@ -11,6 +11,7 @@ import hashlib
 import os
 import queue
 import threading
+from collections.abc import Callable
 from typing import BinaryIO
 
 from mr import gitexe
@@ -37,10 +38,12 @@ _STREAMING = [
 _NO_LAZY_FETCH = {"GIT_NO_LAZY_FETCH": "1"}
 
 
-def copy(repo_path: str, oid: str, sink: BinaryIO | None) -> tuple[int, str]:
+def copy(
+    repo_path: str, oid: str, sink: BinaryIO | None, on_chunk: Callable[[int], None] | None = None
+) -> tuple[int, str]:
     """Write blob ``oid`` of the repository at ``repo_path`` to ``sink`` (None: only hash it).
 
-    Returns its size and md5 (hex).
+    Returns its size and md5 (hex). ``on_chunk`` is told the size of each chunk as it passes.
     """
     proc = gitexe.spawn(
         [*_STREAMING, "cat-file", "blob", oid], cwd=repo_path, env=_NO_LAZY_FETCH, what="copy files out of repositories"
@@ -59,6 +62,8 @@ def copy(repo_path: str, oid: str, sink: BinaryIO | None) -> tuple[int, str]:
             size += len(chunk)
             if sink is not None:
                 sink.write(chunk)
+            if on_chunk is not None:
+                on_chunk(len(chunk))
         err = proc.stderr.read()
         code = proc.wait()
         gitexe.forget(proc)

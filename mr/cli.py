@@ -971,8 +971,10 @@ def get(
         return _exit(checked.ok)
     if name is None:
         raise click.UsageError("give NAME, or --check DIR")
-    with _terminate_as_interrupt():
-        result = api.get(name, stage=stage, out=out, registry=registry, force=force, allow_local=allow_local)
+    with _terminate_as_interrupt(), render.progress(enabled=not (as_json or quiet)) as update:
+        result = api.get(
+            name, stage=stage, out=out, registry=registry, force=force, allow_local=allow_local, progress=update
+        )
     render.get_result(result, as_json, quiet=quiet)
     return _exit(result.ok)
 

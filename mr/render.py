@@ -337,31 +337,67 @@ def problem_json(problem: Problem) -> dict[str, Any]:
     }
 
 
+#: how long work runs before its progress bar appears (seconds); ``MR_PROGRESS_AFTER`` sets it (tests)
+PROGRESS_AFTER = 1.0
+
+
 @contextlib.contextmanager
 def progress(enabled: bool = True) -> Iterator[Callable[[str, int, int], None] | None]:
-    """A progress bar on stderr while work runs, when stderr is a terminal."""
+    """A progress bar on stderr while work runs, when stderr is a terminal; it appears only once the
+    work has run about a second (nothing flashes by on quick runs). Phases: ``projects`` and ``links``
+    count, ``bytes`` counts bytes (done, total, rate)."""
     if not enabled or not sys.stderr.isatty():
         yield None
         return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    import time
 
-    labels = {"projects": "fetching projects", "links": "checking links"}
+    try:
+        after = float(os.environ.get("MR_PROGRESS_AFTER", PROGRESS_AFTER))
+    except ValueError:
+        after = PROGRESS_AFTER
+    start = time.monotonic()
+    labels = {"projects": "fetching projects", "links": "checking links", "bytes": "copying and checking"}
     tasks: dict[str, Any] = {}
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
+    bars: dict[str, Any] = {}
 
-        def update(phase: str, done: int, total: int) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(labels.get(phase, phase), total=total)
-            bar.update(tasks[phase], completed=done)
+    def bar_for(phase: str) -> Any:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TransferSpeedColumn,
+        )
 
+        kind = "bytes" if phase == "bytes" else "count"
+        if kind not in bars:
+            counts = [DownloadColumn(), TransferSpeedColumn()] if kind == "bytes" else [MofNCompleteColumn()]
+            bars[kind] = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                *counts,
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=kind != "bytes",  # what was copied stays on the screen
+            )
+            bars[kind].start()
+        return bars[kind]
+
+    def update(phase: str, done: int, total: int) -> None:
+        if phase not in tasks:
+            if time.monotonic() - start < after:
+                return  # not yet: a quick run shows no bar
+            tasks[phase] = bar_for(phase).add_task(labels.get(phase, phase), total=total or None)
+        bar_for(phase).update(tasks[phase], completed=done)
+
+    try:
         yield update
+    finally:
+        for bar in bars.values():
+            bar.stop()
 
 
 def verify_report(report: VerifyReport, as_json: bool, quiet: bool = False, verbose: bool = False) -> None:

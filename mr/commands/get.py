@@ -19,7 +19,7 @@ import json
 import os
 import posixpath
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from mr import artifacts, blobs, outfolder
@@ -65,6 +65,7 @@ def get(
     registry: str | None = None,
     force: bool = False,
     allow_local: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> GetResult:
     """Write the object link ``name`` resolves to into the folder ``out`` (default: ``./NAME``'s last part).
 
@@ -134,13 +135,22 @@ def get(
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 is for the temporary name only
         files = [_write_bytes(tmp, meta_rel, meta, folder)]
+        total = sum({targets[p.artifact.name]: p.artifact.size for p in planned.copies}.values())
+        done = 0
+
+        def copied(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress is not None:
+                progress("bytes", done, total)
+
         written: dict[str, GotFile] = {}
         mismatched: list[str] = []
         for p in planned.copies:
             rel = targets[p.artifact.name]
             got = written.get(rel)
             if got is None:
-                got = _write_blob(source, p.oid, tmp, rel, folder)
+                got = _write_blob(source, p.oid, tmp, rel, folder, copied)
                 written[rel] = got
             if got.size != p.artifact.size or got.md5 != p.artifact.md5:
                 mismatched.append(
@@ -220,9 +230,11 @@ def _write_bytes(tmp: str, rel: str, data: bytes, folder: str) -> GotFile:
     return GotFile(rel, len(data), hashlib.md5(data, usedforsecurity=False).hexdigest())
 
 
-def _write_blob(source: Source, oid: str, tmp: str, rel: str, folder: str) -> GotFile:
+def _write_blob(
+    source: Source, oid: str, tmp: str, rel: str, folder: str, copied: Callable[[int], None] | None = None
+) -> GotFile:
     with _naming(folder, rel), os.fdopen(_open_new(tmp, rel), "wb") as f:
-        size, md5 = blobs.copy(source.repo.path, oid, f)
+        size, md5 = blobs.copy(source.repo.path, oid, f, copied)
     return GotFile(rel, size, md5)
 
 

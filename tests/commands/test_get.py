@@ -719,7 +719,7 @@ def test_a_full_or_read_only_disk_names_the_file_and_leaves_nothing(  # type: ig
     link_and_commit(registry, "../models")
     real = blobs.copy
 
-    def fills_the_disk(repo: str, oid: str, out):  # type: ignore[no-untyped-def]
+    def fills_the_disk(repo: str, oid: str, out, on_chunk=None):  # type: ignore[no-untyped-def]
         out.write(b"partial")
         raise OSError(errno_, cause)
 
