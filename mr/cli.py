@@ -333,7 +333,7 @@ def show(
         render.link_at(then, as_json)
         return _exit(then.ok)
     if name:
-        history = api.link_history(name, registry=registry, remote=remote)
+        history = api.link_history(name, registry=registry, remote=remote, resolve=resolve)
         render.history(history, as_json)
         return _exit(history.ok)
     if all_stages:

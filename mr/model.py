@@ -247,3 +247,21 @@ def version_of(
     if kind == "branch" and sha:
         return f"{rev}@{sha[:SHORT_SHA]}"
     return rev
+
+
+_VERSION = re.compile(r"^(?P<prefix>.*?)v?(?P<nums>\d+(?:\.\d+){0,3})(?P<pre>-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+
+
+def version_key(tag: str) -> tuple[str, tuple[int, ...], int, str] | None:
+    """A sort key in semantic-version order, or None when ``tag`` is no version.
+
+    Tags compare only with tags of the same prefix (``model@v1.2.0`` with
+    ``model@v1.3.0``); a pre-release sorts before its release.
+    """
+    m = _VERSION.match(tag)
+    if not m:
+        return None
+    nums = tuple(int(n) for n in m.group("nums").split("."))
+    nums = nums + (0,) * (4 - len(nums))
+    pre = m.group("pre")
+    return (m.group("prefix"), nums, 0 if pre else 1, pre or "")

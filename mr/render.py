@@ -814,6 +814,7 @@ def history(h: LinkHistory, as_json: bool) -> None:
                 "read_from": dict(h.read_from),
                 "name": h.name,
                 "stages": {s: (link_json(x) if x else None) for s, x in h.stages},
+                **({"latest": {"version": h.latest, "on": list(h.latest_on)}} if h.latest else {}),
                 "history": [
                     {
                         "stage": e.stage,
@@ -854,6 +855,9 @@ def history(h: LinkHistory, as_json: bool) -> None:
                 ]
             )
     table(["stage", "rev", "project", "path", "type"], rows, title=h.name if rich_wanted() else None)
+    if h.latest:
+        where = f"on {', '.join(h.latest_on)}" if h.latest_on else "tag in the project, not yet on any stage"
+        echo(f"latest: {field(h.latest)} ({field(where)})")
     echo("")
     if not h.history:
         echo("no changes recorded on any stage")

@@ -453,6 +453,9 @@ class LinkHistory:
     notes: tuple[str, ...] = ()
     #: each stage read, with the copy of it read (``staging`` or ``origin/staging``)
     read_from: tuple[tuple[str, str], ...] = ()
+    #: with ``resolve``: the newest version tag of the project, and the stages whose link is at it
+    latest: str | None = None
+    latest_on: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

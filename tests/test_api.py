@@ -16,7 +16,7 @@ SIGNATURES = [
     "link(source: 'str', source_project: 'str | None' = None, rev: 'str | None' = None, target: 'str | None' = None, target_project: 'str | None' = None, follow_links: 'bool' = True, absolute: 'bool' = False, pin: 'bool' = False, force: 'bool' = False, *, source_repo: 'str | None' = None, target_repo: 'str | None' = None, external: 'bool | None' = None, allow_local: 'bool' = False) -> 'Link'",
     "link_at(name: 'str', at: 'str', registry: 'str | None' = None, remote: 'str | None' = None) -> 'LinkAt'",
     "link_field(name: 'str', field: 'str', stage: 'str | None' = None, registry: 'str | None' = None, remote: 'str | None' = None, allow_local: 'bool' = False) -> 'str'",
-    "link_history(name: 'str', registry: 'str | None' = None, remote: 'str | None' = None) -> 'LinkHistory'",
+    "link_history(name: 'str', registry: 'str | None' = None, remote: 'str | None' = None, resolve: 'bool' = False) -> 'LinkHistory'",
     "load_meta(path: 'str', project: 'str | None' = None, rev: 'str | None' = None, follow_links: 'bool' = True, *, repo: 'str | None' = None) -> 'Link | Meta'",
     "outdated(stage: 'str | None' = None, registry: 'str | None' = None, offline: 'bool' = False, jobs: 'int' = 8, allow_local: 'bool' = False, remote: 'str | None' = None) -> 'OutdatedReport'",
     "plan_promotion(names: 'list[str]', to: 'str', source: 'str | None' = None, pin: 'bool | None' = None, message: 'str | None' = None, verify: 'bool' = True, registry: 'str | None' = None, remote: 'str | None' = None, fetch: 'bool | str' = False) -> 'Promotion'",

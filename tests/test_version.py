@@ -122,3 +122,18 @@ def test_history_speaks_in_versions(released: Path, mr) -> None:  # type: ignore
     assert staging["rev_after"].startswith("v1.1.0@")  # the rev as before, for scripts that read it
     r = mr("show", "pinned")
     assert "(absent) -> v1.1.0" in r.out
+
+
+def test_show_name_resolve_says_the_latest_version_and_where_it_is(released: Path, project: Path, mr) -> None:  # type: ignore[no-untyped-def]
+    api.promote(["tagged"], "staging")
+    r = mr("show", "tagged", "--resolve")
+    assert r.code == 0, r.err
+    assert "latest: v1.1.0 (on dev, staging)" in r.out
+    commit(project, {"models/rf.mlem": "object_type: model\n# v3\n"})
+    tag(project, "v1.3.0")
+    tag(project, "other-name")  # no version: never the latest
+    r = mr("show", "tagged", "--resolve")
+    assert "latest: v1.3.0 (tag in the project, not yet on any stage)" in r.out
+    data = json.loads(mr("show", "tagged", "--resolve", "--json").out)
+    assert data["latest"] == {"version": "v1.3.0", "on": []}
+    assert "latest" not in json.loads(mr("show", "tagged", "--json").out)  # nothing fetched without --resolve

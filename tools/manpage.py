@@ -111,6 +111,7 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("Every link against every stage:", "mr show \\-\\-all\\-stages"),
         ("What promoting staging onto production would change:", "mr show \\-\\-diff staging production"),
         ("One link on each stage, and every change to it on each stage:", "mr show churn"),
+        ("The same, with the newest version tag of its project and where it is:", "mr show churn \\-\\-resolve"),
         ("What production serves, for a deployment script:", "mr show churn \\-\\-stage production \\-\\-field sha"),
         ("What could be promoted:", "mr show \\-\\-outdated \\-\\-stage production"),
         (

@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 from mr import git
 from mr.errors import MrError, RevNotFound
-from mr.model import BRANCH, TAG, TRAILER_LINK, Link, OutdatedKind, Problem, is_full_sha
+from mr.model import BRANCH, TAG, TRAILER_LINK, Link, OutdatedKind, Problem, is_full_sha, version_key
 from mr.projects import Project
 from mr.registry import Registry
 from mr.results import Outdated, OutdatedReport
 from mr.trailers import promotions_of
 
+
 #: vX.Y.Z, X.Y.Z, vX.Y, with an optional -pre or +build part
-_VERSION = re.compile(r"^(?P<prefix>.*?)v?(?P<nums>\d+(?:\.\d+){0,3})(?P<pre>-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
-
-
-def version_key(tag: str) -> tuple[str, tuple[int, ...], int, str] | None:
-    """A sort key in semantic-version order, or None when ``tag`` is no version.
-
-    Tags compare only with tags of the same prefix (``model@v1.2.0`` with
-    ``model@v1.3.0``); a pre-release sorts before its release.
-    """
-    m = _VERSION.match(tag)
-    if not m:
-        return None
-    nums = tuple(int(n) for n in m.group("nums").split("."))
-    nums = nums + (0,) * (4 - len(nums))
-    pre = m.group("pre")
-    return (m.group("prefix"), nums, 0 if pre else 1, pre or "")
-
-
 def _recorded_sha(reg: Registry, stage: str | None, name: str) -> str | None:
     """The commit the link's rev resolved to when it was last promoted onto ``stage``."""
     if stage is None:

@@ -22,6 +22,7 @@ from mr.model import (
     Problem,
     RevKind,
     is_full_sha,
+    version_key,
     version_of,
 )
 from mr.registry import FEW_FILES, Registry, link_name
@@ -281,14 +282,38 @@ def stage_diff(source: str, target: str, registry: str | None = None, remote: st
     return _stage_diff(Registry.open(registry, remote_ok=True, remote=remote), source, target)
 
 
-def link_history(name: str, registry: str | None = None, remote: str | None = None) -> LinkHistory:
+def link_history(
+    name: str, registry: str | None = None, remote: str | None = None, resolve: bool = False
+) -> LinkHistory:
     """A link on each stage, and every commit that changed it on a stage branch, newest first.
 
     Each entry says what kind of change it was (promotion, rollback,
     retirement, from the commit's trailers; direct change without them) and
     the link's rev before and after.
     """
-    return _history(Registry.open(registry, remote_ok=True, remote=remote), name)
+    reg = Registry.open(registry, remote_ok=True, remote=remote)
+    history = _history(reg, name)
+    return _with_latest(reg, history) if resolve else history
+
+
+def _with_latest(reg: Registry, history: LinkHistory) -> LinkHistory:
+    """``history`` with the newest version tag of the link's project (fetched once), and the stages
+    at it: GTO's ``latest`` column. Tags compare with tags of the same prefix as the link's own."""
+    links = [link for _, link in history.stages if link is not None]
+    source = next((link for link in links if link.project is not None), None)
+    if source is None or source.project is None:
+        return history
+    reader = reg.view(None).reader()
+    project = reader.projects.open(source.project)
+    mine = next((version_key(v) for v in (version_of(link) for link in links) if version_key(v)), None)
+    keyed = [(key, tag) for tag in git.tags(project.repo) if (key := version_key(tag)) is not None]
+    if mine is not None:
+        keyed = [(key, tag) for key, tag in keyed if key[0] == mine[0]]
+    if not keyed:
+        return history
+    latest = max(keyed)[1]
+    on = tuple(stage for stage, link in history.stages if link is not None and version_of(link) == latest)
+    return replace(history, latest=latest, latest_on=on, notes=(*history.notes, *reader.projects.notes))
 
 
 def _matrix(reg: Registry) -> Matrix:
