@@ -907,6 +907,7 @@ def outdated(report: OutdatedReport, as_json: bool) -> None:
                         "name": e.name,
                         "kind": e.kind,
                         "rev": e.link.rev,
+                        "version": version_of(e.link),
                         "pinned_from": e.link.pinned_from,
                         "current": e.current,
                         "latest": e.latest,
@@ -928,8 +929,10 @@ def outdated(report: OutdatedReport, as_json: bool) -> None:
         else:
             echo("no links to check")
         return
-    rows = [[e.name, e.kind, cell(e.link), _short(e.current), _short(e.latest), e.detail] for e in report.entries]
-    table(["name", "kind", "rev", "at", "now", "what moved"], rows)
+    rows = [
+        [e.name, e.kind, version_of(e.link), _short(e.current), _short(e.latest), e.detail] for e in report.entries
+    ]
+    table(["name", "kind", "version", "at", "now", "what moved"], rows)
 
 
 def _short(value: str) -> str:
