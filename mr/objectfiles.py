@@ -7,7 +7,7 @@ what is refused, and the command that fetches what git does not hold.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -242,7 +242,11 @@ def _dvc_outputs(data: bytes, folder: str) -> set[str]:
 
 
 def verify_problems(
-    reader: Reader, reg: Registry, found: Found, alias_commit: str | None
+    reader: Reader,
+    reg: Registry,
+    found: Found,
+    alias_commit: str | None,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> list[tuple[Severity, str]]:
     """``(severity, message)`` for the git-held artifacts of the object ``found`` leads to.
 
@@ -267,7 +271,7 @@ def verify_problems(
     for p in planned.copies:
         if not remote:
             continue
-        size, md5 = blobs.copy(source.repo.path, p.oid, None)
+        size, md5 = blobs.copy(source.repo.path, p.oid, None, on_chunk)
         if md5 != p.artifact.md5 or size != p.artifact.size:
             out.append(
                 (

@@ -345,7 +345,7 @@ PROGRESS_AFTER = 1.0
 def progress(enabled: bool = True) -> Iterator[Callable[[str, int, int], None] | None]:
     """A progress bar on stderr while work runs, when stderr is a terminal; it appears only once the
     work has run about a second (nothing flashes by on quick runs). Phases: ``projects`` and ``links``
-    count, ``bytes`` counts bytes (done, total, rate)."""
+    count, ``bytes`` (copied) and ``artifacts`` (read back to be hashed) count bytes (done, total, rate)."""
     if not enabled or not sys.stderr.isatty():
         yield None
         return
@@ -356,7 +356,12 @@ def progress(enabled: bool = True) -> Iterator[Callable[[str, int, int], None] |
     except ValueError:
         after = PROGRESS_AFTER
     start = time.monotonic()
-    labels = {"projects": "fetching projects", "links": "checking links", "bytes": "copying and checking"}
+    labels = {
+        "projects": "fetching projects",
+        "links": "checking links",
+        "bytes": "copying and checking",
+        "artifacts": "reading artifacts back",
+    }
     tasks: dict[str, Any] = {}
     bars: dict[str, Any] = {}
 
@@ -372,7 +377,7 @@ def progress(enabled: bool = True) -> Iterator[Callable[[str, int, int], None] |
             TransferSpeedColumn,
         )
 
-        kind = "bytes" if phase == "bytes" else "count"
+        kind = "bytes" if phase in ("bytes", "artifacts") else "count"
         if kind not in bars:
             counts = [DownloadColumn(), TransferSpeedColumn()] if kind == "bytes" else [MofNCompleteColumn()]
             bars[kind] = Progress(
@@ -929,9 +934,7 @@ def outdated(report: OutdatedReport, as_json: bool) -> None:
         else:
             echo("no links to check")
         return
-    rows = [
-        [e.name, e.kind, version_of(e.link), _short(e.current), _short(e.latest), e.detail] for e in report.entries
-    ]
+    rows = [[e.name, e.kind, version_of(e.link), _short(e.current), _short(e.latest), e.detail] for e in report.entries]
     table(["name", "kind", "version", "at", "now", "what moved"], rows)
 
 

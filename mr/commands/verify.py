@@ -143,6 +143,15 @@ def _verify(
             progress("projects", fetched, len(specs))
 
     failed = reader.projects.open_all(specs, jobs, fetched_one)
+    checked_bytes = 0
+
+    def hashed(n: int) -> None:
+        # artifacts read back and hashed (verify --artifacts): a total is not known up front
+        nonlocal checked_bytes
+        checked_bytes += n
+        if progress is not None:
+            progress("artifacts", checked_bytes, 0)
+
     # one fetch per project for the meta files the links name (a partial
     # cache has their trees, not their contents)
     wanted: dict[str, list[tuple[str | None, str]]] = {}
@@ -160,7 +169,7 @@ def _verify(
         else:
             sha, found = verify_target(reader, item, problems)
             if artifacts and found is not None and not any(p.severity == ERROR for p in problems):
-                problems.extend(_artifact_problems(reader, reg, item, found, alias_rev))
+                problems.extend(_artifact_problems(reader, reg, item, found, alias_rev, hashed))
         status: CheckStatus = ERROR if any(p.severity == ERROR for p in problems) else WARNING if problems else OK
         results[i] = LinkCheck(item.file or "", item.name, status, tuple(problems), sha)
         if progress is not None:
@@ -239,7 +248,14 @@ def _untrusted_local(reader: Reader, project: str) -> bool:
     return False
 
 
-def _artifact_problems(reader: Reader, reg: Registry, item: Link, found: Found, alias_rev: str | None) -> list[Problem]:
+def _artifact_problems(
+    reader: Reader,
+    reg: Registry,
+    item: Link,
+    found: Found,
+    alias_rev: str | None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> list[Problem]:
     from mr import checks
     from mr.objectfiles import verify_problems
 
@@ -247,7 +263,7 @@ def _artifact_problems(reader: Reader, reg: Registry, item: Link, found: Found, 
         head = git.head_branch(reg.repo)
         alias_rev = git.branch_tip(reg.repo, head) if head else None
     try:
-        found_problems = verify_problems(reader, reg, found, alias_rev)
+        found_problems = verify_problems(reader, reg, found, alias_rev, on_chunk)
     except MrError as e:
         found_problems = [(ERROR, f"artifacts not checked: {e.message}")]
     return [checks.problem(item, message, "path", severity) for severity, message in found_problems]

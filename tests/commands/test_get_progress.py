@@ -27,14 +27,16 @@ def _tmux(sock: str, *args: str) -> str:
     return subprocess.run(["tmux", "-L", sock, *args], capture_output=True, text=True, check=True).stdout
 
 
-def test_a_terminal_sees_the_bytes_copied_and_checked(big_model: Path, tmp_path: Path) -> None:
+def in_a_terminal(cwd: Path, tmp_path: Path, command: str) -> str:
+    """The screen of a real terminal (tmux) once ``command`` has finished; its exit code is on it
+    (``finished N``)."""
     if shutil.which("tmux") is None:
         pytest.fail("tmux is needed (.ci/run installs it)")
-    sock = f"mr-progress-{os.getpid()}"
+    sock = f"mr-progress-{os.getpid()}-{tmp_path.name}"
     rc = tmp_path / "bashrc"
     rc.write_text(
         f"export PATH='{Path(sys.executable).parent}:{os.environ['PATH']}'\n"
-        f"export MR_PROGRESS_AFTER=0\ncd '{big_model}'\nPS1='$ '\n"
+        f"export MR_PROGRESS_AFTER=0\ncd '{cwd}'\nPS1='$ '\n"
     )
     _tmux(sock, "new-session", "-d", "-x", "150", "-y", "30", f"bash --noprofile --rcfile {rc} -i")
 
@@ -50,13 +52,30 @@ def test_a_terminal_sees_the_bytes_copied_and_checked(big_model: Path, tmp_path:
 
     try:
         wait_for("$")
-        _tmux(sock, "send-keys", f"mr get churn -o {tmp_path / 'out'}; echo done-$?", "Enter")
-        screen = wait_for("done-0")
-        line = next(ln for ln in screen.splitlines() if "copying and checking" in ln)
-        assert "3.1/3.1 MB" in line, line  # done and total, in bytes
-        assert "Wrote churn" in screen
+        # the line typed does not hold the words it prints at the end: those say the command is done
+        _tmux(sock, "send-keys", f"{command}; printf 'fin%s %s\\n' ished $?", "Enter")
+        return wait_for("finished ")
     finally:
         subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
+
+
+def test_a_terminal_sees_the_bytes_copied_and_checked(big_model: Path, tmp_path: Path) -> None:
+    screen = in_a_terminal(big_model, tmp_path, f"mr get churn -o {tmp_path / 'out'}")
+    assert "finished 0" in screen, screen
+    line = next(ln for ln in screen.splitlines() if "copying and checking" in ln)
+    assert "3.1/3.1 MB" in line, line  # done and total, in bytes
+    assert "Wrote churn" in screen
+
+
+def test_verify_artifacts_shows_the_bytes_it_reads_back(registry: Path, git_daemon, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A remote source's artifacts are read back to be hashed: a terminal sees the bytes go by."""
+    name = f"big-{tmp_path.name}"
+    model_project(git_daemon.base / name, {"models/rf.mlem": meta({"data.pkl": ("rf", BIG)}), "models/rf": BIG})
+    link_and_commit(registry, git_daemon.url(name))
+    screen = in_a_terminal(registry, tmp_path, "mr verify --artifacts")
+    assert "finished 0" in screen, screen
+    line = next(ln for ln in screen.splitlines() if "reading artifacts back" in ln)
+    assert "3.1/? MB" in line, line  # a total is not known before every link is read
 
 
 @pytest.mark.parametrize("args", [(), ("--json",), ("-q",)])
