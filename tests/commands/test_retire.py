@@ -29,7 +29,7 @@ def test_retire_then_promote_again(released: Path, versions: dict[str, str], mr)
     h = api.link_history("churn")
     assert dict(h.stages)["production"] is None
     assert production_history()[0] == ("retirement", f"v2@{versions['v2']}", None)
-    assert "production   retirement     v2@" in mr("show", "churn").out
+    assert "production   retirement     v2 -> (absent)" in mr("show", "churn").out
     # retiring again: no such link there
     r = mr("retire", "churn", "--stage", "production")
     assert r.code == 1 and r.err.strip() == "mr: error: no link churn on production"
