@@ -444,7 +444,7 @@ def scale_cases(mr: list[str], env: dict[str, str], short: bool) -> list[Case]:
     return [
         Case(
             f"mr show --stage --json, {n} links",
-            "git ls-tree -r | git cat-file --batch",
+            "git ls-tree -r, then git cat-file --batch",
             Command(["bash", "-c", floor], big),
             stage_json,
             "max",
@@ -460,7 +460,7 @@ def scale_cases(mr: list[str], env: dict[str, str], short: bool) -> list[Case]:
         ),
         Case(
             f"mr verify --offline, warm, {n} links / {p} projects",
-            "git ls-tree -r | git cat-file --batch",
+            "git ls-tree -r, then git cat-file --batch",
             Command(["bash", "-c", floor], big),
             Command([*mr, "verify", "--offline", "-q"], big, env),
             "seconds",
@@ -665,7 +665,7 @@ def growth(mr: list[str], env: dict[str, str], runs: int) -> list[str]:
         ("mr show --diff, 10 links apart", [Command([*mr, "show", "--diff", "s2", "ten"], r, env) for r in regs]),
         ("mr sync, 10 links moved", [sync_command(mr, env, r) for r in regs]),
         (
-            "git ls-tree -r \\| git cat-file --batch (floor)",
+            "git ls-tree -r, then git cat-file --batch (floor)",
             [
                 Command(
                     ["bash", "-c", "git ls-tree -r --format='%(objectname)' s2 | git cat-file --batch >/dev/null"], r
@@ -712,13 +712,17 @@ def main() -> int:
     env = isolated_env(Path(tempfile.mkdtemp(prefix="mr-bench-home-")))
     os.environ.update(env)
 
+    if args.growth:
+        print(
+            f"# {platform.node()}: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}; median of {args.runs or 3} runs after a warm-up"
+        )
+        print("\n".join(growth(mr_command(False), env, args.runs or 3)))
+        return 0
     print(
         f"# {platform.node()}: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {runs} runs after {warmup} warm-up"
     )
-    if args.growth:
-        print("\n".join(growth(mr_command(False), env, args.runs or 3)))
-        return 0
     header = ["case", "baseline", "baseline median", "mr median (min-max)", "mr peak", "ratio", "target", "met"]
     rows = []
     failed = 0
