@@ -6,7 +6,8 @@ from ``mr.results`` (links and metas from ``mr.model``) and raise
 parameter names (and MLEM 0.2's older ones).
 
 This module only names them: each verb is implemented in its command's
-module under ``mr.commands``.
+module under ``mr.commands`` (``site`` in ``mr.site``, since it composes
+``show`` and ``verify``).
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ if TYPE_CHECKING:
     from mr.commands.show import FIELDS, link_at, link_field, link_history, show, stage_diff, stage_matrix
     from mr.commands.sync import sync
     from mr.commands.verify import pre_receive, verify
+    from mr.site import build as site
 
-#: Each public name -> the command module that implements it. A name is imported
+#: Each public name -> the command module that implements it (or ``module:name``, for
+#: ``site``, which composes commands and so lives above them). A name is imported
 #: when first used, so a command pays only for its own module (``mr show`` does not
 #: load what ``mr get`` needs).
 _HOMES = {
@@ -51,6 +54,7 @@ _HOMES = {
     "stage_diff": "show",
     "stage_matrix": "show",
     "sync": "sync",
+    "site": "mr.site:build",
     "pre_receive": "verify",
     "verify": "verify",
 }
@@ -60,7 +64,8 @@ def __getattr__(name: str) -> Any:
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'mr.api' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"mr.commands.{home}"), name)
+    module, _, attr = home.partition(":")  # a command's module, or a module:name elsewhere
+    value = getattr(importlib.import_module(module if attr else f"mr.commands.{module}"), attr or name)
     globals()[name] = value  # once found, a plain attribute
     return value
 
@@ -89,6 +94,7 @@ __all__ = [
     "retire",
     "rollback",
     "show",
+    "site",
     "stage_diff",
     "stage_matrix",
     "sync",

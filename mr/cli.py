@@ -980,6 +980,57 @@ def get(
 
 
 @cli.command(context_settings=CONTEXT)
+@click.option(
+    "-o",
+    "--out",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Write the site here (default ./site); replaces only a folder mr site wrote.",
+)
+@registry_option
+@remote_option
+@click.option("--resolve", is_flag=True, help="Show each link's newest version tag, and the stages behind it.")
+@click.option("--verify", "run_verify", is_flag=True, help="Run mr verify on each stage and show the result.")
+@click.option("--title", metavar="TEXT", help="The pages' title (default: Model registry and its name).")
+@quiet_option
+@json_option
+def site(
+    out: str | None,
+    registry: str | None,
+    remote: str | None,
+    resolve: bool,
+    run_verify: bool,
+    title: str | None,
+    quiet: bool,
+    as_json: bool,
+) -> int:
+    """Write the registry as a static site: the stage matrix and each link's history.
+
+    index.html shows every link on every stage (the version and since when,
+    retired and never promoted told apart, stale or diverged stages flagged);
+    links/*.html, each link's history on every stage (who, when, the commit,
+    from which stage, the signature where commits are signed, the message).
+    The pages need no server and make no request: open them from the folder,
+    or publish it from CI on any static host.
+
+    The folder is written whole, then renamed into place. An existing folder
+    is replaced only when mr site wrote it (its .mr-site.json lists every
+    file and nothing else is there).
+
+    \b
+    Examples:
+      mr site
+      mr site -o public --resolve --verify --title "Churn models"
+      mr site --registry https://github.com/acme/registry -o /srv/www/registry
+    """
+    from mr import api, render
+
+    result = api.site(out, registry=registry, remote=remote, resolve=resolve, verify=run_verify, title=title)
+    render.site_result(result, as_json, quiet=quiet)
+    return _exit(result.ok)
+
+
+@cli.command(context_settings=CONTEXT)
 @click.argument("shell", type=click.Choice(complete.SHELLS))
 def completion(shell: str) -> None:
     """Print the completion script for SHELL (bash, zsh or fish).

@@ -898,6 +898,11 @@ def message_of(repo: Repo, sha: str) -> str:
     return str(repo[pygit2.Oid(hex=sha)].peel(pygit2.Commit).message)
 
 
+def commit_time(repo: Repo, sha: str) -> int:
+    """Commit ``sha``'s commit time (seconds since the epoch)."""
+    return int(repo[pygit2.Oid(hex=sha)].peel(pygit2.Commit).commit_time)
+
+
 def add_object_folder(repo: Repo, path: str) -> None:
     """Read objects from ``path`` too (a push's quarantine, which git names to its hooks)."""
     repo.odb.add_disk_alternate(path)
@@ -1075,6 +1080,71 @@ def path_changes(repo: Repo, tips: list[str], path: str) -> Iterator[PathChange]
             c.gpg_signature[0] is not None,
             content,
         )
+
+
+def _file_ids(diff: Any, suffix: str) -> dict[str, tuple[bytes | None, bytes | None]]:
+    """Each ``suffix`` file a tree diff changed: its blob's raw id before and after (None: absent,
+    or not a regular file, as ``_blob_at`` reads a path)."""
+    out: dict[str, tuple[bytes | None, bytes | None]] = {}
+    for delta in diff.deltas:
+        for f in (delta.old_file, delta.new_file):
+            if f.mode and f.path.endswith(suffix):
+                old, new = delta.old_file, delta.new_file
+                before = old.id.raw if old.mode in _BLOB_MODES and old.path == f.path else None
+                after = new.id.raw if new.mode in _BLOB_MODES and new.path == f.path else None
+                if before != after:
+                    out[f.path] = (before, after)
+    return out
+
+
+def every_path_change(repo: Repo, tips: list[str], suffix: str) -> Iterator[tuple[str, PathChange]]:
+    """What ``path_changes`` yields for every path ending with ``suffix``, in one walk of the history.
+
+    Each commit is compared with its parents once (git compares the trees, so
+    the cost is that of the change, not of the tree), and a path's changes
+    come in the order ``path_changes`` gives them.
+    """
+    from pygit2.enums import SortMode
+
+    if not tips:
+        return
+    walker = repo.walk(pygit2.Oid(hex=tips[0]), SortMode.TOPOLOGICAL | SortMode.TIME)
+    reached: dict[Any, int] = {}
+    for i, tip in enumerate(tips):
+        oid = pygit2.Oid(hex=tip)
+        reached[oid] = reached.get(oid, 0) | (1 << i)
+        if i:
+            walker.push(oid)
+    blobs: dict[bytes, bytes] = {}
+
+    def content(oid: bytes) -> bytes:
+        data = blobs.get(oid)
+        if data is None:
+            data = blobs[oid] = bytes(repo[pygit2.Oid(raw=oid)].read_raw())
+        return data
+
+    for c in walker:
+        mask = reached.pop(c.id, 0)
+        parents = c.parents
+        for p in parents:
+            reached[p.id] = reached.get(p.id, 0) | mask
+        if parents:
+            per_parent = [_file_ids(p.tree.diff_to_tree(c.tree), suffix) for p in parents]
+        else:
+            per_parent = [_file_ids(c.tree.diff_to_tree(swap=True), suffix)]
+        first, rest = per_parent[0], per_parent[1:]
+        if not first:
+            continue
+        info = CommitInfo(
+            str(c.id), c.message, c.author.name, c.author.email, c.author.time, c.author.offset, c.commit_time
+        )
+        parent = str(parents[0].id) if parents else None
+        signed = c.gpg_signature[0] is not None
+        for path in sorted(first):
+            if any(path not in other for other in rest):
+                continue  # the same as in some parent: the merge took that side
+            before, after = first[path]
+            yield path, PathChange(info, before, after, parent, mask, signed, content)
 
 
 def commit_of(repo: Repo, rev: str) -> str | None:

@@ -29,7 +29,7 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from mr.errors import OutputExists, OutputRefused, ReceiptError, UsageError
@@ -38,6 +38,8 @@ from mr.terminal import field as safe_text
 
 WRITING = "mr-get"
 ASIDE = "mr-old"
+#: ``mr site``'s temporary sibling while it writes
+SITE_WRITING = "mr-site"
 #: a sibling this new is left alone even when unlocked: its owner may not have locked it yet
 STALE_AFTER_SECONDS = 10
 #: how many unlisted files a refusal names before it counts the rest
@@ -46,12 +48,23 @@ MD5_LEN = 32
 _SUFFIX = re.compile(r"[a-z0-9_]{8}")
 
 
-def check_target(out: str | None, folder: str, force: bool, protected: Sequence[tuple[str, str]] = ()) -> None:
+def check_target(
+    out: str | None,
+    folder: str,
+    force: bool,
+    protected: Sequence[tuple[str, str]] = (),
+    *,
+    who: str = "mr get",
+    replaceable: Callable[[str, str | None], None] | None = None,
+) -> None:
     """Refuse ``folder`` as ``mr get``'s output unless it is new, or (with ``force``) a folder mr get wrote.
 
     ``out`` is the option as given (None: the default); ``protected`` pairs a
     folder that may be neither the target nor below it with how to name it
     (the registry's root). Nothing is read over the network before this.
+    ``who`` and ``replaceable`` serve another command that writes a folder
+    (``mr site``): its name in messages, and its own proof that it wrote the
+    folder (``check_replaceable``'s receipt, by default).
     """
     if out is not None and out == "":
         raise UsageError("-o/--out is empty: name the folder to write")
@@ -59,25 +72,25 @@ def check_target(out: str | None, folder: str, force: bool, protected: Sequence[
     real = os.path.realpath(folder)
     for place, what in _protected(protected):
         if real == place:
-            raise OutputRefused(f"{shown} is {what}; mr get never replaces it")
+            raise OutputRefused(f"{shown} is {what}; {who} never replaces it")
         if _is_below(place, real):
-            raise OutputRefused(f"{shown} is above {what} ({safe_text(place)}); mr get never replaces it")
+            raise OutputRefused(f"{shown} is above {what} ({safe_text(place)}); {who} never replaces it")
     repo = _inside_git_dir(os.path.dirname(real))
     if repo is not None:
-        raise OutputRefused(f"{shown} is inside the git repository folder {safe_text(repo)}; mr get never writes there")
+        raise OutputRefused(f"{shown} is inside the git repository folder {safe_text(repo)}; {who} never writes there")
     try:
         st = os.lstat(folder)
     except FileNotFoundError:
         return
     if stat.S_ISLNK(st.st_mode):
-        raise OutputRefused(f"{shown} is a symlink; mr get replaces only a folder it wrote")
+        raise OutputRefused(f"{shown} is a symlink; {who} replaces only a folder it wrote")
     if not stat.S_ISDIR(st.st_mode):
-        raise OutputRefused(f"{shown} is a file, not a folder; mr get replaces only a folder it wrote")
+        raise OutputRefused(f"{shown} is a file, not a folder; {who} replaces only a folder it wrote")
     if _is_git_dir(folder) or os.path.lexists(os.path.join(folder, ".git")):
-        raise OutputRefused(f"{shown} is a git repository; mr get never replaces it")
+        raise OutputRefused(f"{shown} is a git repository; {who} never replaces it")
     if not force:
-        raise OutputExists(f"{shown} exists; pass --force to replace it (only a folder mr get wrote is replaced)")
-    check_replaceable(folder)
+        raise OutputExists(f"{shown} exists; pass --force to replace it (only a folder {who} wrote is replaced)")
+    (replaceable or check_replaceable)(folder, None)
 
 
 def check_replaceable(folder: str, shown: str | None = None) -> None:
@@ -103,9 +116,10 @@ def check_replaceable(folder: str, shown: str | None = None) -> None:
         )
 
 
-def unlisted(folder: str, listed: set[str]) -> list[str]:
-    """What ``folder`` holds besides the receipt and the files in ``listed`` (folders of no listed file included)."""
-    keep = set(listed) | {RECEIPT}
+def unlisted(folder: str, listed: set[str], marker: str = RECEIPT) -> list[str]:
+    """What ``folder`` holds besides its ``marker`` (the receipt) and the files in ``listed`` (folders of no
+    listed file included)."""
+    keep = set(listed) | {marker}
     parents = {"/".join(p.split("/")[:i]) for p in keep for i in range(1, p.count("/") + 1)}
     out: list[str] = []
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
@@ -291,14 +305,21 @@ def remove_stale(folder: str, now: float | None = None) -> list[str]:
 
 
 def _is_sibling(name: str, base: str) -> bool:
-    for kind in (WRITING, ASIDE):
+    for kind in (WRITING, ASIDE, SITE_WRITING):
         prefix = f".{base}.{kind}-"
         if name.startswith(prefix) and _SUFFIX.fullmatch(name[len(prefix) :]):
             return True
     return False
 
 
-def move_into_place(tmp: str, folder: str, force: bool) -> None:
+def move_into_place(
+    tmp: str,
+    folder: str,
+    force: bool,
+    *,
+    who: str = "mr get",
+    replaceable: Callable[[str, str | None], None] | None = None,
+) -> None:
     """Rename the finished ``tmp`` to ``folder``; with ``force`` the old one is moved aside first, then deleted.
 
     The folder moved aside is checked once more against its receipt (a file
@@ -309,15 +330,15 @@ def move_into_place(tmp: str, folder: str, force: bool) -> None:
         try:
             os.rename(tmp, folder)
         except FileExistsError:
-            raise OutputExists(f"{safe_text(folder)} appeared while mr get ran; nothing was replaced") from None
+            raise OutputExists(f"{safe_text(folder)} appeared while {who} ran; nothing was replaced") from None
         except OSError as e:
             if e.errno in (39, 66):  # ENOTEMPTY: another folder took the name meanwhile
-                raise OutputExists(f"{safe_text(folder)} appeared while mr get ran; nothing was replaced") from None
+                raise OutputExists(f"{safe_text(folder)} appeared while {who} ran; nothing was replaced") from None
             raise
         return
     if not force:
         raise OutputExists(
-            f"{safe_text(folder)} exists; pass --force to replace it (only a folder mr get wrote is replaced)"
+            f"{safe_text(folder)} exists; pass --force to replace it (only a folder {who} wrote is replaced)"
         )
     aside = Held(folder, ASIDE)
     old = os.path.join(aside.path, "old")
@@ -327,7 +348,7 @@ def move_into_place(tmp: str, folder: str, force: bool) -> None:
         aside.remove()
         raise
     try:
-        check_replaceable(old, shown=folder)  # anything added since the first check stops it here
+        (replaceable or check_replaceable)(old, folder)  # anything added since the first check stops it here
         os.rename(tmp, folder)
     except BaseException:
         with contextlib.suppress(OSError):

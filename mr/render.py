@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         RetireResult,
         Rollback,
         RollbackResult,
+        SiteResult,
         StageDiff,
         StageResult,
         StageSync,
@@ -1066,3 +1067,39 @@ def _sync_line(remote: str, s: StageSync) -> str:
     if s.state == "not on the remote":
         return f"not on {field(remote)}{run('git', 'push', '-u', remote, s.stage)}"
     return f"no branch here nor on {field(remote)} (mr init creates the stage branches)"
+
+
+def site_result(result: SiteResult, as_json: bool, quiet: bool = False) -> None:
+    """``mr site``: where the pages went, or JSON; problems and notes on stderr."""
+    from mr.terminal import field as safe_text
+
+    notes(result.notes)
+    for problem in result.problems:
+        warn(problem_line(problem))
+    if as_json:
+        print_json(
+            {
+                "version": JSON_VERSION,
+                "registry": result.registry,
+                "folder": result.folder,
+                "pages": result.pages,
+                "bytes": result.bytes,
+                "built": result.built,
+                "stages": [{"stage": stage, "commit": commit} for stage, commit in result.stages],
+                "failed_verify": list(result.failed_stages),
+            }
+        )
+        return
+    for stage in result.failed_stages:
+        warn(f"mr: warning: {safe_text(stage)} fails mr verify (the page says why)")
+    if quiet:
+        return
+    links = result.pages - 1
+    echo(
+        f"Wrote {safe_text(result.folder)}: index.html and {links} link page{'s' if links != 1 else ''} "
+        f"({_megabytes(result.bytes)}) of {safe_text(result.registry)}"
+    )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.0f} kB"

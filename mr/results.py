@@ -463,6 +463,85 @@ class LinkHistory:
         return not self.problems
 
 
+# --- the whole registry at once (site) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageCell:
+    """One link on one stage, for the stage matrix: what is there and since when."""
+
+    stage: str
+    link: Link | None
+    #: ``on`` (the stage holds it), ``retired`` (a believed retirement took it off), ``removed``
+    #: (taken off otherwise), ``never`` (no commit on the stage ever held it)
+    state: Literal["on", "retired", "removed", "never"]
+    #: the commit on the stage's history that last changed the link there, and its commit time
+    commit: str | None = None
+    since: int | None = None
+
+
+@dataclass(frozen=True)
+class StageState:
+    """A stage as read for the record: its tip, the copy read, and what its two copies say."""
+
+    stage: str
+    commit: str | None
+    commit_time: int | None
+    read_from: str | None
+    #: ``StageStatus.note``: behind, ahead or diverged (None: the copies agree, or there is one)
+    note: str | None = None
+    diverged: bool = False
+    stale: bool = False
+
+
+@dataclass(frozen=True)
+class RecordedLink:
+    """One link across the registry: its cells, stage by stage, and its history."""
+
+    history: LinkHistory
+    cells: tuple[StageCell, ...]
+
+
+@dataclass(frozen=True)
+class RegistryRecord:
+    """Every link on every stage with its whole history, read in one walk (``mr site``'s data)."""
+
+    registry: str
+    stages: tuple[StageState, ...]
+    links: tuple[RecordedLink, ...]
+    problems: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
+    read_from: tuple[tuple[str, str], ...] = ()
+    #: the message of every commit in a history
+    messages: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class SiteResult:
+    """What ``mr site`` wrote."""
+
+    folder: str
+    registry: str
+    pages: int
+    bytes: int
+    #: the stages and the commit each was read at
+    stages: tuple[tuple[str, str | None], ...]
+    built: int
+    problems: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
+    #: with ``verify``: how many stages failed it
+    failed_stages: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Exit 0: the site was written (problems and failed verifies are on its pages)."""
+        return True
+
+
 # --- outdated links (outdated) --------------------------------------------------------
 
 

@@ -33,9 +33,13 @@ from mr.results import (
     LinkEntry,
     LinkHistory,
     Matrix,
+    RecordedLink,
+    RegistryRecord,
     ShowResult,
     StageAt,
+    StageCell,
     StageDiff,
+    StageState,
 )
 from mr.terminal import field as safe_text
 from mr.trailers import Recorded, recorded, rev_of
@@ -426,17 +430,36 @@ def _history(reg: Registry, name: str) -> LinkHistory:
         except LinkFileError as e:
             per_stage.append((stage, None))
             problems.append(Problem(e.file, e.line, e.detail))
+    ancestry = _Ancestry(reg)
+    changes = list(git.path_changes(reg.repo, [t for _, t in tips], path))
+    entries = _entries(reg, ancestry, name, path, changes, [s for s, _ in tips])
+    ancestry.keep()
+    if any(change.signed for change in changes):
+        entries = _with_signatures(reg, entries)
+    if all(link is None for _, link in per_stage) and not entries:
+        raise LinkNotFound(f"no link {name} on any stage ({', '.join(reg.config.stages)})")
+    return LinkHistory(name, tuple(per_stage), tuple(entries), tuple(problems), tuple(reg.notes), reg.copies())
+
+
+def _with_signatures(reg: Registry, entries: list[HistoryEntry]) -> list[HistoryEntry]:
+    """Where commits are signed, each one's signature as git checks it (the user's allowed signers)."""
+    verdicts = git.signatures(reg.repo, sorted({e.commit for e in entries}))
+    return [replace(e, signature=verdicts.get(e.commit)) for e in entries]
+
+
+def _entries(
+    reg: Registry, ancestry: _Ancestry, name: str, path: str, changes: list[git.PathChange], tips: list[str]
+) -> list[HistoryEntry]:
+    """The history entries of the link ``name`` from the changes of its file ``path`` (a walk from the
+    tips of the stages ``tips``), newest first."""
     order = {s: i for i, s in enumerate(reg.config.stages)}
     keyed: list[tuple[tuple[int, int, int], HistoryEntry]] = []
     # Every parent is followed, so changes merged from review branches count.
     # A commit on several stage branches (a fast-forward back) counts for the
     # latest stage that holds it.
-    ancestry = _Ancestry(reg)
-    signed = False
-    for i, change in enumerate(git.path_changes(reg.repo, [t for _, t in tips], path)):
+    for i, change in enumerate(changes):
         c = change.commit
-        signed = signed or change.signed
-        stage = next(s for j, (s, _) in reversed(list(enumerate(tips))) if change.reached_by >> j & 1)
+        stage = next(s for j, s in reversed(list(enumerate(tips))) if change.reached_by >> j & 1)
         # newest first; within one second (git's resolution), a later stage
         # first (links flow that way), then the walk's order (children first)
         key = (-c.commit_time, -order[stage], i)
@@ -466,15 +489,7 @@ def _history(reg: Registry, name: str) -> LinkHistory:
                 ),
             )
         )
-    ancestry.keep()
-    entries = [e for _, e in sorted(keyed, key=lambda k: k[0])]
-    if signed:
-        # where commits are signed, each one's signature as git checks it (the user's allowed signers)
-        verdicts = git.signatures(reg.repo, [e.commit for e in entries])
-        entries = [replace(e, signature=verdicts.get(e.commit)) for e in entries]
-    if all(link is None for _, link in per_stage) and not entries:
-        raise LinkNotFound(f"no link {name} on any stage ({', '.join(reg.config.stages)})")
-    return LinkHistory(name, tuple(per_stage), tuple(entries), tuple(problems), tuple(reg.notes), reg.copies())
+    return [e for _, e in sorted(keyed, key=lambda k: k[0])]
 
 
 def _believed(
@@ -622,3 +637,103 @@ def _rollback_holds(reg: Registry, ancestry: _Ancestry, what: Recorded, change: 
     if then is None or now is None:
         return then is None and now is None
     return (then.project, then.path, then.rev, then.pinned_from) == (now.project, now.path, now.rev, now.pinned_from)
+
+
+def registry_record(registry: str | None = None, remote: str | None = None, resolve: bool = False) -> RegistryRecord:
+    """Every link on every stage, with its whole history, from one walk of the stages' history.
+
+    What ``link_history`` gives one link, for all of them at the cost of one
+    walk: each commit is compared with its parents once, whatever the number
+    of links. ``resolve`` adds each link's newest version tag (a fetch of each
+    project, once).
+    """
+    return record_of(Registry.open(registry, remote_ok=True, remote=remote), resolve)
+
+
+def record_of(reg: Registry, resolve: bool = False) -> RegistryRecord:
+    """``registry_record`` of a registry already open."""
+    stages = reg.config.stages
+    states: list[StageState] = []
+    tips: list[tuple[str, str]] = []
+    per_stage: dict[str, dict[str, Link]] = {}
+    problems: list[Problem] = []
+    for stage in stages:
+        status = reg.stage_status(stage)
+        tip = reg.find_stage(stage)
+        states.append(
+            StageState(
+                stage,
+                tip,
+                git.commit_time(reg.repo, tip) if tip else None,
+                status.read_from if tip else None,
+                status.note(),
+                status.diverged,
+                status.stale,
+            )
+        )
+        if tip is None:
+            problems.append(Problem(stage, None, f"no branch {stage} (mr init creates it)", "warning"))
+            continue
+        tips.append((stage, tip))
+        links, bad = reg.links(stage)
+        problems += [Problem(e.file, e.line, e.detail) for e in bad]
+        per_stage[stage] = {link.name or "": link for link in links}
+    changes: dict[str, list[git.PathChange]] = {}
+    for path, change in git.every_path_change(reg.repo, [t for _, t in tips], LINK_SUFFIX):
+        changes.setdefault(path, []).append(change)
+    names = {n for links in per_stage.values() for n in links}
+    for path in changes:
+        try:
+            names.add(link_name(path))
+        except UsageError:
+            continue  # no name a link can have (under .git, say): never a link
+    ancestry = _Ancestry(reg)
+    walked = [s for s, _ in tips]
+    histories: list[tuple[LinkHistory, list[git.PathChange]]] = []
+    signed = False
+    for name in sorted(names):
+        path = name + LINK_SUFFIX
+        mine = changes.get(path, [])
+        signed = signed or any(c.signed for c in mine)
+        on = tuple((stage, per_stage.get(stage, {}).get(name)) for stage in stages)
+        entries = _entries(reg, ancestry, name, path, mine, walked)
+        histories.append((LinkHistory(name, on, tuple(entries)), mine))
+    ancestry.keep()
+    if signed:
+        verdicts = git.signatures(reg.repo, sorted({e.commit for h, _ in histories for e in h.history}))
+        histories = [
+            (replace(h, history=tuple(replace(e, signature=verdicts.get(e.commit)) for e in h.history)), mine)
+            for h, mine in histories
+        ]
+    if resolve:
+        histories = [(_with_latest(reg, h), mine) for h, mine in histories]
+    recorded_links = tuple(RecordedLink(h, _cells(h, mine, walked, stages)) for h, mine in histories)
+    messages = {c.commit.sha: c.commit.message for mine in changes.values() for c in mine}
+    return RegistryRecord(
+        reg.display, tuple(states), recorded_links, tuple(problems), tuple(reg.notes), reg.copies(), messages
+    )
+
+
+def _cells(
+    history: LinkHistory, changes: list[git.PathChange], walked: list[str], stages: tuple[str, ...]
+) -> tuple[StageCell, ...]:
+    """Each stage's cell of a link: the change that last touched it on that stage's history (the first
+    of the walk's changes that stage reaches: the walk goes newest first)."""
+    kinds = {e.commit: e.kind for e in history.history}
+    cells = []
+    for stage, link in history.stages:
+        bit = walked.index(stage) if stage in walked else None
+        last = next((c for c in changes if bit is not None and c.reached_by >> bit & 1), None)
+        if last is None:
+            cells.append(StageCell(stage, link, "on" if link is not None else "never"))
+            continue
+        commit, since = last.commit.sha, last.commit.commit_time
+        if link is not None:
+            cells.append(StageCell(stage, link, "on", commit, since))
+        else:
+            if kinds.get(commit) == "retirement":
+                cells.append(StageCell(stage, None, "retired", commit, since))
+            else:
+                cells.append(StageCell(stage, None, "removed", commit, since))
+    assert [c.stage for c in cells] == list(stages)
+    return tuple(cells)
