@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mr import api, git as mrgit
+from mr import api
+from mr import git as mrgit
 from mr.commands.show import registry_record
 from tests.commands.conftest import release
 from tests.helpers import MODEL, commit, commit_all, git, tag
