@@ -28,6 +28,7 @@ SIGNATURES = [
     "retire(names: 'list[str] | Retirement', stage: 'str | None' = None, message: 'str | None' = None, verify: 'bool' = True, push: 'str | None' = None, registry: 'str | None' = None, branch: 'str | None' = None, force: 'bool' = False, sign: 'bool | None' = None, remote: 'str | None' = None, fetch: 'bool | str' = False) -> 'RetireResult'",
     "rollback(names: 'list[str] | Rollback', stage: 'str | None' = None, to: 'str | None' = None, steps: 'int | None' = None, message: 'str | None' = None, verify: 'bool' = True, push: 'str | None' = None, registry: 'str | None' = None, branch: 'str | None' = None, force: 'bool' = False, sign: 'bool | None' = None, remote: 'str | None' = None, fetch: 'bool | str' = False) -> 'RollbackResult'",
     "show(registry: 'str | None' = None, stage: 'str | None' = None, resolve: 'bool' = False, offline: 'bool' = False, allow_local: 'bool' = False, remote: 'str | None' = None, at: 'str | None' = None) -> 'ShowResult'",
+    "site(out: 'str | None' = None, registry: 'str | None' = None, remote: 'str | None' = None, resolve: 'bool' = False, verify: 'bool' = False, title: 'str | None' = None, now: 'int | None' = None) -> 'SiteResult'",
     "stage_diff(source: 'str', target: 'str', registry: 'str | None' = None, remote: 'str | None' = None) -> 'StageDiff'",
     "stage_matrix(registry: 'str | None' = None, remote: 'str | None' = None) -> 'Matrix'",
     "sync(registry: 'str | None' = None, remote: 'str | None' = None) -> 'SyncReport'",

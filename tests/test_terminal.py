@@ -120,6 +120,9 @@ def test_man_pages_lint_clean_and_have_the_sections() -> None:
         ):
             assert f".SH {section}\n" in text, (page, section)
         assert "MR_CACHE_DIR" in text and "NO_COLOR" in text and "MR_DEBUG" in text
+        # text escaped twice shows its backslashes: mr get \-\-json
+        rendered_page = subprocess.run([mandoc, "-T", "utf8", page], capture_output=True, text=True).stdout
+        assert "\\-" not in rendered_page.replace("\b", ""), page
     rendered = subprocess.run(
         [mandoc, "-T", "utf8", str(ROOT / "man" / "mr-promote.1")], capture_output=True, text=True
     ).stdout

@@ -38,6 +38,9 @@ EXIT_1 = {
     "declined, or the push failed (nothing is left committed here unless the remote has it).",
     "retire": "The link is not on the stage, the stage kept moving, the confirmation was declined, "
     "or the push failed (nothing is left committed here unless the remote has it).",
+    "site": "The output folder was refused (mr site did not write it, or it holds files its marker does not "
+    "list), or the registry could not be read; nothing was replaced. A stage failing --verify is shown on "
+    "the page and warned about, and exits 0.",
     "sync": "A stage has diverged from the remote's (it is left alone), or the remote could not be fetched.",
     "verify": "A link failed a check (an error; warnings alone exit 0), or a project could not be reached.",
     "get": "A file failed its checks and nothing was written; with --check, a file changed, is missing or is extra.",
@@ -74,14 +77,19 @@ FILES = [
         "Registry settings: stages (branches, in promotion order), link_format "
         "(project or repo), policy per stage (require_pinned, require_signed, and from: the stages "
         "promotions onto it may come from, e.g. production: {from: [staging]}; mr promote refuses any "
-        "other, mr verify \\-\\-stage reports promotion commits that broke it since it was set, each "
+        "other, mr verify --stage reports promotion commits that broke it since it was set, each "
         "judged by its parent's policy; default: any order), allowed_sources, hosts "
         "(self-hosted sites whose web URLs name folders: host: github, gitlab or bitbucket) and remote "
         "(the shared remote whose branches stand in for stages without a local branch).",
     ),
     (".mlem.yaml", "Marks the MLEM project root; mr init creates it empty."),
     ("NAME.mlem", "One link: link_type, object_type, path, project (or repo), rev, params."),
-    ("DIR/.mr\\-get.json", "The receipt mr get leaves in the folder it writes; mr get \\-\\-check reads it."),
+    ("DIR/.mr-get.json", "The receipt mr get leaves in the folder it writes; mr get --check reads it."),
+    (
+        "SITE/.mr-site.json",
+        "The marker mr site leaves in the folder it writes: the pages it wrote. mr site replaces a folder only "
+        "when its marker lists everything in it.",
+    ),
 ]
 
 EXAMPLES: dict[str, list[tuple[str, str]]] = {
@@ -151,8 +159,15 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ),
         ("Bring it back:", "mr rollback churn\\-legacy \\-\\-stage production"),
     ],
+    "site": [
+        ("The registry's pages, opened in a browser from the folder:", "mr site \\-o site\nxdg\\-open site/index.html"),
+        (
+            "In CI on every push, with the newest tags and each stage verified:",
+            "mr site \\-o public \\-\\-resolve \\-\\-verify \\-\\-title 'Churn models'",
+        ),
+    ],
     "sync": [
-        ("Fetch every stage and fast\\-forward the local stage branches:", "mr sync"),
+        ("Fetch every stage and fast-forward the local stage branches:", "mr sync"),
         ("From another remote, as JSON:", "mr sync \\-\\-remote upstream \\-\\-json"),
     ],
     "verify": [
@@ -161,7 +176,7 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
             "The production branch, under its own policy, from the cache only:",
             "mr verify \\-\\-stage production \\-\\-offline",
         ),
-        ("As pre\\-commit runs it:", "mr verify churn.mlem fraud.mlem"),
+        ("As pre-commit runs it:", "mr verify churn.mlem fraud.mlem"),
         (
             "In CI at a detached HEAD, under the policy of the stage the change merges into:",
             "mr verify \\-\\-policy\\-stage production",
@@ -198,14 +213,49 @@ EXTRA: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
                     'registry), "rev", "commit" (where every file was read), "path" (the meta in its project), "meta" '
                     '(the meta in DIR), "files" (each: "path" in DIR, "size", "md5", "artifact": its name in the meta, '
                     'null for the meta), "external" (artifacts git does not hold, each: "artifact", "uri", "hint"). '
-                    "mr get \\-\\-json prints the same document.",
+                    "mr get --json prints the same document.",
                 ),
                 (
                     "what git holds",
                     "mr copies only files git holds at the commit. Artifacts in object stores "
                     "(s3://, gs://, ...) stay where they are (MLEM loads them from there) and are named with the "
-                    "command that copies them; DVC outputs and git\\-lfs files fail with the dvc get or git lfs "
+                    "command that copies them; DVC outputs and git-lfs files fail with the dvc get or git lfs "
                     "command that fetches them.",
+                ),
+            ],
+        )
+    ],
+    "site": [
+        (
+            "THE PAGES",
+            [
+                (
+                    "index.html",
+                    "The stages (the commit each was read at, when it last changed, the copy read, stale or "
+                    "diverged copies flagged, and with --verify the result of mr verify --stage), then "
+                    "the matrix: a row per link, a column per stage, each cell the version there and since "
+                    "when, or retired, removed or never promoted; with --resolve, the newest version tag "
+                    "and the stages behind it.",
+                ),
+                (
+                    "links/NAME\\-HASH.html",
+                    "One link: its version, project, path and rev on each stage, and every commit that "
+                    "changed it on a stage branch (when, stage, promotion, rollback, retirement or direct "
+                    "change, the versions, the stage it came from, who, the commit, the signature where "
+                    "commits are signed, the message).",
+                ),
+                (
+                    "safety",
+                    "The pages load nothing: a Content-Security-Policy of default-src 'none' allows only "
+                    "the inline style and script, by their hashes, and they read without JavaScript. Every "
+                    "value from the registry or a source is escaped (control and bidirectional characters "
+                    "shown as \\uXXXX), credentials in URLs are redacted, and only http(s) projects become "
+                    "links.",
+                ),
+                (
+                    "\\-\\-json",
+                    '"registry", "folder", "pages", "bytes", "built" (seconds since the epoch), "stages" '
+                    '(each: "stage", "commit"), "failed_verify" (the stages that failed --verify).',
                 ),
             ],
         )
