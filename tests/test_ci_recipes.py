@@ -88,9 +88,11 @@ def run_action(cwd: Path, inputs: dict[str, str], **env: str) -> list[subprocess
     return done
 
 
-def run_gitlab(cwd: Path, **variables: str) -> subprocess.CompletedProcess[str]:
-    template = load(ROOT / "ci" / "gitlab-mr-verify.yml")
-    job = template[".mr-verify"]
+def run_gitlab(
+    cwd: Path, file: str = "gitlab-mr-verify.yml", name: str = ".mr-verify", **variables: str
+) -> subprocess.CompletedProcess[str]:
+    template = load(ROOT / "ci" / file)
+    job = template[name]
     env = ci_env(**{k: str(v) for k, v in job["variables"].items()})
     env.update(variables)
     script = cwd.parent / "job.sh"
@@ -101,7 +103,8 @@ def run_gitlab(cwd: Path, **variables: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_github_action_checks_a_pull_request(ci_checkout: Path) -> None:  # noqa: F811
     steps = run_action(ci_checkout, {}, GITHUB_BASE_REF="staging")
-    assert [s.returncode for s in steps] == [0, 0], steps[-1].stderr
+    assert [s.returncode for s in steps] == [0, 0, 0], steps[-1].stderr
+    assert steps[2].stdout == "" and not (ci_checkout / "public").exists()  # no site asked for
     requirement = f"git+file://{ROOT}@{head()}"
     assert steps[0].stdout.splitlines()[0] == f"mr: installing {requirement}"
     assert git(ROOT, "cat-file", "-t", f"{head()}^{{commit}}") == "commit"
@@ -118,7 +121,7 @@ def test_the_github_action_checks_a_stage_it_fetches(ci_checkout: Path) -> None:
     assert steps[1].returncode == 1
     assert "git fetch origin production:refs/remotes/origin/production" in steps[1].stderr
     steps = run_action(ci_checkout, {"stage": "production", "args": "--verbose"})
-    assert [s.returncode for s in steps] == [0, 0], steps[-1].stderr
+    assert [s.returncode for s in steps] == [0, 0, 0], steps[-1].stderr
     assert steps[1].stdout.splitlines()[-2] == "ok: 1 link checked, 0 failed"
     assert git(ci_checkout, "rev-parse", "--verify", "-q", "refs/remotes/origin/production")
 
@@ -143,6 +146,57 @@ def test_the_gitlab_template_checks_a_merge_request(ci_checkout: Path) -> None: 
     assert job.stdout.splitlines()[-2] == "ok: 1 link checked, 0 failed"
     job = run_gitlab(ci_checkout, MR_VERSION=version, CI_MERGE_REQUEST_TARGET_BRANCH_NAME="production")
     assert job.returncode == 1 and job.stdout.splitlines()[-2] == "failed: 3 links checked, 3 failed"
+
+
+def site_versions(index: Path) -> dict[tuple[str, str], str]:
+    """(link, stage) -> the version a site's matrix shows."""
+    cells = re.findall(r'<tr data-name="([^"]+)">(.*?)</tr>', index.read_text())
+    out = {}
+    for name, row in cells:
+        for stage, version in re.findall(r'<td data-stage="([^"]+)" data-state="on" data-version="([^"]+)"', row):
+            out[name, stage] = version
+    return out
+
+
+def test_the_github_action_builds_the_site_from_every_stage(ci_checkout: Path) -> None:  # noqa: F811
+    assert git(ci_checkout, "rev-parse", "--is-shallow-repository") == "true"
+    steps = run_action(ci_checkout, {"site": "public", "site-args": "--resolve"}, GITHUB_BASE_REF="staging")
+    assert [s.returncode for s in steps] == [0, 0, 0], steps[-1].stderr
+    public = ci_checkout / "public"
+    assert site_versions(public / "index.html") == {
+        ("churn", "dev"): "v1",
+        ("churn", "staging"): "v1",
+        ("churn", "production"): "v1",
+        ("fraud", "dev"): "main",
+        ("scoring", "dev"): "v1",
+    }
+    # the whole history, though the checkout was shallow: churn's promotions
+    from mr import site
+
+    churn = (public / site.page_name("churn")).read_text()
+    assert churn.count('data-kind="promotion"') == 2 and 'data-kind="direct change"' in churn
+    assert "Latest version in the project: <code>v1</code>" in churn
+    # the workflow that publishes it uses the action's input, then the standard Pages actions
+    workflow = load(ROOT / "ci" / "github-pages.yml")
+    steps_used = workflow["jobs"]["site"]["steps"]
+    assert steps_used[0]["with"]["fetch-depth"] == 0
+    assert steps_used[1]["with"]["site"] == steps_used[2]["with"]["path"] == "public"
+    assert [s["uses"].split("@")[0] for s in steps_used[2:]] == [
+        "actions/upload-pages-artifact",
+        "actions/deploy-pages",
+    ]
+
+
+def test_the_gitlab_pages_job_builds_the_site(ci_checkout: Path) -> None:  # noqa: F811
+    job = run_gitlab(ci_checkout, "gitlab-pages.yml", ".mr-pages", MR_VERSION=head(), MR_SITE_ARGS="--verify")
+    assert job.returncode == 0, job.stderr
+    assert site_versions(ci_checkout / "public" / "index.html")[("churn", "production")] == "v1"
+    index = (ci_checkout / "public" / "index.html").read_text()
+    assert index.count('<span class="ok">ok</span>') == 3  # each stage verified
+    template = load(ROOT / "ci" / "gitlab-pages.yml")[".mr-pages"]
+    assert template["artifacts"]["paths"] == ["public"] and template["variables"]["GIT_DEPTH"] == "0"
+    job = run_gitlab(ci_checkout, "gitlab-pages.yml", ".mr-pages", MR_VERSION="")
+    assert job.returncode == 1 and "mr: set MR_VERSION" in job.stderr
 
 
 def test_every_install_line_of_the_readme_names_something_that_exists() -> None:
@@ -187,7 +241,7 @@ def test_every_documented_ref_of_mr_exists_or_is_the_explained_placeholder(tmp_p
     readme = (ROOT / "README.md").read_text()
     assert "`REF`\nis such a commit" in readme or "`REF` is such a commit" in readme.replace("\n", " ")
     seen = []
-    for doc in ("README.md", "action.yml", "ci/gitlab-mr-verify.yml"):
+    for doc in ("README.md", "action.yml", "ci/gitlab-mr-verify.yml", "ci/gitlab-pages.yml", "ci/github-pages.yml"):
         for ref in documented_refs((ROOT / doc).read_text()):
             seen.append((doc, ref))
             if ref in ("REF", '""') or ref.startswith("$"):  # the placeholder, none, a variable
@@ -200,7 +254,13 @@ def test_every_documented_ref_of_mr_exists_or_is_the_explained_placeholder(tmp_p
             )
             assert resolved.returncode == 0 or tracking.returncode == 0, f"{doc}: {ref} is no ref of this repository"
     docs = {doc for doc, _ in seen}
-    assert docs == {"README.md", "action.yml", "ci/gitlab-mr-verify.yml"}, seen
+    assert docs == {
+        "README.md",
+        "action.yml",
+        "ci/gitlab-mr-verify.yml",
+        "ci/gitlab-pages.yml",
+        "ci/github-pages.yml",
+    }, seen
     assert ("ci/gitlab-mr-verify.yml", '""') in seen  # the template's default: none, the job says to set it
 
 
