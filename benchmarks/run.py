@@ -429,6 +429,29 @@ def history_cases(mr: list[str], env: dict[str, str], short: bool) -> list[Case]
     ]
 
 
+def site_case(mr: list[str], env: dict[str, str], short: bool) -> Case:
+    """``mr site`` of 1,000 links x 3 stages with 20 history entries each, against what it must gather
+    anyway: ``mr show --all-stages --json`` and ``mr show NAME --json`` for 20 links."""
+    import shlex
+
+    n, p, h = (100, 5, 2000) if short else (1000, 20, 20000)
+    reg = generate.registry(CACHE / f"reg-{n}-{p}-h{h}", n, p, history=h)
+    out = Path(tempfile.mkdtemp(prefix="mr-bench-site-")) / "site"
+    show = shlex.join([*mr, "show", "--all-stages", "--json"])
+    names = " ".join(f"l{i}" for i in range(20))
+    gather = f"{show} >/dev/null && for n in {names}; do {shlex.join([*mr, 'show'])} $n --json >/dev/null; done"
+    return Case(
+        f"mr site, {n} links x 3 stages, {h // n} changes each",
+        "mr show --all-stages --json + 20 x mr show NAME --json",
+        Command(["bash", "-c", gather], reg, env),
+        Command([*mr, "site", "-o", str(out), "-q"], reg, env),
+        "max",
+        3.0,
+        weigh=[out],
+        disk_limit=10_000_000,
+    )
+
+
 def scale_cases(mr: list[str], env: dict[str, str], short: bool) -> list[Case]:
     """A registry of 100,000 links from 1,000 projects (3 stages), against floors and 1,000 links."""
     (n, p), (n1k, p1k) = ((3000, 30), (300, 10)) if short else ((100_000, 1000), (1000, 20))
@@ -589,6 +612,7 @@ def cases(short: bool, env: dict[str, str]) -> list[Case]:
     out.append(Case("mr show --registry URL (second call)", "local mr show", local_show, remote_show, "max", 1.5))
 
     out += history_cases(mr, env, short)
+    out.append(site_case(mr, env, short))
     out += scale_cases(mr, env, short)
 
     cold, cold_cache = cold_verify_case(mr, env, short)

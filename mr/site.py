@@ -275,11 +275,14 @@ def page_name(name: str) -> str:
     return f"links/{slug}-{digest}.html"
 
 
-def _when(ts: int | None) -> str:
+def _when(ts: int | None, day: bool = False) -> str:
+    """A moment as a ``<time>``: to the minute in UTC, or (``day``) its date, the minute in its title."""
     if ts is None:
         return ""
     moment = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))
     iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+    if day:
+        return f'<time datetime="{iso}" title="{moment}">{moment[:10]}</time>'
     return f'<time datetime="{iso}">{moment}</time>'
 
 
@@ -309,7 +312,7 @@ def _project(link: Link) -> str:
 
 
 def _document(title: str, body: str, built: int, footer: str, script: bool = False, depth: int = 0) -> str:
-    home = "../" * depth + "index.html"
+    nav = f'<nav aria-label="Site"><a href="{"../" * depth}index.html">All links and stages</a></nav>' if depth else ""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -318,7 +321,7 @@ def _document(title: str, body: str, built: int, footer: str, script: bool = Fal
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta name="generator" content="mr {_t(__version__)}">\n'
         f"<title>{title}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-        f'<header><nav aria-label="Site"><a href="{home}">All links and stages</a></nav><h1>{title}</h1></header>\n'
+        f"<header>{nav}<h1>{title}</h1></header>\n"
         f'<main id="main">\n{body}</main>\n<footer>\n{footer}</footer>\n'
         + (f"<script>{_SCRIPT}</script>\n" if script else "")
         + "</body>\n</html>\n"
@@ -431,7 +434,7 @@ def _matrix(record: RegistryRecord, stages: Sequence[_Stage], built: int, resolv
 def _cell(cell: StageCell, built: int, latest: str | None) -> str:
     since = ""
     if cell.since is not None:
-        since = f'<span class="since">since {_when(cell.since)} ({_age(built - cell.since)})</span>'
+        since = f'<span class="since">{_age(built - cell.since)}, since {_when(cell.since, day=True)}</span>'
     if cell.state == "on" and cell.link is not None:
         version = version_of(cell.link)
         behind = ""
