@@ -15,6 +15,7 @@ import pytest
 from mr import api, site
 from tests.commands.test_site_record import busy_registry
 from tests.helpers import commit_all, git
+from tests.test_shared_remote import origin, push_daemon  # noqa: F401 - fixtures
 
 HOSTILE_NAMES = [
     "<script>alert(1)",
@@ -265,3 +266,19 @@ def test_json_says_what_was_written(registry: Path, project: Path, mr) -> None: 
     assert doc["pages"] == 4 and doc["folder"] == os.path.join(str(registry), "out")
     assert [s["stage"] for s in doc["stages"]] == ["dev", "staging", "production"]
     assert doc["bytes"] == sum(p.stat().st_size for p in (registry / "out").rglob("*.html"))
+
+
+def test_a_registry_by_url_is_read_from_its_remote(
+    origin: str,  # noqa: F811
+    tmp_path: Path,
+    mr,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = mr("site", "--registry", origin, "-o", "out", "--json")
+    assert result.code == 0, result.err
+    index = (elsewhere / "out" / "index.html").read_text()
+    assert 'data-stage="production" data-state="on" data-version="v1"' in index
+    assert json.loads(result.out)["registry"] == origin
