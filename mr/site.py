@@ -47,7 +47,7 @@ WRITING = outfolder.SITE_WRITING
 _UNSAFE_NAME = re.compile(r"[^a-z0-9._-]+")
 
 _CSS = """
-:root{color-scheme:light dark;--bg:#fff;--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--head:#f6f8fa;
+:root{color-scheme:light dark;--bg:#ffffff;--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--head:#f6f8fa;
 --ok:#116329;--bad:#a40e26;--warn:#7d4e00;--link:#0550ae;--focus:#0969da}
 @media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9da7b3;--line:#3d444d;
 --head:#161b22;--ok:#56d364;--bad:#ff7b72;--warn:#e3b341;--link:#79c0ff;--focus:#58a6ff}}
@@ -113,8 +113,16 @@ class _Stage:
     commit_time: int | None
     read_from: str | None
     flag: str | None
+    #: a word for the matrix's column head: ``diverged``, ``behind`` or ``ahead`` (None: the copies agree)
+    condition: str | None = None
     verify: VerifyReport | None = None
     verify_error: str | None = None
+
+
+def _condition(diverged: bool, stale: bool, note: str | None) -> str | None:
+    if note is None:
+        return None
+    return "diverged" if diverged else "behind" if stale else "ahead"
 
 
 def build(
@@ -146,7 +154,10 @@ def build(
     protected = [(reg.root, "the registry's root")] if reg.root else []
     outfolder.check_target(out, folder, True, protected, who="mr site", replaceable=check_replaceable)
     record = record_of(reg, resolve)
-    stages = [_Stage(s.stage, s.commit, s.commit_time, s.read_from, s.note) for s in record.stages]
+    stages = [
+        _Stage(s.stage, s.commit, s.commit_time, s.read_from, s.note, _condition(s.diverged, s.stale, s.note))
+        for s in record.stages
+    ]
     if verify:
         stages = [_verified(s, registry, remote) for s in stages]
     built = int(time.time()) if now is None else now
@@ -412,7 +423,12 @@ def _problem_text(p: Problem) -> str:
 
 
 def _matrix(record: RegistryRecord, stages: Sequence[_Stage], built: int, resolve: bool) -> str:
-    head = '<th scope="col">Link</th>' + "".join(f'<th scope="col">{_t(s.name)}</th>' for s in stages)
+    head = '<th scope="col">Link</th>' + "".join(
+        f'<th scope="col">{_t(s.name)}'
+        + (f' <span class="flag warn" title="{_t(s.flag)}">{s.condition}</span>' if s.condition else "")
+        + "</th>"
+        for s in stages
+    )
     if resolve:
         head += '<th scope="col">Latest</th>'
     rows = []

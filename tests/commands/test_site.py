@@ -256,6 +256,10 @@ def test_stale_and_diverged_stages_are_flagged(registry: Path, project: Path, tm
     text = (registry / "out" / "index.html").read_text()
     assert "reading origin/staging: your staging is 1 commit behind" in text
     assert "dev has 1 commit not on origin/dev" in text
+    heads = re.findall(
+        r'<th scope="col">([a-z]+)(?: <span class="flag warn" title="[^"]*">([a-z]+)</span>)?</th>', text
+    )
+    assert ("dev", "ahead") in heads and ("staging", "behind") in heads and ("production", "") in heads
 
 
 def test_json_says_what_was_written(registry: Path, project: Path, mr) -> None:  # type: ignore[no-untyped-def]
@@ -282,3 +286,27 @@ def test_a_registry_by_url_is_read_from_its_remote(
     index = (elsewhere / "out" / "index.html").read_text()
     assert 'data-stage="production" data-state="on" data-version="v1"' in index
     assert json.loads(result.out)["registry"] == origin
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_colours_pass_wcag_aa_on_every_background(scheme: str) -> None:
+    css = site._CSS
+    dark = css.index("prefers-color-scheme:dark")
+    block = css[:dark] if scheme == "light" else css[dark:]
+    colours = dict(re.findall(r"--([a-z]+):(#[0-9a-f]{6})", block))
+    assert {"bg", "head", "fg", "muted", "ok", "bad", "warn", "link", "focus"} <= set(colours)
+    for text in ("fg", "muted", "ok", "bad", "warn", "link"):
+        for background in ("bg", "head"):
+            assert contrast(colours[text], colours[background]) >= 4.5, (scheme, text, background)
+    assert contrast(colours["focus"], colours["bg"]) >= 3  # a focus ring: non-text contrast
