@@ -43,6 +43,8 @@ class Artifact:
     path: str | None = None
     #: the scheme of an artifact outside git (``s3`` ...)
     scheme: str | None = None
+    #: the meta's ``type`` of it (``local``, ``dvc`` for an artifact MLEM saved to DVC storage)
+    kind: str = "local"
 
 
 def parse(obj: Mapping[str, Any], meta_path: str) -> tuple[list[Artifact], list[str]]:
@@ -74,9 +76,10 @@ def parse(obj: Mapping[str, Any], meta_path: str) -> tuple[list[Artifact], list[
         if not isinstance(md5, str) or not _MD5.fullmatch(md5):
             problems.append(f"artifact {shown}: hash is not an md5")
             continue
+        kind = str(value.get("type")) if isinstance(value.get("type"), str) else "local"
         m = _SCHEME.match(uri)
         if m and m.group(1).lower() != "file":
-            out.append(Artifact(name, uri, size, md5, scheme=m.group(1).lower()))
+            out.append(Artifact(name, uri, size, md5, scheme=m.group(1).lower(), kind=kind))
             continue
         why = uri_problem(uri)
         if why is None:
@@ -84,7 +87,7 @@ def parse(obj: Mapping[str, Any], meta_path: str) -> tuple[list[Artifact], list[
             if path == ".." or path.startswith("../"):
                 why = "leaves the project with .."
             else:
-                out.append(Artifact(name, uri, size, md5, path=path))
+                out.append(Artifact(name, uri, size, md5, path=path, kind=kind))
                 continue
         problems.append(f"artifact {shown}: uri {_shown(uri)} refused: {why}")
     return out, problems

@@ -918,6 +918,11 @@ def verify(
     help="Replace DIR when mr get wrote it: its receipt lists every file in it.",
 )
 @click.option("--check", "check", metavar="DIR", type=click.Path(), help="Re-verify DIR against its receipt instead.")
+@click.option(
+    "--dvc-remote",
+    metavar="NAME",
+    help="Read artifacts kept in DVC from this remote of the project (default: its core.remote).",
+)
 @allow_local_option
 @remote_registry_option
 @quiet_option
@@ -928,6 +933,7 @@ def get(
     out: str | None,
     force: bool,
     check: str | None,
+    dvc_remote: str | None,
     allow_local: bool,
     registry: str | None,
     quiet: bool,
@@ -944,9 +950,14 @@ def get(
     prints it. All or nothing: a missing, changed or unsafe file is one line
     naming it, exit 1, and DIR is left as it was.
 
-    mr copies only what git holds: artifacts in object stores (s3://, gs://)
-    are listed with the command that fetches them (MLEM loads them from
-    there); DVC outputs and git-lfs files fail with the dvc get or git lfs
+    Artifacts kept in DVC (a meta's type: dvc, or an output of the
+    project's dvc.lock or a .dvc file) are read from the project's DVC
+    remote at that commit (--dvc-remote: another of its remotes; your own
+    DVC configuration supplies credentials) through DVC's libraries, which
+    pip install 'mr-registry[dvc]' adds; each is checked against the meta
+    and what DVC records, and MLEM loads the folder without DVC. Artifacts in
+    object stores (s3://, gs://) are listed with the command that fetches
+    them (MLEM loads them from there); git-lfs files fail with the git lfs
     command that fetches them.
 
     --check DIR re-verifies a folder against its receipt: exit 1 and one line
@@ -964,7 +975,7 @@ def get(
     from mr import api, render
 
     if check is not None:
-        if name is not None or stage or out or force or allow_local:
+        if name is not None or stage or out or force or allow_local or dvc_remote:
             raise click.UsageError("--check DIR goes alone (with --json)")
         checked = api.check_get(check)
         render.check_result(checked, as_json, quiet=quiet)
@@ -973,7 +984,14 @@ def get(
         raise click.UsageError("give NAME, or --check DIR")
     with _terminate_as_interrupt(), render.progress(enabled=not (as_json or quiet)) as update:
         result = api.get(
-            name, stage=stage, out=out, registry=registry, force=force, allow_local=allow_local, progress=update
+            name,
+            stage=stage,
+            out=out,
+            registry=registry,
+            force=force,
+            allow_local=allow_local,
+            progress=update,
+            dvc_remote=dvc_remote,
         )
     render.get_result(result, as_json, quiet=quiet)
     return _exit(result.ok)

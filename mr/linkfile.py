@@ -13,7 +13,7 @@ import io
 import posixpath
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from mr import fastread
@@ -468,3 +468,17 @@ def _last_plain_entry(doc: Any) -> Any:
             return None  # a flow or block collection, or a block scalar: the lines would land inside it
         return doc
     return None
+
+
+def retype_artifacts(data: bytes, names: set[str], kind: str, file: str) -> bytes:
+    """A meta with the ``type`` of the artifacts ``names`` set to ``kind``; the rest of it (comments,
+    order, quoting) as it was. ``mr get`` writes the meta so of an artifact it fetched from DVC storage."""
+    doc = _parse_roundtrip(_decode(data, file), file, "a MLEM meta")
+    arts: Any = doc.get("artifacts")
+    if not isinstance(arts, Mapping):
+        return data
+    for key in list(arts.keys()):
+        value: Any = arts[key]
+        if str(key) in names and isinstance(value, MutableMapping) and "type" in value:
+            value["type"] = kind
+    return _dump(doc)

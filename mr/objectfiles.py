@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mr import artifacts, blobs, git
+from mr import artifacts, blobs, dvcremote, git
 from mr.artifacts import Artifact
 from mr.errors import (
     MrError,
@@ -83,9 +83,27 @@ class _Planned:
     oid: str
 
 
+@dataclass(frozen=True)
+class PlannedDvc:
+    """An artifact kept in DVC: its output as ``dvc.lock`` or a ``.dvc`` file records it (None: only the
+    meta's ``type: dvc`` says so), and the command that fetches it without mr's DVC support."""
+
+    artifact: Artifact
+    output: dvcremote.Output | None
+    #: the ``dvc get`` command that writes it where ``mr get`` would (shell-quoted), or NO_COMMAND
+    command: str
+
+    @property
+    def md5(self) -> str:
+        """The object's id in the remote: the md5 DVC records, else the meta's."""
+        return self.output.md5 if self.output is not None and self.output.md5 else self.artifact.md5
+
+
 @dataclass
 class _Plan:
     copies: list[_Planned] = field(default_factory=list)
+    #: artifacts kept in DVC, not in git
+    dvc: list[PlannedDvc] = field(default_factory=list)
     external: list[ExternalArtifact] = field(default_factory=list)
     #: (severity, line) of everything wrong; "error" stops a get
     problems: list[tuple[Severity, str]] = field(default_factory=list)
@@ -129,23 +147,14 @@ def plan(source: Source, meta_path: str, obj: Mapping[str, Any], out: str = "DIR
         entry = source.entry(art.path)
         shown = safe_text(art.path)
         if entry is None or entry.kind == git.ENTRY_FOLDER:
-            dvc = _dvc_tracked(source, art.path)
-            if dvc:
-                # options first and "--" before the words a meta names: a path like "-x" stays a path
-                command = command_line(
-                    "dvc",
-                    "get",
-                    "--rev",
-                    source.commit,
-                    "-o",
-                    posixpath.join(out, posixpath.basename(art.path)),
-                    "--",
-                    source.url(),
-                    source.repo_path(art.path),
-                )
-                result.error(
-                    f"{shown} (artifact {name}) is a DVC output, not in git: fetch it with {command or NO_COMMAND}"
-                )
+            output = dvc_output(source, art.path)
+            if output is not None or (entry is None and art.kind == "dvc"):
+                planned_dvc = _plan_dvc(source, art, output, out)
+                if planned_dvc is not None:
+                    result.dvc.append(planned_dvc)
+                else:
+                    assert output is not None
+                    result.error(_dvc_disagrees(source, art, output))
             elif entry is None:
                 result.error(f"{shown} (artifact {name}) is missing at {at}")
             else:
@@ -199,46 +208,95 @@ def _external_hint(art: Artifact, out: str) -> str:
     return f"MLEM loads it from {safe_text(uri)} as the meta says; to copy it: {fetch}"
 
 
-def _dvc_tracked(source: Source, path: str) -> bool:
-    """Whether DVC tracks ``path``: a ``.dvc`` file beside it, or an output of ``dvc.lock``."""
-    entry = source.entry(path + ".dvc")
-    if entry is not None and entry.kind == git.ENTRY_FILE:
-        return True
+def _plan_dvc(source: Source, art: Artifact, output: dvcremote.Output | None, out: str) -> PlannedDvc | None:
+    """The plan for an artifact kept in DVC; None when what DVC records disagrees with the meta."""
+    if output is not None and (
+        output.is_dir
+        or (output.md5 is not None and output.md5 != art.md5)
+        or (output.size is not None and output.size != art.size)
+    ):
+        return None
+    # options first and "--" before the words a meta names: a path like "-x" stays a path
+    command = command_line(
+        "dvc",
+        "get",
+        "--rev",
+        source.commit,
+        "-o",
+        posixpath.join(out, posixpath.basename(art.path or art.uri)),
+        "--",
+        source.url(),
+        source.repo_path(art.path or ""),
+    )
+    return PlannedDvc(art, output, command or NO_COMMAND)
+
+
+def _dvc_disagrees(source: Source, art: Artifact, output: dvcremote.Output) -> str:
+    shown, name, at = safe_text(art.path or ""), safe_text(art.name), source.commit[:SHORT_SHA]
+    where = safe_text(output.recorded_in)
+    if output.is_dir:
+        return f"{shown} (artifact {name}) is a DVC directory output ({where}); mr fetches files, not directories"
+    if output.md5 is not None and output.md5 != art.md5:
+        return f"{shown} (artifact {name}): {where} records md5 {output.md5} at {at}; the meta records {art.md5}"
+    return f"{shown} (artifact {name}): {where} records {output.size} bytes at {at}; the meta records {art.size}"
+
+
+def dvc_output(source: Source, path: str) -> dvcremote.Output | None:
+    """The DVC output ``path`` (project-relative) is, by a ``.dvc`` file beside it or a ``dvc.lock``
+    (the project's, or the repository's root one), at the source's commit; None when DVC does not track it."""
     full = source.repo_path(path)
+    candidates = [source.repo_path(path + ".dvc")]
     folders = [""] if not source.subdir else [source.subdir, ""]
-    for folder in folders:
-        lock = posixpath.join(folder, "dvc.lock") if folder else "dvc.lock"
-        entry = git.entry_at(source.repo, source.commit, lock, source.trees)
-        if entry is None or entry.kind != git.ENTRY_FILE or entry.oid is None:
+    candidates += [posixpath.join(folder, "dvc.lock") if folder else "dvc.lock" for folder in folders]
+    for file in candidates:
+        data = _read_small(source, file)
+        if data is None:
             continue
-        try:
-            source.ensure([entry.oid], f"{lock} at {source.commit[:SHORT_SHA]}")
-        except MrError:
-            continue
-        if full in _dvc_outputs(git.read_blob(source.repo, entry.oid), folder):
-            return True
-    return False
+        found = dvcremote.outputs(data, file, posixpath.dirname(file)).get(full)
+        if found is not None:
+            return found
+    return None
 
 
-def _dvc_outputs(data: bytes, folder: str) -> set[str]:
-    from mr import linkfile
-    from mr.errors import LinkFileError
-
+def _read_small(source: Source, repo_path: str) -> bytes | None:
+    """A regular file of the repository at the source's commit (fetched when a partial cache lacks it)."""
+    entry = git.entry_at(source.repo, source.commit, repo_path, source.trees)
+    if entry is None or entry.kind != git.ENTRY_FILE or entry.oid is None:
+        return None
     try:
-        doc = linkfile.parse_mapping(data, "dvc.lock", "dvc.lock")
-    except LinkFileError:
-        return set()
-    out: set[str] = set()
-    stages = doc.get("stages") if isinstance(doc, Mapping) else None
-    for stage in (stages or {}).values() if isinstance(stages, Mapping) else ():
-        if not isinstance(stage, Mapping):
+        source.ensure([entry.oid], f"{repo_path} at {source.commit[:SHORT_SHA]}")
+    except MrError:
+        return None
+    return git.read_blob(source.repo, entry.oid)
+
+
+def dvc_remote(source: Source, name: str | None) -> dvcremote.Remote:
+    """The DVC remote the project names at the source's commit (``name``, or its default), with the
+    user's DVC configuration (credentials, and remotes of their own) under it. DvcError when none."""
+    import os
+
+    at = source.commit[:SHORT_SHA]
+    folders = [source.subdir, ""] if source.subdir else [""]
+    repo: list[tuple[str, dict[str, dict[str, str]]]] = []
+    for folder in reversed(folders):  # the root's first: the project's own overrides it
+        file = posixpath.join(folder, ".dvc/config") if folder else ".dvc/config"
+        data = _read_small(source, file)
+        if data is not None:
+            repo.append((f"{file} at {at}", dvcremote.parse_config(data.decode("utf-8", "replace"))))
+    user: list[tuple[str, dict[str, dict[str, str]]]] = []
+    config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    for label, path in (
+        ("the system's DVC configuration", "/etc/xdg/dvc/config"),
+        ("your DVC configuration", os.path.join(config_home, "dvc", "config")),
+    ):
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                user.append((label, dvcremote.parse_config(f.read(1024 * 1024))))
+        except OSError:
             continue
-        wdir = stage.get("wdir") if isinstance(stage.get("wdir"), str) else "."
-        for item in stage.get("outs") or ():
-            path = item.get("path") if isinstance(item, Mapping) else None
-            if isinstance(path, str):
-                out.add(posixpath.normpath(posixpath.join(folder, str(wdir), path)))
-    return out
+    if not repo:
+        raise dvcremote.DvcError(f"{safe_text(source.display)} has no .dvc/config at {at}: no DVC remote is named")
+    return dvcremote.pick_remote(repo, user, name)
 
 
 def verify_problems(
@@ -267,6 +325,7 @@ def verify_problems(
     except (ProjectNotFound, ObjectNotFound) as e:
         return [(ERROR, f"artifacts not checked: {e.message}")]
     out = list(planned.problems)
+    out += _dvc_problems(source, planned.dvc, reg)
     remote = source.project is not None and source.project.remote
     for p in planned.copies:
         if not remote:
@@ -281,3 +340,40 @@ def verify_problems(
                 )
             )
     return out
+
+
+def _dvc_problems(source: Source, planned: list[PlannedDvc], reg: Registry) -> list[tuple[Severity, str]]:
+    """With mr's DVC support installed, that each DVC-kept artifact's object is in the remote (nothing is
+    downloaded); without it, nothing more than the agreement of the meta and what DVC records."""
+    if not planned or not dvcremote.have_extra():
+        return []
+    try:
+        storage = open_dvc(source, None, reg.config)
+        missing = [p for p in planned if storage.find(p.md5) is None]
+    except dvcremote.DvcError as e:
+        names = ", ".join(safe_text(p.artifact.path or "") for p in planned)
+        return [(ERROR, f"{names}: {e}")]
+    return [
+        (
+            ERROR,
+            f"{safe_text(p.artifact.path or '')} (artifact {safe_text(p.artifact.name)}): object {p.md5} "
+            f"is not in DVC remote {safe_text(storage.remote.name)} ({storage.remote.shown})",
+        )
+        for p in missing
+    ]
+
+
+def open_dvc(source: Source, name: str | None, config: Any) -> dvcremote.Storage:
+    """The DVC remote of the source, opened, after ``allowed_sources`` allows its URL (before any contact)."""
+    from mr import checks
+    from mr.envvars import git_timeout
+
+    remote = dvc_remote(source, name)
+    why = dvcremote.remote_problem(remote)
+    if why is None:  # a local folder is no URL: under allowed_sources, refused too
+        refused = checks.source_refusal(remote.url, config)
+        if refused is not None:
+            why = refused.replace("project", "its URL", 1)
+    if why is not None:
+        raise dvcremote.DvcError(f"DVC remote {safe_text(remote.name)} ({remote.shown}) is refused: {why}")
+    return dvcremote.open_storage(remote, timeout=git_timeout())

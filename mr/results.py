@@ -163,6 +163,8 @@ class GotFile:
     md5: str
     #: the artifact's name in the meta (None for the meta file itself)
     artifact: str | None = None
+    #: where its bytes came from: ``git`` (the source's commit) or ``dvc`` (the project's DVC remote)
+    source: str = "git"
 
 
 @dataclass(frozen=True)
@@ -226,7 +228,10 @@ class GetResult:
             "commit": self.commit,
             "path": self.path,
             "meta": self.meta,
-            "files": [{"path": f.path, "size": f.size, "md5": f.md5, "artifact": f.artifact} for f in self.files],
+            "files": [
+                {"path": f.path, "size": f.size, "md5": f.md5, "artifact": f.artifact, "source": f.source}
+                for f in self.files
+            ],
             "external": [{"artifact": e.artifact, "uri": e.uri, "hint": e.hint} for e in self.external],
         }
 

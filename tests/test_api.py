@@ -11,7 +11,7 @@ from mr import api
 #: every public function with its signature, as ``inspect`` prints it (annotations are strings)
 SIGNATURES = [
     "check_get(folder: 'str') -> 'CheckResult'",
-    "get(name: 'str', stage: 'str | None' = None, out: 'str | None' = None, registry: 'str | None' = None, force: 'bool' = False, allow_local: 'bool' = False, progress: 'Callable[[str, int, int], None] | None' = None) -> 'GetResult'",
+    "get(name: 'str', stage: 'str | None' = None, out: 'str | None' = None, registry: 'str | None' = None, force: 'bool' = False, allow_local: 'bool' = False, progress: 'Callable[[str, int, int], None] | None' = None, dvc_remote: 'str | None' = None) -> 'GetResult'",
     "init(path: 'str' = '.', stages: 'tuple[str, ...] | list[str] | None' = None, push: 'str | None' = None) -> 'InitResult'",
     "link(source: 'str', source_project: 'str | None' = None, rev: 'str | None' = None, target: 'str | None' = None, target_project: 'str | None' = None, follow_links: 'bool' = True, absolute: 'bool' = False, pin: 'bool' = False, force: 'bool' = False, *, source_repo: 'str | None' = None, target_repo: 'str | None' = None, external: 'bool | None' = None, allow_local: 'bool' = False) -> 'Link'",
     "link_at(name: 'str', at: 'str', registry: 'str | None' = None, remote: 'str | None' = None) -> 'LinkAt'",

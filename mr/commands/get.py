@@ -8,8 +8,10 @@ temporary folder beside the target and renamed into place at the end, so a
 failure (or Ctrl-C) leaves nothing behind. A receipt (``.mr-get.json``)
 records where every byte came from; ``check`` re-verifies a folder against it.
 
-mr copies only what git holds. Artifacts in object stores (``s3://`` ...),
-DVC outputs and git-lfs files are named with the command that fetches them.
+Artifacts kept in DVC are read from the project's DVC remote through DVC's
+own libraries (``mr-registry[dvc]``); without them each is named with the
+``dvc get`` command that fetches it. Artifacts in object stores (``s3://``
+...) and git-lfs files are named with the command that fetches them.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import stat
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from mr import artifacts, blobs, outfolder
+from mr import artifacts, blobs, dvcremote, outfolder
 from mr.config import Config
 from mr.errors import (
     ArtifactsRefused,
@@ -32,9 +34,10 @@ from mr.errors import (
     ReceiptError,
 )
 from mr.model import ERROR, RECEIPT, SHORT_SHA, Link, version_of
-from mr.objectfiles import Source, plan, source_of
+from mr.objectfiles import PlannedDvc, Source, open_dvc, plan, source_of
 from mr.registry import Registry, link_name
 from mr.results import CheckResult, GetResult, GotFile
+from mr.terminal import NO_COMMAND, command_line
 from mr.terminal import field as safe_text
 from mr.urls import is_url, redact
 
@@ -66,6 +69,7 @@ def get(
     force: bool = False,
     allow_local: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
+    dvc_remote: str | None = None,
 ) -> GetResult:
     """Write the object link ``name`` resolves to into the folder ``out`` (default: ``./NAME``'s last part).
 
@@ -77,7 +81,10 @@ def get(
     file) and nothing written when any file is missing, differs or is unsafe.
     An existing folder is replaced only with ``force``. Artifacts outside git
     (``s3://`` ...) are listed in ``GetResult.external``, not fetched.
-    The links of a remote registry may not name local projects unless
+    Artifacts kept in DVC are read from the DVC remote the project names at
+    the commit (``dvc_remote``: another of its remotes), with mr's DVC support
+    installed (``mr-registry[dvc]``), and checked against the meta and what
+    ``dvc.lock`` or the ``.dvc`` file records. The links of a remote registry may not name local projects unless
     ``allow_local``.
     """
     name = link_name(name)
@@ -117,11 +124,15 @@ def get(
     shown_out = os.path.relpath(folder) if out is None else out
     planned = plan(source, found.path, found.obj, shown_out)
     errors = [line for severity, line in planned.problems if severity == ERROR]
-    paths = [p.artifact.path or "" for p in planned.copies]
-    base = artifacts.layout(found.path, paths)
-    targets = {p.artifact.name: artifacts.relative(p.artifact.path or "", base) for p in planned.copies}
+    arts = [p.artifact for p in planned.copies] + [d.artifact for d in planned.dvc]
+    base = artifacts.layout(found.path, [a.path or "" for a in arts])
+    targets = {a.name: artifacts.relative(a.path or "", base) for a in arts}
     meta_rel = artifacts.relative(found.path, base)
     errors.extend(_collisions(meta_rel, targets))
+    storage = None
+    if planned.dvc and not errors:
+        storage, dvc_errors = _dvc_storage(source, planned.dvc, dvc_remote, config, folder, targets)
+        errors.extend(dvc_errors)
     if errors:
         raise ArtifactsRefused(f"{name}: nothing written to {folder}", tuple(errors))
 
@@ -134,8 +145,14 @@ def get(
         umask = os.umask(0o22)
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 is for the temporary name only
+        retyped = {d.artifact.name for d in planned.dvc if d.artifact.kind == "dvc"}
+        if retyped:
+            # the file is beside the meta now: MLEM reads it as a local artifact (no DVC needed to load)
+            from mr import linkfile
+
+            meta = linkfile.retype_artifacts(meta, retyped, "local", found.path)
         files = [_write_bytes(tmp, meta_rel, meta, folder)]
-        total = sum({targets[p.artifact.name]: p.artifact.size for p in planned.copies}.values())
+        total = sum({targets[a.name]: a.size for a in arts}.values())
         done = 0
 
         def copied(n: int) -> None:
@@ -159,6 +176,21 @@ def get(
                     f"the meta records {p.artifact.size} bytes, md5 {p.artifact.md5}"
                 )
             files.append(GotFile(rel, got.size, got.md5, p.artifact.name))
+        for d in planned.dvc:
+            assert storage is not None
+            rel = targets[d.artifact.name]
+            try:
+                got = _write_dvc(storage, d, tmp, rel, folder, copied)
+            except dvcremote.DvcError as e:
+                shown = f"{safe_text(d.artifact.path or '')} (artifact {safe_text(d.artifact.name)})"
+                raise ArtifactsRefused(f"{name}: nothing written to {folder}", (f"{shown}: {e}",)) from None
+            if got.size != d.artifact.size or got.md5 != d.artifact.md5 or got.md5 != d.md5:
+                mismatched.append(
+                    f"{safe_text(d.artifact.path or '')} (artifact {safe_text(d.artifact.name)}): "
+                    f"{got.size} bytes, md5 {got.md5} from DVC remote {safe_text(storage.remote.name)}; "
+                    f"the meta records {d.artifact.size} bytes, md5 {d.artifact.md5}"
+                )
+            files.append(GotFile(rel, got.size, got.md5, d.artifact.name, "dvc"))
         if mismatched:
             raise ArtifactsRefused(f"{name}: nothing written to {folder}", tuple(mismatched))
         result = GetResult(
@@ -186,6 +218,58 @@ def get(
         raise
     held.release()
     return result
+
+
+def _dvc_storage(
+    source: Source,
+    planned: list[PlannedDvc],
+    name: str | None,
+    config: Config,
+    folder: str,
+    targets: Mapping[str, str],
+) -> tuple[dvcremote.Storage | None, list[str]]:
+    """The DVC remote the artifacts kept in DVC are read from, opened after the policy allows it; or,
+    without mr's DVC support or with no usable remote, one line per artifact saying what to do."""
+    if not dvcremote.have_extra():
+        lines = []
+        for d in planned:
+            target = os.path.join(folder, *targets[d.artifact.name].split("/"))
+            lines.append(
+                f"{safe_text(d.artifact.path or '')} (artifact {safe_text(d.artifact.name)}) is kept in DVC: "
+                f"install mr's DVC support ({dvcremote.EXTRA}) and run mr get again, or fetch it with "
+                f"{_dvc_get(source, d, target)}"
+            )
+        return None, lines
+    try:
+        return open_dvc(source, name, config), []
+    except dvcremote.DvcError as e:
+        names = ", ".join(
+            f"{safe_text(d.artifact.path or '')} (artifact {safe_text(d.artifact.name)})" for d in planned
+        )
+        return None, [f"{names}: {e}"]
+
+
+def _dvc_get(source: Source, d: PlannedDvc, target: str) -> str:
+    """The shell-quoted ``dvc get`` that writes the artifact at ``target`` (where mr get would put it)."""
+    command = command_line(
+        "dvc", "get", "--rev", source.commit, "-o", target, "--", source.url(), source.repo_path(d.artifact.path or "")
+    )
+    return command or NO_COMMAND
+
+
+def _write_dvc(
+    storage: dvcremote.Storage, d: PlannedDvc, tmp: str, rel: str, folder: str, copied: Callable[[int], None] | None
+) -> GotFile:
+    """Stream the artifact's object from the DVC remote into the temporary folder, hashed on the way."""
+    path = storage.find(d.md5)
+    if path is None:
+        raise dvcremote.DvcError(
+            f"object {d.md5} is not in DVC remote {safe_text(storage.remote.name)} ({storage.remote.shown}); "
+            "was it pushed (dvc push)?"
+        )
+    with _naming(folder, rel), os.fdopen(_open_new(tmp, rel), "wb") as f:
+        size, md5 = storage.copy(path, f, copied)
+    return GotFile(rel, size, md5)
 
 
 def _check_policy(item: Link, config: Config) -> None:

@@ -110,8 +110,20 @@ def test_get_writes_meta_artifact_and_receipt(registry: Path, model: Path, mr, t
     assert receipt["registry"] == str(registry)
     meta_bytes = (model / "models/rf.mlem").read_bytes()
     assert receipt["files"] == [
-        {"path": "rf.mlem", "size": len(meta_bytes), "md5": hashlib.md5(meta_bytes).hexdigest(), "artifact": None},
-        {"path": "rf", "size": len(WEIGHTS), "md5": hashlib.md5(WEIGHTS).hexdigest(), "artifact": "data.pkl"},
+        {
+            "path": "rf.mlem",
+            "size": len(meta_bytes),
+            "md5": hashlib.md5(meta_bytes).hexdigest(),
+            "artifact": None,
+            "source": "git",
+        },
+        {
+            "path": "rf",
+            "size": len(WEIGHTS),
+            "md5": hashlib.md5(WEIGHTS).hexdigest(),
+            "artifact": "data.pkl",
+            "source": "git",
+        },
     ]
     assert receipt["external"] == []
     assert leftovers(out.parent) == []
@@ -258,7 +270,13 @@ def test_s3_artifact_is_named_not_fetched(registry: Path, tmp_path: Path, mr) ->
     assert [f["path"] for f in receipt["files"]] == ["rf.mlem", "rf"]
 
 
-def test_dvc_outputs_are_reported_with_dvc_get(registry: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
+def test_dvc_outputs_without_dvc_support_are_reported_with_dvc_get(
+    registry: Path,
+    tmp_path: Path,
+    mr,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("mr.dvcremote.have_extra", lambda: False)
     src = model_project(
         tmp_path / "models",
         {
@@ -275,11 +293,12 @@ def test_dvc_outputs_are_reported_with_dvc_get(registry: Path, tmp_path: Path, m
     assert r.code == 1
     lines = r.err.splitlines()
     assert lines[0] == (
-        f"models/rf (artifact data.pkl) is a DVC output, not in git: fetch it with "
-        f"dvc get --rev {sha} -o {tmp_path / 'out'}/rf -- {src} models/rf"
+        "models/rf (artifact data.pkl) is kept in DVC: install mr's DVC support (pip install 'mr-registry[dvc]') "
+        f"and run mr get again, or fetch it with dvc get --rev {sha} -o {tmp_path / 'out'}/rf -- {src} models/rf"
     )
-    assert lines[1].startswith("models/emb.npy (artifact emb) is a DVC output, not in git: fetch it with dvc get ")
-    assert lines[1].endswith(f"-- {src} models/emb.npy")
+    assert lines[1].startswith("models/emb.npy (artifact emb) is kept in DVC: install mr's DVC support")
+    assert lines[1].endswith(f"-o {tmp_path / 'out'}/emb.npy -- {src} models/emb.npy")
+    assert not os.path.lexists(tmp_path / "out")
 
 
 @pytest.mark.parametrize(
@@ -680,12 +699,18 @@ def test_a_name_with_a_control_character_prints_no_command(registry: Path, tmp_p
     assert "\x1b" not in r.err
 
 
-def test_a_dvc_output_whose_path_looks_like_an_option_stays_a_path(registry: Path, tmp_path: Path, mr) -> None:  # type: ignore[no-untyped-def]
+def test_a_dvc_output_whose_path_looks_like_an_option_stays_a_path(
+    registry: Path,
+    tmp_path: Path,
+    mr,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("mr.dvcremote.have_extra", lambda: False)
     src = model_project(
         tmp_path / "models",
         {
             "models/rf.mlem": meta({"data.pkl": ("-o $(touch PWNED)", WEIGHTS)}),
-            "models/-o $(touch PWNED).dvc": "outs:\n- md5: 1\n  path: x\n",
+            "models/-o $(touch PWNED).dvc": "outs:\n- md5: 1\n  path: '-o $(touch PWNED)'\n",
         },
     )
     link_and_commit(registry, "../models")
