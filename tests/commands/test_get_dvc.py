@@ -291,3 +291,14 @@ def test_without_dvc_support_the_hint_is_a_command_that_works(
     env = dict(os.environ, PATH=f"{Path(DVC).parent}:{os.environ['PATH']}", DVC_NO_ANALYTICS="1")
     subprocess.run(["sh", "-c", command], cwd=tmp_path, env=env, check=True, capture_output=True, timeout=300)
     assert (out / "rf").read_bytes() == WEIGHTS  # where mr get would have put it
+
+
+def test_verify_artifacts_without_dvc_support_checks_what_dvc_records(
+    registry: Path, dvc_project: tuple[Path, Path], tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    src, remote = dvc_project
+    link_and_commit(registry, str(src))
+    shutil.rmtree(remote)  # not even asked: without DVC's libraries only the records are compared
+    monkeypatch.setattr("mr.dvcremote.have_extra", lambda: False)
+    r = mr("verify", "--artifacts")
+    assert r.code == 0, r.out + r.err

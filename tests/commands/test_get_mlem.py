@@ -14,6 +14,7 @@ import pytest
 
 from mr import api
 from mr.model import RECEIPT
+from tests.commands.test_get_dvc import DVC, dvc
 from tests.helpers import git
 
 MLEM_PYTHON = os.environ.get("MR_MLEM_PYTHON")
@@ -80,5 +81,43 @@ def test_a_model_mlem_saved_is_promoted_fetched_and_loads(registry: Path, tmp_pa
     assert sorted(os.listdir(out)) == [RECEIPT, "double", "double.mlem"]
 
     # MLEM loads the copy, away from the source project
+    assert json.loads(run_mlem(LOAD, elsewhere, str(out / "double"))) == 42
+    assert mr("get", "--check", str(out)).code == 0
+
+
+@pytest.mark.skipif(not DVC, reason="MR_DVC names no dvc executable (.ci/run prepares one)")
+def test_a_model_mlem_saved_to_dvc_storage_is_fetched_from_the_dvc_remote_and_loads(
+    registry: Path,
+    tmp_path: Path,
+    mr,  # type: ignore[no-untyped-def]
+) -> None:
+    src = tmp_path / "models"
+    src.mkdir()
+    git(src, "init", "-q", "-b", "main")
+    (src / ".mlem.yaml").write_text("")
+    run_mlem(SAVE, src)
+    # as MLEM's DVC storage writes it: the artifact's type is dvc, the file is DVC's, not git's
+    meta = src / "models" / "double.mlem"
+    meta.write_text(meta.read_text().replace("    uri: double\n", "    type: dvc\n    uri: double\n", 1))
+    dvc(src, "init", "-q")
+    dvc(src, "remote", "add", "-d", "storage", str(tmp_path / "remote"))
+    dvc(src, "add", "-q", "models/double")
+    git(src, "add", "-A")
+    git(src, "commit", "-q", "-m", "a model saved by MLEM to DVC storage")
+    dvc(src, "push", "-q")
+    assert git(src, "ls-files", "models") == "models/.gitignore\nmodels/double.dvc\nmodels/double.mlem"
+
+    api.link("models/double", source_project="../models", target="double", target_project=str(registry))
+    git(registry, "add", "-A")
+    git(registry, "commit", "-q", "-m", "link double")
+    for stage in ("staging", "production"):
+        assert mr("promote", "double", "--to", stage, "--yes", "-q").code == 0
+    elsewhere = tmp_path / "deploy"
+    elsewhere.mkdir()
+    out = elsewhere / "double"
+    r = mr("get", "double", "--stage", "production", "-o", str(out), "--json")
+    assert r.code == 0, r.err
+    assert [(f["artifact"], f["source"]) for f in json.loads(r.out)["files"]] == [(None, "git"), ("data.pkl", "dvc")]
+    # MLEM loads the copy, with no DVC in its environment
     assert json.loads(run_mlem(LOAD, elsewhere, str(out / "double"))) == 42
     assert mr("get", "--check", str(out)).code == 0
