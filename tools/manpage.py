@@ -212,15 +212,25 @@ EXTRA: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
                     'branch\'s commit, or null for the work tree), "name", "project" (credentials redacted; null: the '
                     'registry), "rev", "commit" (where every file was read), "path" (the meta in its project), "meta" '
                     '(the meta in DIR), "files" (each: "path" in DIR, "size", "md5", "artifact": its name in the meta, '
-                    'null for the meta), "external" (artifacts git does not hold, each: "artifact", "uri", "hint"). '
+                    'null for the meta, "source": git or dvc), "external" (artifacts git does not hold, each: "artifact", "uri", "hint"). '
                     "mr get --json prints the same document.",
                 ),
                 (
                     "what git holds",
-                    "mr copies only files git holds at the commit. Artifacts in object stores "
+                    "mr copies the files git holds at the commit. Artifacts in object stores "
                     "(s3://, gs://, ...) stay where they are (MLEM loads them from there) and are named with the "
-                    "command that copies them; DVC outputs and git-lfs files fail with the dvc get or git lfs "
-                    "command that fetches them.",
+                    "command that copies them; git-lfs files fail with the git lfs command that fetches them.",
+                ),
+                (
+                    "models kept in DVC",
+                    "An artifact the meta records as type: dvc, or an output of the project's dvc.lock or of a "
+                    ".dvc file, is read from the project's DVC remote at the commit (.dvc/config's core.remote, "
+                    "or --dvc-remote; ~/.config/dvc/config and /etc/xdg/dvc/config add credentials and remotes) "
+                    "through DVC's libraries: pip install 'mr-registry[dvc]'. Local folder and HTTP(S) remotes "
+                    "are read. Each file is checked against the meta's size and md5 and the md5 DVC records; "
+                    "the meta is written with type: local, so MLEM loads DIR without DVC. A remote outside "
+                    "allowed_sources is refused before any contact, as are relative and .. remote paths. "
+                    "Without the extra, each is named with the dvc get command that writes it into DIR.",
                 ),
             ],
         )
