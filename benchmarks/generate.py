@@ -284,3 +284,42 @@ def model_history(path: Path, commits: int, blob_mib: float) -> Path:
         raise RuntimeError("git fast-import failed")
     _done(path)
     return path
+
+
+def dvc_project(path: Path, remote: Path, mib: float, dvc: str) -> Path:
+    """A bare MLEM project (``path``) whose model file models/rf (random, ``mib`` MiB) is kept in DVC:
+    the meta records it as ``type: dvc``, ``dvc add`` tracks it, ``dvc push`` put it in the folder
+    remote ``remote`` (the project's default remote)."""
+    import hashlib
+
+    if _cached(path):
+        return path
+    shutil.rmtree(path, ignore_errors=True)
+    shutil.rmtree(remote, ignore_errors=True)
+    work = path.with_name(path.name + ".work")
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "models").mkdir(parents=True)
+    env = dict(os.environ, DVC_NO_ANALYTICS="1", DVC_SITE_CACHE_DIR=str(work.parent / "dvc-site"))
+
+    def run(*argv: str) -> None:
+        subprocess.run(argv, cwd=work, env=env, check=True, capture_output=True)
+
+    data = os.urandom(int(mib * 2**20))
+    (work / "models" / "rf").write_bytes(data)
+    (work / ".mlem.yaml").write_text("")
+    (work / "models" / "rf.mlem").write_text(
+        "artifacts:\n  data.pkl:\n"
+        f"    hash: {hashlib.md5(data).hexdigest()}\n    size: {len(data)}\n    type: dvc\n    uri: rf\n"
+        "object_type: model\nrequirements:\n- module: sklearn\n"
+    )
+    run("git", "init", "-q", "-b", "main")
+    run(dvc, "init", "-q")
+    run(dvc, "remote", "add", "-d", "storage", str(remote))
+    run(dvc, "add", "-q", "models/rf")
+    run("git", "add", "-A")
+    run("git", "-c", "user.name=Bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m", "rf in DVC")
+    run(dvc, "push", "-q")
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(path)], check=True)
+    shutil.rmtree(work)
+    _done(path)
+    return path

@@ -175,7 +175,9 @@ def mr_command(short: bool) -> list[str]:
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
     if not (venv / "bin" / "python").exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([*pip, str(ROOT)], check=True)
+    has_dvc = subprocess.run([str(venv / "bin" / "python"), "-c", "import dvc_data, dvc_http"], capture_output=True)
+    if has_dvc.returncode != 0:
+        subprocess.run([*pip, f"{ROOT}[dvc]"], check=True)  # with the DVC extra: mr get of a model kept in DVC
     subprocess.run([*pip, "--no-deps", "--force-reinstall", str(ROOT)], check=True, capture_output=True)
     return [str(venv / "bin" / "mr")]
 
@@ -366,6 +368,71 @@ def cold_get_case(mr: list[str], env: dict[str, str], short: bool) -> Case:
         weigh=[cache, out],
         disk_limit=int(2.2 * artifact),
         peak_limit_mib=100,
+    )
+
+
+DVC_VERSION = "3.67.1"
+
+
+def dvc_command() -> str | None:
+    """Real DVC (MR_DVC, else DVC 3.67.1 in a virtual environment of its own; None when it cannot be installed)."""
+    if os.environ.get("MR_DVC"):
+        return os.environ["MR_DVC"]
+    venv = CACHE / f"dvc-{DVC_VERSION}"
+    exe = venv / "bin" / "dvc"
+    if not exe.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        r = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", f"dvc=={DVC_VERSION}"], capture_output=True)
+        if r.returncode != 0:
+            print(f"# DVC {DVC_VERSION} could not be installed; its case is left out", file=sys.stderr)
+            return None
+    return str(exe)
+
+
+def cold_dvc_get_case(mr: list[str], env: dict[str, str], short: bool) -> Case | None:
+    """mr get of a model whose 50 MiB artifact is kept in DVC (a folder remote), cache cold, against
+    ``dvc get`` of the same file at the same rev from the same served repository."""
+    dvc = dvc_command() if not short or os.environ.get("MR_DVC") else None
+    if dvc is None:
+        return None
+    mib = 1.0 if short else 50.0
+    served = CACHE / "served"
+    name = f"dvc-{mib:g}.git"
+    generate.dvc_project(served / name, CACHE / f"dvc-remote-{mib:g}", mib, dvc)
+    url = f"{daemon(served)}/{name}"
+    sha = git(served / name, "rev-parse", "main")
+    reg = CACHE / f"reg-dvc-{mib:g}"
+    if not (reg / ".done").exists():
+        shutil.rmtree(reg, ignore_errors=True)
+        reg.mkdir(parents=True)
+        git(reg, "init", "-q", "-b", "dev")
+    (reg / "churn.mlem").write_text(
+        f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {url}\nrev: {sha}\n"
+    )
+    (reg / ".done").write_text("")
+    home = Path(env["HOME"])
+    cache, out, theirs = home / "dvc-get-cache", home / "dvc-get-out", home / "dvc-get-theirs"
+    dvc_env = dict(env, DVC_NO_ANALYTICS="1", DVC_SITE_CACHE_DIR=str(home / "dvc-site"))
+
+    def clear() -> None:
+        shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
+
+    def clear_theirs() -> None:
+        shutil.rmtree(theirs, ignore_errors=True)
+        shutil.rmtree(home / "dvc-site", ignore_errors=True)
+
+    artifact = int(mib * 2**20)
+    return Case(
+        f"cold mr get, {mib:g} MiB artifact kept in DVC (folder remote)",
+        "dvc get of the same file at the same rev",
+        Command([dvc, "get", "--rev", sha, "-o", str(theirs), url, "models/rf"], home, dvc_env, clear_theirs),
+        Command([*mr, "get", "churn", "-o", str(out), "-q"], reg, dict(env, MR_CACHE_DIR=str(cache)), clear),
+        "max",
+        1.0,
+        weigh=[cache, out],
+        disk_limit=int(2.2 * artifact),
+        peak_limit_mib=150,
     )
 
 
@@ -613,6 +680,9 @@ def cases(short: bool, env: dict[str, str]) -> list[Case]:
 
     out += history_cases(mr, env, short)
     out.append(site_case(mr, env, short))
+    dvc_case = cold_dvc_get_case(mr, env, short)
+    if dvc_case is not None:
+        out.append(dvc_case)
     out += scale_cases(mr, env, short)
 
     cold, cold_cache = cold_verify_case(mr, env, short)

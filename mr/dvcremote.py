@@ -236,13 +236,16 @@ class Storage:
                 raise DvcError(f"DVC remote {self.remote.shown} cannot be read: {_why(e)}") from None
         return None
 
-    def copy(self, path: str, out: IO[bytes], on_chunk: Callable[[int], None] | None = None) -> tuple[int, str]:
-        """Stream the object at ``path`` into ``out``: its size and md5."""
+    def copy(
+        self, path: str, out: IO[bytes], expected: int, on_chunk: Callable[[int], None] | None = None
+    ) -> tuple[int, str]:
+        """Stream the object at ``path`` into ``out``: its size and md5. At most one byte more than the
+        ``expected`` size is read: a remote that sends more is wrong, and is not let fill the disk."""
         digest = hashlib.md5(usedforsecurity=False)
         size = 0
         try:
             with self.fs.open(path, mode="rb") as f:
-                while chunk := f.read(CHUNK):
+                while size <= expected and (chunk := f.read(min(CHUNK, expected + 1 - size))):
                     out.write(chunk)
                     digest.update(chunk)
                     size += len(chunk)

@@ -268,7 +268,7 @@ def _write_dvc(
             "was it pushed (dvc push)?"
         )
     with _naming(folder, rel), os.fdopen(_open_new(tmp, rel), "wb") as f:
-        size, md5 = storage.copy(path, f, copied)
+        size, md5 = storage.copy(path, f, d.artifact.size, copied)
     return GotFile(rel, size, md5)
 
 

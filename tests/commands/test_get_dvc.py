@@ -141,7 +141,7 @@ def test_get_fetches_from_an_http_remote(
     assert f"/files/md5/{md5[:2]}/{md5[2:]}" in asked
 
 
-@pytest.mark.parametrize("damage", ["corrupted", "missing object", "missing remote"])
+@pytest.mark.parametrize("damage", ["corrupted", "oversized", "missing object", "missing remote"])
 def test_a_bad_remote_object_fails_with_nothing_left(
     registry: Path, dvc_project: tuple[Path, Path], tmp_path: Path, mr, damage: str
 ) -> None:  # type: ignore[no-untyped-def]
@@ -151,6 +151,9 @@ def test_a_bad_remote_object_fails_with_nothing_left(
     if damage == "corrupted":
         target.chmod(0o644)
         target.write_bytes(WEIGHTS[:-1] + b"!")
+    elif damage == "oversized":
+        target.chmod(0o644)
+        target.write_bytes(WEIGHTS + b"x" * 5_000_000)  # an endless stream stands in: it is not read to its end
     elif damage == "missing object":
         target.unlink()
     else:
@@ -162,6 +165,8 @@ def test_a_bad_remote_object_fails_with_nothing_left(
     assert line.startswith("models/rf (artifact data.pkl): ")
     if damage == "corrupted":
         assert f"md5 {hashlib.md5(WEIGHTS[:-1] + b'!').hexdigest()} from DVC remote storage" in line
+    elif damage == "oversized":
+        assert f"{len(WEIGHTS) + 1} bytes, md5 {hashlib.md5(WEIGHTS + b'x').hexdigest()}" in line
     else:
         assert f"object {hashlib.md5(WEIGHTS).hexdigest()} is not in DVC remote storage" in line
     assert r.err.count("\n") == 2  # the line, and "nothing written"
