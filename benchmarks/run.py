@@ -175,7 +175,7 @@ def mr_command(short: bool) -> list[str]:
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
     if not (venv / "bin" / "python").exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    has_dvc = subprocess.run([str(venv / "bin" / "python"), "-c", "import dvc_data, dvc_http"], capture_output=True)
+    has_dvc = subprocess.run([str(venv / "bin" / "python"), "-c", "import dvc_objects, dvc_http"], capture_output=True)
     if has_dvc.returncode != 0:
         subprocess.run([*pip, f"{ROOT}[dvc]"], check=True)  # with the DVC extra: mr get of a model kept in DVC
     subprocess.run([*pip, "--no-deps", "--force-reinstall", str(ROOT)], check=True, capture_output=True)
@@ -419,7 +419,7 @@ def cold_dvc_get_case(mr: list[str], env: dict[str, str], short: bool) -> Case |
         shutil.rmtree(out, ignore_errors=True)
 
     def clear_theirs() -> None:
-        shutil.rmtree(theirs, ignore_errors=True)
+        theirs.unlink(missing_ok=True)  # dvc get writes the file itself there
         shutil.rmtree(home / "dvc-site", ignore_errors=True)
 
     artifact = int(mib * 2**20)

@@ -4,9 +4,8 @@
 Everything here is untrusted input: the project's files at a commit, and
 bytes from a remote it names. ``dvc.lock`` and ``.dvc`` files are read as
 plain YAML data; DVC's INI configuration is parsed here (no code of the
-project runs). The storage side is DVC's (``dvc-objects`` filesystems,
-``dvc-data``'s object database layout, ``dvc-http`` for HTTP remotes), an
-optional extra: ``pip install 'mr-registry[dvc]'``. Nothing here imports it
+project runs). The storage side is DVC's (``dvc-objects``' filesystems and
+its object database layout, ``dvc-http`` for HTTP remotes), an optional extra: ``pip install 'mr-registry[dvc]'``. Nothing here imports it
 until a remote is opened, so ``mr --help`` never pays for it.
 """
 
@@ -205,7 +204,7 @@ def have_extra() -> bool:
     """Whether DVC's libraries are installed (``mr-registry[dvc]``)."""
     import importlib.util
 
-    return all(importlib.util.find_spec(m) is not None for m in ("dvc_objects", "dvc_data", "dvc_http"))
+    return all(importlib.util.find_spec(m) is not None for m in ("dvc_objects", "dvc_http"))
 
 
 @dataclass
@@ -265,7 +264,7 @@ def open_storage(remote: Remote, timeout: float | None = None) -> Storage:
     why = remote_problem(remote)
     if why is not None:
         raise DvcError(f"DVC remote {safe_text(remote.name)} ({remote.shown}) is refused: {why}")
-    from dvc_data.hashfile.db import HashFileDB
+    from dvc_objects.db import ObjectDB
 
     if remote.kind == "local":
         from dvc_objects.fs.local import LocalFileSystem
@@ -284,7 +283,7 @@ def open_storage(remote: Remote, timeout: float | None = None) -> Storage:
                 options[key] = float(options[key])
         fs = HTTPFileSystem(**options)
         root = strip_credentials(remote.url).rstrip("/")
-    return Storage(remote, fs, [HashFileDB(fs, fs.join(root, "files", "md5")), HashFileDB(fs, root)])
+    return Storage(remote, fs, [ObjectDB(fs, fs.join(root, "files", "md5")), ObjectDB(fs, root)])
 
 
 #: the options of an HTTP remote mr passes to dvc-http (credentials and timeouts; nothing that runs code)

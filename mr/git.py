@@ -1030,17 +1030,11 @@ def _blob_at(tree: Any, path: str) -> Any:
     return entry.id if entry is not None and last and entry.filemode in _BLOB_MODES else None
 
 
-def path_changes(repo: Repo, tips: list[str], path: str) -> Iterator[PathChange]:
-    """Every commit reachable from ``tips`` (through every parent) that changed ``path``, newest first.
-
-    A merge counts only when ``path`` differs from every parent (as ``git
-    log`` shows merges); the commits it brought in count on their own.
-    """
+def _walk_reached(repo: Repo, tips: list[str]) -> Iterator[tuple[Any, int]]:
+    """Every commit reachable from ``tips`` (every parent), newest first, with which tips reach it
+    (bit ``i`` for ``tips[i]``)."""
     from pygit2.enums import SortMode
 
-    path = normalize_path(path)
-    if not tips:
-        return
     walker = repo.walk(pygit2.Oid(hex=tips[0]), SortMode.TOPOLOGICAL | SortMode.TIME)
     # Which tips reach each commit, handed from child to parent: in topological
     # order every child comes before its parents, so a commit's set is whole
@@ -1051,7 +1045,16 @@ def path_changes(repo: Repo, tips: list[str], path: str) -> Iterator[PathChange]
         reached[oid] = reached.get(oid, 0) | (1 << i)
         if i:
             walker.push(oid)
-    blobs: dict[bytes, bytes] = {}  # each version of the file read once, however many commits hold it
+    for c in walker:
+        mask = reached.pop(c.id, 0)
+        for p in c.parents:
+            reached[p.id] = reached.get(p.id, 0) | mask
+        yield c, mask
+
+
+def _blob_reader(repo: Repo) -> Callable[[bytes], bytes]:
+    """Reads a blob by its raw id, each one once however many commits hold it."""
+    blobs: dict[bytes, bytes] = {}
 
     def content(oid: bytes) -> bytes:
         data = blobs.get(oid)
@@ -1059,20 +1062,34 @@ def path_changes(repo: Repo, tips: list[str], path: str) -> Iterator[PathChange]
             data = blobs[oid] = bytes(repo[pygit2.Oid(raw=oid)].read_raw())
         return data
 
-    for c in walker:
-        mask = reached.pop(c.id, 0)
+    return content
+
+
+def _info(c: Any) -> CommitInfo:
+    return CommitInfo(
+        str(c.id), c.message, c.author.name, c.author.email, c.author.time, c.author.offset, c.commit_time
+    )
+
+
+def path_changes(repo: Repo, tips: list[str], path: str) -> Iterator[PathChange]:
+    """Every commit reachable from ``tips`` (through every parent) that changed ``path``, newest first.
+
+    A merge counts only when ``path`` differs from every parent (as ``git
+    log`` shows merges); the commits it brought in count on their own.
+    """
+    path = normalize_path(path)
+    if not tips:
+        return
+    content = _blob_reader(repo)
+    for c, mask in _walk_reached(repo, tips):
         parents = c.parents
-        for p in parents:
-            reached[p.id] = reached.get(p.id, 0) | mask
         after = _blob_at(c.tree, path)
         befores = [_blob_at(p.tree, path) for p in parents]
         if (not befores and after is None) or any(b == after for b in befores):
             continue
         before = befores[0] if befores else None
         yield PathChange(
-            CommitInfo(
-                str(c.id), c.message, c.author.name, c.author.email, c.author.time, c.author.offset, c.commit_time
-            ),
+            _info(c),
             None if before is None else before.raw,
             None if after is None else after.raw,
             str(parents[0].id) if parents else None,
@@ -1104,30 +1121,11 @@ def every_path_change(repo: Repo, tips: list[str], suffix: str) -> Iterator[tupl
     the cost is that of the change, not of the tree), and a path's changes
     come in the order ``path_changes`` gives them.
     """
-    from pygit2.enums import SortMode
-
     if not tips:
         return
-    walker = repo.walk(pygit2.Oid(hex=tips[0]), SortMode.TOPOLOGICAL | SortMode.TIME)
-    reached: dict[Any, int] = {}
-    for i, tip in enumerate(tips):
-        oid = pygit2.Oid(hex=tip)
-        reached[oid] = reached.get(oid, 0) | (1 << i)
-        if i:
-            walker.push(oid)
-    blobs: dict[bytes, bytes] = {}
-
-    def content(oid: bytes) -> bytes:
-        data = blobs.get(oid)
-        if data is None:
-            data = blobs[oid] = bytes(repo[pygit2.Oid(raw=oid)].read_raw())
-        return data
-
-    for c in walker:
-        mask = reached.pop(c.id, 0)
+    content = _blob_reader(repo)
+    for c, mask in _walk_reached(repo, tips):
         parents = c.parents
-        for p in parents:
-            reached[p.id] = reached.get(p.id, 0) | mask
         if parents:
             per_parent = [_file_ids(p.tree.diff_to_tree(c.tree), suffix) for p in parents]
         else:
@@ -1135,9 +1133,7 @@ def every_path_change(repo: Repo, tips: list[str], suffix: str) -> Iterator[tupl
         first, rest = per_parent[0], per_parent[1:]
         if not first:
             continue
-        info = CommitInfo(
-            str(c.id), c.message, c.author.name, c.author.email, c.author.time, c.author.offset, c.commit_time
-        )
+        info = _info(c)
         parent = str(parents[0].id) if parents else None
         signed = c.gpg_signature[0] is not None
         for path in sorted(first):
