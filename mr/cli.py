@@ -954,7 +954,7 @@ def get(
     project's dvc.lock or a .dvc file) are read from the project's DVC
     remote at that commit (--dvc-remote: another of its remotes; your own
     DVC configuration supplies credentials) through DVC's libraries, which
-    pip install 'mr-registry[dvc]' adds; each is checked against the meta
+    pip install 'mr-registry[dvc]' (or dvc-objects dvc-http) adds; each is checked against the meta
     and what DVC records, and MLEM loads the folder without DVC. Artifacts in
     object stores (s3://, gs://) are listed with the command that fetches
     them (MLEM loads them from there); git-lfs files fail with the git lfs

@@ -21,8 +21,9 @@ from typing import IO, Any
 from mr.terminal import field as safe_text
 from mr.urls import redact, strip_credentials
 
-#: what to install for DVC support, as the hint says it
-EXTRA = "pip install 'mr-registry[dvc]'"
+#: what to install for DVC support, as the hint says it: the extra, or (mr is installed from git, not an
+#: index, by most) the two libraries it adds
+EXTRA = "pip install 'mr-registry[dvc]', or its libraries: pip install dvc-objects dvc-http"
 #: the chunk read from a remote at a time
 CHUNK = 1024 * 1024
 _MD5 = re.compile(r"[0-9a-f]{32}")

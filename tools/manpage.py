@@ -226,7 +226,7 @@ EXTRA: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
                     "An artifact the meta records as type: dvc, or an output of the project's dvc.lock or of a "
                     ".dvc file, is read from the project's DVC remote at the commit (.dvc/config's core.remote, "
                     "or --dvc-remote; ~/.config/dvc/config and /etc/xdg/dvc/config add credentials and remotes) "
-                    "through DVC's libraries: pip install 'mr-registry[dvc]'. Local folder and HTTP(S) remotes "
+                    "through DVC's libraries: pip install 'mr-registry[dvc]' (or pip install dvc-objects dvc-http). Local folder and HTTP(S) remotes "
                     "are read. Each file is checked against the meta's size and md5 and the md5 DVC records; "
                     "the meta is written with type: local, so MLEM loads DIR without DVC. A remote outside "
                     "allowed_sources is refused before any contact, as are relative and .. remote paths. "

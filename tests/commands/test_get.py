@@ -293,7 +293,8 @@ def test_dvc_outputs_without_dvc_support_are_reported_with_dvc_get(
     assert r.code == 1
     lines = r.err.splitlines()
     assert lines[0] == (
-        "models/rf (artifact data.pkl) is kept in DVC: install mr's DVC support (pip install 'mr-registry[dvc]') "
+        "models/rf (artifact data.pkl) is kept in DVC: install mr's DVC support (pip install 'mr-registry[dvc]', "
+        "or its libraries: pip install dvc-objects dvc-http) "
         f"and run mr get again, or fetch it with dvc get --rev {sha} -o {tmp_path / 'out'}/rf -- {src} models/rf"
     )
     assert lines[1].startswith("models/emb.npy (artifact emb) is kept in DVC: install mr's DVC support")

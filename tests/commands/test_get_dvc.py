@@ -290,7 +290,10 @@ def test_without_dvc_support_the_hint_is_a_command_that_works(
     r = mr("get", "churn", "-o", str(out))
     assert r.code == 1 and not out.exists()
     line = r.err.splitlines()[0]
-    assert "is kept in DVC: install mr's DVC support (pip install 'mr-registry[dvc]')" in line
+    assert (
+        "is kept in DVC: install mr's DVC support (pip install 'mr-registry[dvc]', or its libraries: pip install dvc-objects dvc-http)"
+        in line
+    )
     command = line.split("fetch it with ", 1)[1]
     assert DVC
     env = dict(os.environ, PATH=f"{Path(DVC).parent}:{os.environ['PATH']}", DVC_NO_ANALYTICS="1")
