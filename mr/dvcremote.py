@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -216,6 +217,8 @@ class Storage:
     remote: Remote
     fs: Any
     dbs: list[Any]
+    #: seconds a read of one object may take in all (None: no bound)
+    timeout: float | None = None
 
     def paths(self, md5: str) -> list[str]:
         return [db.oid_to_path(md5) for db in self.dbs]
@@ -243,9 +246,12 @@ class Storage:
         ``expected`` size is read: a remote that sends more is wrong, and is not let fill the disk."""
         digest = hashlib.md5(usedforsecurity=False)
         size = 0
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
         try:
             with self.fs.open(path, mode="rb") as f:
                 while size <= expected and (chunk := f.read(min(CHUNK, expected + 1 - size))):
+                    if deadline is not None and time.monotonic() > deadline:
+                        raise TimeoutError
                     out.write(chunk)
                     digest.update(chunk)
                     size += len(chunk)
@@ -283,8 +289,16 @@ def open_storage(remote: Remote, timeout: float | None = None) -> Storage:
             if key in options:
                 options[key] = float(options[key])
         fs = HTTPFileSystem(**options)
+        if timeout is not None:
+            import aiohttp
+
+            # dvc-http bounds the wait for each next piece only: a server that trickles a byte at a
+            # time would never end. Every request gets the same bound in all.
+            fs.fs_args["timeout"] = aiohttp.ClientTimeout(
+                total=timeout, connect=timeout, sock_connect=timeout, sock_read=timeout
+            )
         root = strip_credentials(remote.url).rstrip("/")
-    return Storage(remote, fs, [ObjectDB(fs, fs.join(root, "files", "md5")), ObjectDB(fs, root)])
+    return Storage(remote, fs, [ObjectDB(fs, fs.join(root, "files", "md5")), ObjectDB(fs, root)], timeout)
 
 
 #: the options of an HTTP remote mr passes to dvc-http (credentials and timeouts; nothing that runs code)
@@ -292,5 +306,7 @@ _HTTP_OPTIONS = ("auth", "custom_auth_header", "user", "password", "ssl_verify",
 
 
 def _why(e: BaseException) -> str:
+    if isinstance(e, TimeoutError) or isinstance(e.__cause__, TimeoutError):
+        return "no answer in time (MR_GIT_TIMEOUT bounds each read of the remote)"
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     return safe_text(redact(text))

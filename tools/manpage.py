@@ -53,8 +53,8 @@ ENVIRONMENT = [
     ),
     (
         "MR_GIT_TIMEOUT",
-        "Seconds one fetch, push or listing of a remote, or the signing of a commit, may take in all "
-        "(default: 300); git and what it started are stopped after that.",
+        "Seconds one fetch, push or listing of a remote, the read of one object from a DVC remote, or the "
+        "signing of a commit, may take in all (default: 300); git and what it started are stopped after that.",
     ),
     ("MR_DEBUG", "When set, an unexpected error prints its traceback."),
     ("NO_COLOR", "When set, no colour is used, even on a terminal."),

@@ -310,3 +310,44 @@ def test_verify_artifacts_without_dvc_support_checks_what_dvc_records(
     monkeypatch.setattr("mr.dvcremote.have_extra", lambda: False)
     r = mr("verify", "--artifacts")
     assert r.code == 0, r.out + r.err
+
+
+def test_a_remote_that_trickles_is_stopped_at_the_timeout(
+    registry: Path, dvc_project: tuple[Path, Path], tmp_path: Path, mr, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    src, _ = dvc_project
+    sent: list[int] = []
+
+    class Trickle(http.server.BaseHTTPRequestHandler):
+        def do_HEAD(self) -> None:  # noqa: N802 - the stdlib's name
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(WEIGHTS)))
+            self.end_headers()
+
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            self.do_HEAD()
+            try:
+                for byte in WEIGHTS:  # one byte at a time, each well inside any per-read timeout
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    sent.append(1)
+                    threading.Event().wait(0.05)
+            except OSError:
+                pass  # mr hung up
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        point_remote(src, f"http://127.0.0.1:{server.server_address[1]}/remote")
+        released(registry, src)
+        monkeypatch.setenv("MR_GIT_TIMEOUT", "2")
+        r = mr("get", "churn", "--stage", "production", "-o", str(tmp_path / "out"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert r.code == 1
+    assert "no answer in time (MR_GIT_TIMEOUT bounds each read of the remote)" in r.err.splitlines()[0]
+    assert 0 < len(sent) < len(WEIGHTS) and not (tmp_path / "out").exists()
