@@ -15,7 +15,6 @@ import shlex
 from mr.urls import redact
 
 # C0 and C1 controls, DEL, and the Unicode characters that break or reorder
-# lines (line/paragraph separators, bidirectional overrides and isolates)
 # lines (line/paragraph separators, bidirectional overrides and isolates), and the lone surrogates
 # Python stands in with for bytes that are not UTF-8 (argv, file names), which no terminal can show
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
