@@ -96,6 +96,13 @@ def notes(items: tuple[str, ...]) -> None:
         warn(f"mr: warning: {safe_text(note)}")
 
 
+def notes_and_problems(items: tuple[str, ...], problems: tuple[Problem, ...]) -> None:
+    """What every view says on stderr first: the notes about the stages read, then a line per problem."""
+    notes(items)
+    for problem in problems:
+        warn(problem_line(problem))
+
+
 def print_json(data: Any) -> None:
     """JSON on stdout: every string redacted; control characters escaped as JSON escapes them."""
     # Indented for a person at a terminal; one line when piped, where json's
@@ -235,9 +242,7 @@ def entry_json(entry: LinkEntry) -> dict[str, Any]:
 
 
 def show_result(result: ShowResult, as_json: bool) -> None:
-    notes(result.notes)
-    for problem in result.problems:
-        warn(problem_line(problem))
+    notes_and_problems(result.notes, result.problems)
     if as_json:
         print_json(
             {
@@ -293,9 +298,7 @@ def link_at(result: LinkAt, as_json: bool) -> None:
     """``mr show NAME --at``: the link on each stage then, and the commit each stage was at."""
     from mr.when import text
 
-    notes(result.notes)
-    for p in result.problems:
-        warn(problem_line(p))
+    notes_and_problems(result.notes, result.problems)
     if as_json:
         print_json(
             {
@@ -671,9 +674,7 @@ def cell(link: Link | None) -> str:
 
 
 def matrix(m: Matrix, as_json: bool) -> None:
-    notes(m.notes)
-    for p in m.problems:
-        warn(problem_line(p))
+    notes_and_problems(m.notes, m.problems)
     if as_json:
         print_json(
             {
@@ -726,9 +727,7 @@ def _escape(text: str) -> str:
 def stage_diff(d: StageDiff, as_json: bool, patch: bool = False) -> None:
     """What differs between two stages: per link, its version before and after and what else
     changed (``patch``: field by field, as a diff of the files would show)."""
-    notes(d.notes)
-    for p in d.problems:
-        warn(problem_line(p))
+    notes_and_problems(d.notes, d.problems)
     if as_json:
         print_json(
             {
@@ -805,9 +804,7 @@ def _summary(link: Link) -> str:
 def history(h: LinkHistory, as_json: bool) -> None:
     import datetime as dt
 
-    notes(h.notes)
-    for p in h.problems:
-        warn(problem_line(p))
+    notes_and_problems(h.notes, h.problems)
 
     def when(e: HistoryEntry) -> str:
         tz = dt.timezone(dt.timedelta(minutes=e.offset))
@@ -896,9 +893,7 @@ def _history_rev(rev: str | None) -> str:
 
 
 def outdated(report: OutdatedReport, as_json: bool) -> None:
-    notes(report.notes)
-    for p in report.problems:
-        warn(problem_line(p))
+    notes_and_problems(report.notes, report.problems)
     if report.unchecked:
         warn("not checked (unreachable or not cached): " + ", ".join(field(u) for u in report.unchecked))
     if as_json:
@@ -1073,9 +1068,7 @@ def site_result(result: SiteResult, as_json: bool, quiet: bool = False) -> None:
     """``mr site``: where the pages went, or JSON; problems and notes on stderr."""
     from mr.terminal import field as safe_text
 
-    notes(result.notes)
-    for problem in result.problems:
-        warn(problem_line(problem))
+    notes_and_problems(result.notes, result.problems)
     if as_json:
         print_json(
             {

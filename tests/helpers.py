@@ -122,3 +122,57 @@ def with_seams(
         landing,
         "say which stage",
     )
+
+
+class Terminal:
+    """An interactive bash in a real terminal (tmux, which .ci/run installs), started from ``rc``."""
+
+    def __init__(self, name: str, rc: Path, width: int, height: int) -> None:
+        import shutil
+
+        if shutil.which("tmux") is None:
+            import pytest
+
+            pytest.fail("tmux is needed (.ci/run installs it)")
+        self.sock = name
+        self.tmux("new-session", "-d", "-x", str(width), "-y", str(height), f"bash --noprofile --rcfile {rc} -i")
+
+    def tmux(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.sock, *args], capture_output=True, text=True, check=True).stdout
+
+    def send(self, *keys: str) -> None:
+        self.tmux("send-keys", *keys)
+
+    def wait_for(self, text: str, seconds: float = 30) -> str:
+        """The screen once ``text`` is on it (an event, not a clock: ``seconds`` only bounds a hang)."""
+        import time
+
+        import pytest
+
+        deadline = time.monotonic() + seconds
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.tmux("capture-pane", "-p")
+            if text in screen:
+                return screen
+            time.sleep(0.2)
+        pytest.fail(f"{text!r} never appeared:\n{screen}")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.sock, "kill-server"], capture_output=True)
+
+
+def serve_http(handler: Any) -> tuple[str, Callable[[], None]]:
+    """A threaded web server on 127.0.0.1 with ``handler`` (a request handler class, or a factory):
+    its URL, and the call that stops it."""
+    import http.server
+    import threading
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+
+    return f"http://127.0.0.1:{server.server_address[1]}", stop

@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 from mr import api, site
 from tests.commands.test_site import hostile_registry
 from tests.commands.test_site_record import busy_registry
-from tests.helpers import git
+from tests.helpers import git, serve_http
 
 pytestmark = pytest.mark.slow
 
@@ -108,14 +107,11 @@ def listener() -> Iterator[tuple[str, list[str]]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    url, stop = serve_http(Handler)
     try:
-        yield f"127.0.0.1:{server.server_address[1]}", seen
+        yield url.removeprefix("http://"), seen
     finally:
-        server.shutdown()
-        server.server_close()
+        stop()
 
 
 def test_the_matrix_the_browser_renders_is_mr_show_s(registry: Path, project: Path, tmp_path: Path) -> None:

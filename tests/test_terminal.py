@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mr import api
-from tests.helpers import git, tag
+from tests.helpers import Terminal, git, tag
 from tools.generate import generated
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,41 +129,23 @@ def test_man_pages_lint_clean_and_have_the_sections() -> None:
     assert "--dry-run" in rendered.replace("\b", "").replace("--", "--")
 
 
-def _tmux(sock: str, *args: str) -> str:
-    return subprocess.run(["tmux", "-L", sock, *args], capture_output=True, text=True, check=True).stdout
-
-
 def test_real_bash_completes_link_names(staged: Path, tmp_path: Path) -> None:
-    if shutil.which("tmux") is None:
-        pytest.fail("tmux is needed (.ci/run installs it)")
-    sock = f"mr-test-{os.getpid()}"
     env_path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
     rc = tmp_path / "bashrc"
     rc.write_text(f"export PATH='{env_path}'\nsource '{ROOT / 'completions' / 'mr'}'\ncd '{staged}'\nPS1='$ '\n")
-    _tmux(sock, "new-session", "-d", "-x", "200", "-y", "40", f"bash --noprofile --rcfile {rc} -i")
-
-    def wait_for(text: str) -> str:
-        deadline = time.monotonic() + 20
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = _tmux(sock, "capture-pane", "-p")
-            if text in screen:
-                return screen
-            time.sleep(0.2)
-        pytest.fail(f"{text!r} never appeared:\n{screen}")
-
+    terminal = Terminal(f"mr-test-{os.getpid()}", rc, 200, 40)
     try:
-        wait_for("$")
-        _tmux(sock, "send-keys", "mr promote ch", "Tab")
-        wait_for("$ mr promote churn")
-        _tmux(sock, "send-keys", "Tab")
+        terminal.wait_for("$", 20)
+        terminal.send("mr promote ch", "Tab")
+        terminal.wait_for("$ mr promote churn", 20)
+        terminal.send("Tab")
         time.sleep(0.3)
-        _tmux(sock, "send-keys", "Tab")
-        wait_for("churn/candidate")
-        _tmux(sock, "send-keys", "C-u", "mr show --diff stag", "Tab")
-        wait_for("$ mr show --diff staging")
+        terminal.send("Tab")
+        terminal.wait_for("churn/candidate", 20)
+        terminal.send("C-u", "mr show --diff stag", "Tab")
+        terminal.wait_for("$ mr show --diff staging", 20)
     finally:
-        subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
+        terminal.close()
 
 
 def test_colour_only_on_request_and_streams(staged: Path, monkeypatch: pytest.MonkeyPatch) -> None:

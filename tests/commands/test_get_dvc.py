@@ -23,7 +23,7 @@ import pytest
 
 from mr import api
 from tests.commands.test_get import link_and_commit, meta, write_files
-from tests.helpers import git
+from tests.helpers import git, serve_http
 
 DVC = os.environ.get("MR_DVC")
 
@@ -112,14 +112,11 @@ def static_server(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    handler = functools.partial(Handler, directory=str(tmp_path / "remote"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url, stop = serve_http(functools.partial(Handler, directory=str(tmp_path / "remote")))
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", asked
+        yield url, asked
     finally:
-        server.shutdown()
-        server.server_close()
+        stop()
 
 
 def point_remote(src: Path, url: str, name: str = "storage") -> None:
@@ -338,16 +335,14 @@ def test_a_remote_that_trickles_is_stopped_at_the_timeout(
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url, stop = serve_http(Trickle)
     try:
-        point_remote(src, f"http://127.0.0.1:{server.server_address[1]}/remote")
+        point_remote(src, f"{url}/remote")
         released(registry, src)
         monkeypatch.setenv("MR_GIT_TIMEOUT", "2")
         r = mr("get", "churn", "--stage", "production", "-o", str(tmp_path / "out"))
     finally:
-        server.shutdown()
-        server.server_close()
+        stop()
     assert r.code == 1
     assert "no answer in time (MR_GIT_TIMEOUT bounds each read of the remote)" in r.err.splitlines()[0]
     assert 0 < len(sent) < len(WEIGHTS) and not (tmp_path / "out").exists()

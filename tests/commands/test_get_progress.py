@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.commands.test_get import link_and_commit, meta, model_project
+from tests.helpers import Terminal
 
 BIG = os.urandom(3 * 1024 * 1024)  # one chunk of the pipe at a time: the bar has bytes to count
 
@@ -23,40 +22,22 @@ def big_model(registry: Path, tmp_path: Path) -> Path:
     return registry
 
 
-def _tmux(sock: str, *args: str) -> str:
-    return subprocess.run(["tmux", "-L", sock, *args], capture_output=True, text=True, check=True).stdout
-
-
 def in_a_terminal(cwd: Path, tmp_path: Path, command: str) -> str:
     """The screen of a real terminal (tmux) once ``command`` has finished; its exit code is on it
     (``finished N``)."""
-    if shutil.which("tmux") is None:
-        pytest.fail("tmux is needed (.ci/run installs it)")
-    sock = f"mr-progress-{os.getpid()}-{tmp_path.name}"
     rc = tmp_path / "bashrc"
     rc.write_text(
         f"export PATH='{Path(sys.executable).parent}:{os.environ['PATH']}'\n"
         f"export MR_PROGRESS_AFTER=0\ncd '{cwd}'\nPS1='$ '\n"
     )
-    _tmux(sock, "new-session", "-d", "-x", "150", "-y", "30", f"bash --noprofile --rcfile {rc} -i")
-
-    def wait_for(text: str) -> str:
-        deadline = time.monotonic() + 30
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = _tmux(sock, "capture-pane", "-p")
-            if text in screen:
-                return screen
-            time.sleep(0.2)
-        pytest.fail(f"{text!r} never appeared:\n{screen}")
-
+    terminal = Terminal(f"mr-progress-{os.getpid()}-{tmp_path.name}", rc, 150, 30)
     try:
-        wait_for("$")
+        terminal.wait_for("$")
         # the line typed does not hold the words it prints at the end: those say the command is done
-        _tmux(sock, "send-keys", f"{command}; printf 'fin%s %s\\n' ished $?", "Enter")
-        return wait_for("finished ")
+        terminal.send(f"{command}; printf 'fin%s %s\\n' ished $?", "Enter")
+        return terminal.wait_for("finished ")
     finally:
-        subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
+        terminal.close()
 
 
 def test_a_terminal_sees_the_bytes_copied_and_checked(big_model: Path, tmp_path: Path) -> None:
