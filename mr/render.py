@@ -1073,6 +1073,7 @@ def site_result(result: SiteResult, as_json: bool, quiet: bool = False) -> None:
         print_json(
             {
                 "version": JSON_VERSION,
+                "read_from": dict(result.read_from),
                 "registry": result.registry,
                 "folder": result.folder,
                 "pages": result.pages,

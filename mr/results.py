@@ -540,6 +540,8 @@ class SiteResult:
     notes: tuple[str, ...] = ()
     #: with ``verify``: how many stages failed it
     failed_stages: tuple[str, ...] = ()
+    #: each stage read, with the copy of it read (``staging`` or ``origin/staging``)
+    read_from: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -174,6 +174,7 @@ def build(
         record.problems,
         record.notes,
         failed,
+        record.read_from,
     )
 
 

@@ -264,7 +264,7 @@ EXTRA: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
                 ),
                 (
                     "\\-\\-json",
-                    '"registry", "folder", "pages", "bytes", "built" (seconds since the epoch), "stages" '
+                    '"read_from" (each stage to the copy read), "registry", "folder", "pages", "bytes", "built" (seconds since the epoch), "stages" '
                     '(each: "stage", "commit"), "failed_verify" (the stages that failed --verify).',
                 ),
             ],

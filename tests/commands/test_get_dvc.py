@@ -346,3 +346,44 @@ def test_a_remote_that_trickles_is_stopped_at_the_timeout(
     assert r.code == 1
     assert "no answer in time (MR_GIT_TIMEOUT bounds each read of the remote)" in r.err.splitlines()[0]
     assert 0 < len(sent) < len(WEIGHTS) and not (tmp_path / "out").exists()
+
+
+def set_remote_url(src: Path, url: str) -> None:
+    """Write the remote's URL into .dvc/config by hand (dvc itself refuses some of these)."""
+    config = src / ".dvc" / "config"
+    text = config.read_text()
+    start = text.index("url = ")
+    end = text.index("\n", start)
+    config.write_text(text[:start] + f"url = {url}" + text[end:])
+    git(src, "commit", "-q", "-am", "DVC remote by hand")
+
+
+def test_a_control_character_in_the_remote_url_is_refused_and_never_printed(
+    registry: Path, dvc_project: tuple[Path, Path], tmp_path: Path, mr
+) -> None:  # type: ignore[no-untyped-def]
+    src, remote = dvc_project
+    set_remote_url(src, f"{remote}\x1b]0;owned\x07")
+    released(registry, src)
+    r = mr("get", "churn", "--stage", "production", "-o", str(tmp_path / "out"))
+    assert r.code == 1
+    assert "its URL holds a control character" in r.err
+    assert "\x1b" not in r.err and "\x07" not in r.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_password_in_the_remote_url_is_never_printed(
+    registry: Path, dvc_project: tuple[Path, Path], tmp_path: Path, mr
+) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    src, _ = dvc_project
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    set_remote_url(src, f"http://alice:s3cret@127.0.0.1:{port}/remote")
+    released(registry, src)
+    r = mr("get", "churn", "--stage", "production", "-o", str(tmp_path / "out"))
+    assert r.code == 1 and "cannot be read" in r.err
+    assert "s3cret" not in r.err + r.out
+    r = mr("verify", "--artifacts", "--stage", "production")
+    assert r.code == 1 and "s3cret" not in r.err + r.out

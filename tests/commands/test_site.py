@@ -246,7 +246,8 @@ def test_stale_and_diverged_stages_are_flagged(registry: Path, project: Path, tm
     git(registry, "branch", "-f", "staging", "staging~1")  # behind origin/staging
     (registry / "fraud.mlem").write_text((registry / "fraud.mlem").read_text() + "# local\n")
     commit_all(registry, "local only")  # dev: ahead of origin/dev
-    api.site("out")
+    result = api.site("out")
+    assert dict(result.read_from) == {"dev": "dev", "staging": "origin/staging", "production": "production"}
     rows = {
         a["data-stage"]: a
         for tag, a in parse(registry / "out" / "index.html").elements
@@ -269,6 +270,7 @@ def test_json_says_what_was_written(registry: Path, project: Path, mr) -> None: 
     doc = json.loads(result.out)
     assert doc["pages"] == 4 and doc["folder"] == os.path.join(str(registry), "out")
     assert [s["stage"] for s in doc["stages"]] == ["dev", "staging", "production"]
+    assert doc["read_from"] == {"dev": "dev", "staging": "staging", "production": "production"}
     assert doc["bytes"] == sum(p.stat().st_size for p in (registry / "out").rglob("*.html"))
 
 
