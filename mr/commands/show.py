@@ -659,7 +659,7 @@ def record_of(reg: Registry, resolve: bool = False) -> RegistryRecord:
     problems: list[Problem] = []
     for stage in stages:
         status = reg.stage_status(stage)
-        tip = reg.find_stage(stage)
+        tip = reg.read_by_rule(status)  # the one rule, on the status already compared (no second count)
         states.append(
             StageState(
                 stage,
