@@ -1025,14 +1025,9 @@ class PathChange:
         return None if self.after_id is None or self._read is None else self._read(self.after_id)
 
 
-def _blob_at(tree: Any, path: str) -> Any:
-    entry, _, last = _walk(tree, path)
-    return entry.id if entry is not None and last and entry.filemode in _BLOB_MODES else None
-
-
-def _walk_reached(repo: Repo, tips: list[str]) -> Iterator[tuple[Any, int]]:
+def _walk_reached(repo: Repo, tips: list[str]) -> Iterator[tuple[Any, int, list[Any]]]:
     """Every commit reachable from ``tips`` (every parent), newest first, with which tips reach it
-    (bit ``i`` for ``tips[i]``)."""
+    (bit ``i`` for ``tips[i]``) and its parents' ids."""
     from pygit2.enums import SortMode
 
     walker = repo.walk(pygit2.Oid(hex=tips[0]), SortMode.TOPOLOGICAL | SortMode.TIME)
@@ -1045,11 +1040,68 @@ def _walk_reached(repo: Repo, tips: list[str]) -> Iterator[tuple[Any, int]]:
         reached[oid] = reached.get(oid, 0) | (1 << i)
         if i:
             walker.push(oid)
+    get = reached.get
     for c in walker:
         mask = reached.pop(c.id, 0)
-        for p in c.parents:
-            reached[p.id] = reached.get(p.id, 0) | mask
-        yield c, mask
+        parents = c.parent_ids  # ids only: a parent's commit is read when it is walked
+        for p in parents:
+            reached[p] = get(p, 0) | mask
+        yield c, mask, parents
+
+
+class PathBlobs:
+    """The blob of one path at each commit asked about (its raw id; None: absent, or not a regular
+    file reached through real folders), each commit's tree read once.
+
+    A history walk asks for a commit's blob as a parent (before the commit is
+    walked) and again as the commit itself; a history view asks again for the
+    commit a promotion came from. Every answer is kept for the whole command.
+    """
+
+    def __init__(self, repo: Repo, path: str) -> None:
+        self.repo = repo
+        self.path = normalize_path(path)
+        self._at: dict[Any, bytes | None] = {}
+
+    def in_tree(self, tree: Any) -> bytes | None:
+        # one lookup in libgit2: it walks real folders only, so a symlink or a
+        # submodule on the way is "absent", as ``_walk`` finds it
+        try:
+            entry = tree[self.path]
+        except (KeyError, ValueError):
+            return None
+        return entry.id.raw if entry.filemode in _BLOB_MODES else None
+
+    def of_commit(self, commit: Any) -> bytes | None:
+        """The blob in ``commit`` (a pygit2 commit already read)."""
+        at = self._at
+        oid = commit.id
+        if oid in at:
+            return at[oid]
+        found = at[oid] = self.in_tree(commit.tree)
+        return found
+
+    def of_id(self, oid: Any) -> bytes | None:
+        """The blob in the commit whose pygit2 id is ``oid``."""
+        at = self._at
+        if oid in at:
+            return at[oid]
+        found = at[oid] = self.in_tree(self.repo[oid].tree)
+        return found
+
+    def of(self, sha: str) -> bytes | None:
+        """The blob in commit ``sha`` (hex); None too when ``sha`` is no commit here."""
+        try:
+            oid = pygit2.Oid(hex=sha)
+        except ValueError:
+            return None
+        if oid in self._at:
+            return self._at[oid]
+        try:
+            commit = self.repo[oid].peel(pygit2.Commit)
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            return None
+        return self.of_commit(commit)
 
 
 def _blob_reader(repo: Repo) -> Callable[[bytes], bytes]:
@@ -1066,33 +1118,34 @@ def _blob_reader(repo: Repo) -> Callable[[bytes], bytes]:
 
 
 def _info(c: Any) -> CommitInfo:
-    return CommitInfo(
-        str(c.id), c.message, c.author.name, c.author.email, c.author.time, c.author.offset, c.commit_time
-    )
+    a = c.author  # each read of ``author`` builds the signature anew
+    return CommitInfo(str(c.id), c.message, a.name, a.email, a.time, a.offset, c.commit_time)
 
 
-def path_changes(repo: Repo, tips: list[str], path: str) -> Iterator[PathChange]:
+def path_changes(repo: Repo, tips: list[str], path: str, blobs: PathBlobs | None = None) -> Iterator[PathChange]:
     """Every commit reachable from ``tips`` (through every parent) that changed ``path``, newest first.
 
     A merge counts only when ``path`` differs from every parent (as ``git
     log`` shows merges); the commits it brought in count on their own.
+    ``blobs`` (of ``path``) keeps the path's blob at every commit walked, for
+    the caller to ask again.
     """
-    path = normalize_path(path)
     if not tips:
         return
+    if blobs is None:
+        blobs = PathBlobs(repo, path)
     content = _blob_reader(repo)
-    for c, mask in _walk_reached(repo, tips):
-        parents = c.parents
-        after = _blob_at(c.tree, path)
-        befores = [_blob_at(p.tree, path) for p in parents]
-        if (not befores and after is None) or any(b == after for b in befores):
+    of_id = blobs.of_id
+    for c, mask, parents in _walk_reached(repo, tips):
+        after = blobs.of_commit(c)
+        befores = [of_id(p) for p in parents]
+        if (not befores and after is None) or after in befores:
             continue
-        before = befores[0] if befores else None
         yield PathChange(
             _info(c),
-            None if before is None else before.raw,
-            None if after is None else after.raw,
-            str(parents[0].id) if parents else None,
+            befores[0] if befores else None,
+            after,
+            str(parents[0]) if parents else None,
             mask,
             c.gpg_signature[0] is not None,
             content,
@@ -1101,7 +1154,7 @@ def path_changes(repo: Repo, tips: list[str], path: str) -> Iterator[PathChange]
 
 def _file_ids(diff: Any, suffix: str) -> dict[str, tuple[bytes | None, bytes | None]]:
     """Each ``suffix`` file a tree diff changed: its blob's raw id before and after (None: absent,
-    or not a regular file, as ``_blob_at`` reads a path)."""
+    or not a regular file, as ``PathBlobs`` reads a path)."""
     out: dict[str, tuple[bytes | None, bytes | None]] = {}
     for delta in diff.deltas:
         for f in (delta.old_file, delta.new_file):
@@ -1124,8 +1177,8 @@ def every_path_change(repo: Repo, tips: list[str], suffix: str) -> Iterator[tupl
     if not tips:
         return
     content = _blob_reader(repo)
-    for c, mask in _walk_reached(repo, tips):
-        parents = c.parents
+    for c, mask, parent_ids in _walk_reached(repo, tips):
+        parents = [repo[p] for p in parent_ids]
         if parents:
             per_parent = [_file_ids(p.tree.diff_to_tree(c.tree), suffix) for p in parents]
         else:

@@ -806,9 +806,16 @@ def history(h: LinkHistory, as_json: bool) -> None:
 
     notes_and_problems(h.notes, h.problems)
 
+    shown: dict[tuple[int, int], str] = {}
+
     def when(e: HistoryEntry) -> str:
-        tz = dt.timezone(dt.timedelta(minutes=e.offset))
-        return dt.datetime.fromtimestamp(e.time, tz).strftime("%Y-%m-%d %H:%M %z")
+        # to the minute: the commits of one minute (and offset) read alike, so each minute is formatted once
+        key = (e.time // 60, e.offset)
+        text = shown.get(key)
+        if text is None:
+            tz = dt.timezone(dt.timedelta(minutes=e.offset))
+            text = shown[key] = dt.datetime.fromtimestamp(e.time, tz).strftime("%Y-%m-%d %H:%M %z")
+        return text
 
     if as_json:
         print_json(
@@ -865,24 +872,28 @@ def history(h: LinkHistory, as_json: bool) -> None:
     if not h.history:
         echo("no changes recorded on any stage")
         return
-    echo("history, newest first:")
+    out = ["history, newest first:"]
     for e in h.history:
         before = e.version_before or _history_rev(e.rev_before)
         after = e.version_after or _history_rev(e.rev_after)
-        change = f"{field(before)} -> {field(after)}"
         detail = ""
         if e.kind == "promotion" and e.source:
-            detail = f"  from {field(e.source)}@{field((e.source_commit or '')[:COMPACT_SHA])}"
+            detail = f"  from {e.source}@{(e.source_commit or '')[:COMPACT_SHA]}"
         elif e.kind == "rollback" and e.rollback_to:
-            detail = f"  to {field(e.rollback_to[:COMPACT_SHA])}"
+            detail = f"  to {e.rollback_to[:COMPACT_SHA]}"
         if e.note:
-            detail += f"  ({field(e.note)})"
+            detail += f"  ({e.note})"
         if e.signature:
-            detail += f"  [{field(e.signature)}]"
-        echo(
-            f"  {when(e)}  {field(e.stage):<12} {e.kind:<14} {change}{detail}"
-            f"  by {field(e.author)}  commit {field(e.commit[:COMPACT_SHA])}"
+            detail += f"  [{e.signature}]"
+        # the line escaped as one field: every control character a value holds
+        # (a line break in a name included) is shown, not obeyed
+        out.append(
+            field(
+                f"  {when(e)}  {e.stage:<12} {e.kind:<14} {before} -> {after}{detail}"
+                f"  by {e.author}  commit {e.commit[:COMPACT_SHA]}"
+            )
         )
+    echo("\n".join(out))  # one write: a history of 20,000 changes is as many lines
 
 
 def _history_rev(rev: str | None) -> str:

@@ -35,10 +35,16 @@ def parse_trailers(message: str) -> list[tuple[str, str]]:
 
 def promotions_of(message: str, name: str) -> list[tuple[str | None, str | None, str | None, str | None]]:
     """``(from stage, from commit, rev, sha)`` for each time ``name`` is promoted in ``message``."""
+    return _promotions(parse_trailers(message), name)
+
+
+def _promotions(
+    trailers: list[tuple[str, str]], name: str
+) -> list[tuple[str | None, str | None, str | None, str | None]]:
     source = source_commit = None
     found = []
     current: str | None = None
-    for key, value in parse_trailers(message):
+    for key, value in trailers:
         if key == TRAILER_ACTION:
             return []  # a rollback or retirement, not a promotion
         if key == TRAILER_FROM:
@@ -74,7 +80,7 @@ def recorded(message: str, name: str) -> Recorded | None:
     if not named:
         return None
     if not actions:
-        found = promotions_of(message, name)
+        found = _promotions(trailers, name)
         source, source_commit, rev, sha = found[-1] if found else (None, None, None, None)
         return Recorded("promotion", source, source_commit, rev, sha)
     if actions[0] == ACTION_RETIRE:

@@ -215,6 +215,26 @@ def test_path_changes_follow_every_parent(tmp_path: Path) -> None:
     assert git.commit_of(repo, "-rf") is None and git.commit_of(repo, "nope") is None
 
 
+def test_path_blobs_read_regular_files_through_real_folders_only(tmp_path: Path) -> None:
+    """A history reads a path's blob at each commit with one lookup; a symlink, or a folder that is a
+    symlink, is no file there (as every read of a tree finds it)."""
+    from tests.plumbing import commit_on
+
+    root = make_project(tmp_path / "r", {"d/x.mlem": "1\n", "y.mlem": "y\n"})
+    regular = run_git(root, "rev-parse", "HEAD")
+    linked = commit_on(root, "main", {"y.mlem": ("link", "d/x.mlem"), "d": ("link", "elsewhere")})
+    repo = git.open_exact(str(root))
+    assert repo is not None
+    nested, top = git.PathBlobs(repo, "d/x.mlem"), git.PathBlobs(repo, "./y.mlem")
+    assert nested.of(regular) == bytes.fromhex(run_git(root, "rev-parse", f"{regular}:d/x.mlem"))
+    assert top.of(regular) == bytes.fromhex(run_git(root, "rev-parse", f"{regular}:y.mlem"))
+    assert nested.of(linked) is None and top.of(linked) is None
+    tree = run_git(root, "rev-parse", f"{regular}^{{tree}}")
+    assert nested.of(tree) is None and nested.of("0" * 40) is None and nested.of("not hex") is None
+    changes = list(git.path_changes(repo, [linked], "y.mlem"))
+    assert [(c.commit.sha, c.before, c.after) for c in changes] == [(linked, b"y\n", None), (regular, None, b"y\n")]
+
+
 # --- the write path: trees, commits, refs, the work tree --------------------------------------
 
 

@@ -46,6 +46,8 @@ from mr.trailers import Recorded, recorded, rev_of
 from mr.urls import is_url, strip_credentials
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mr.reader import Reader
 
 
@@ -431,7 +433,7 @@ def _history(reg: Registry, name: str) -> LinkHistory:
             per_stage.append((stage, None))
             problems.append(Problem(e.file, e.line, e.detail))
     ancestry = _Ancestry(reg)
-    changes = list(git.path_changes(reg.repo, [t for _, t in tips], path))
+    changes = list(git.path_changes(reg.repo, [t for _, t in tips], path, ancestry.blobs(path)))
     entries = _entries(reg, ancestry, name, path, changes, [s for s, _ in tips])
     ancestry.keep()
     if any(change.signed for change in changes):
@@ -457,13 +459,19 @@ def _entries(
     # Every parent is followed, so changes merged from review branches count.
     # A commit on several stage branches (a fast-forward back) counts for the
     # latest stage that holds it.
+    stage_of: dict[int, str] = {}  # which tips reach a commit -> the latest of their stages
     for i, change in enumerate(changes):
         c = change.commit
-        stage = next(s for j, s in reversed(list(enumerate(tips))) if change.reached_by >> j & 1)
+        stage = stage_of.get(change.reached_by)
+        if stage is None:
+            mask = change.reached_by
+            stage = stage_of[mask] = next(s for j, s in reversed(list(enumerate(tips))) if mask >> j & 1)
         # newest first; within one second (git's resolution), a later stage
         # first (links flow that way), then the walk's order (children first)
         key = (-c.commit_time, -order[stage], i)
         what, note = _believed(reg, ancestry, recorded(c.message, name), change, path)
+        rev_before, version_before = ancestry.described(change.before_id, change)
+        rev_after, version_after = ancestry.described(change.after_id, change)
         keyed.append(
             (
                 key,
@@ -475,8 +483,8 @@ def _entries(
                     c.time,
                     c.offset,
                     what.kind,
-                    ancestry.rev_in(change.before_id, change),
-                    ancestry.rev_in(change.after_id, change),
+                    rev_before,
+                    rev_after,
                     what.source,
                     what.source_commit,
                     what.rev,
@@ -484,8 +492,8 @@ def _entries(
                     what.rollback_to,
                     note,
                     None,
-                    ancestry.version_in(change.before_id, change),
-                    ancestry.version_in(change.after_id, change),
+                    version_before,
+                    version_after,
                 ),
             )
         )
@@ -512,7 +520,7 @@ def _believed(
         if is_full_sha(at) and not git.has_object(reg.repo, at):
             # a shallow or single-branch clone: nothing to check against, so nothing is believed
             return Recorded("direct change"), f"{claim} that cannot be checked: that commit is not in this clone"
-        if _promotion_holds(reg, ancestry, what, change.after, path):
+        if _promotion_holds(reg, ancestry, what, change, path):
             return what, None
         return Recorded("direct change"), f"{claim} that does not match"
     if what.kind == "rollback":
@@ -539,9 +547,22 @@ class _Ancestry:
         self._tips = [t for t in (reg.find_stage(s) for s in reg.config.stages) if t is not None]
         self._lines: list[dict[str, int]] | None = None
         self._copies: dict[str, list[str]] = {}
-        self._links: dict[bytes, Link | None] = {}
         self._blobs: dict[bytes, Link | None] = {}
         self._kept = reg.kept_links()
+        self._paths: dict[str, git.PathBlobs] = {}
+        self._described: dict[bytes, tuple[str | None, str | None]] = {}
+
+    def blobs(self, path: str) -> git.PathBlobs:
+        """The blob of ``path`` at each commit asked about (the walk's answers kept)."""
+        found = self._paths.get(path)
+        if found is None:
+            found = self._paths[path] = git.PathBlobs(self._reg.repo, path)
+        return found
+
+    def link_at(self, commit: str, path: str) -> Link | None:
+        """The link in ``path`` at ``commit`` (None: absent, unreadable, or no such commit)."""
+        oid = self.blobs(path).of(commit)
+        return None if oid is None else self._link_of_blob(oid, lambda o: git.read_blob_id(self._reg.repo, o))
 
     def keep(self) -> None:
         """Keep the links read for the next run, when there were enough to be worth it."""
@@ -557,33 +578,30 @@ class _Ancestry:
             tips = self._copies[stage] = [t for t in found if t]
         return tips
 
-    def link(self, data: bytes | None) -> Link | None:
-        """The link a file's bytes hold (None: absent or unreadable), each distinct file read once."""
-        if data is None:
-            return None
-        if data not in self._links:
-            self._links[data] = _link_of(data, "")
-        return self._links[data]
-
     def link_in(self, oid: bytes, change: git.PathChange) -> Link | None:
         """The link in the blob ``oid`` of ``change`` (None: unreadable), each blob read once, and not
         even read when an earlier run read it (the links kept)."""
+        return self._link_of_blob(oid, change.blob)
+
+    def _link_of_blob(self, oid: bytes, read: Callable[[bytes], bytes]) -> Link | None:
         if oid not in self._blobs:
             try:
-                found = self._kept.load_blob(oid, change.blob, "")
+                found = self._kept.load_blob(oid, read, "")
             except LinkFileError:
                 found = None
             self._blobs[oid] = found if isinstance(found, Link) else None
         return self._blobs[oid]
 
-    def version_in(self, oid: bytes | None, change: git.PathChange) -> str | None:
-        """The version (``version_of``) of the link in the blob ``oid`` of ``change``."""
-        link = None if oid is None else self.link_in(oid, change)
-        return None if link is None else version_of(link)
-
-    def rev_in(self, oid: bytes | None, change: git.PathChange) -> str | None:
-        """What ``rev_in`` says of the blob ``oid`` of ``change``."""
-        return None if oid is None else rev_of(self.link_in(oid, change))
+    def described(self, oid: bytes | None, change: git.PathChange) -> tuple[str | None, str | None]:
+        """What a history says of the blob ``oid`` of ``change``: its rev (``rev_of``; None: absent)
+        and its version (``version_of``; None: absent or unreadable), each blob described once."""
+        if oid is None:
+            return None, None
+        found = self._described.get(oid)
+        if found is None:
+            link = self.link_in(oid, change)
+            found = self._described[oid] = (rev_of(link), None if link is None else version_of(link))
+        return found
 
     def before(self, ancestor: str, commit: str) -> bool:
         """Whether ``ancestor`` is ``commit`` or in its history.
@@ -600,24 +618,15 @@ class _Ancestry:
         return git.is_ancestor(self.commits.repo, ancestor, commit)
 
 
-def _link_of(data: bytes | None, file: str) -> Link | None:
-    if data is None:
-        return None
-    try:
-        return linkfile.load_link(data, file)
-    except LinkFileError:
-        return None
-
-
-def _promotion_holds(reg: Registry, ancestry: _Ancestry, what: Recorded, after: bytes | None, path: str) -> bool:
+def _promotion_holds(reg: Registry, ancestry: _Ancestry, what: Recorded, change: git.PathChange, path: str) -> bool:
     source, at = what.source, what.source_commit
     if source is None or at is None or not is_full_sha(at):
         return False
     # in a stage's history: a commit (not a tree or blob that happens to exist)
     if not any(ancestry.commits.holds(at, t) for t in ancestry.copies(source)):
         return False
-    theirs = ancestry.link(git.read_at(reg.repo, at, path))
-    mine = ancestry.link(after)
+    theirs = ancestry.link_at(at, path)
+    mine = None if change.after_id is None else ancestry.link_in(change.after_id, change)
     if theirs is None or mine is None or (theirs.project, theirs.path) != (mine.project, mine.path):
         return False
     if mine.rev == theirs.rev and mine.pinned_from == theirs.pinned_from:
@@ -632,8 +641,8 @@ def _rollback_holds(reg: Registry, ancestry: _Ancestry, what: Recorded, change: 
     to = git.commit_of(reg.repo, what.rollback_to) if is_full_sha(what.rollback_to) else None
     if to is None or change.parent is None or not ancestry.before(to, change.parent):
         return False
-    then = ancestry.link(git.read_at(reg.repo, to, path))
-    now = ancestry.link(change.after)
+    then = ancestry.link_at(to, path)
+    now = None if change.after_id is None else ancestry.link_in(change.after_id, change)
     if then is None or now is None:
         return then is None and now is None
     return (then.project, then.path, then.rev, then.pinned_from) == (now.project, now.path, now.rev, now.pinned_from)
