@@ -1062,6 +1062,19 @@ class PathBlobs:
         self.repo = repo
         self.path = normalize_path(path)
         self._at: dict[Any, bytes | None] = {}
+        #: the tips of the last walk (``path_changes``), and which of them reach each commit it walked
+        self.tips: list[str] = []
+        self._reached: dict[Any, int] = {}
+
+    def reached_by(self, sha: str) -> int | None:
+        """Which of ``tips`` hold commit ``sha`` in their history (bit ``i`` for ``tips[i]``); None
+        when no walk has been made. A commit the walk did not meet is held by none of them."""
+        if not self.tips:
+            return None
+        try:
+            return self._reached.get(pygit2.Oid(hex=sha), 0)
+        except ValueError:
+            return 0
 
     def in_tree(self, tree: Any) -> bytes | None:
         # one lookup in libgit2: it walks real folders only, so a symlink or a
@@ -1127,8 +1140,8 @@ def path_changes(repo: Repo, tips: list[str], path: str, blobs: PathBlobs | None
 
     A merge counts only when ``path`` differs from every parent (as ``git
     log`` shows merges); the commits it brought in count on their own.
-    ``blobs`` (of ``path``) keeps the path's blob at every commit walked, for
-    the caller to ask again.
+    ``blobs`` (of ``path``) keeps the path's blob at every commit walked, and
+    which tips reach it, for the caller to ask again.
     """
     if not tips:
         return
@@ -1136,9 +1149,11 @@ def path_changes(repo: Repo, tips: list[str], path: str, blobs: PathBlobs | None
         blobs = PathBlobs(repo, path)
     content = _blob_reader(repo)
     of_id = blobs.of_id
+    blobs.tips, reached = list(tips), blobs._reached
     for c, mask, parents in _walk_reached(repo, tips):
+        reached[c.id] = mask
         after = blobs.of_commit(c)
-        befores = [of_id(p) for p in parents]
+        befores = [of_id(p) for p in parents]  # a parent's tree is read here once, kept for its turn
         if (not befores and after is None) or after in befores:
             continue
         yield PathChange(

@@ -552,6 +552,16 @@ class _Ancestry:
         self._paths: dict[str, git.PathBlobs] = {}
         self._described: dict[bytes, tuple[str | None, str | None]] = {}
 
+    def holds(self, commit: str, tip: str, path: str) -> bool:
+        """Whether ``commit`` is in the history of ``tip``: from the walk of ``path``'s history when
+        ``tip`` was one of its tips, else from git."""
+        blobs = self._paths.get(path)
+        if blobs is not None and tip in blobs.tips:
+            mask = blobs.reached_by(commit)
+            if mask is not None:
+                return bool(mask >> blobs.tips.index(tip) & 1)
+        return self.commits.holds(commit, tip)
+
     def blobs(self, path: str) -> git.PathBlobs:
         """The blob of ``path`` at each commit asked about (the walk's answers kept)."""
         found = self._paths.get(path)
@@ -623,7 +633,7 @@ def _promotion_holds(reg: Registry, ancestry: _Ancestry, what: Recorded, change:
     if source is None or at is None or not is_full_sha(at):
         return False
     # in a stage's history: a commit (not a tree or blob that happens to exist)
-    if not any(ancestry.commits.holds(at, t) for t in ancestry.copies(source)):
+    if not any(ancestry.holds(at, t, path) for t in ancestry.copies(source)):
         return False
     theirs = ancestry.link_at(at, path)
     mine = None if change.after_id is None else ancestry.link_in(change.after_id, change)

@@ -54,6 +54,27 @@ def test_genuine_promotions_are_believed(promoted: Path, mr) -> None:  # type: i
     ]
 
 
+def test_a_promotion_from_a_commit_outside_the_source_stage_is_a_direct_change(  # type: ignore[no-untyped-def]
+    promoted: Path, mr
+) -> None:
+    """The file matches the commit the trailer names, but that commit is on production, not on staging:
+    which stages hold a commit is read from the history walk itself, and it must say no."""
+    before = git(promoted, "rev-parse", "production")
+    now = git(promoted, "show", "production:a.mlem")
+    commit_on(promoted, "production", {"a.mlem": now.replace("rev: ", "rev: x", 1)}, "a direct edit")
+    sha = now.split("rev: ")[1].split()[0]
+    forged = commit_on(
+        promoted,
+        "production",
+        {"a.mlem": now},
+        f"Promote a to production\n\nMr-From: staging {before}\nMr-Link: a\nMr-Rev: main {sha}",
+    )
+    entry = history(mr)[0]
+    assert (entry["commit"], entry["kind"]) == (forged, "direct change")
+    assert entry["note"] == f"claims a promotion from staging@{before[:7]} that does not match"
+    assert [e["kind"] for e in history(mr)[1:]] == ["direct change", "promotion", "promotion", "direct change"]
+
+
 def test_a_forged_promotion_is_a_direct_change(promoted: Path, mr) -> None:  # type: ignore[no-untyped-def]
     staging = git(promoted, "rev-parse", "staging")
     now = git(promoted, "show", "production:a.mlem")
