@@ -27,15 +27,18 @@ from mr.model import (
     Problem,
     version_of,
 )
-from mr.results import CheckResult, GetResult, InitResult, LinkEntry, ShowResult, VerifyReport
 from mr.terminal import field, lines
 from mr.urls import redact
 
 if TYPE_CHECKING:
     from mr.results import (
+        CheckResult,
+        GetResult,
         HistoryEntry,
+        InitResult,
         LinkAt,
         LinkChange,
+        LinkEntry,
         LinkHistory,
         Matrix,
         OutdatedReport,
@@ -45,11 +48,13 @@ if TYPE_CHECKING:
         RetireResult,
         Rollback,
         RollbackResult,
+        ShowResult,
         SiteResult,
         StageDiff,
         StageResult,
         StageSync,
         SyncReport,
+        VerifyReport,
     )
 
 #: Version of the JSON documents ``mr show --json`` prints.

@@ -124,6 +124,49 @@ def test_help_imports_nothing_heavy() -> None:
     assert out.stdout.strip().endswith("[]")
 
 
+@pytest.mark.parametrize(
+    ("argv", "loaded"),
+    [
+        (["show", "--all-stages"], ["mr.results.show"]),
+        (["verify", "-q"], ["mr.results.verify"]),
+    ],
+)
+def test_a_command_loads_only_its_own_results(registry: Path, argv: list[str], loaded: list[str]) -> None:
+    """A result type is made when its module is first used: a command pays for its own family only."""
+    code = (
+        "import sys\n"
+        "from mr.cli import main\n"
+        f"main({argv!r})\n"
+        "print(sorted(m for m in sys.modules if m.startswith('mr.results.')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=registry, check=True)
+    assert out.stdout.strip().splitlines()[-1] == repr(loaded)
+
+
+def test_every_result_is_named_where_it_lives() -> None:
+    """``mr.results`` names each type of its modules once, and finds it where it is defined."""
+    import ast
+    import importlib
+
+    import mr.results as results
+
+    defined: dict[str, str] = {}
+    for path in sorted(Path(results.__file__).parent.glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+                defined[node.name] = path.stem
+            elif isinstance(node, ast.Assign):
+                defined.update((t.id, path.stem) for t in node.targets if isinstance(t, ast.Name))
+    assert results._HOMES == defined
+    assert sorted(results.__all__) == sorted(defined) == dir(results)
+    for name, home in defined.items():
+        assert getattr(results, name) is getattr(importlib.import_module(f"mr.results.{home}"), name)
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        results.Nothing  # noqa: B018
+
+
 def test_installed_entry_point_runs(tmp_path: Path, project: Path) -> None:
     """The real executable, in a subprocess, piped: plain text, exit codes."""
     reg = tmp_path / "reg"

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from mr import git, safefs, stagecommit
+from mr import git, safefs
 from mr.config import CONFIG_FILE, StagePolicy
 from mr.errors import LinkFileError, MrError, RegistryError, UnsafePath, UsageError
 from mr.model import (
@@ -310,6 +310,8 @@ def _fetch_missing_stage(reg: Registry, stage: str, offline: bool) -> None:
         raise RegistryError(reg.missing_stage(stage))
     if offline:
         raise RegistryError(f"{reg.missing_stage(stage)} (--offline fetches nothing)")
+    from mr import stagecommit  # only here: its plan types are no part of a verify
+
     if stagecommit.fetch(reg, stage, remote) is None:
         raise RegistryError(f"no branch {stage} here or on {remote}; is {stage} a stage of this registry?")
 
