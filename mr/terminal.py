@@ -34,7 +34,10 @@ def _escape(m: re.Match[str]) -> str:
 
 def field(text: object) -> str:
     """One value (a name, a path, a rev, a cell): every control character escaped, URLs redacted."""
-    return _CONTROL.sub(_escape, redact(str(text)))
+    shown = redact(str(text))
+    if shown.isascii() and shown.isprintable():
+        return shown  # printable ASCII holds no character to escape (most of what is printed)
+    return _CONTROL.sub(_escape, shown)
 
 
 def lines(text: object) -> str:

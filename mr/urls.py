@@ -104,10 +104,12 @@ def redact(text: str | None) -> str:
     """
     if not text:
         return ""
-    if "@" not in text and "=" not in text:
-        return text  # no user information, no token parameter: nothing to hide
-    text = _AUTHORITY.sub(_hide, text)
-    return _TOKEN.sub(lambda m: m.group("key") + "***", text)
+    # each pattern only where it can match: user information needs "://" and an "@", a token "="
+    if "@" in text and "://" in text:
+        text = _AUTHORITY.sub(_hide, text)
+    if "=" in text:
+        text = _TOKEN.sub(lambda m: m.group("key") + "***", text)
+    return text
 
 
 def strip_credentials(spec: str) -> str:

@@ -12,9 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mr import api
-from tests.helpers import Terminal, git, tag
+from tests.helpers import Terminal, examples, git, tag
 from tools.generate import generated
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,3 +216,13 @@ def test_remote_registry_is_named_by_its_url(staged: Path, git_daemon, mr, tmp_p
     r = mr("show", "--registry", url)
     assert r.err.strip() == f"no links in stage empty of {url.replace('hunter2', '***')}"
     assert "hunter2" not in r.out + r.err
+
+
+@given(st.text(max_size=30) | st.text(alphabet=st.characters(max_codepoint=0xA0), max_size=30))
+@settings(max_examples=examples(400), deadline=None)
+def test_field_skips_the_escaper_only_for_printable_ascii(text: str) -> None:
+    """Printable ASCII goes out as it is; anything else through the escaper, as before the shortcut."""
+    from mr.terminal import _CONTROL, _escape, field
+    from mr.urls import redact
+
+    assert field(text) == _CONTROL.sub(_escape, redact(text))

@@ -4,8 +4,11 @@ stripped, normalised and compared against ``allowed_sources`` (exact values)."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mr.urls import allowed, credentials_in, is_local, is_url, normalize, redact, strip_credentials
+from tests.helpers import examples
 
 
 @pytest.mark.parametrize(
@@ -194,3 +197,18 @@ def test_is_local(spec: str, expected: bool) -> None:
 )
 def test_allowed(spec: str, prefixes: list[str], expected: bool) -> None:
     assert allowed(spec, prefixes) is expected
+
+
+_URLISH = st.text(alphabet="htps:/@=?&;#u.xk_ \t\nAéT0", max_size=40) | st.sampled_from(
+    ["https://u:p@h/x?token=1", "ssh://git@h/r", "a=b", "http://t@g", "x@y", "?sig=", "://@"]
+)
+
+
+@given(st.lists(_URLISH, max_size=4).map("".join))
+@settings(max_examples=examples(400), deadline=None)
+def test_redact_skips_only_text_no_pattern_can_match(text: str) -> None:
+    """The shortcuts (no "://" and "@": no user information; no "=": no token) change nothing."""
+    from mr.urls import _AUTHORITY, _TOKEN, _hide
+
+    full = _TOKEN.sub(lambda m: m.group("key") + "***", _AUTHORITY.sub(_hide, text))
+    assert redact(text) == full
