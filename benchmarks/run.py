@@ -65,8 +65,9 @@ class Case:
     baseline_name: str
     baseline: Command
     mr: Command
-    #: "max" (mr/baseline must be at most limit), "faster" (baseline/mr at least limit), or
-    #: "seconds" (mr must take less than limit seconds; the baseline is shown beside it)
+    #: "max" (mr/baseline must be at most limit), "faster" (baseline/mr at least limit),
+    #: "seconds" (mr must take less than limit seconds; the baseline is shown beside it), or
+    #: "reference" (no target: how far mr is from git doing the same work itself)
     kind: str
     limit: float
     note: str = ""
@@ -147,6 +148,10 @@ def verdict(case: Case, base: Measure, ours: Measure) -> tuple[str, str, bool]:
     Each run of mr is paired with the baseline run beside it, so a moment of
     load on the machine weighs on both; the worst pair is what is judged.
     """
+    if case.kind == "reference":
+        pairs = list(zip(base.times, ours.times, strict=True))
+        worst = max(o / b for b, o in pairs)
+        return f"{ours.median / base.median:.2f}x (worst {worst:.2f}x)", "reference, no target", True
     if case.kind == "seconds":
         worst = max(ours.times)
         return f"{ours.median:.2f} s (worst {worst:.2f} s)", f"< {case.limit:g} s", worst < case.limit
@@ -436,6 +441,15 @@ def cold_dvc_get_case(mr: list[str], env: dict[str, str], short: bool) -> Case |
     )
 
 
+#: git itself committing one changed link onto s1 (l0 as s0 has it), the floor of any tool's promotion:
+#: the root tree is read, written again with one entry changed, and a commit made on it
+GIT_EDIT = (
+    "blob=$(git rev-parse s0:l0.mlem) && "
+    "tree=$( (git ls-tree s1 | grep -v \"$(printf '\\t')l0.mlem\\$\"; printf '100644 blob %s\\tl0.mlem\\n' \"$blob\") "
+    "| git mktree) && git commit-tree \"$tree\" -p s1 -m promote >/dev/null"
+)
+
+
 def promote_reset(reg: Path) -> Callable[[], None]:
     """Put ``s1`` back where it was before a timed ``mr promote l0 --to s1``."""
     tip = git(reg, "rev-parse", "s1")
@@ -484,6 +498,32 @@ def history_cases(mr: list[str], env: dict[str, str], short: bool) -> list[Case]
             Command([*mr, "show", "l0"], many, env),
             "max",
             3.0,
+        ),
+        Case(
+            f"mr show NAME, {big} changes + {big} promotions",
+            "git log printing what mr reads of each change (author, times, message, the file's blob ids)",
+            Command(
+                [
+                    "git",
+                    "log",
+                    "--full-history",
+                    "-c",
+                    "--raw",
+                    "--no-abbrev",
+                    "-z",
+                    "--date=raw",
+                    "--format=%H%x00%P%x00%an%x00%ae%x00%ad%x00%ct%x00%B",
+                    "s0",
+                    "s1",
+                    "s2",
+                    "--",
+                    "l0.mlem",
+                ],
+                many,
+            ),
+            Command([*mr, "show", "l0"], many, env),
+            "reference",
+            0.0,
         ),
         Case(
             f"mr show NAME, {big} changes + {big} promotions",
@@ -564,6 +604,14 @@ def scale_cases(mr: list[str], env: dict[str, str], short: bool) -> list[Case]:
             Command(promote, big, env, promote_reset(big)),
             "max",
             1.3,
+        ),
+        Case(
+            f"mr promote 1 link, {n} links",
+            "git's own commit of one changed file (git mktree of the edited root tree, git commit-tree)",
+            Command(["bash", "-c", GIT_EDIT], big),
+            Command(promote, big, env, promote_reset(big)),
+            "reference",
+            0.0,
         ),
         Case(
             f"complete a link name, {n} links",

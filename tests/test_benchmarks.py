@@ -33,3 +33,9 @@ def test_short_mode_runs_every_local_case(tmp_path: Path) -> None:
     assert any(c.startswith("cold mr get") for c in cases)
     assert "mr show --registry URL (second call)" in cases
     assert "mr --help" in cases
+    # git doing the same work itself, beside the history view and a promotion at scale
+    references = [row for row in table if "| reference, no target |" in row]
+    assert [r.split(" | ")[1] for r in references] == [
+        "git log printing what mr reads of each change (author, times, message, the file's blob ids)",
+        "git's own commit of one changed file (git mktree of the edited root tree, git commit-tree)",
+    ]
