@@ -446,7 +446,7 @@ def cold_dvc_get_case(mr: list[str], env: dict[str, str], short: bool) -> Case |
 GIT_EDIT = (
     "blob=$(git rev-parse s0:l0.mlem) && "
     "tree=$( (git ls-tree s1 | grep -v \"$(printf '\\t')l0.mlem\\$\"; printf '100644 blob %s\\tl0.mlem\\n' \"$blob\") "
-    "| git mktree) && git commit-tree \"$tree\" -p s1 -m promote >/dev/null"
+    '| git mktree) && git commit-tree "$tree" -p s1 -m promote >/dev/null'
 )
 
 
