@@ -341,6 +341,25 @@ def test_control_characters_in_trailers_are_escaped(registry: Path, mr) -> None:
     assert "\\e[2J" in r.out or "\\e]0;pwned" in r.out
 
 
+def test_a_hostile_author_and_a_password_in_a_claim_never_reach_the_history(  # type: ignore[no-untyped-def]
+    registry: Path, mr, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The history escapes each printed line as a whole: an author's controls, and the URL a forged
+    ``Mr-From`` names, come out escaped and redacted, in text and in JSON alike."""
+    monkeypatch.setenv("GIT_AUTHOR_NAME", f"mallory{HOSTILE}")
+    commit_on(
+        registry,
+        "staging",
+        {"churn.mlem": LINK},
+        message=f"Promote churn\n\nMr-From: https://bob:hunter2@evil.example/{'a' * 40}\nMr-Link: churn\nMr-Rev: main -\n",
+    )
+    r = mr("show", "churn")
+    assert r.code == 0, r.err
+    assert _raw_controls(r.out) == [] and "hunter2" not in r.out, r.out
+    assert "mallory\\e]0;pwned" in r.out and "bob:***@evil.example" in r.out, r.out
+    assert "hunter2" not in mr("show", "churn", "--json").out
+
+
 # --- names, revs, YAML tags, environment -----------------------------------------------------
 
 
