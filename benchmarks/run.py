@@ -283,23 +283,28 @@ def daemon(base: Path) -> str:
     raise RuntimeError("git daemon did not start")
 
 
+def linked_registry(reg: Path, url: str, links: dict[str, str]) -> Path:
+    """A registry (work tree on ``dev``) of links NAME -> rev to ``models/rf.mlem`` in the project at
+    ``url``. The served projects' port changes between runs, so the links are written anew each time."""
+    if not (reg / ".done").exists():
+        shutil.rmtree(reg, ignore_errors=True)
+        reg.mkdir(parents=True)
+        git(reg, "init", "-q", "-b", "dev")
+    for name, rev in links.items():
+        (reg / f"{name}.mlem").write_text(
+            f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {url}\nrev: {rev}\n"
+        )
+    (reg / ".done").write_text("")
+    return reg
+
+
 def cold_verify_case(mr: list[str], env: dict[str, str], short: bool) -> tuple[Case, Path]:
     """The first mr verify of two links into a long history of large binaries, cache cold."""
     commits, mib = (8, 0.5) if short else (40, 2.0)
     served = CACHE / "served"
     generate.heavy_project(served / f"heavy-{commits}x{mib:g}.git", commits, mib)
     url = f"{daemon(served)}/heavy-{commits}x{mib:g}.git"
-    reg = CACHE / f"reg-heavy-{commits}x{mib:g}"
-    if not (reg / ".done").exists():
-        shutil.rmtree(reg, ignore_errors=True)
-        reg.mkdir(parents=True)
-        git(reg, "init", "-q", "-b", "dev")
-    # the daemon's port changes between runs: the links are written anew each time
-    for name, rev in (("latest", "main"), ("first", "v1")):
-        (reg / f"{name}.mlem").write_text(
-            f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {url}\nrev: {rev}\n"
-        )
-    (reg / ".done").write_text("")
+    reg = linked_registry(CACHE / f"reg-heavy-{commits}x{mib:g}", url, {"latest": "main", "first": "v1"})
     cache = Path(env["HOME"]) / "cold-cache"
     floor_dir = Path(env["HOME"]) / "floor.git"
 
@@ -336,16 +341,7 @@ def cold_get_case(mr: list[str], env: dict[str, str], short: bool) -> Case:
     name = f"model-{commits}x{mib:g}.git"
     generate.model_history(served / name, commits, mib)
     url = f"{daemon(served)}/{name}"
-    reg = CACHE / f"reg-model-{commits}x{mib:g}"
-    if not (reg / ".done").exists():
-        shutil.rmtree(reg, ignore_errors=True)
-        reg.mkdir(parents=True)
-        git(reg, "init", "-q", "-b", "dev")
-    # the daemon's port changes between runs: the link is written anew each time
-    (reg / "latest.mlem").write_text(
-        f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {url}\nrev: main\n"
-    )
-    (reg / ".done").write_text("")
+    reg = linked_registry(CACHE / f"reg-model-{commits}x{mib:g}", url, {"latest": "main"})
     home = Path(env["HOME"])
     cache, out = home / "get-cache", home / "get-out"
     floor_dir = home / "get-floor"
@@ -406,15 +402,7 @@ def cold_dvc_get_case(mr: list[str], env: dict[str, str], short: bool) -> Case |
     generate.dvc_project(served / name, CACHE / f"dvc-remote-{mib:g}", mib, dvc)
     url = f"{daemon(served)}/{name}"
     sha = git(served / name, "rev-parse", "main")
-    reg = CACHE / f"reg-dvc-{mib:g}"
-    if not (reg / ".done").exists():
-        shutil.rmtree(reg, ignore_errors=True)
-        reg.mkdir(parents=True)
-        git(reg, "init", "-q", "-b", "dev")
-    (reg / "churn.mlem").write_text(
-        f"link_type: model\nobject_type: link\npath: models/rf.mlem\nproject: {url}\nrev: {sha}\n"
-    )
-    (reg / ".done").write_text("")
+    reg = linked_registry(CACHE / f"reg-dvc-{mib:g}", url, {"churn": sha})
     home = Path(env["HOME"])
     cache, out, theirs = home / "dvc-get-cache", home / "dvc-get-out", home / "dvc-get-theirs"
     dvc_env = dict(env, DVC_NO_ANALYTICS="1", DVC_SITE_CACHE_DIR=str(home / "dvc-site"))

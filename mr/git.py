@@ -1066,6 +1066,11 @@ class PathBlobs:
         self.tips: list[str] = []
         self._reached: dict[Any, int] = {}
 
+    def walking(self, tips: list[str]) -> dict[Any, int]:
+        """Start recording a walk from ``tips``: the map to fill with which of them reach each commit."""
+        self.tips, self._reached = list(tips), {}
+        return self._reached
+
     def reached_by(self, sha: str) -> int | None:
         """Which of ``tips`` hold commit ``sha`` in their history (bit ``i`` for ``tips[i]``); None
         when no walk has been made. A commit the walk did not meet is held by none of them."""
@@ -1149,7 +1154,7 @@ def path_changes(repo: Repo, tips: list[str], path: str, blobs: PathBlobs | None
         blobs = PathBlobs(repo, path)
     content = _blob_reader(repo)
     of_id = blobs.of_id
-    blobs.tips, reached = list(tips), blobs._reached
+    reached = blobs.walking(tips)
     for c, mask, parents in _walk_reached(repo, tips):
         reached[c.id] = mask
         after = blobs.of_commit(c)
